@@ -1,0 +1,48 @@
+r"""Sample sizes, error budgets and size bounds of CoreNet (numeric and symbolic).
+
+Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
+for the same formulas as sympy expressions and the derivation checks.
+"""
+
+from ._validation import check_architecture, check_open_unit, check_positive
+from .error_budget import (
+    delta_hat,
+    delta_hat_suffix,
+    eps_prime,
+    kappa,
+    lambda_star,
+    layer_eps,
+    max_hidden_width,
+    num_neurons,
+)
+from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
+from .sample_size import (
+    certified_eps,
+    coreset_size,
+    draws_for_eps,
+    expected_distinct_edges,
+    sample_size,
+)
+
+__all__ = [
+    "certified_eps",
+    "check_architecture",
+    "check_open_unit",
+    "check_positive",
+    "compressed_size_bound",
+    "coreset_size",
+    "delta_hat",
+    "delta_hat_suffix",
+    "draws_for_eps",
+    "eps_prime",
+    "expected_distinct_edges",
+    "kappa",
+    "lambda_star",
+    "layer_eps",
+    "LayerBound",
+    "max_hidden_width",
+    "NetworkBound",
+    "network_bound",
+    "num_neurons",
+    "sample_size",
+]

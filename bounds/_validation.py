@@ -1,0 +1,120 @@
+"""Argument checks shared by the whole package.
+
+Every public function validates its inputs with these helpers so that bad input gets a
+``ValueError`` that names the argument and the allowed range, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_open_unit",
+    "check_positive",
+    "check_nonnegative_array",
+    "check_architecture",
+    "check_positive_int",
+]
+
+
+def _is_real_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def check_open_unit(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking ``0 < value < 1``.
+
+    >>> check_open_unit("eps", 0.1)
+    0.1
+    >>> check_open_unit("delta", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: delta must be a real number in the open interval (0, 1); got 1.0
+    """
+    if not _is_real_scalar(value) or not (0.0 < float(value) < 1.0):
+        raise ValueError(f"{name} must be a real number in the open interval (0, 1); got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value: Any, *, allow_inf: bool = False) -> float:
+    """Return ``value`` as a float after checking it is a finite real number ``> 0``.
+
+    >>> check_positive("K", 2)
+    2.0
+    """
+    ok = _is_real_scalar(value) and float(value) > 0.0
+    if ok and not allow_inf and not math.isfinite(float(value)):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a finite real number > 0; got {value!r}")
+    return float(value)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int after checking it is an integer ``>= 1``.
+
+    >>> check_positive_int("eta", 410)
+    410
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_array(name: str, value: Any) -> np.ndarray:
+    """Return ``value`` as a float64 array after checking every entry is finite and ``>= 0``.
+
+    >>> check_nonnegative_array("sensitivity_sum", [1.0, 2.5])
+    array([1. , 2.5])
+    """
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a real number or array of real numbers; got {value!r}"
+        ) from exc
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if arr.size and np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0; got a minimum of {arr.min()!r}")
+    return arr
+
+
+def check_architecture(arch: Sequence[Any] | str) -> tuple[int, ...]:
+    """Validate a layer-width list ``(eta^1, ..., eta^L)`` (input width first).
+
+    Accepts a sequence of positive integers or a comma-separated string.
+
+    >>> check_architecture("784,300,100,10")
+    (784, 300, 100, 10)
+    >>> check_architecture([4])
+    Traceback (most recent call last):
+    ...
+    ValueError: arch must list at least two layer widths (input and output); got (4,)
+    """
+    if isinstance(arch, str):
+        parts = [p.strip() for p in arch.split(",") if p.strip()]
+        widths: list[Any] = []
+        for p in parts:
+            try:
+                widths.append(int(p))
+            except ValueError:
+                raise ValueError(
+                    f"arch must be a comma-separated list of positive integers; got {arch!r}"
+                ) from None
+    else:
+        widths = list(arch)
+    out = []
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or int(w) < 1:
+            raise ValueError(f"arch must contain only integers >= 1; got {tuple(widths)!r}")
+        out.append(int(w))
+    if len(out) < 2:
+        raise ValueError(
+            f"arch must list at least two layer widths (input and output); got {tuple(out)!r}"
+        )
+    return tuple(out)

@@ -1,0 +1,156 @@
+r"""The error budget across layers (spec section 3).
+
+:math:`\hat\Delta^\ell` bounds the cancellation :math:`\Delta^\ell_i(x) = \sum_k |w_k a_k(x)| /
+|\sum_k w_k a_k(x)|` of layer :math:`\ell`; the product :math:`\hat\Delta^{\ell\rightarrow}`
+over the layers from :math:`\ell` to the output says how much an error made at layer
+:math:`\ell` is amplified, and the per-layer error :math:`\varepsilon_\ell` shrinks by it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validation import (
+    check_nonnegative_array,
+    check_open_unit,
+    check_positive_int,
+)
+
+__all__ = [
+    "num_neurons",
+    "max_hidden_width",
+    "lambda_star",
+    "kappa",
+    "delta_hat",
+    "delta_hat_suffix",
+    "eps_prime",
+    "layer_eps",
+]
+
+
+def num_neurons(arch: Sequence[int]) -> int:
+    r""":math:`\eta = \sum_{\ell=2}^{L} \eta^\ell`, the number of non-input neurons.
+
+    >>> num_neurons((784, 300, 100, 10))
+    410
+    """
+    return int(sum(arch[1:]))
+
+
+def max_hidden_width(arch: Sequence[int]) -> int:
+    r""":math:`\eta^* = \max_{\ell=2..L-1} \eta^\ell` (for a single weight layer, :math:`\eta^2`).
+
+    >>> max_hidden_width((784, 300, 100, 10))
+    300
+    >>> max_hidden_width((4, 3))
+    3
+    """
+    hidden = arch[1:-1]
+    return int(max(hidden)) if len(hidden) else int(arch[-1])
+
+
+def lambda_star(eta: int, eta_star: int) -> float:
+    r""":math:`\lambda^* = \tfrac12 \log(\eta\,\eta^*)`.
+
+    >>> round(lambda_star(410, 300), 4)
+    5.86
+    """
+    eta = check_positive_int("eta", eta)
+    eta_star = check_positive_int("eta_star", eta_star)
+    return 0.5 * math.log(eta * eta_star)
+
+
+def kappa(eta: int, eta_star: int, delta: float) -> float:
+    r"""The additive term :math:`\kappa` of :math:`\hat\Delta^\ell`.
+
+    .. math::
+
+        \kappa = \sqrt{2\lambda^*}\,\Bigl(1 + \sqrt{2\lambda^*}\,
+        \log\frac{8\,\eta\,\eta^*}{\delta}\Bigr),\qquad \lambda^* = \tfrac12\log(\eta\eta^*).
+
+    It is the high-probability slack that turns the empirical mean of
+    :math:`\Delta^\ell_i(x)` over :math:`S` into a bound for a fresh input. It is large:
+    about 192 for a 784-300-100-10 network at :math:`\delta = 0.1`.
+
+    >>> round(kappa(410, 300, 0.1), 1)
+    192.1
+    """
+    delta = check_open_unit("delta", delta)
+    root = math.sqrt(2.0 * lambda_star(eta, eta_star))
+    return root * (1.0 + root * math.log(8.0 * eta * eta_star / delta))
+
+
+def delta_hat(mean_cancellation: ArrayLike, kappa_value: float = 0.0) -> float:
+    r""":math:`\hat\Delta^\ell = \max_i \frac{1}{|S|}\sum_{x\in S}\Delta^\ell_i(x) + \kappa`.
+
+    Parameters
+    ----------
+    mean_cancellation : array_like
+        Per-neuron means of :math:`\Delta^\ell_i(x)` over :math:`S` (each :math:`\ge 1`;
+        NaN entries, neurons with :math:`z_i(x) = 0` on all of :math:`S`, are ignored).
+    kappa_value : float, default 0
+        :math:`\kappa` (:func:`kappa`); ``0`` gives the purely empirical value, a heuristic
+        outside the theorem.
+
+    >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
+    5.0
+    """
+    arr = np.asarray(mean_cancellation, dtype=np.float64).ravel()
+    arr = arr[~np.isnan(arr)]
+    if arr.size and (np.any(arr < 1.0 - 1e-9) or not np.all(np.isfinite(arr))):
+        raise ValueError("mean_cancellation entries must be finite and >= 1 (Delta >= 1)")
+    kappa_value = float(kappa_value)
+    if not math.isfinite(kappa_value) or kappa_value < 0:
+        raise ValueError(f"kappa_value must be finite and >= 0; got {kappa_value!r}")
+    base = float(arr.max()) if arr.size else 1.0
+    return base + kappa_value
+
+
+def delta_hat_suffix(delta_hats: ArrayLike) -> Any:
+    r""":math:`\hat\Delta^{\ell\rightarrow} = \prod_{k=\ell}^{L}\hat\Delta^{k}` for every layer.
+
+    ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
+    the result has the same length, its last entry is :math:`\hat\Delta^L`.
+
+    >>> delta_hat_suffix([2.0, 3.0, 4.0]).tolist()
+    [24.0, 12.0, 4.0]
+    """
+    d = check_nonnegative_array("delta_hats", delta_hats)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError("delta_hats must be a non-empty 1-d sequence, one value per weight layer")
+    return np.cumprod(d[::-1])[::-1].copy()
+
+
+def eps_prime(eps: float, num_weight_layers: int) -> float:
+    r""":math:`\varepsilon' = \varepsilon / (2(L-1))`, with :math:`L - 1` weight layers.
+
+    >>> eps_prime(0.5, 5)
+    0.05
+    """
+    eps = check_open_unit("eps", eps)
+    n = check_positive_int("num_weight_layers", num_weight_layers)
+    return eps / (2.0 * n)
+
+
+def layer_eps(eps: float, delta_hats_suffix: ArrayLike) -> Any:
+    r"""Per-layer relative error :math:`\varepsilon_\ell`.
+
+    .. math::
+
+        \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}}
+
+    ``delta_hats_suffix`` is the output of :func:`delta_hat_suffix` (its length is
+    :math:`L-1`).
+
+    >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
+    [0.003333, 0.006667, 0.02]
+    """
+    suffix = check_nonnegative_array("delta_hats_suffix", delta_hats_suffix)
+    if suffix.ndim != 1 or suffix.size == 0 or np.any(suffix <= 0):
+        raise ValueError("delta_hats_suffix must be a non-empty 1-d sequence of values > 0")
+    return eps_prime(eps, suffix.size) / suffix

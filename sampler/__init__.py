@@ -1,0 +1,3 @@
+"""CoreNet, CoreNet+, CoreNet++ and the baselines, on torch models."""
+
+__all__: list[str] = []
