@@ -20,10 +20,3 @@ def test_bounds_does_not_import_torch():
     code = "import sys, netcoreset.bounds; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_cli_demo_runs(capsys):
-    from netcoreset.verification.cli import main
-
-    assert main(["demo"]) == 0
-    assert "kappa" in capsys.readouterr().out

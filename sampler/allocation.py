@@ -1,0 +1,161 @@
+r"""How many draws each part gets: guarantee mode, budget mode and the certificate.
+
+Every part (one sign of one neuron) of weight layer :math:`\ell` gets
+
+.. math::
+
+    m = \left\lceil c\,\frac{8\,\mathcal{S}\,K\log(8\eta/\delta)}{\varepsilon_\ell^2}\right\rceil,
+    \qquad \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}},
+
+with :math:`c` the ``draw_scale`` (1 for the theorem). Budget mode (spec 6.1) finds the one
+:math:`\varepsilon` for which the expected number of distinct kept edges,
+:math:`\sum_{\text{parts}}\sum_j (1 - (1 - q_j)^m)`, equals the budget, by bisection on
+:math:`\log\varepsilon`. The certificate inverts the sample size part by part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from netcoreset.bounds import certified_eps, draws_for_eps, expected_distinct_edges
+
+__all__ = ["PartTable", "draws_for_network_eps", "solve_budget", "network_certified_eps"]
+
+
+@dataclass
+class PartTable:
+    """The parts of one weight layer: sensitivity sums and probabilities, both signs stacked.
+
+    ``totals`` has shape ``(2 * rows,)`` (positive parts first) and ``q`` ``(2 * rows, n)``.
+    """
+
+    totals: np.ndarray
+    q: np.ndarray
+
+    def __post_init__(self) -> None:
+        with np.errstate(divide="ignore"):
+            self._log1m_q = np.log1p(-np.clip(self.q, 0.0, 1.0))
+
+    def expected_kept(self, m: np.ndarray) -> float:
+        r""":math:`\sum_{\text{parts}}\sum_j (1 - (1-q_j)^m)` (see
+        :func:`netcoreset.bounds.expected_distinct_edges`, which this equals)."""
+        with np.errstate(invalid="ignore"):
+            per = -np.expm1(m[:, None] * self._log1m_q)
+        per = np.where((m[:, None] == 0) | (self.q == 0), 0.0, per)
+        return float(per.sum())
+
+    def expected_kept_reference(self, m: np.ndarray) -> float:
+        """Same as :meth:`expected_kept` through the bounds module (for tests)."""
+        return float(np.sum(expected_distinct_edges(self.q, m)))
+
+
+def draws_for_network_eps(
+    tables: Sequence[PartTable],
+    eps: float,
+    suffix: np.ndarray,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool,
+    factors: Sequence[float],
+) -> list[np.ndarray]:
+    r"""Draws per part of every layer for a network-level :math:`\varepsilon` (may exceed 1
+    in budget mode, where it is an allocation parameter rather than a promise).
+
+    ``factors`` multiplies each layer's real-valued draw count before the ceiling
+    (``draw_scale`` and the CoreNet++ log-term ratio).
+    """
+    n_layers = len(tables)
+    out = []
+    for table, d_suffix, factor in zip(tables, suffix, factors, strict=True):
+        eps_l = eps / (2.0 * n_layers * d_suffix)
+        real = draws_for_eps(table.totals, eps_l, delta, eta, K, tight) * factor
+        out.append(np.ceil(np.minimum(real, 1e300)))
+    return out
+
+
+def solve_budget(
+    tables: Sequence[PartTable],
+    budget: float,
+    suffix: np.ndarray,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool,
+    factors: Sequence[float],
+    *,
+    rtol: float = 1e-4,
+    max_iter: int = 200,
+) -> tuple[float, list[np.ndarray], float]:
+    r"""Bisection on :math:`\log\varepsilon` for the expected kept-edge count ``budget``.
+
+    Returns ``(eps, draws, expected)``. Raises ``ValueError`` when the budget is below the
+    minimum (one draw per active part) or above the number of sampleable edges.
+    """
+
+    def expected(eps: float) -> tuple[float, list[np.ndarray]]:
+        draws = draws_for_network_eps(tables, eps, suffix, delta, eta, K, tight, factors)
+        return sum(t.expected_kept(m) for t, m in zip(tables, draws, strict=True)), draws
+
+    lo, hi = -60.0, 60.0  # natural log of eps
+    e_lo, d_lo = expected(math.exp(lo))
+    e_hi, d_hi = expected(math.exp(hi))
+    if budget > e_lo * (1 + 1e-12):
+        raise ValueError(
+            f"budget of {budget:.0f} weights exceeds the {e_lo:.0f} edges that can be sampled "
+            "(edges with positive sensitivity); ask for fewer"
+        )
+    if budget < e_hi * (1 - 1e-12):
+        raise ValueError(
+            f"budget of {budget:.0f} weights is below the minimum of {e_hi:.0f}: every active "
+            "part keeps at least one edge"
+        )
+    best = (abs(e_lo - budget), math.exp(lo), d_lo, e_lo)
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        e_mid, d_mid = expected(math.exp(mid))
+        if abs(e_mid - budget) < best[0]:
+            best = (abs(e_mid - budget), math.exp(mid), d_mid, e_mid)
+        if abs(e_mid - budget) <= rtol * budget or hi - lo < 1e-12:
+            break
+        if e_mid > budget:
+            lo = mid
+        else:
+            hi = mid
+    return best[1], best[2], best[3]
+
+
+def network_certified_eps(
+    totals: Sequence[np.ndarray],
+    draws: Sequence[np.ndarray],
+    suffix_theorem: np.ndarray,
+    delta: float,
+    eta: int,
+    K: float,
+) -> tuple[float, list[float]]:
+    r"""The network-level :math:`\varepsilon` certified by the realised draw counts.
+
+    Each part's :math:`\varepsilon` is the exact Bernstein inverse
+    (:func:`netcoreset.bounds.certified_eps` with ``tight=True``, valid for every
+    :math:`\varepsilon > 0`); layer :math:`\ell` then certifies
+
+    .. math::
+
+        \varepsilon = 2(L-1)\,\hat\Delta^{\ell\rightarrow}\max_{\text{parts}}\varepsilon_{\text{p}},
+
+    and the network the largest of these. ``suffix_theorem`` must include :math:`\kappa`
+    for the result to be the theorem's certificate. Returns ``(eps, per_layer)``.
+    """
+    n_layers = len(totals)
+    per_layer = []
+    for s, m, d_suffix in zip(totals, draws, suffix_theorem, strict=True):
+        if s.size == 0:
+            per_layer.append(0.0)
+            continue
+        eps_parts = certified_eps(m, s, delta, eta, K, tight=True)
+        per_layer.append(float(2.0 * n_layers * d_suffix * np.max(eps_parts)))
+    return (max(per_layer) if per_layer else 0.0), per_layer

@@ -1,0 +1,130 @@
+r"""Baselines at the same per-layer budget (spec 6.4).
+
+Sampling baselines draw ``m`` edges i.i.d. per row, with one ``m`` shared by the rows of a
+layer, chosen so that the layer's expected number of distinct kept edges matches its budget,
+and reweight unbiasedly, :math:`\hat w_j = c_j w_j / (m q_j)`:
+
+* ``uniform``: :math:`q_j = 1/|\{k: w_k \ne 0\}|`;
+* ``l1``: :math:`q_j \propto |w_j|`; ``l2``: :math:`q_j \propto w_j^2` (Achlioptas et al.;
+  Drineas & Zouzias);
+* ``magnitude``: keep the largest :math:`|w|` of the layer, no reweighting (like
+  :func:`torch.nn.utils.prune.l1_unstructured`);
+* ``svd``: the best rank-:math:`r` approximation with :math:`r(n_{in} + n_{out}) + n_{bias}`
+  parameters within the budget (stored dense).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .sparsify import multinomial_counts
+
+__all__ = [
+    "SAMPLING_BASELINES",
+    "baseline_probabilities",
+    "sample_layer",
+    "magnitude_layer",
+    "svd_layer",
+]
+
+SAMPLING_BASELINES = ("uniform", "l1", "l2")
+
+
+def baseline_probabilities(w_full: torch.Tensor, method: str) -> torch.Tensor:
+    r"""Row-wise sampling probabilities of a sampling baseline.
+
+    >>> import torch
+    >>> baseline_probabilities(torch.tensor([[3.0, -1.0, 0.0]]), "l1")
+    tensor([[0.7500, 0.2500, 0.0000]])
+    """
+    if method == "uniform":
+        score = (w_full != 0).to(w_full.dtype)
+    elif method == "l1":
+        score = w_full.abs()
+    elif method == "l2":
+        score = w_full * w_full
+    else:
+        raise ValueError(f"method must be one of {SAMPLING_BASELINES}; got {method!r}")
+    total = score.sum(dim=1, keepdim=True)
+    return torch.where(total > 0, score / torch.where(total > 0, total, 1.0), 0.0)
+
+
+def _expected_kept(log1m_q: np.ndarray, q: np.ndarray, m: float) -> float:
+    with np.errstate(invalid="ignore"):
+        per = -np.expm1(m * log1m_q)
+    return float(np.where(q == 0, 0.0, per).sum())
+
+
+def _shared_draws(q: torch.Tensor, budget: float) -> int:
+    qn = q.detach().cpu().double().numpy()
+    with np.errstate(divide="ignore"):
+        log1m_q = np.log1p(-np.clip(qn, 0.0, 1.0))
+    lo, hi = 1, 1
+    while _expected_kept(log1m_q, qn, hi) < budget and hi < 2**60:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _expected_kept(log1m_q, qn, mid) < budget:
+            lo = mid
+        else:
+            hi = mid
+    lo_gap = abs(_expected_kept(log1m_q, qn, lo) - budget)
+    hi_gap = abs(_expected_kept(log1m_q, qn, hi) - budget)
+    return lo if lo_gap <= hi_gap else hi
+
+
+def sample_layer(
+    w_full: torch.Tensor, method: str, budget: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, int]:
+    """Sample a layer (bias as last column) with a baseline; returns ``(w_hat, m)``.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> w_hat, m = sample_layer(torch.ones(4, 100), "uniform", 200.0, g)
+    >>> m, int((w_hat != 0).sum()) <= 4 * m
+    (69, True)
+    """
+    q = baseline_probabilities(w_full, method)
+    active = q.sum(dim=1) > 0
+    m = _shared_draws(q, budget)
+    m_rows = torch.where(active, float(m), 0.0).to(torch.float64)
+    counts = multinomial_counts(q, m_rows, generator)
+    qd = q.to(torch.float64)
+    scale = torch.where(counts > 0, counts / (m * torch.where(qd > 0, qd, 1.0)), 0.0)
+    return (w_full.to(torch.float64) * scale).to(w_full.dtype), m
+
+
+def magnitude_layer(w_full: torch.Tensor, budget: float) -> torch.Tensor:
+    """Keep the ``round(budget)`` entries of largest magnitude (ties: lowest index first).
+
+    >>> import torch
+    >>> magnitude_layer(torch.tensor([[1.0, -3.0], [2.0, 0.5]]), 2)
+    tensor([[ 0., -3.],
+            [ 2.,  0.]])
+    """
+    k = int(min(max(round(budget), 0), w_full.numel()))
+    flat = w_full.abs().flatten()
+    keep = torch.zeros_like(flat, dtype=torch.bool)
+    if k:
+        order = torch.argsort(flat, descending=True, stable=True)[:k]
+        keep[order] = True
+    return torch.where(keep.reshape(w_full.shape), w_full, torch.zeros_like(w_full))
+
+
+def svd_layer(weight: torch.Tensor, bias_params: int, budget: float) -> tuple[torch.Tensor, int]:
+    r"""Best rank-:math:`r` approximation of ``weight`` with
+    :math:`r = \max(1, \lfloor (B - n_{bias}) / (n_{in} + n_{out}) \rfloor)`.
+
+    Returns ``(dense low-rank weight, r)``.
+
+    >>> import torch
+    >>> w, r = svd_layer(torch.eye(3), 0, 6.0)
+    >>> r, int(torch.linalg.matrix_rank(w))
+    (1, 1)
+    """
+    n_out, n_in = weight.shape
+    r = int(max(1, min(min(n_out, n_in), (budget - bias_params) // (n_in + n_out))))
+    u, s, vh = torch.linalg.svd(weight.to(torch.float64), full_matrices=False)
+    low = (u[:, :r] * s[:r]) @ vh[:r]
+    return low.to(weight.dtype), r

@@ -1,0 +1,248 @@
+"""The result of a compression: the new model, its report, sparse storage, save and load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._model import build_sequential, linear_layers
+
+__all__ = ["LayerReport", "CompressionReport", "CompressionResult", "SparseLinear", "load"]
+
+_FORMAT_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _unjson(value: Any) -> Any:
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _unjson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unjson(v) for v in value]
+    return value
+
+
+@dataclass
+class LayerReport:
+    r"""Per-layer figures of a compression.
+
+    ``draws_*`` summarise the draw counts :math:`m` over the layer's active parts,
+    ``sensitivity_sum`` is :math:`\sum_i (\mathcal{S}_{i+} + \mathcal{S}_{i-})`,
+    ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
+    the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
+    ``delta_hat_empirical`` the mean-cancellation part alone.
+    """
+
+    index: int
+    in_features: int
+    out_features: int
+    nnz_before: int
+    nnz_after: int
+    parameters_after: int
+    draws_min: float
+    draws_median: float
+    draws_max: float
+    sensitivity_sum: float
+    eps_layer: float
+    delta_hat: float
+    delta_hat_empirical: float
+    expected_kept: float
+    certified_eps: float | None = None
+    pruned_neurons: int = 0
+    folded_neurons: int = 0
+    chosen_candidates: list[int] | None = None
+    svd_rank: int | None = None
+    baseline_draws: int | None = None
+
+
+@dataclass
+class CompressionReport:
+    """Everything needed to reproduce and audit a compression (see :meth:`to_dict`)."""
+
+    method: str
+    mode: str
+    delta: float
+    eps: float | None
+    keep: float | None
+    nnz_budget: float | None
+    K: float
+    k_prime: float
+    kappa: bool
+    allocation: str
+    tight: bool
+    prune_neurons: bool
+    amplify: bool
+    tau: int | None
+    draw_scale: list[float]
+    seed: int | None
+    coreset_size: int
+    coreset_size_requested: int
+    holdout_size: int
+    eta: int
+    eta_star: int
+    kappa_value: float
+    eps_allocation: float
+    certified_eps: float | None
+    certified_eps_empirical: float | None
+    nnz_original: int
+    nnz: int
+    parameters: int
+    expected_nnz: float
+    theorem_nnz_bound: float | None
+    split_inputs: bool
+    device: str
+    dtype: str
+    elapsed_s: float
+    layers: list[LayerReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
+        return _jsonable(dataclasses.asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompressionReport:
+        """Inverse of :meth:`to_dict`."""
+        data = _unjson(dict(data))
+        layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
+        return cls(**data, layers=layers)
+
+
+class SparseLinear(nn.Module):
+    """A linear layer whose weight is stored as ``torch.sparse_csr`` (see
+    :meth:`CompressionResult.to_sparse`)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        self.in_features = weight.shape[1]
+        self.out_features = weight.shape[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+            self.register_buffer("weight", weight.detach().to_sparse_csr())
+        self.register_buffer("bias", None if bias is None else bias.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = (self.weight @ x.reshape(-1, self.in_features).T).T
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        nnz = int(self.weight.values().numel())
+        return f"in_features={self.in_features}, out_features={self.out_features}, nnz={nnz}"
+
+
+@dataclass
+class CompressionResult:
+    """A compressed model and its :class:`CompressionReport`.
+
+    Attributes
+    ----------
+    model : torch.nn.Sequential
+        A new ``Linear -> ReLU -> ... -> Linear`` network holding the reweighted sparse
+        weights (dense storage; :meth:`to_sparse` converts).
+    report : CompressionReport
+    """
+
+    model: nn.Sequential
+    report: CompressionReport
+
+    @property
+    def certified_eps(self) -> float | None:
+        """The theorem's :math:`\\varepsilon` certified by the draws (None for baselines)."""
+        return self.report.certified_eps
+
+    @property
+    def delta(self) -> float:
+        return self.report.delta
+
+    @property
+    def nnz(self) -> int:
+        return self.report.nnz
+
+    @property
+    def nnz_original(self) -> int:
+        return self.report.nnz_original
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-serialisable dict."""
+        return self.report.to_dict()
+
+    def to_sparse(self) -> nn.Sequential:
+        """The model with every weight as ``torch.sparse_csr`` (for storage and inference)."""
+        mods: list[nn.Module] = []
+        layers = linear_layers(self.model)
+        for idx, layer in enumerate(layers):
+            mods.append(SparseLinear(layer.weight, layer.bias))
+            if idx < len(layers) - 1:
+                mods.append(nn.ReLU())
+        return nn.Sequential(*mods)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.safetensors`` (the tensors, bit-exact) and ``metadata.json``."""
+        from safetensors.torch import save_file
+
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        layers = linear_layers(self.model)
+        tensors = {}
+        for idx, layer in enumerate(layers):
+            tensors[f"layers.{idx}.weight"] = layer.weight.detach().cpu().contiguous()
+            if layer.bias is not None:
+                tensors[f"layers.{idx}.bias"] = layer.bias.detach().cpu().contiguous()
+        save_file(tensors, str(path / "model.safetensors"))
+        meta = {
+            "format": "netcoreset-compressed",
+            "version": _FORMAT_VERSION,
+            "layers": [[lay.in_features, lay.out_features, lay.bias is not None] for lay in layers],
+            "report": self.report.to_dict(),
+        }
+        (path / "metadata.json").write_text(json.dumps(meta, indent=2))
+        return path
+
+
+def load(directory: str | Path, device: str | torch.device = "cpu") -> CompressionResult:
+    """Load a :class:`CompressionResult` written by :meth:`CompressionResult.save`.
+
+    Raises ``ValueError`` when the folder is not such a result.
+    """
+    from safetensors.torch import load_file
+
+    path = Path(directory)
+    meta_file, tensor_file = path / "metadata.json", path / "model.safetensors"
+    if not meta_file.is_file() or not tensor_file.is_file():
+        raise ValueError(f"{path} holds no saved compression (metadata.json, model.safetensors)")
+    meta = json.loads(meta_file.read_text())
+    if meta.get("format") != "netcoreset-compressed":
+        raise ValueError(f"{meta_file} is not a netcoreset compression")
+    tensors = load_file(str(tensor_file), device=str(device))
+    weights, biases = [], []
+    for idx, (_, _, has_bias) in enumerate(meta["layers"]):
+        weights.append(tensors[f"layers.{idx}.weight"])
+        biases.append(tensors[f"layers.{idx}.bias"] if has_bias else None)
+    return CompressionResult(
+        model=build_sequential(weights, biases),
+        report=CompressionReport.from_dict(meta["report"]),
+    )

@@ -1,0 +1,63 @@
+"""The result object: report, JSON, sparse storage, save/load, devices and dtypes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from netcoreset.sampler import CompressionReport, compress, load
+
+
+@pytest.fixture(scope="module")
+def result():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
+    return compress(net, torch.rand(120, 12), keep=0.4, seed=5, method="corenet++"), net
+
+
+def test_report_is_json_and_round_trips(result):
+    res, _ = result
+    d = json.loads(res.report.to_json())
+    assert d["method"] == "corenet++" and d["seed"] == 5 and len(d["layers"]) == 2
+    for key in ("nnz_original", "nnz", "certified_eps", "delta", "coreset_size", "eps_allocation"):
+        assert key in d
+    assert CompressionReport.from_dict(d) == res.report
+
+
+def test_to_sparse_matches_dense(result):
+    res, _ = result
+    sparse = res.to_sparse()
+    x = torch.rand(7, 12)
+    torch.testing.assert_close(sparse(x), res.model(x))
+    assert sparse[0].weight.layout == torch.sparse_csr
+    assert sparse[0].weight.values().numel() == int((res.model[0].weight != 0).sum())
+
+
+def test_save_load_is_bit_exact(result, tmp_path):
+    res, _ = result
+    res.save(tmp_path / "out")
+    back = load(tmp_path / "out")
+    a, b = res.model.state_dict(), back.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert back.report == res.report
+    with pytest.raises(ValueError, match="holds no saved compression"):
+        load(tmp_path)
+
+
+def test_float64_model_stays_float64():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)).double()
+    res = compress(net, torch.rand(60, 5), keep=0.5, seed=0)
+    assert res.model[0].weight.dtype == torch.float64
+    assert res.report.dtype == "float64"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_model_is_compressed_on_cuda():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)).cuda()
+    res = compress(net, torch.rand(60, 5), keep=0.5, seed=0)
+    assert res.model[0].weight.is_cuda and res.report.device.startswith("cuda")

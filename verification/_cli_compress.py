@@ -1,0 +1,121 @@
+"""``netcoreset compress``: compress a saved model with CoreNet or a baseline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compress",
+        help="compress a saved fully-connected ReLU network",
+        description=(
+            "Compress MODEL.pt (a whole nn.Sequential saved with torch.save; it is unpickled, "
+            "so load only files you trust) using the points of --data or --dataset."
+        ),
+    )
+    p.add_argument("model", help="MODEL.pt: torch.save(model) of an nn.Sequential")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="inputs P as .npy or .pt, shape (n, features)")
+    src.add_argument("--dataset", choices=["digits"], help="bundled data (digits: 64 features)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--keep", type=float, help="budget: fraction of weights to keep")
+    mode.add_argument("--nnz", type=int, help="budget: number of weights to keep")
+    mode.add_argument("--eps", type=float, help="guarantee mode: relative error eps in (0, 1)")
+    p.add_argument(
+        "--method",
+        default="corenet",
+        help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd",
+    )
+    p.add_argument("--delta", type=float, default=0.1, help="failure probability (0.1)")
+    p.add_argument("--K", type=float, default=1.0, help="constant K of Assumption 1 (1)")
+    p.add_argument("--k-prime", type=float, default=3.0, help="constant K' (3)")
+    p.add_argument(
+        "--kappa",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="include kappa in the allocation (default: on in guarantee mode)",
+    )
+    p.add_argument("--allocation", choices=["theorem", "uniform"], default=None)
+    p.add_argument("--tight", action="store_true", help="exact Bernstein sample sizes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--out", help="save the result (safetensors + metadata.json) to this folder")
+    p.set_defaults(handler=run)
+
+
+def _load_model(path: str):  # noqa: ANN202
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such model file: {p}")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - report any unpickling failure in one line
+        raise ValueError(f"could not load a model from {p}: {exc}") from exc
+    if not isinstance(obj, torch.nn.Module):
+        raise ValueError(
+            f"{p} holds a {type(obj).__name__}, not an nn.Module (save the whole model)"
+        )
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    from netcoreset.sampler import compress
+
+    from .datasets import load_array, load_digits_split
+
+    model = _load_model(args.model)
+    data = load_digits_split()[0] if args.dataset == "digits" else load_array(args.data)
+    res = compress(
+        model,
+        data,
+        method=args.method,
+        eps=args.eps,
+        keep=args.keep,
+        nnz=args.nnz,
+        delta=args.delta,
+        K=args.K,
+        k_prime=args.k_prime,
+        kappa=args.kappa,
+        allocation=args.allocation,
+        tight=args.tight,
+        seed=args.seed,
+    )
+    if args.out:
+        res.save(args.out)
+    if args.json:
+        json.dump(res.to_dict(), sys.stdout, indent=2)
+        print()
+        return 0
+    rep = res.report
+    print(
+        f"method {rep.method} ({rep.mode} mode), delta={rep.delta}, |S|={rep.coreset_size}, "
+        f"seed={rep.seed}"
+    )
+    print(
+        f"{'layer':>5} {'shape':>11} {'nnz before':>11} {'nnz after':>10} "
+        f"{'draws min/med/max':>26} {'Delta-hat':>10}"
+    )
+    for lay in rep.layers:
+        draws = f"{lay.draws_min:.3g}/{lay.draws_median:.3g}/{lay.draws_max:.3g}"
+        print(
+            f"{lay.index:>5} {lay.out_features:>5}x{lay.in_features:<5} {lay.nnz_before:>11} "
+            f"{lay.nnz_after:>10} {draws:>26} {lay.delta_hat:>10.3g}"
+        )
+    print(
+        f"kept {rep.nnz}/{rep.nnz_original} non-zeros ({rep.nnz / rep.nnz_original:.1%}); "
+        f"parameters {rep.parameters}"
+    )
+    if rep.certified_eps is not None:
+        print(
+            f"certified eps (theorem, with kappa={rep.kappa_value:.3g}): {rep.certified_eps:.4g}; "
+            f"with the empirical Delta-hat only (heuristic): {rep.certified_eps_empirical:.4g}"
+        )
+    if args.out:
+        print(f"saved to {args.out}")
+    return 0

