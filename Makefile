@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 pytest: install
-	$(PY) -m pytest --import-mode=importlib -p no:cacheprovider --doctest-modules \
+	$(PY) -m pytest -p no:cacheprovider --doctest-modules \
 	  tests --pyargs netcoreset.bounds netcoreset.sampler netcoreset.verification
 
 docs: install
