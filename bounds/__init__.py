@@ -1,8 +1,14 @@
 r"""Sample sizes, error budgets and size bounds of CoreNet (numeric and symbolic).
 
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
-for the same formulas as sympy expressions and the derivation checks.
+for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
+loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from ._validation import check_architecture, check_open_unit, check_positive
 from .error_budget import (
@@ -46,3 +52,10 @@ __all__ = [
     "num_neurons",
     "sample_size",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy submodule: ``netcoreset.bounds.symbolic`` imports sympy only when first used.
+    if name == "symbolic":
+        return importlib.import_module(f"{__name__}.symbolic")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

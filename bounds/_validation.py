@@ -80,7 +80,7 @@ def check_nonnegative_array(name: str, value: Any) -> np.ndarray:
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     if arr.size and np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0; got a minimum of {arr.min()!r}")
+        raise ValueError(f"{name} must be >= 0; got a minimum of {float(arr.min())!r}")
     return arr
 
 
@@ -97,7 +97,11 @@ def check_architecture(arch: Sequence[Any] | str) -> tuple[int, ...]:
     ValueError: arch must list at least two layer widths (input and output); got (4,)
     """
     if isinstance(arch, str):
-        parts = [p.strip() for p in arch.split(",") if p.strip()]
+        parts = [p.strip() for p in arch.split(",")]
+        if any(not p for p in parts):
+            raise ValueError(
+                f"arch must be a comma-separated list of positive integers; got {arch!r}"
+            )
         widths: list[Any] = []
         for p in parts:
             try:

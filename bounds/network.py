@@ -22,6 +22,7 @@ from ._validation import (
     check_nonnegative_array,
     check_open_unit,
     check_positive,
+    check_positive_int,
 )
 from .error_budget import (
     delta_hat_suffix,
@@ -83,6 +84,7 @@ def compressed_size_bound(
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
+    eta = check_positive_int("eta", eta)
     suffix = check_nonnegative_array("delta_hats_suffix", delta_hats_suffix)
     if suffix.ndim != 1 or suffix.size != len(sensitivity_sums):
         raise ValueError("delta_hats_suffix needs one value per layer of sensitivity_sums")
@@ -233,11 +235,27 @@ def network_bound(
     eta_star = max_hidden_width(widths)
     kap = kappa(eta, eta_star, delta)
     dh = canc + (kap if include_kappa else 0.0)
-    suffix = delta_hat_suffix(dh)
+    with np.errstate(over="ignore"):
+        suffix = delta_hat_suffix(dh)
+        nnz_per_layer = (
+            compressed_size_bound(
+                [np.full(widths[i + 1], 2.0 * sens[i]) for i in range(n_layers)],
+                suffix,
+                eps,
+                delta,
+                eta,
+                K,
+            )
+            if np.all(np.isfinite(suffix))
+            else np.full(n_layers, np.inf)
+        )
+    if not np.all(np.isfinite(nnz_per_layer)):
+        raise ValueError(
+            f"arch and eps give sample sizes beyond the float64 range (about 1.8e308): the "
+            f"product of Delta-hat over the {n_layers} weight layers is {float(suffix[0]):.3g} "
+            f"and eps = {eps!r} (the guarantee would keep every weight)"
+        )
     eps_l = eps_prime(eps, n_layers) / suffix
-    nnz_per_layer = compressed_size_bound(
-        [np.full(widths[i + 1], 2.0 * sens[i]) for i in range(n_layers)], suffix, eps, delta, eta, K
-    )
     layers = []
     for idx in range(n_layers):
         fan_in = widths[idx] + (1 if bias else 0)

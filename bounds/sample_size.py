@@ -153,13 +153,22 @@ def sample_size(
     """
     scalar = np.ndim(sensitivity_sum) == 0 and np.ndim(eps) == 0
     s = check_nonnegative_array("sensitivity_sum", sensitivity_sum)
-    e = np.asarray(eps, dtype=np.float64)
+    try:
+        e = np.asarray(eps, dtype=np.float64)
+    except (TypeError, ValueError):
+        e = np.asarray(np.nan)
     if e.size == 0 or not np.all((e > 0) & (e < 1)):
         raise ValueError(f"eps must be a real number in the open interval (0, 1); got {eps!r}")
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
-    val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
+    with np.errstate(over="ignore"):
+        val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
+    if not np.all(np.isfinite(val)):
+        raise ValueError(
+            "eps is too small: the sample size exceeds the float64 range (about 1.8e308); "
+            f"got eps={eps!r}"
+        )
     if scalar:
         return int(val.reshape(()).item())
     if np.any(val > _INT_LIMIT):
@@ -222,7 +231,9 @@ def certified_eps(
     finite = np.isfinite(eps) & (eps > 0)
 
     def m_of(e: np.ndarray) -> np.ndarray:
-        return np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
+        # Entries outside ``finite`` (eps = 0 or inf) are never used: silence their overflow.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
 
     # Nudge down while still feasible, then up until feasible (floating-point consistency).
     for _ in range(8):

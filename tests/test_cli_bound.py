@@ -1,0 +1,327 @@
+"""``netcoreset bound ...`` in-process: text, JSON, LaTeX, exit status 2 on bad input.
+
+Deterministic (no randomness): no false failures.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from netcoreset.bounds import certified_eps, network_bound, sample_size
+from netcoreset.verification._cli_bound import format_count
+from netcoreset.verification.cli import main
+
+NET = ["bound", "network", "--arch", "784,300,100,10", "--eps", "0.1", "--delta", "0.05"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sample_size_text(capsys):
+    # 8*2*1*log(8*410/0.05)/0.1^2 = 16*11.091331/0.01 = 17746.13 -> 17747
+    code, out, err = run(
+        capsys, "bound", "sample-size", "--sensitivity-sum", "2", "--eps", "0.1",
+        "--delta", "0.05", "--eta", "410",
+    )  # fmt: skip
+    assert code == 0 and err == ""
+    assert "m = 17747" in out.splitlines()
+
+
+def test_sample_size_json_tight(capsys):
+    # tight: (6+2*0.5)*1*log(800)/0.25 = 187.17 -> 188
+    code, out, _ = run(
+        capsys, "bound", "sample-size", "--sensitivity-sum", "1", "--eps", "0.5",
+        "--delta", "0.1", "--eta", "10", "--tight", "--json",
+    )  # fmt: skip
+    assert code == 0
+    d = json.loads(out)
+    assert d["m"] == 188 and d["form"] == "tight"
+
+
+def test_sample_size_huge_prints_readably(capsys):
+    code, out, _ = run(
+        capsys, "bound", "sample-size", "--sensitivity-sum", "1", "--eps", "1e-9",
+        "--delta", "0.05", "--eta", "10",
+    )  # fmt: skip
+    assert code == 0
+    m = sample_size(1.0, 1e-9, 0.05, 10)
+    assert m > 10**19
+    assert f"m = {m:.3g}" in out  # e.g. 5.9e+19, not 20 digits
+
+
+def test_certified_eps_text_json_and_notes(capsys):
+    code, out, _ = run(
+        capsys, "bound", "certified-eps", "--m", "17747", "--sensitivity-sum", "2",
+        "--delta", "0.05", "--eta", "410", "--json",
+    )  # fmt: skip
+    assert code == 0
+    d = json.loads(out)
+    assert d["certified_eps"] == certified_eps(17747, 2.0, 0.05, 410)
+    assert d["valid"] is True
+    # few draws: the 8-form's eps >= 1 is flagged
+    code, out, _ = run(
+        capsys, "bound", "certified-eps", "--m", "5", "--sensitivity-sum", "1",
+        "--delta", "0.05", "--eta", "10",
+    )  # fmt: skip
+    assert code == 0 and "outside the 8-form's validity" in out
+    # m given in scientific notation, tight form
+    code, out, _ = run(
+        capsys, "bound", "certified-eps", "--m", "2.12e19", "--sensitivity-sum", "1",
+        "--delta", "0.05", "--eta", "10", "--tight",
+    )  # fmt: skip
+    assert code == 0 and "m = 2.12e+19" in out
+    # m = 0 certifies nothing; JSON stays valid (null, not Infinity)
+    code, out, _ = run(
+        capsys, "bound", "certified-eps", "--m", "0", "--sensitivity-sum", "1",
+        "--delta", "0.05", "--eta", "10", "--json",
+    )  # fmt: skip
+    d = json.loads(out)
+    assert code == 0 and d["certified_eps"] is None and d["valid"] is False
+
+
+def test_network_table_kappa_finding(capsys):
+    """784-300-100-10 at delta = 0.05: kappa ~ 200 and the theorem keeps every weight."""
+    code, out, err = run(capsys, *NET, "--K", "1")
+    assert code == 0 and err == ""
+    assert "kappa = 200.3" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["2"], ["3"], ["4"])]
+    assert len(rows) == 3
+    assert all(row[-1] == "1.000" for row in rows)  # kept fraction of every layer
+    assert rows[0][:3] == ["2", "300", "785"]  # layer, eta^l, fan-in
+    assert "2.12e+19" in rows[0]  # m per part of layer 2, printed readably
+    total = next(line for line in out.splitlines() if line.startswith("total"))
+    assert total.split()[-2:] == ["266610", "1.000"]
+    assert "guarantee mode keeps (almost) every weight" in " ".join(out.split())
+    assert "|S| = 51" in out
+
+
+def test_network_json_matches_network_bound(capsys):
+    code, out, _ = run(capsys, *NET, "--sensitivity-sum", "1.5,2,2.5", "--delta-hat", "3", "--json")
+    assert code == 0
+    d = json.loads(out)
+    nb = network_bound(
+        "784,300,100,10", 0.1, 0.05, sensitivity_sum=[1.5, 2.0, 2.5], mean_cancellation=3.0
+    )
+    assert d["kept_fraction"] == 1.0 == nb.kept_fraction
+    assert d["kappa"] == nb.kappa
+    assert [lb["draws_per_part"] for lb in d["layers"]] == [lb.draws_per_part for lb in nb.layers]
+    assert d["layers"][0]["delta_hat"] == pytest.approx(3.0 + nb.kappa)
+    assert d["within_theorem"] is True and d["keeps_almost_everything"] is True
+
+
+def test_network_no_kappa_is_labelled_heuristic(capsys):
+    code, out, _ = run(
+        capsys, "bound", "network", "--arch", "784,300,100,10", "--eps", "0.5",
+        "--delta", "0.05", "--no-kappa",
+    )  # fmt: skip
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "heuristic OUTSIDE the theorem" in flat
+    assert "NOT added" in flat
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] == ["2"]]
+    # eps_l = 0.5/6, m = ceil(8*log(65600)*144) = 12778 per part
+    assert rows[0][6] == "12778"
+
+
+def test_network_small_budget_below_one(capsys):
+    # A wide, shallow layer without kappa and a large eps keeps only part of its weights:
+    # eta = 10, eps_l = 0.9/(2*1*1) = 0.45, log(8*10/0.5) = log(160) = 5.075174,
+    # m = ceil(8*5.075174/0.2025) = ceil(200.50) = 201 per part; theorem per neuron
+    # ceil(32*1*1*2*1*5.075174/0.81) + 1 = ceil(401.001) + 1 = 403, times 10 neurons = 4030
+    # of 5001*10 = 50010 weights
+    code, out, _ = run(
+        capsys, "bound", "network", "--arch", "5000,10", "--eps", "0.9", "--delta", "0.5",
+        "--no-kappa", "--json",
+    )  # fmt: skip
+    d = json.loads(out)
+    assert code == 0
+    assert d["layers"][0]["draws_per_part"] == 201
+    assert d["layers"][0]["nnz_bound"] == 4030.0
+    assert d["kept_fraction"] == pytest.approx(4030 / 50010)
+
+
+def test_network_latex(capsys):
+    code, out, _ = run(capsys, *NET, "--latex")
+    assert code == 0
+    assert r"\varepsilon_{\ell} = " in out and r"\kappa = " in out and "32" in out
+    code, out, _ = run(capsys, *NET, "--latex", "--json")
+    assert r"\mathcal{S}" in json.loads(out)["latex"]["sample_size"]
+
+
+BAD = [
+    (["bound", "network", "--arch", "784,abc", "--eps", "0.1", "--delta", "0.05"], "--arch"),
+    (["bound", "network", "--arch", "", "--eps", "0.1", "--delta", "0.05"], "--arch"),
+    (["bound", "network", "--arch", "784,2.5,10", "--eps", "0.1", "--delta", "0.05"], "--arch"),
+    (["bound", "network", "--arch", "4,3", "--eps", "1.5", "--delta", "0.05"], "--eps"),
+    (["bound", "network", "--arch", "4,3", "--eps", "nan", "--delta", "0.05"], "--eps"),
+    (["bound", "network", "--arch", "4,3", "--eps", "x", "--delta", "0.05"], "--eps"),
+    (["bound", "network", "--arch", "4,3", "--eps", "0.1", "--delta", "1"], "--delta"),
+    (["bound", "network", "--arch", "4,3", "--eps", "0.1", "--delta", "0.1", "--K", "0"], "--K"),
+    (
+        [
+            "bound",
+            "network",
+            "--arch",
+            "4,3",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--sensitivity-sum",
+            "-1",
+        ],
+        "--sensitivity-sum",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "network",
+            "--arch",
+            "4,3,2",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--sensitivity-sum",
+            "1,2,3",
+        ],
+        "--sensitivity-sum",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "network",
+            "--arch",
+            "4,3",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--sensitivity-sum",
+            "1,,2",
+        ],
+        "--sensitivity-sum",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "network",
+            "--arch",
+            "4,3",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--delta-hat",
+            "0.5",
+        ],
+        "--delta-hat",
+    ),  # fmt: skip
+    (["bound", "network", "--arch", "4,3", "--eps", "0.1"], "--delta"),
+    (
+        [
+            "bound",
+            "sample-size",
+            "--sensitivity-sum",
+            "nan",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--eta",
+            "10",
+        ],
+        "--sensitivity-sum",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "sample-size",
+            "--sensitivity-sum",
+            "1",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--eta",
+            "1.5",
+        ],
+        "--eta",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "sample-size",
+            "--sensitivity-sum",
+            "1",
+            "--eps",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--eta",
+            "0",
+        ],
+        "--eta",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "certified-eps",
+            "--m",
+            "2.5",
+            "--sensitivity-sum",
+            "1",
+            "--delta",
+            "0.1",
+            "--eta",
+            "10",
+        ],
+        "--m",
+    ),  # fmt: skip
+    (
+        [
+            "bound",
+            "certified-eps",
+            "--m",
+            "-3",
+            "--sensitivity-sum",
+            "1",
+            "--delta",
+            "0.1",
+            "--eta",
+            "10",
+        ],
+        "--m",
+    ),  # fmt: skip
+    (["bound"], "WHAT"),
+    (["bound", "nope"], "nope"),
+]
+
+
+@pytest.mark.parametrize(("argv", "flag"), BAD, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD)])
+def test_bad_input_exits_2_with_one_line(capsys, argv, flag):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error:" in lines[0] and flag in lines[0]
+    assert "Traceback" not in err
+
+
+def test_format_count():
+    # exact below 1e6, three significant digits above
+    assert format_count(17747) == "17747"
+    assert format_count(2.1234e19) == "2.12e+19"
+    assert format_count(12345678) == "1.23e+07"
+    assert format_count(0.5) == "0.5"
+
+
+def test_arch_with_an_empty_field_is_rejected(capsys):
+    assert main(["bound", "network", "--arch", "784,,300", "--eps", "0.1", "--delta", "0.05"]) == 2
+    assert "arch must be a comma-separated list" in capsys.readouterr().err

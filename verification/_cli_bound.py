@@ -1,0 +1,532 @@
+r"""``netcoreset bound``: the theorem's sample sizes, certified errors and size bounds.
+
+Three sub-commands, all pure arithmetic (no model, no data, no torch):
+
+``netcoreset bound sample-size``
+    :math:`m = \lceil 8\mathcal{S}K\log(8\eta/\delta)/\varepsilon^2\rceil` draws of one part
+    (``--tight``: the exact Bernstein form).
+``netcoreset bound certified-eps``
+    the inverse: the smallest :math:`\varepsilon` that ``--m`` draws certify.
+``netcoreset bound network``
+    the per-layer table of the size theorem for an architecture: :math:`\eta^\ell`, fan-in,
+    :math:`\hat\Delta^\ell`, :math:`\hat\Delta^{\ell\rightarrow}`, :math:`\varepsilon_\ell`,
+    draws per part and per neuron, the bound on the number of non-zero weights and the
+    fraction of the layer's weights it allows.
+
+``--json`` prints machine-readable output, ``--latex`` the formulas (from
+:mod:`netcoreset.bounds.symbolic`). Bad input exits with status 2 and a one-line message.
+
+Examples
+--------
+>>> from netcoreset.verification.cli import main
+>>> main(["bound", "sample-size", "--sensitivity-sum", "2", "--eps", "0.1",
+...       "--delta", "0.05", "--eta", "410"])  # doctest: +ELLIPSIS
+sample size per part (8-form): m = ceil(8 S K log(8 eta/delta) / eps^2)
+...
+m = 17747
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from netcoreset.bounds import certified_eps, network_bound, sample_size
+
+__all__ = ["register", "run_sample_size", "run_certified_eps", "run_network", "format_count"]
+
+# Python argument names in the bounds' error messages -> the command-line flag.
+_FLAGS = {
+    "sensitivity_sum": "--sensitivity-sum",
+    "mean_cancellation": "--delta-hat",
+    "k_prime": "--k-prime",
+    "arch": "--arch",
+    "eps": "--eps",
+    "delta": "--delta",
+    "eta": "--eta",
+    "K": "--K",
+    "m": "--m",
+}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
+    def error(message: str) -> NoReturn:
+        print(f"{parser.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+    return error
+
+
+def format_count(value: float) -> str:
+    r"""A count for people: exact below :math:`10^6`, else three significant digits.
+
+    .. math::
+
+        17747 \mapsto \texttt{17747},\qquad 2.1234\times10^{19} \mapsto \texttt{2.12e+19}
+
+    Examples
+    --------
+    >>> format_count(17747), format_count(21234000000000000000), format_count(float("inf"))
+    ('17747', '2.12e+19', 'inf')
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        return "inf" if v > 0 else str(v)
+    if abs(v) < 1e6 and v == int(v):
+        return str(int(v))
+    if abs(v) < 1e6:
+        return f"{v:.4g}"
+    return f"{v:.3g}"
+
+
+def _real(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid real number: {text!r}") from None
+
+
+def _real_list(text: str) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        if not text.strip() or any(not p for p in parts):
+            raise ValueError
+        return [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or a comma-separated list of numbers: {text!r}"
+        ) from None
+
+
+def _count(text: str) -> int:
+    """A whole number of draws; accepts ``17747`` and ``2.12e19``."""
+    try:
+        if text.strip().lstrip("+").isdigit():
+            return int(text)
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number: {text!r}") from None
+    if not math.isfinite(value) or value < 0 or value != math.floor(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0: {text!r}")
+    return int(value)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a bounds function; name the flag instead of the Python argument in errors."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        msg = str(exc)
+        for name, flag in _FLAGS.items():
+            if msg.startswith(name + " "):
+                raise ValueError(flag + msg[len(name) :]) from None
+        raise
+
+
+def _latex(names: Sequence[str]) -> dict[str, str]:
+    from netcoreset.bounds import symbolic
+
+    return {name: symbolic.to_latex(name) for name in names}
+
+
+def _print_latex(names: Sequence[str]) -> None:
+    print()
+    print("Formulas (LaTeX):")
+    for name, tex in _latex(names).items():
+        print(f"  % {name}")
+        print(f"  {tex}")
+
+
+def _note(text: str) -> None:
+    print(textwrap.fill(text, width=100, subsequent_indent="  "))
+
+
+def _dump(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def _common(p: argparse.ArgumentParser, *, sensitivity_help: str) -> None:
+    p.add_argument(
+        "--sensitivity-sum", type=_real, required=True, metavar="S", help=sensitivity_help
+    )
+    p.add_argument("--delta", type=_real, required=True, help="failure probability, in (0, 1)")
+    p.add_argument(
+        "--eta", type=_int, required=True, help="number of non-input neurons of the network, >= 1"
+    )
+    p.add_argument("--K", type=_real, default=1.0, help="constant of Assumption 1, > 0 (default 1)")
+    p.add_argument(
+        "--tight",
+        action="store_true",
+        help="exact Bernstein form K S (6 + 2 eps) log(8 eta/delta)/eps^2 instead of the 8-form",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``bound`` and its sub-commands to the top-level sub-parsers ``sub``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="netcoreset")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["bound", "network", "--arch", "4,3,2", "--eps", "0.5",
+    ...                           "--delta", "0.1"])
+    >>> args.arch, args.kappa, args.handler is run_network
+    ('4,3,2', True, True)
+    """
+    p = sub.add_parser(
+        "bound",
+        help="the theorem's sample sizes, certified eps and size bounds",
+        description="CoreNet's sample sizes, certified errors and the size theorem (no model "
+        "needed). Guarantees are per random input x ~ D, with probability >= 1 - delta; "
+        "K is an assumption (Assumption 1).",
+    )
+    p.error = _one_line_error(p)  # type: ignore[method-assign]
+    bsub = p.add_subparsers(dest="bound_command", metavar="WHAT", parser_class=_OneLineParser)
+    bsub.required = True
+
+    ss = bsub.add_parser(
+        "sample-size",
+        help="draws m of one part for a relative error eps",
+        description="m = ceil(8 S K log(8 eta/delta) / eps^2) draws of one part (positive or "
+        "negative weights of one neuron); --tight: ceil(K S (6 + 2 eps) log(8 eta/delta)/eps^2).",
+    )
+    _common(ss, sensitivity_help="total sensitivity of the part, >= 0")
+    ss.add_argument("--eps", type=_real, required=True, help="relative error, in (0, 1)")
+    ss.set_defaults(handler=run_sample_size)
+
+    ce = bsub.add_parser(
+        "certified-eps",
+        help="the eps that m draws of one part certify",
+        description="The smallest eps whose sample size is at most m (inverse of sample-size).",
+    )
+    _common(ce, sensitivity_help="total sensitivity of the part, >= 0")
+    ce.add_argument("--m", type=_count, required=True, help="number of draws, a whole number")
+    ce.set_defaults(handler=run_certified_eps)
+
+    nw = bsub.add_parser(
+        "network",
+        help="per-layer table of the size theorem for an architecture",
+        description="The theorem's eps_l, draws and bound on the number of non-zero weights, "
+        "layer by layer. Without --sensitivity-sum/--delta-hat the smallest possible values "
+        "(1) are used, so every figure is a lower bound on what the theorem demands.",
+    )
+    nw.add_argument(
+        "--arch",
+        required=True,
+        help="layer widths, input first, comma-separated (e.g. 784,300,100,10)",
+    )
+    nw.add_argument("--eps", type=_real, required=True, help="relative error, in (0, 1)")
+    nw.add_argument("--delta", type=_real, required=True, help="failure probability, in (0, 1)")
+    nw.add_argument("--K", type=_real, default=1.0, help="constant of Assumption 1 (default 1)")
+    nw.add_argument(
+        "--k-prime", type=_real, default=3.0, help="K' of Assumption 1 for |S| (default 3)"
+    )
+    nw.add_argument(
+        "--sensitivity-sum",
+        type=_real_list,
+        default=None,
+        metavar="S[,S...]",
+        help="total sensitivity of each part: one value or one per weight layer (default 1, "
+        "the smallest an active part can have)",
+    )
+    nw.add_argument(
+        "--delta-hat",
+        type=_real_list,
+        default=None,
+        metavar="D[,D...]",
+        help="mean cancellation max_i mean_{x in S} Delta_i(x) (>= 1): one value or one per "
+        "weight layer (default 1); kappa is added unless --no-kappa",
+    )
+    nw.add_argument(
+        "--kappa",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add kappa to Delta-hat as the theorem does (--no-kappa: empirical Delta-hat "
+        "only, a heuristic outside the theorem)",
+    )
+    nw.add_argument(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="count one bias edge per neuron (default yes)",
+    )
+    nw.add_argument("--tight", action="store_true", help="exact Bernstein form of the draws")
+    nw.add_argument("--json", action="store_true", help="print JSON (NetworkBound.to_dict())")
+    nw.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
+    nw.set_defaults(handler=run_network)
+
+
+def _form(tight: bool) -> str:
+    return "tight" if tight else "8-form"
+
+
+def run_sample_size(args: argparse.Namespace) -> int:
+    r"""Handler of ``netcoreset bound sample-size``; prints :math:`m` and returns 0.
+
+    .. math::
+
+        m = \left\lceil \frac{8\,\mathcal{S} K \log(8\eta/\delta)}{\varepsilon^2} \right\rceil
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(sensitivity_sum=1.0, eps=0.5, delta=0.1, eta=10, K=1.0,
+    ...                         tight=True, json=True, latex=False)
+    >>> run_sample_size(ns)  # doctest: +ELLIPSIS
+    {
+      "m": 188,
+    ...
+    0
+    """
+    m = _call(sample_size, args.sensitivity_sum, args.eps, args.delta, args.eta, args.K, args.tight)
+    names = ["sample_size_tight" if args.tight else "sample_size"]
+    if args.json:
+        out: dict[str, Any] = {
+            "m": int(m),
+            "form": _form(args.tight),
+            "sensitivity_sum": args.sensitivity_sum,
+            "eps": args.eps,
+            "delta": args.delta,
+            "eta": args.eta,
+            "K": args.K,
+        }
+        if args.latex:
+            out["latex"] = _latex(names)
+        _dump(out)
+        return 0
+    if args.tight:
+        print("sample size per part (tight): m = ceil(K S (6 + 2 eps) log(8 eta/delta) / eps^2)")
+    else:
+        print("sample size per part (8-form): m = ceil(8 S K log(8 eta/delta) / eps^2)")
+    print(
+        f"  S = {args.sensitivity_sum:g}, K = {args.K:g}, eta = {args.eta}, "
+        f"delta = {args.delta:g}, eps = {args.eps:g}"
+    )
+    print(f"m = {format_count(m)}")
+    if args.latex:
+        _print_latex(names)
+    return 0
+
+
+def run_certified_eps(args: argparse.Namespace) -> int:
+    r"""Handler of ``netcoreset bound certified-eps``; prints :math:`\varepsilon(m)`, returns 0.
+
+    .. math::
+
+        \varepsilon(m) = \sqrt{8\mathcal{S}K\log(8\eta/\delta)/m}
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(m=17747, sensitivity_sum=2.0, delta=0.05, eta=410, K=1.0,
+    ...                         tight=False, json=False, latex=False)
+    >>> run_certified_eps(ns)  # doctest: +ELLIPSIS
+    certified eps per part (8-form): eps = sqrt(8 S K log(8 eta/delta) / m)
+      m = 17747, S = 2, K = 1, eta = 410, delta = 0.05
+    eps = 0.0999975
+    0
+    """
+    eps = _call(
+        certified_eps, args.m, args.sensitivity_sum, args.delta, args.eta, args.K, args.tight
+    )
+    names = ["certified_eps_tight" if args.tight else "certified_eps"]
+    outside = (not args.tight) and math.isfinite(eps) and eps >= 1.0
+    note = ""
+    if not math.isfinite(eps):
+        note = "m = 0 draws certify nothing (eps = inf)"
+    elif outside:
+        note = "eps >= 1 is outside the 8-form's validity (eps <= 1); use --tight"
+    if args.json:
+        out: dict[str, Any] = {
+            "certified_eps": eps if math.isfinite(eps) else None,
+            "form": _form(args.tight),
+            "m": args.m,
+            "sensitivity_sum": args.sensitivity_sum,
+            "delta": args.delta,
+            "eta": args.eta,
+            "K": args.K,
+            "valid": math.isfinite(eps) and not outside,
+            "note": note,
+        }
+        if args.latex:
+            out["latex"] = _latex(names)
+        _dump(out)
+        return 0
+    formula = (
+        "eps = (c + sqrt(c^2 + 6 m c)) / m, c = K S log(8 eta/delta)"
+        if args.tight
+        else "eps = sqrt(8 S K log(8 eta/delta) / m)"
+    )
+    print(f"certified eps per part ({_form(args.tight)}): {formula}")
+    print(
+        f"  m = {format_count(args.m)}, S = {args.sensitivity_sum:g}, K = {args.K:g}, "
+        f"eta = {args.eta}, delta = {args.delta:g}"
+    )
+    print(f"eps = {eps:.6g}")
+    if note:
+        print(f"note: {note}")
+    if args.latex:
+        _print_latex(names)
+    return 0
+
+
+_NETWORK_FORMULAS = (
+    "coreset_size",
+    "lambda_star",
+    "kappa",
+    "delta_hat",
+    "delta_hat_suffix",
+    "eps_prime",
+    "layer_eps",
+    "sample_size",
+    "sample_size_tight",
+    "size_term",
+)
+
+
+def run_network(args: argparse.Namespace) -> int:
+    r"""Handler of ``netcoreset bound network``; prints the per-layer table and returns 0.
+
+    .. math::
+
+        \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\hat\Delta^{\ell\rightarrow}},\qquad
+        m^\ell = \left\lceil\frac{8\mathcal{S}K\log(8\eta/\delta)}{\varepsilon_\ell^2}\right\rceil
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(arch="4,3,2", eps=0.5, delta=0.1, K=1.0, k_prime=3.0,
+    ...                         sensitivity_sum=None, delta_hat=None, kappa=False, bias=True,
+    ...                         tight=False, json=False, latex=False)
+    >>> run_network(ns)  # doctest: +ELLIPSIS
+    CoreNet size theorem for 4-3-2 ...
+    0
+    """
+    sens = args.sensitivity_sum if args.sensitivity_sum is not None else [1.0]
+    canc = args.delta_hat if args.delta_hat is not None else [1.0]
+    nb = _call(
+        network_bound,
+        args.arch,
+        args.eps,
+        args.delta,
+        args.K,
+        k_prime=args.k_prime,
+        sensitivity_sum=sens if len(sens) > 1 else sens[0],
+        mean_cancellation=canc if len(canc) > 1 else canc[0],
+        include_kappa=args.kappa,
+        tight=args.tight,
+        bias=args.bias,
+    )
+    keeps_all = nb.kept_fraction >= 0.99
+    if args.json:
+        out = nb.to_dict()
+        out["inputs"] = {
+            "sensitivity_sum": sens,
+            "mean_cancellation": canc,
+            "defaults_used": args.sensitivity_sum is None or args.delta_hat is None,
+        }
+        out["within_theorem"] = bool(args.kappa)
+        out["keeps_almost_everything"] = bool(keeps_all)
+        if args.latex:
+            out["latex"] = _latex(_NETWORK_FORMULAS)
+        _dump(out)
+        return 0
+
+    arch_txt = "-".join(str(w) for w in nb.arch)
+    print(
+        f"CoreNet size theorem for {arch_txt} (eps = {nb.eps:g}, delta = {nb.delta:g}, "
+        f"K = {nb.K:g}, K' = {nb.k_prime:g}, {_form(nb.tight)}, "
+        f"{'with' if nb.bias else 'no'} bias edges)"
+    )
+    kap_txt = f"{nb.kappa:.1f}" + (
+        " (added to Delta-hat)" if nb.include_kappa else " (NOT added: --no-kappa)"
+    )
+    print(
+        f"eta = {nb.eta} neurons, eta* = {nb.eta_star}, kappa = {kap_txt}, "
+        f"|S| = {nb.coreset_size} points"
+    )
+    print()
+    header = (
+        f"{'layer':>5} {'eta^l':>6} {'fan-in':>7} {'Delta-hat':>10} {'suffix':>10} "
+        f"{'eps_l':>10} {'m/part':>10} {'m/neuron':>10} {'nnz bound':>10} {'weights':>10} "
+        f"{'kept':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for lb in nb.layers:
+        print(
+            f"{lb.layer:>5} {lb.width:>6} {lb.fan_in:>7} {lb.delta_hat:>10.4g} "
+            f"{lb.delta_hat_suffix:>10.4g} {lb.eps_layer:>10.3g} "
+            f"{format_count(lb.draws_per_part):>10} {format_count(lb.draws_per_neuron):>10} "
+            f"{format_count(lb.nnz_bound):>10} {lb.weights:>10} {lb.kept_fraction:>6.3f}"
+        )
+    print("-" * len(header))
+    total_nnz = sum(lb.nnz_bound for lb in nb.layers)
+    print(
+        f"{'total':>5} {nb.eta:>6} {'':>7} {'':>10} {'':>10} {'':>10} {'':>10} {'':>10} "
+        f"{format_count(total_nnz):>10} {nb.total_weights:>10} {nb.kept_fraction:>6.3f}"
+    )
+    print()
+    _note(
+        "suffix = Delta-hat^{l->} (product of Delta-hat from layer l to the output); "
+        "eps_l = eps / (2 (L-1) suffix); m/part = draws for the positive or the negative "
+        "weights of one neuron; nnz bound = the theorem's bound, kept = min(bound, weights) "
+        "/ weights."
+    )
+    if args.sensitivity_sum is None or args.delta_hat is None:
+        missing = [
+            f
+            for f, v in (
+                ("--sensitivity-sum", args.sensitivity_sum),
+                ("--delta-hat", args.delta_hat),
+            )
+            if v is None
+        ]
+        _note(
+            f"{' and '.join(missing)} not given: using 1, the smallest possible value, so the "
+            "figures are lower bounds on what the theorem demands."
+        )
+    who = "The theorem" if nb.include_kappa else "The heuristic (--no-kappa)"
+    if keeps_all:
+        _note(
+            f"{who} keeps {nb.kept_fraction:.1%} of the weights: its sample sizes exceed "
+            "the number of edges, so guarantee mode keeps (almost) every weight."
+        )
+    else:
+        _note(
+            f"{who} keeps at most {nb.kept_fraction:.1%} of the weights "
+            f"({nb.total_nnz_bound} of {nb.total_weights})."
+        )
+    if not nb.include_kappa:
+        _note(
+            "--no-kappa: Delta-hat is the purely empirical mean cancellation; this is a "
+            "heuristic OUTSIDE the theorem and certifies nothing."
+        )
+    _note(
+        "Guarantee (with kappa): with probability >= 1 - delta over the compression and a "
+        "random input x ~ D, f_hat(x) is within (1 +- eps) of f(x); per random input, not "
+        "uniform over inputs; K is an assumption."
+    )
+    if args.latex:
+        _print_latex(_NETWORK_FORMULAS)
+    return 0
