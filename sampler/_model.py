@@ -149,7 +149,10 @@ def build_sequential(
     """
     mods: list[nn.Module] = []
     for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        lin = nn.Linear(w.shape[1], w.shape[0], bias=b is not None, device=w.device, dtype=w.dtype)
+        # skip_init: no random initialisation, so the global RNG is left alone
+        lin = nn.utils.skip_init(
+            nn.Linear, w.shape[1], w.shape[0], bias=b is not None, device=w.device, dtype=w.dtype
+        )
         with torch.no_grad():
             lin.weight.copy_(w)
             if b is not None:

@@ -354,7 +354,7 @@ def compress(
         msg = f"data has {n_points} points: |S| capped at {s_size} (theorem asks {s_requested})" + (
             f", |T| at {t_size} (asked {t_requested})" if amplify else ""
         )
-        warnings.warn(msg, stacklevel=2)
+        warnings.warn(msg, stacklevel=3)
         report_warnings.append(msg)
     perm = torch.randperm(n_points, generator=cpu_gen).to(device)
     x_s = x[perm[:s_size]]
@@ -420,6 +420,13 @@ def compress(
         eps_alloc, draws, expected = solve_budget(
             tables, budget, suffix_alloc, delta, eta, K, tight, factors
         )
+        if budget > expected * (1 + 1e-6):
+            msg = (
+                f"budget of {budget:.6g} weights exceeds the {expected:.6g} edges that can be "
+                "sampled (positive sensitivity on S): keeping all of those"
+            )
+            warnings.warn(msg, stacklevel=3)
+            report_warnings.append(msg)
     layer_expected = [t.expected_kept(m) for t, m in zip(tables, draws, strict=True)]
 
     # --- sampling -------------------------------------------------------------------------

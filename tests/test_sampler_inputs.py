@@ -91,6 +91,7 @@ def test_non_finite_weights(bad):
         ({"keep": 0.5, "allocation": "greedy"}, "allocation must be"),
         ({"keep": 0.5, "seed": -3}, "seed must be a non-negative integer"),
         ({"keep": 1e-6}, "below the minimum"),
+        ({"nnz": 9}, r"budget of 9 weights is below the minimum of 1[0-9]"),
     ],
 )
 def test_bad_parameters(kwargs, match):
@@ -118,3 +119,20 @@ def test_numpy_data_and_flatten_are_accepted():
     net = nn.Sequential(nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Dropout(0.1), nn.Linear(5, 3))
     res = compress(net, np.random.default_rng(0).random((40, 2, 3)), keep=0.5, seed=0)
     assert res.nnz <= res.nnz_original
+
+
+def test_budget_above_sampleable_edges_is_capped_with_a_warning():
+    net = _net()
+    with torch.no_grad():
+        net[0].weight[0] = -1.0  # a neuron that never fires on x >= 0: its edges have s = 0
+        net[0].bias[0] = -1.0
+    with pytest.warns(UserWarning, match="exceeds the .* edges that can be sampled"):
+        res = compress(net, X, keep=1.0, seed=0)
+    assert res.report.warnings and res.nnz < res.nnz_original
+
+
+def test_compress_leaves_the_global_rng_alone():
+    net = _net()
+    state = torch.get_rng_state()
+    compress(net, X, eps=0.5, seed=0)
+    assert torch.equal(state, torch.get_rng_state())
