@@ -90,12 +90,14 @@ def solve_budget(
     *,
     rtol: float = 1e-4,
     max_iter: int = 200,
-) -> tuple[float, list[np.ndarray], float]:
+) -> tuple[float, list[np.ndarray], float, bool]:
     r"""Bisection on :math:`\log\varepsilon` for the expected kept-edge count ``budget``.
 
-    Returns ``(eps, draws, expected)``. Raises ``ValueError`` when the budget is below the
-    minimum (one draw per active part); a budget at or above the number of sampleable edges
-    gets the largest allocation (``expected`` then tells the caller).
+    Returns ``(eps, draws, expected, capped)``. Raises ``ValueError`` when the budget is below
+    the minimum (one draw per active part); a budget at or above the number of sampleable edges
+    gets the largest allocation and ``capped=True``. The expected count is a step function of
+    :math:`\varepsilon` (the draws are whole numbers), so on small networks the closest
+    achievable value is returned.
     """
 
     def expected(eps: float) -> tuple[float, list[np.ndarray]]:
@@ -106,7 +108,7 @@ def solve_budget(
     e_lo, d_lo = expected(math.exp(lo))
     e_hi, d_hi = expected(math.exp(hi))
     if budget > e_lo * (1 - 1e-9):  # the caller reports the cap
-        return math.exp(lo), d_lo, e_lo
+        return math.exp(lo), d_lo, e_lo, True
     if budget < e_hi * (1 - 1e-12):
         raise ValueError(
             f"budget of {budget:.6g} weights is below the minimum of {e_hi:.6g}: every active "
@@ -124,7 +126,7 @@ def solve_budget(
             lo = mid
         else:
             hi = mid
-    return best[1], best[2], best[3]
+    return best[1], best[2], best[3], False
 
 
 def network_certified_eps(

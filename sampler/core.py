@@ -417,10 +417,10 @@ def compress(
         expected = sum(t.expected_kept(m) for t, m in zip(tables, draws, strict=True))
     else:
         budget = float(nnz) if nnz is not None else float(keep) * nnz_original  # type: ignore[arg-type]
-        eps_alloc, draws, expected = solve_budget(
+        eps_alloc, draws, expected, capped = solve_budget(
             tables, budget, suffix_alloc, delta, eta, K, tight, factors
         )
-        if budget > expected * (1 + 1e-6):
+        if capped:
             msg = (
                 f"budget of {budget:.6g} weights exceeds the {expected:.6g} edges that can be "
                 "sampled (positive sensitivity on S): keeping all of those"

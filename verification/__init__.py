@@ -1,3 +1,48 @@
-"""Statistical verification of the (1 +- eps, delta) guarantee, hypothesis strategies, the CLI."""
+"""Statistical verification of the (1 ± eps, delta) guarantee.
 
-__all__: list[str] = []
+* :mod:`~netcoreset.verification.confidence`: Clopper–Pearson, betting confidence sequences,
+  empirical Bernstein, quantile intervals and verdicts;
+* :mod:`~netcoreset.verification.checker`: :func:`check_guarantee`, repeated compressions
+  evaluated on held-out inputs, through any :class:`concurrent.futures.Executor`;
+* :mod:`~netcoreset.verification.slack`: the empirical sample complexity (the theorem's slack);
+* :mod:`~netcoreset.verification.strategies`: public hypothesis strategies;
+* :mod:`~netcoreset.verification.experiments`, :mod:`~netcoreset.verification.datasets`,
+  :mod:`~netcoreset.verification.plots` and the ``netcoreset`` command line
+  (:mod:`~netcoreset.verification.cli`).
+"""
+
+from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee, relative_errors
+from .confidence import (
+    BettingConfidenceSequence,
+    Verdict,
+    betting_cs,
+    clopper_pearson,
+    empirical_bernstein,
+    quantile_ci,
+    trials_to_decide,
+    verdict,
+)
+from .plots import plot_check, plot_slack
+from .slack import DrawScaleFactory, SlackCheck, SlackResult, SlackSearch, find_slack
+
+__all__ = [
+    "BettingConfidenceSequence",
+    "betting_cs",
+    "check_guarantee",
+    "clopper_pearson",
+    "DrawScaleFactory",
+    "empirical_bernstein",
+    "find_slack",
+    "GuaranteeCheck",
+    "plot_check",
+    "plot_slack",
+    "quantile_ci",
+    "relative_errors",
+    "SamplerCompressor",
+    "SlackCheck",
+    "SlackResult",
+    "SlackSearch",
+    "trials_to_decide",
+    "verdict",
+    "Verdict",
+]

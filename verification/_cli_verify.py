@@ -1,0 +1,171 @@
+"""``netcoreset verify``: statistical check of the (eps, delta) guarantee of a compression method.
+
+Runs :func:`netcoreset.verification.checker.check_guarantee` with the sampler as compressor,
+prints the verdict table, and optionally writes the result as JSON and a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+_EXECUTORS = ("serial", "process")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="test the (eps, delta) guarantee of a compression method with confidence",
+        description=(
+            "Compress the model many times (one seeded generator per trial) and evaluate held-out "
+            "inputs; report whether P(some output leaves (1 +- eps) f) <= delta holds, is "
+            "violated or is undecided at confidence 1 - alpha. Without --model a small "
+            "64-300-100-10 ReLU net is trained on scikit-learn's digits (seeded). MODEL.pt is "
+            "unpickled: load only files you trust."
+        ),
+    )
+    p.add_argument("--dataset", choices=["digits"], default="digits", help="bundled data (digits)")
+    p.add_argument("--model", help="MODEL.pt: torch.save(model) of an nn.Sequential")
+    p.add_argument("--data", help="inputs as .npy or .pt, shape (n, features) (default: dataset)")
+    p.add_argument(
+        "--method",
+        default="corenet",
+        help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd (corenet)",
+    )
+    p.add_argument("--eps", type=float, required=True, help="relative error eps in (0, 1)")
+    p.add_argument("--delta", type=float, default=0.1, help="failure probability (0.1)")
+    p.add_argument(
+        "--keep",
+        type=float,
+        help="compress to this fraction of the weights (budget mode) instead of the theorem's "
+        "sample sizes for eps",
+    )
+    p.add_argument("--K", type=float, default=1.0, help="constant K of Assumption 1 (1)")
+    p.add_argument("--k-prime", type=float, default=3.0, help="constant K' (3)")
+    p.add_argument(
+        "--kappa",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="include kappa in Delta-hat (sampler default when omitted)",
+    )
+    p.add_argument(
+        "--draw-scale", type=float, default=1.0, help="multiply the theorem's draw counts (1)"
+    )
+    p.add_argument("--trials", type=int, default=200, help="trials (sequential: the cap) (200)")
+    p.add_argument("--inputs-per-trial", type=int, default=1, help="held-out inputs per trial (1)")
+    p.add_argument(
+        "--holdout-fraction", type=float, default=0.5, help="fraction of the data held out (0.5)"
+    )
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="anytime-valid betting sequence, stop as soon as decided",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="trials per batch (32)")
+    p.add_argument("--alpha", type=float, default=1e-3, help="P(wrong decisive verdict) (1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data split, training, trials (0)")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs without --model (30)")
+    p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
+    p.add_argument("--plot", metavar="OUT.png", help="write the figure (PNG, PDF or SVG)")
+    p.add_argument("--executor", choices=_EXECUTORS, default="serial", help="serial or process")
+    p.add_argument("--workers", type=int, default=None, help="process workers (CPU count)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )
+    p.set_defaults(handler=run)
+
+
+def _init_worker() -> None:  # pragma: no cover - runs in worker processes
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(model, data): from files, or the digits net trained here."""
+    from ._cli_compress import _load_model
+    from .datasets import load_array, load_digits_split, train_mlp
+
+    if args.model is not None and args.data is not None:
+        return _load_model(args.model), load_array(args.data)
+    x_train, y_train, x_test, _ = load_digits_split(args.seed)
+    data = load_array(args.data) if args.data is not None else x_test
+    if args.model is not None:
+        return _load_model(args.model), data
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be an integer >= 1; got {args.epochs}")
+    print(f"training a 64-300-100-10 ReLU net on digits (seed {args.seed}, {args.epochs} epochs)")
+    model = train_mlp(x_train, y_train, hidden=(300, 100), seed=args.seed, epochs=args.epochs)
+    return model, data
+
+
+def run(args: argparse.Namespace) -> int:
+    from .checker import SamplerCompressor, check_guarantee
+
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be an integer >= 1; got {args.workers}")
+    model, data = _load_inputs(args)
+    kwargs: dict[str, Any] = {"delta": args.delta, "K": args.K, "k_prime": args.k_prime}
+    if args.kappa is not None:
+        kwargs["kappa"] = args.kappa
+    if args.keep is not None:
+        kwargs["keep"] = args.keep
+    else:
+        kwargs["eps"] = args.eps
+        kwargs["draw_scale"] = args.draw_scale
+    compressor = SamplerCompressor(args.method, **kwargs)
+
+    executor = None
+    if args.executor == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(
+            max_workers=args.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+        )
+    try:
+        result = check_guarantee(
+            model,
+            data,
+            compressor,
+            args.eps,
+            args.delta,
+            trials=args.trials,
+            inputs_per_trial=args.inputs_per_trial,
+            holdout_fraction=args.holdout_fraction,
+            alpha=args.alpha,
+            executor=executor,
+            seed=args.seed,
+            sequential=args.sequential,
+            batch_size=args.batch_size,
+            progress=args.progress,
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    print(result.summary())
+    if args.json:
+        out = result.to_dict()
+        out["config"] = {
+            "dataset": None if args.model and args.data else args.dataset,
+            "model": args.model,
+            "data": args.data,
+            "method": args.method,
+            "compress_kwargs": kwargs,
+            "executor": args.executor,
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        from .plots import plot_check
+
+        plot_check(result, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

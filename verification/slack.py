@@ -1,0 +1,410 @@
+r"""Empirical sample complexity: how much of the theorem's draw budget does the guarantee need?
+
+CoreNet's guarantee mode draws
+:math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
+part (spec section 5). :func:`find_slack` scales all those draw counts by a
+factor :math:`c` (the sampler's ``draw_scale``) and searches for the smallest :math:`c` at which
+:func:`~netcoreset.verification.checker.check_guarantee` still certifies the (ε, δ) guarantee.
+:math:`1/c^\star` is then the theorem's slack: its budget is :math:`1/c^\star` times what this
+network and data need. With ``per_layer=True`` the search is repeated with one weight layer's
+draws scaled at a time (the others at the theorem's count): the layer with the largest
+:math:`c^\star_\ell` is the one whose budget binds first.
+
+Search (on :math:`\log c`): check :math:`c = 1`; if it holds, walk down the geometric grid
+:math:`1, 1/r, 1/r^2, \dots` (not below ``c_min``) until a check does not say "holds", else walk
+up :math:`r, r^2, \dots` (not above ``c_max``) until one does; then bisect the last bracket
+:math:`(c_{\mathrm{lo}}, c_{\mathrm{hi}})` at its geometric mean ``bisection_steps`` times. This
+assumes the failure probability decreases in :math:`c` (more draws, less error), which is what
+the concentration bounds predict but is not checked.
+
+Error control: every search makes at most
+:math:`N = 1 + \lceil \log(\max(1/c_{\min}, c_{\max}))/\log r\rceil + \text{bisection\_steps}`
+checks and there are :math:`1 + L\cdot[\text{per\_layer}]` searches; each check runs at
+:math:`\alpha_i = \alpha_{\text{total}} / (N \cdot \#\text{searches})`, so by the union bound
+:math:`\sum_i \alpha_i \le \alpha_{\text{total}}` and, with probability at least
+:math:`1-\alpha_{\text{total}}`, **every** decisive verdict of the whole run is correct at once
+(in particular :math:`P_{\text{fail}}(c^\star) \le \delta` for every reported :math:`c^\star`).
+All checks reuse the same seed (common random numbers across :math:`c`); the union bound needs
+no independence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from netcoreset.bounds._validation import check_open_unit, check_positive, check_positive_int
+
+from .checker import GuaranteeCheck, SamplerCompressor, _jsonable, check_guarantee
+
+__all__ = [
+    "DrawScaleFactory",
+    "SlackCheck",
+    "SlackResult",
+    "SlackSearch",
+    "find_slack",
+]
+
+Scale = float | list[float]
+
+
+class DrawScaleFactory:
+    """Compressor factory for :func:`find_slack`: ``scale -> SamplerCompressor(draw_scale=scale)``.
+
+    ``DrawScaleFactory("corenet", eps=0.5, delta=0.1)(0.25)`` is
+    ``SamplerCompressor("corenet", eps=0.5, delta=0.1, draw_scale=0.25)``; ``scale`` may be a
+    float or a per-weight-layer list.
+
+    >>> DrawScaleFactory("corenet", eps=0.5, delta=0.1)([1.0, 0.5])
+    SamplerCompressor(method='corenet', eps=0.5, delta=0.1, draw_scale=[1.0, 0.5])
+    """
+
+    def __init__(self, method: str = "corenet", **kwargs: Any) -> None:
+        if "draw_scale" in kwargs:
+            raise ValueError("draw_scale is set by the search; do not pass it")
+        self.method = method
+        self.kwargs = dict(kwargs)
+
+    def __call__(self, scale: Scale) -> SamplerCompressor:
+        return SamplerCompressor(self.method, **self.kwargs, draw_scale=scale)
+
+    def __repr__(self) -> str:
+        items = [f"{self.method!r}"] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"DrawScaleFactory({', '.join(items)})"
+
+
+@dataclass(frozen=True)
+class SlackCheck:
+    """One check of the search: the scale, its verdict and interval."""
+
+    c: float
+    verdict: str
+    p_hat: float
+    lower: float
+    upper: float
+    trials: int
+    alpha: float
+
+    @classmethod
+    def from_check(cls, c: float, r: GuaranteeCheck) -> SlackCheck:
+        return cls(c, r.verdict, r.p_hat, r.lower, r.upper, r.trials, r.alpha)
+
+
+@dataclass(frozen=True)
+class SlackSearch:
+    r"""Result of one search (all layers scaled together when ``layer`` is None).
+
+    ``c`` is the smallest scale certified to hold (None if none was); ``bracket`` is
+    ``(c_lo, c_hi)`` with ``c_hi == c`` and ``c_lo`` the largest scale checked below it that did
+    not hold (None when the grid reached ``c_min`` still holding, a lower bound on the slack only);
+    ``status`` is "found", "holds at c_min" or "never holds" (not even at ``c_max``).
+    """
+
+    layer: int | None
+    c: float | None
+    bracket: tuple[float | None, float | None]
+    status: str
+    checks: list[SlackCheck] = field(default_factory=list)
+
+    @property
+    def slack(self) -> float | None:
+        """:math:`1/c^\\star` — how many times the theorem's budget exceeds the need found."""
+        return None if self.c is None else 1.0 / self.c
+
+
+@dataclass(frozen=True)
+class SlackResult:
+    """Result of :func:`find_slack`."""
+
+    eps: float
+    delta: float
+    alpha_total: float
+    alpha_per_check: float
+    max_checks_per_search: int
+    overall: SlackSearch
+    per_layer: list[SlackSearch]
+    binding_layer: int | None
+    factory: str
+
+    @property
+    def c(self) -> float | None:
+        """Smallest certified common scale of all draw counts."""
+        return self.overall.c
+
+    @property
+    def slack(self) -> float | None:
+        """The theorem's slack :math:`1/c^\\star` (None if no scale was certified)."""
+        return self.overall.slack
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dictionary of every search and check."""
+
+        def search(s: SlackSearch) -> dict[str, Any]:
+            return {
+                "layer": s.layer,
+                "c": s.c,
+                "slack": s.slack,
+                "bracket": list(s.bracket),
+                "status": s.status,
+                "checks": [vars(c) for c in s.checks],
+            }
+
+        return _jsonable(
+            {
+                "eps": self.eps,
+                "delta": self.delta,
+                "alpha_total": self.alpha_total,
+                "alpha_per_check": self.alpha_per_check,
+                "max_checks_per_search": self.max_checks_per_search,
+                "c": self.c,
+                "slack": self.slack,
+                "overall": search(self.overall),
+                "per_layer": [search(s) for s in self.per_layer],
+                "binding_layer": self.binding_layer,
+                "factory": self.factory,
+                "error_control": (
+                    "union bound: every check at alpha_per_check, at most "
+                    f"{self.max_checks_per_search} checks per search; all decisive verdicts "
+                    f"are simultaneously correct with probability >= 1 - {self.alpha_total:g}"
+                ),
+            }
+        )
+
+    def summary(self) -> str:
+        """Human-readable table."""
+
+        def fmt(v: float | None) -> str:
+            return "-" if v is None else f"{v:.4g}"
+
+        lines = [
+            f"eps={self.eps:g} delta={self.delta:g}; alpha_total={self.alpha_total:g} "
+            f"(union bound, {self.alpha_per_check:.3g} per check)",
+            f"{'search':<10} {'c*':>8} {'slack':>8} {'bracket':>22}  status",
+        ]
+        for s in [self.overall, *self.per_layer]:
+            name = "all" if s.layer is None else f"layer {s.layer}"
+            br = f"({fmt(s.bracket[0])}, {fmt(s.bracket[1])})"
+            lines.append(f"{name:<10} {fmt(s.c):>8} {fmt(s.slack):>8} {br:>22}  {s.status}")
+        if self.binding_layer is not None:
+            lines.append(f"binding layer (largest c*): {self.binding_layer}")
+        return "\n".join(lines)
+
+
+def _count_weight_layers(model: nn.Module) -> int:
+    return sum(1 for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def _grid_steps(c_min: float, c_max: float, factor: float) -> int:
+    span = max(1.0 / c_min, c_max)
+    return max(0, math.ceil(math.log(span) / math.log(factor) - 1e-12))
+
+
+def _search(
+    check: Callable[[float], GuaranteeCheck],
+    *,
+    layer: int | None,
+    factor: float,
+    c_min: float,
+    c_max: float,
+    bisection_steps: int,
+) -> SlackSearch:
+    checks: list[SlackCheck] = []
+
+    def run(c: float) -> bool:
+        r = check(c)
+        checks.append(SlackCheck.from_check(c, r))
+        return r.verdict == "holds"
+
+    lo: float | None = None
+    hi: float | None = None
+    if run(1.0):
+        hi = 1.0
+        while True:
+            c = hi / factor
+            if c < c_min * (1 - 1e-12):
+                break
+            if run(c):
+                hi = c
+            else:
+                lo = c
+                break
+    else:
+        lo = 1.0
+        while True:
+            c = lo * factor
+            if c > c_max * (1 + 1e-12):
+                break
+            if run(c):
+                hi = c
+                break
+            lo = c
+    if lo is not None and hi is not None:
+        for _ in range(bisection_steps):
+            mid = math.sqrt(lo * hi)
+            if run(mid):
+                hi = mid
+            else:
+                lo = mid
+    if hi is None:
+        status = "never holds"
+    elif lo is None:
+        status = "holds at c_min"
+    else:
+        status = "found"
+    return SlackSearch(layer=layer, c=hi, bracket=(lo, hi), status=status, checks=checks)
+
+
+def find_slack(
+    model: nn.Module,
+    data: torch.Tensor | np.ndarray,
+    eps: float,
+    delta: float,
+    *,
+    compressor_factory: Callable[[Scale], Any] | None = None,
+    per_layer: bool = False,
+    n_layers: int | None = None,
+    alpha_total: float = 1e-2,
+    factor: float = 2.0,
+    c_min: float = 1e-3,
+    c_max: float = 8.0,
+    bisection_steps: int = 3,
+    trials: int = 200,
+    sequential: bool = True,
+    **check_kwargs: Any,
+) -> SlackResult:
+    r"""Smallest multiple :math:`c` of the theorem's draw counts that still meets (ε, δ).
+
+    See the module docstring for the search and the union-bound error control:
+
+    .. math::
+
+        \alpha_i = \frac{\alpha_{\text{total}}}{N\,(1 + L\,[\text{per\_layer}])}, \qquad
+        N = 1 + \Bigl\lceil \frac{\log \max(1/c_{\min}, c_{\max})}{\log r} \Bigr\rceil
+        + \text{bisection\_steps}.
+
+    Parameters
+    ----------
+    model, data
+        As for :func:`~netcoreset.verification.checker.check_guarantee`.
+    eps, delta : float
+        The guarantee (also passed to the default factory's ``compress``).
+    compressor_factory : callable, optional
+        ``factory(scale) -> compressor``; ``scale`` is a float (all layers) or a list of one float
+        per weight layer. Default: ``DrawScaleFactory("corenet", eps=eps, delta=delta)``.
+    per_layer : bool
+        Also search each weight layer's scale alone (others at 1).
+    n_layers : int, optional
+        Number of weight layers (default: the number of ``nn.Linear`` modules of ``model``).
+    alpha_total : float
+        Probability that any decisive verdict of the whole run is wrong.
+    factor : float
+        Grid ratio :math:`r > 1`.
+    c_min, c_max : float
+        Search range, ``0 < c_min <= 1 <= c_max``.
+    bisection_steps : int
+        Bisection steps on :math:`\log c` inside the final bracket (>= 0).
+    trials, sequential, **check_kwargs
+        Passed to every ``check_guarantee`` call (``alpha`` is set by the search).
+
+    Returns
+    -------
+    SlackResult
+
+    Examples
+    --------
+    >>> from netcoreset.verification.checker import check_guarantee
+    >>> model = nn.Sequential(nn.Linear(3, 2))
+    >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
+    >>> exact = lambda scale: (lambda m, pool, gen: m)  # never fails at any scale
+    >>> r = find_slack(model, x, 0.1, 0.2, compressor_factory=exact, c_min=0.25, trials=40,
+    ...                sequential=False)
+    >>> r.overall.status, r.c, [c.c for c in r.overall.checks]
+    ('holds at c_min', 0.25, [1.0, 0.5, 0.25])
+    """
+    eps = check_open_unit("eps", eps)
+    delta = check_open_unit("delta", delta)
+    alpha_total = check_open_unit("alpha_total", alpha_total)
+    factor = check_positive("factor", factor)
+    if factor <= 1.0:
+        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
+    c_min = check_positive("c_min", c_min)
+    c_max = check_positive("c_max", c_max)
+    if not c_min <= 1.0 <= c_max:
+        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
+    if (
+        isinstance(bisection_steps, bool)
+        or not isinstance(bisection_steps, (int, np.integer))
+        or bisection_steps < 0
+    ):
+        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    if "alpha" in check_kwargs:
+        raise ValueError("alpha is set per check by the search; use alpha_total")
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if n_layers is None:
+        n_layers = _count_weight_layers(model)
+        if per_layer and n_layers < 1:
+            raise ValueError("model has no nn.Linear layer; pass n_layers")
+    n_layers = check_positive_int("n_layers", n_layers) if per_layer else n_layers
+    factory = (
+        compressor_factory
+        if compressor_factory is not None
+        else DrawScaleFactory("corenet", eps=eps, delta=delta)
+    )
+    if not callable(factory):
+        raise ValueError("compressor_factory must be callable as factory(scale)")
+
+    max_checks = 1 + _grid_steps(c_min, c_max, factor) + int(bisection_steps)
+    n_searches = 1 + (n_layers if per_layer else 0)
+    alpha_i = alpha_total / (max_checks * n_searches)
+
+    def make_check(scale_of: Callable[[float], Scale]) -> Callable[[float], GuaranteeCheck]:
+        def check(c: float) -> GuaranteeCheck:
+            return check_guarantee(
+                model,
+                data,
+                factory(scale_of(c)),
+                eps,
+                delta,
+                trials=trials,
+                sequential=sequential,
+                alpha=alpha_i,
+                **check_kwargs,
+            )
+
+        return check
+
+    opts = dict(factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps))
+    overall = _search(make_check(lambda c: c), layer=None, **opts)
+    layers: list[SlackSearch] = []
+    if per_layer:
+        for ell in range(int(n_layers)):
+
+            def scale_of(c: float, ell: int = ell) -> list[float]:
+                s = [1.0] * int(n_layers)
+                s[ell] = c
+                return s
+
+            layers.append(_search(make_check(scale_of), layer=ell, **opts))
+    # the binding layer needs the largest share of its budget; "never holds" counts as infinite
+    binding = None
+    if layers:
+        needs = [math.inf if s.c is None else s.c for s in layers]
+        binding = int(np.argmax(needs))
+    return SlackResult(
+        eps=eps,
+        delta=delta,
+        alpha_total=alpha_total,
+        alpha_per_check=alpha_i,
+        max_checks_per_search=max_checks,
+        overall=overall,
+        per_layer=layers,
+        binding_layer=binding,
+        factory=repr(factory),
+    )
