@@ -19,6 +19,7 @@ from .error_budget import (
     lambda_star,
     layer_eps,
     max_hidden_width,
+    max_part_size,
     num_neurons,
 )
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
@@ -47,6 +48,7 @@ __all__ = [
     "layer_eps",
     "LayerBound",
     "max_hidden_width",
+    "max_part_size",
     "NetworkBound",
     "network_bound",
     "num_neurons",

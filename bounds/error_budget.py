@@ -24,6 +24,7 @@ from ._validation import (
 __all__ = [
     "num_neurons",
     "max_hidden_width",
+    "max_part_size",
     "lambda_star",
     "kappa",
     "delta_hat",
@@ -52,6 +53,23 @@ def max_hidden_width(arch: Sequence[int]) -> int:
     """
     hidden = arch[1:-1]
     return int(max(hidden)) if len(hidden) else int(arch[-1])
+
+
+def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
+    r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} + 1)`.
+
+    Lemma 1 takes a union bound over the edges of a part; the spec bounds their number by
+    :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
+    layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
+    :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this
+    :math:`n_{\max}` (see :func:`~netcoreset.bounds.coreset_size`).
+
+    >>> max_part_size((784, 300, 100, 10))
+    785
+    >>> max_part_size((4, 30, 2), bias=False)
+    30
+    """
+    return int(max(arch[:-1])) + (1 if bias else 0)
 
 
 def lambda_star(eta: int, eta_star: int) -> float:

@@ -29,6 +29,7 @@ from .error_budget import (
     eps_prime,
     kappa,
     max_hidden_width,
+    max_part_size,
     num_neurons,
 )
 from .sample_size import coreset_size, sample_size
@@ -210,7 +211,7 @@ def network_bound(
     --------
     >>> nb = network_bound("784,300,100,10", 0.1, 0.05)
     >>> round(nb.kappa, 1), nb.coreset_size, nb.kept_fraction
-    (200.3, 51, 1.0)
+    (200.3, 54, 1.0)
     >>> nb0 = network_bound("784,300,100,10", 0.5, 0.05, include_kappa=False)
     >>> nb0.layers[0].draws_per_part  # > 785 edges per row even without kappa
     12778
@@ -292,6 +293,6 @@ def network_bound(
         eta=eta,
         eta_star=eta_star,
         kappa=kap,
-        coreset_size=coreset_size(eta, eta_star, delta, k_prime),
+        coreset_size=coreset_size(eta, max(eta_star, max_part_size(widths, bias)), delta, k_prime),
         layers=layers,
     )

@@ -48,12 +48,19 @@ def coreset_size(eta: int, eta_star: int, delta: float, k_prime: float = 3.0) ->
 
         |S| = \left\lceil K' \log\!\left(\frac{8\,\eta\,\eta^*}{\delta}\right) \right\rceil
 
+    Lemma 1 needs, for one edge, :math:`F_j(M_j/K)^{|S|} \le e^{-|S|/K'}` small, and a union
+    bound over the edges of a part; with at most :math:`n` edges per part,
+    :math:`|S| \ge K'\log(8\eta n/\delta)` gives :math:`\delta/(8\eta)` per neuron. The
+    spec writes :math:`n = \eta^*`; the sampler and :func:`network_bound` pass
+    :math:`\max(\eta^*, n_{\max})` (:func:`~netcoreset.bounds.max_part_size`) so that the
+    first layer's fan-in is covered too.
+
     Parameters
     ----------
     eta : int
         :math:`\eta`, the number of non-input neurons.
     eta_star : int
-        :math:`\eta^*`, the width of the widest hidden layer.
+        :math:`\eta^*`, the width of the widest hidden layer (or the largest part size).
     delta : float
         Failure probability :math:`\delta \in (0, 1)`.
     k_prime : float, default 3

@@ -20,6 +20,7 @@ from netcoreset.bounds import (
     delta_hat,
     delta_hat_suffix,
     max_hidden_width,
+    max_part_size,
     num_neurons,
 )
 from netcoreset.bounds import (
@@ -244,8 +245,9 @@ def compress(
         Multiplies the draw counts (one value, or one per layer): for sample-complexity
         experiments.
     coreset_size : int, optional
-        :math:`|S|`; default :math:`\lceil K'\log(8\eta\eta^*/\delta)\rceil`, capped at the
-        data (with a warning).
+        :math:`|S|`; default :math:`\lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil`
+        with :math:`n_{\max}` the largest part (:func:`~netcoreset.bounds.max_part_size`),
+        capped at the data (with a warning).
     layers : sequence of torch.nn.Linear, optional
         The ordered linear layers of a model that is not an ``nn.Sequential``.
     seed : int, optional
@@ -329,7 +331,9 @@ def compress(
     s_requested = (
         coreset_size
         if coreset_size is not None
-        else theorem_coreset_size(eta, eta_star, delta, k_prime)
+        else theorem_coreset_size(
+            eta, max(eta_star, max_part_size(arch, biases[0] is not None)), delta, k_prime
+        )
     )
     if (
         isinstance(s_requested, bool)

@@ -91,12 +91,13 @@ def test_draw_counts_match_the_sample_size_formula():
 
 
 def test_coreset_size_formula_and_cap():
-    # |S| = ceil(K' log(8 eta eta* / delta)) = ceil(3 log(8 * 1 * 1 / 0.1)) = ceil(13.146) = 14,
+    # |S| = ceil(K' log(8 eta n / delta)) with n = max(eta*, largest part) = max(1, 3 + 1) = 4
+    # (the union bound of Lemma 1 runs over a part's edges): ceil(3 log(320)) = ceil(17.30) = 18,
     # capped at the 2 points given, with a warning.
     net = nn.Sequential(nn.Linear(3, 1)).double()
     with pytest.warns(UserWarning, match="capped at 2"):
         res = compress(net, S, eps=0.5, delta=0.1, seed=0)
-    assert res.report.coreset_size_requested == 14
+    assert res.report.coreset_size_requested == 18
     assert res.report.coreset_size == 2
 
 

@@ -1,0 +1,206 @@
+"""Sphinx configuration for the netcoreset documentation.
+
+Build (warnings are errors, as in ``make docs`` / ``make docs-test``)::
+
+    sphinx-build -W --keep-going -q -b html docs docs/_build/html
+    sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
+
+The API pages need ``netcoreset`` importable (the Makefile installs it into ``.venv`` first).
+
+Offline by default. Two environment variables change that:
+
+``NETCORESET_DOCS_INTERSPHINX=1``
+    Link to the Python, NumPy, SciPy, PyTorch and SymPy documentation through intersphinx.
+    Off by default because the inventories are fetched over the network at build time and
+    the build machines are offline: an unreachable inventory would be a warning, and
+    warnings are errors here.
+
+``NETCORESET_MATHJAX_PATH=/path/to/mathjax``
+    Serve MathJax from the built site instead of its CDN, so that formulas render without
+    network access (``make docs-check`` uses this). The directory is either a MathJax 3
+    package (containing ``es5/tex-mml-chtml.js`` or ``es5/tex-chtml.js``), its ``es5``
+    folder itself, or a MathJax 2 tree (``MathJax.js``, e.g. Debian's libjs-mathjax at
+    ``/usr/share/javascript/mathjax``). It is linked into ``_static/mathjax/`` of the
+    output. Without it the pages load MathJax 3 from jsDelivr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_ext"))
+
+# -- Project --------------------------------------------------------------------------------
+
+project = "netcoreset"
+author = "netcoreset developers"
+copyright = "2025, netcoreset developers"
+release = "0.1.0"
+version = "0.1"
+
+# -- Extensions -----------------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+    "sphinxcontrib.bibtex",
+    "matplotlib.sphinxext.plot_directive",
+    "netcoreset_docs",  # docs/_ext: API walk for the templates, ``.. derivation-checks::``
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+root_doc = "index"
+language = "en"
+# Docstrings may define classic reST citations (``.. [WSR24]``) and name them in prose without
+# a ``[WSR24]_`` reference; Sphinx would warn "Citation [...] is not referenced" (and, with the
+# same type, about a label defined twice). Neither makes a page wrong, so they are not errors.
+# The bibliography of these pages uses sphinxcontrib-bibtex, whose warnings are unaffected.
+suppress_warnings = ["ref.citation"]
+nitpicky = False
+# Equations are numbered per theory page, prefixed by the page's number ((3.2) is the second
+# equation of the third theory page), so that a reference from another page is unambiguous.
+numfig = True
+math_numfig = True
+numfig_secnum_depth = 1  # type names in signatures (torch.Tensor, ArrayLike) are not all resolvable
+
+# -- autodoc / autosummary / napoleon ---------------------------------------------------------
+
+autosummary_generate = True  # writes docs/api/generated/ (git-ignored)
+autosummary_ignore_module_all = False  # a package's page lists exactly its __all__
+autosummary_imported_members = False
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+autodoc_member_order = "bysource"
+autodoc_preserve_defaults = True
+autodoc_class_signature = "mixed"
+
+# NumPy-style docstrings written by several people: napoleon parses both NumPy and Google
+# styles and turns unknown section headers into rubrics instead of failing.
+napoleon_numpy_docstring = True
+napoleon_google_docstring = True
+napoleon_use_param = True
+napoleon_use_rtype = False
+napoleon_use_ivar = True  # "Attributes" sections as fields: no duplicate object descriptions
+napoleon_preprocess_types = False
+napoleon_custom_sections = [
+    "Algorithm",
+    "Assumptions",
+    "Complexity",
+    "Derivation",
+    "Guarantee",
+    "Theory",
+    "Statistics",
+    "Performance",
+    ("Warns", "params_style"),
+]
+
+# -- doctest --------------------------------------------------------------------------------
+
+# Only explicit ``.. doctest::`` / ``.. testcode::`` blocks of these pages are run by the
+# doctest builder. The ``>>>`` examples in docstrings (pulled into the API pages) are run by
+# ``pytest --doctest-modules`` in their own module namespace, where they belong.
+doctest_test_doctest_blocks = ""
+doctest_global_setup = """
+import os
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+"""
+
+# -- bibliography ---------------------------------------------------------------------------
+
+bibtex_bibfiles = ["refs.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- plots (executed at build time; keep them fast) -------------------------------------------
+
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
+plot_rcparams = {"figure.figsize": (6.4, 3.6), "font.size": 10, "axes.grid": True}
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\n"
+
+# -- intersphinx (off unless NETCORESET_DOCS_INTERSPHINX=1; see the module docstring) -----------
+
+if os.environ.get("NETCORESET_DOCS_INTERSPHINX", "") == "1":
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable", None),
+        "scipy": ("https://docs.scipy.org/doc/scipy", None),
+        "torch": ("https://docs.pytorch.org/docs/stable", None),
+        "sympy": ("https://docs.sympy.org/latest", None),
+    }
+else:
+    intersphinx_mapping = {}
+intersphinx_timeout = 10
+intersphinx_disabled_reftypes = ["std:doc"]
+
+# -- MathJax (CDN by default; local copy with NETCORESET_MATHJAX_PATH) --------------------------
+
+mathjax_path = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+mathjax3_config = {
+    "tex": {"macros": {"R": r"\mathbb{R}", "nnz": r"\operatorname{nnz}"}},
+}
+html_static_path = ["_static"]
+
+
+def _local_mathjax(root: str) -> tuple[Path, str, bool]:
+    """(directory to publish as ``_static/mathjax``, entry script, is MathJax 2)."""
+    base = Path(root).expanduser().resolve()
+    for folder in (base / "es5", base):
+        for entry in ("tex-mml-chtml.js", "tex-chtml.js"):
+            if (folder / entry).is_file():
+                return folder, entry, False
+    if (base / "MathJax.js").is_file():
+        return base, "MathJax.js?config=TeX-AMS-MML_HTMLorMML", True
+    raise RuntimeError(
+        f"NETCORESET_MATHJAX_PATH={root!r} holds neither es5/tex-mml-chtml.js, "
+        "es5/tex-chtml.js (MathJax 3) nor MathJax.js (MathJax 2)"
+    )
+
+
+if os.environ.get("NETCORESET_MATHJAX_PATH"):
+    _mj_dir, _mj_entry, _mj2 = _local_mathjax(os.environ["NETCORESET_MATHJAX_PATH"])
+    # Sphinx copies every html_static_path entry's *contents* into _static/ (following
+    # links), so a staging folder holding one link named "mathjax" becomes _static/mathjax/.
+    _stage = DOCS / "_build" / "mathjax-static"
+    _stage.mkdir(parents=True, exist_ok=True)
+    _link = _stage / "mathjax"
+    if _link.is_symlink() or _link.exists():
+        if not (_link.is_symlink() and _link.resolve() == _mj_dir):
+            _link.unlink()
+    if not _link.is_symlink():
+        _link.symlink_to(_mj_dir, target_is_directory=True)
+    html_static_path.append(str(_stage))
+    mathjax_path = f"mathjax/{_mj_entry}"
+    if _mj2:  # MathJax 2 reads its own configuration; the v3 one would be ignored anyway
+        mathjax3_config = None
+        mathjax2_config = {"TeX": {"Macros": {"R": r"\mathbb{R}", "nnz": r"\operatorname{nnz}"}}}
+
+# -- HTML -----------------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = "netcoreset"
+html_css_files = ["netcoreset.css"]
+html_show_sourcelink = False
+html_copy_source = False
+html_theme_options = {
+    "logo": {"text": "netcoreset"},
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_sidebars = {"index": [], "changelog": []}
