@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from ._cli_common import add_assumption_args, load_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,14 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd",
     )
     p.add_argument("--delta", type=float, default=0.1, help="failure probability (0.1)")
-    p.add_argument("--K", type=float, default=1.0, help="constant K of Assumption 1 (1)")
-    p.add_argument("--k-prime", type=float, default=3.0, help="constant K' (3)")
-    p.add_argument(
-        "--kappa",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="include kappa in the allocation (default: on in guarantee mode)",
-    )
+    add_assumption_args(p, "include kappa in the allocation (default: on in guarantee mode)")
     p.add_argument("--allocation", choices=["theorem", "uniform"], default=None)
     p.add_argument("--tight", action="store_true", help="exact Bernstein sample sizes")
     p.add_argument("--seed", type=int, default=0)
@@ -47,29 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _load_model(path: str):  # noqa: ANN202
-    import torch
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such model file: {p}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - report any unpickling failure in one line
-        raise ValueError(f"could not load a model from {p}: {exc}") from exc
-    if not isinstance(obj, torch.nn.Module):
-        raise ValueError(
-            f"{p} holds a {type(obj).__name__}, not an nn.Module (save the whole model)"
-        )
-    return obj
-
-
 def run(args: argparse.Namespace) -> int:
     from netcoreset.sampler import compress
 
     from .datasets import load_array, load_digits_split
 
-    model = _load_model(args.model)
+    model = load_model(args.model)
     data = load_digits_split()[0] if args.dataset == "digits" else load_array(args.data)
     res = compress(
         model,

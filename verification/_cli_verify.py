@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._cli_common import add_assumption_args
+
 _EXECUTORS = ("serial", "process")
 
 
@@ -42,14 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compress to this fraction of the weights (budget mode) instead of the theorem's "
         "sample sizes for eps",
     )
-    p.add_argument("--K", type=float, default=1.0, help="constant K of Assumption 1 (1)")
-    p.add_argument("--k-prime", type=float, default=3.0, help="constant K' (3)")
-    p.add_argument(
-        "--kappa",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="include kappa in Delta-hat (sampler default when omitted)",
-    )
+    add_assumption_args(p, "include kappa in Delta-hat (sampler default when omitted)")
     p.add_argument(
         "--draw-scale", type=float, default=1.0, help="multiply the theorem's draw counts (1)"
     )
@@ -88,15 +83,15 @@ def _init_worker() -> None:  # pragma: no cover - runs in worker processes
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """(model, data): from files, or the digits net trained here."""
-    from ._cli_compress import _load_model
+    from ._cli_common import load_model
     from .datasets import load_array, load_digits_split, train_mlp
 
     if args.model is not None and args.data is not None:
-        return _load_model(args.model), load_array(args.data)
+        return load_model(args.model), load_array(args.data)
     x_train, y_train, x_test, _ = load_digits_split(args.seed)
     data = load_array(args.data) if args.data is not None else x_test
     if args.model is not None:
-        return _load_model(args.model), data
+        return load_model(args.model), data
     if args.epochs < 1:
         raise ValueError(f"--epochs must be an integer >= 1; got {args.epochs}")
     print(f"training a 64-300-100-10 ReLU net on digits (seed {args.seed}, {args.epochs} epochs)")
