@@ -101,7 +101,16 @@ def compressed_size_bound(
 
 @dataclass(frozen=True)
 class LayerBound:
-    """One weight layer's row of :class:`NetworkBound`."""
+    r"""One weight layer's row of :class:`NetworkBound`.
+
+    ``draws_per_part`` is :math:`m^\ell`, ``nnz_bound`` the theorem's
+    :math:`\sum_i(\lceil 32(L-1)^2(\hat\Delta^{\ell\rightarrow})^2\mathcal{S}^\ell_i K
+    \log(8\eta/\delta)/\varepsilon^2\rceil + 1)` and ``nnz_bound_capped`` its minimum with
+    ``weights``.
+
+    >>> network_bound("4,3,2", 0.5, 0.1).layers[0].fan_in  # 4 inputs + the bias edge
+    5
+    """
 
     layer: int
     fan_in: int
@@ -119,7 +128,12 @@ class LayerBound:
 
 @dataclass(frozen=True)
 class NetworkBound:
-    """The theorem's figures for one architecture (see :func:`network_bound`)."""
+    """The theorem's figures for one architecture (see :func:`network_bound`).
+
+    >>> nb = network_bound("4,3,2", 0.5, 0.1)
+    >>> nb.eta, nb.total_weights, nb.kept_fraction
+    (5, 23, 1.0)
+    """
 
     arch: tuple[int, ...]
     eps: float

@@ -31,6 +31,11 @@ class PartTable:
     """The parts of one weight layer: sensitivity sums and probabilities, both signs stacked.
 
     ``totals`` has shape ``(2 * rows,)`` (positive parts first) and ``q`` ``(2 * rows, n)``.
+
+    >>> import numpy as np
+    >>> t = PartTable(totals=np.array([1.0, 0.0]), q=np.array([[0.5, 0.5], [0.0, 0.0]]))
+    >>> t.expected_kept(np.array([2.0, 0.0]))  # 2 * (1 - 0.5**2)
+    1.5
     """
 
     totals: np.ndarray

@@ -89,7 +89,14 @@ def best_of_candidates(
 
 @dataclass(frozen=True)
 class KEstimate:
-    """Result of :func:`estimate_K`."""
+    """Result of :func:`estimate_K`: the estimate, per layer, the fraction of edges with no
+    finite :math:`K`, the number of held-out points and :math:`K'`.
+
+    >>> import torch
+    >>> lin = torch.nn.Linear(1, 2, bias=False)
+    >>> estimate_K([lin], torch.rand(20, 1) + 0.5).K  # one edge per part: g = 1, so K = 1
+    1.0
+    """
 
     K: float
     per_layer: list[float]

@@ -20,7 +20,9 @@ __all__ = ["PruneResult", "prune_inactive_neurons"]
 
 @dataclass
 class PruneResult:
-    """Weights after pruning and, per hidden layer, the kept neuron indices."""
+    """Weights after pruning and, per hidden layer, the kept neuron indices, the number of
+    neurons removed and the number of constant neurons folded into the next bias (see the
+    example of :func:`prune_inactive_neurons`)."""
 
     weights: list[torch.Tensor]
     biases: list[torch.Tensor | None]

@@ -23,7 +23,11 @@ class CLIError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (one sub-parser per available sub-command)."""
+    """The full argument parser (one sub-parser per available sub-command).
+
+    >>> sorted(build_parser()._subparsers._group_actions[0].choices)
+    ['bound', 'compress', 'demo', 'verify']
+    """
     parser = argparse.ArgumentParser(
         prog="netcoreset",
         description=(
@@ -44,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    >>> main(["bound", "sample-size", "--sensitivity-sum", "2", "--eps", "0.1",
+    ...       "--delta", "0.05", "--eta", "410", "--json"])  # doctest: +ELLIPSIS
+    {...17747...}
+    0
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)

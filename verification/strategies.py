@@ -130,6 +130,13 @@ class NetworkDraw:
     dead : tuple of tuple of int
         For ``weight_law="dead_neurons"``: the dead neuron indices of each hidden layer
         (``dead[k]`` belongs to the output of ``Linear`` number ``k``); empty otherwise.
+
+    Examples
+    --------
+    >>> net = build_relu_network([4, 6, 2], weight_law="dead_neurons", seed=1)
+    >>> draw = network_draw(net)
+    >>> draw.sizes, draw.weight_law, len(draw.dead)
+    ((4, 6, 2), 'dead_neurons', 1)
     """
 
     sizes: tuple[int, ...]
