@@ -37,7 +37,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 project = "netcoreset"
 author = "netcoreset developers"
-copyright = "2025, netcoreset developers"
+copyright = "2026, netcoreset developers"
 release = "0.1.0"
 version = "0.1"
 
