@@ -8,6 +8,9 @@ the true failure probability p, that k falls outside it with probability <= 1e-6
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import pytest
 import torch
 from scipy import stats
@@ -113,12 +116,15 @@ def _unweighted(model: nn.Module, pool: torch.Tensor, generator: torch.Generator
     return res.model
 
 
-def test_same_numbers_in_process_and_on_dask():
+def test_same_numbers_in_process_process_pool_and_dask():
     distributed = pytest.importorskip("distributed")
     model, x = _deep_gaussian()
     comp = SamplerCompressor("corenet", keep=0.3)
     kwargs = dict(trials=12, inputs_per_trial=4, alpha=ALPHA, seed=7)
     serial = check_guarantee(model, x, comp, EPS, DELTA, **kwargs)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as ex:
+        pooled = check_guarantee(model, x, comp, EPS, DELTA, executor=ex, **kwargs)
+    assert serial.to_dict() == pooled.to_dict()
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
