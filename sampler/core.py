@@ -19,6 +19,7 @@ from netcoreset.bounds import (
     compressed_size_bound,
     delta_hat,
     delta_hat_suffix,
+    draws_for_eps,
     max_hidden_width,
     max_part_size,
     num_neurons,
@@ -173,6 +174,7 @@ def compress(
     tight: bool = False,
     prune_neurons: bool = False,
     amplify: bool = False,
+    activations: str = "original",
     tau: int | None = None,
     holdout_size: int | None = None,
     draw_scale: float | Sequence[float] = 1.0,
@@ -239,6 +241,11 @@ def compress(
         CoreNet+: remove neurons inactive on :math:`S` first.
     amplify : bool, default False
         CoreNet++: best of ``tau`` candidates per part on a held-out set :math:`T`.
+    activations : {"original", "compressed"}, default "original"
+        Whose activations of :math:`S` the sensitivities use: the original network's (the
+        algorithm as analysed) or, layer by layer, the already compressed layers' (a
+        documented variant; :math:`\hat\Delta` and the allocation's :math:`\varepsilon` stay
+        the original network's, the draws follow the new :math:`\mathcal{S}`).
     tau, holdout_size : int, optional
         Defaults :math:`\lceil\log_2(1/\delta)\rceil` and :math:`|S|`.
     draw_scale : float or sequence of float, default 1
@@ -307,6 +314,8 @@ def compress(
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
     k_prime = check_positive("k_prime", k_prime)
+    if activations not in ("original", "compressed"):
+        raise ValueError(f"activations must be 'original' or 'compressed'; got {activations!r}")
     if allocation not in (None, "theorem", "uniform"):
         raise ValueError(f"allocation must be 'theorem' or 'uniform'; got {allocation!r}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
@@ -440,6 +449,27 @@ def compress(
         w, b = weights[idx], biases[idx]
         w_full = w if b is None else torch.cat([w, b[:, None]], dim=1)
         rows = w.shape[0]
+        if activations == "compressed" and idx > 0:
+            # Variant: sensitivities from the compressed network's activations of S (and T),
+            # draws at the same eps_l; Delta-hat stays the original network's.
+            done = _Functional(list(new_w), list(new_b)).layers()
+            a_s = forward_activations(done + [working[idx]], x_s)[0][idx]
+            sens[idx] = empirical_sensitivity(w, b, a_s, chunk_size)
+            qp_new, qn_new = sens[idx].probabilities()
+            tables[idx] = PartTable(
+                totals=torch.cat([sens[idx].total_positive, sens[idx].total_negative])
+                .double()
+                .cpu()
+                .numpy(),
+                q=torch.cat([qp_new, qn_new]).double().cpu().numpy(),
+            )
+            eps_layer = eps_alloc / (2.0 * n_layers * suffix_alloc[idx])
+            draws[idx] = np.ceil(
+                draws_for_eps(tables[idx].totals, eps_layer, delta, eta, K, tight) * factors[idx]
+            )
+            layer_expected[idx] = tables[idx].expected_kept(draws[idx])
+            if amplify:
+                inputs_t[idx] = forward_activations(done + [working[idx]], x_t)[0][idx]
         m = torch.from_numpy(draws[idx]).to(device)
         if method == "corenet":
             qp, qn = sens[idx].probabilities()
@@ -530,6 +560,7 @@ def compress(
         k_prime=k_prime,
         kappa=use_kappa,
         allocation=allocation,
+        activations=activations,
         tight=tight,
         prune_neurons=prune_neurons,
         amplify=amplify,
@@ -548,7 +579,7 @@ def compress(
         nnz_original=nnz_original,
         nnz=sum(nnz_after),
         parameters=sum(params_after),
-        expected_nnz=float(expected),
+        expected_nnz=float(sum(layer_expected)),
         theorem_nnz_bound=bound,
         split_inputs=split,
         device=str(device),

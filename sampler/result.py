@@ -97,6 +97,7 @@ class CompressionReport:
     k_prime: float
     kappa: bool
     allocation: str
+    activations: str
     tight: bool
     prune_neurons: bool
     amplify: bool

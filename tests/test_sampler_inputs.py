@@ -89,6 +89,7 @@ def test_non_finite_weights(bad):
         ({"keep": 0.5, "draw_scale": -1.0}, "draw_scale must be finite and > 0"),
         ({"keep": 0.5, "coreset_size": 0}, "coreset_size must be an integer >= 1"),
         ({"keep": 0.5, "allocation": "greedy"}, "allocation must be"),
+        ({"keep": 0.5, "activations": "mixed"}, "activations must be"),
         ({"keep": 0.5, "seed": -3}, "seed must be a non-negative integer"),
         ({"keep": 1e-6}, "below the minimum"),
         ({"nnz": 9}, r"budget of 9 weights is below the minimum of 1[0-9]"),

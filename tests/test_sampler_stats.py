@@ -204,3 +204,20 @@ def test_draw_scale_scales_draws():
     assert np.isclose(l2[0].draws_max, np.ceil(0.5 * l1[0].draws_max), atol=1)
     assert np.isclose(l2[1].draws_max, np.ceil(2.0 * l1[1].draws_max), atol=1)
     assert r2.certified_eps != r1.certified_eps
+
+
+def test_compressed_activations_variant():
+    net = _mlp([20, 30, 10, 4], seed=10)
+    x = torch.rand(200, 20)
+    orig = compress(net, x, eps=0.5, seed=0, kappa=False, allocation="uniform")
+    var = compress(
+        net, x, eps=0.5, seed=0, kappa=False, allocation="uniform", activations="compressed"
+    )
+    assert var.report.activations == "compressed" and orig.report.activations == "original"
+    # The first layer sees the same inputs either way: identical draws and weights there.
+    assert var.report.layers[0].draws_max == orig.report.layers[0].draws_max
+    assert torch.equal(var.model[0].weight, orig.model[0].weight)
+    # Later layers use the compressed activations: their sensitivity sums change.
+    assert var.report.layers[1].sensitivity_sum != orig.report.layers[1].sensitivity_sum
+    pp = compress(net, x, keep=0.3, seed=0, method="corenet++", activations="compressed")
+    assert pp.nnz <= pp.nnz_original
