@@ -20,10 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from netcoreset.bounds import certified_eps, draws_for_eps, expected_distinct_edges
 
-__all__ = ["PartTable", "draws_for_network_eps", "solve_budget", "network_certified_eps"]
+from .sensitivity import LayerSensitivity
+
+__all__ = [
+    "PartTable",
+    "draws_for_network_eps",
+    "layer_draws",
+    "solve_budget",
+    "network_certified_eps",
+]
 
 
 @dataclass
@@ -40,6 +49,15 @@ class PartTable:
 
     totals: np.ndarray
     q: np.ndarray
+
+    @classmethod
+    def from_sensitivity(cls, sens: LayerSensitivity) -> PartTable:
+        """Both parts of a layer's :class:`~netcoreset.sampler.LayerSensitivity`, on the CPU."""
+        qp, qn = sens.probabilities()
+        return cls(
+            totals=torch.cat([sens.total_positive, sens.total_negative]).double().cpu().numpy(),
+            q=torch.cat([qp, qn]).double().cpu().numpy(),
+        )
 
     def __post_init__(self) -> None:
         with np.errstate(divide="ignore"):
@@ -75,12 +93,18 @@ def draws_for_network_eps(
     (``draw_scale`` and the CoreNet++ log-term ratio).
     """
     n_layers = len(tables)
-    out = []
-    for table, d_suffix, factor in zip(tables, suffix, factors, strict=True):
-        eps_l = eps / (2.0 * n_layers * d_suffix)
-        real = draws_for_eps(table.totals, eps_l, delta, eta, K, tight) * factor
-        out.append(np.ceil(np.minimum(real, 1e300)))
-    return out
+    return [
+        layer_draws(table, eps / (2.0 * n_layers * d_suffix), delta, eta, K, tight, factor)
+        for table, d_suffix, factor in zip(tables, suffix, factors, strict=True)
+    ]
+
+
+def layer_draws(
+    table: PartTable, eps_layer: float, delta: float, eta: int, K: float, tight: bool, factor: float
+) -> np.ndarray:
+    r"""Draws per part of one layer: :math:`\lceil c\, m(\mathcal{S}, \varepsilon_\ell)\rceil`."""
+    real = draws_for_eps(table.totals, eps_layer, delta, eta, K, tight) * factor
+    return np.ceil(np.minimum(real, 1e300))
 
 
 def solve_budget(

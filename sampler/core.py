@@ -19,7 +19,6 @@ from netcoreset.bounds import (
     compressed_size_bound,
     delta_hat,
     delta_hat_suffix,
-    draws_for_eps,
     max_hidden_width,
     max_part_size,
     num_neurons,
@@ -32,7 +31,13 @@ from netcoreset.bounds import (
 )
 
 from ._model import build_sequential, forward_activations, linear_layers
-from .allocation import PartTable, draws_for_network_eps, network_certified_eps, solve_budget
+from .allocation import (
+    PartTable,
+    draws_for_network_eps,
+    layer_draws,
+    network_certified_eps,
+    solve_budget,
+)
 from .amplify import amplified_log_ratio, best_of_candidates, default_tau
 from .baselines import SAMPLING_BASELINES, magnitude_layer, sample_layer, svd_layer
 from .prune import prune_inactive_neurons
@@ -393,14 +398,8 @@ def compress(
     for idx in _progress(range(n_layers), progress, "sensitivities"):
         ls = empirical_sensitivity(weights[idx], biases[idx], inputs_s[idx], chunk_size)
         split = split or ls.split_inputs
-        qp, qn = ls.probabilities()
         sens.append(ls)
-        tables.append(
-            PartTable(
-                totals=torch.cat([ls.total_positive, ls.total_negative]).double().cpu().numpy(),
-                q=torch.cat([qp, qn]).double().cpu().numpy(),
-            )
-        )
+        tables.append(PartTable.from_sensitivity(ls))
         cancel.append(
             relative_cancellation(weights[idx], biases[idx], inputs_s[idx]).double().cpu().numpy()
         )
@@ -455,18 +454,9 @@ def compress(
             done = _Functional(list(new_w), list(new_b)).layers()
             a_s = forward_activations(done + [working[idx]], x_s)[0][idx]
             sens[idx] = empirical_sensitivity(w, b, a_s, chunk_size)
-            qp_new, qn_new = sens[idx].probabilities()
-            tables[idx] = PartTable(
-                totals=torch.cat([sens[idx].total_positive, sens[idx].total_negative])
-                .double()
-                .cpu()
-                .numpy(),
-                q=torch.cat([qp_new, qn_new]).double().cpu().numpy(),
-            )
+            tables[idx] = PartTable.from_sensitivity(sens[idx])
             eps_layer = eps_alloc / (2.0 * n_layers * suffix_alloc[idx])
-            draws[idx] = np.ceil(
-                draws_for_eps(tables[idx].totals, eps_layer, delta, eta, K, tight) * factors[idx]
-            )
+            draws[idx] = layer_draws(tables[idx], eps_layer, delta, eta, K, tight, factors[idx])
             layer_expected[idx] = tables[idx].expected_kept(draws[idx])
             if amplify:
                 inputs_t[idx] = forward_activations(done + [working[idx]], x_t)[0][idx]
