@@ -75,7 +75,7 @@ def main() -> None:
     results["compress"] = {}
     for name, kw in cases.items():
         t = _median_time(
-            lambda kw=kw: compress(net, data, coreset_size=200, seed=0, **kw), args.repeat
+            lambda kw=kw: compress(net, data, sensitivity_set_size=200, seed=0, **kw), args.repeat
         )
         results["compress"][name] = {"wall_s": t, "ratio_to_forward": t / forward}
     lin = net[0]

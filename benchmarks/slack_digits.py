@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from netcoreset.verification import find_slack
-from netcoreset.verification.datasets import accuracy, load_digits_split, train_mlp
+from netcoreset.verification.experiments import accuracy, load_digits_split, train_mlp
 
 
 def main() -> None:

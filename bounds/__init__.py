@@ -3,6 +3,10 @@ r"""Sample sizes, error budgets and size bounds of CoreNet (numeric and symbolic
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
 loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast.
+
+Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.validation`
+(argument checks that raise ``ValueError`` naming the argument) and
+:mod:`netcoreset.bounds.serialization` (JSON conversion of results).
 """
 
 from __future__ import annotations
@@ -10,36 +14,41 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._validation import check_architecture, check_open_unit, check_positive
+from .amplification import amplified_log_ratio, default_tau
 from .error_budget import (
     delta_hat,
-    delta_hat_suffix,
+    delta_hat_product,
     eps_prime,
     kappa,
     lambda_star,
     layer_eps,
     max_hidden_width,
     max_part_size,
+    network_eps,
     num_neurons,
 )
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
 from .sample_size import (
     certified_eps,
-    coreset_size,
     draws_for_eps,
     expected_distinct_edges,
     sample_size,
+    sensitivity_set_size,
 )
+from .validation import check_architecture, check_open_unit, check_positive
 
 __all__ = [
+    "amplified_log_ratio",
+    "default_tau",
+    "network_eps",
     "certified_eps",
     "check_architecture",
     "check_open_unit",
     "check_positive",
     "compressed_size_bound",
-    "coreset_size",
+    "sensitivity_set_size",
     "delta_hat",
-    "delta_hat_suffix",
+    "delta_hat_product",
     "draws_for_eps",
     "eps_prime",
     "expected_distinct_edges",

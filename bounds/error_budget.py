@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import (
+from .validation import (
     check_nonnegative_array,
     check_open_unit,
+    check_positive,
     check_positive_int,
 )
 
@@ -28,9 +29,10 @@ __all__ = [
     "lambda_star",
     "kappa",
     "delta_hat",
-    "delta_hat_suffix",
+    "delta_hat_product",
     "eps_prime",
     "layer_eps",
+    "network_eps",
 ]
 
 
@@ -62,7 +64,7 @@ def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
     :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
     layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
     :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this
-    :math:`n_{\max}` (see :func:`~netcoreset.bounds.coreset_size`).
+    :math:`n_{\max}` (see :func:`~netcoreset.bounds.sensitivity_set_size`).
 
     >>> max_part_size((784, 300, 100, 10))
     785
@@ -129,13 +131,13 @@ def delta_hat(mean_cancellation: ArrayLike, kappa_value: float = 0.0) -> float:
     return base + kappa_value
 
 
-def delta_hat_suffix(delta_hats: ArrayLike) -> Any:
+def delta_hat_product(delta_hats: ArrayLike) -> Any:
     r""":math:`\hat\Delta^{\ell\rightarrow} = \prod_{k=\ell}^{L}\hat\Delta^{k}` for every layer.
 
     ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
     the result has the same length, its last entry is :math:`\hat\Delta^L`.
 
-    >>> delta_hat_suffix([2.0, 3.0, 4.0]).tolist()
+    >>> delta_hat_product([2.0, 3.0, 4.0]).tolist()
     [24.0, 12.0, 4.0]
     """
     d = check_nonnegative_array("delta_hats", delta_hats)
@@ -144,31 +146,68 @@ def delta_hat_suffix(delta_hats: ArrayLike) -> Any:
     return np.cumprod(d[::-1])[::-1].copy()
 
 
-def eps_prime(eps: float, num_weight_layers: int) -> float:
+def eps_prime(eps: float, num_weight_layers: int, *, allocation: bool = False) -> float:
     r""":math:`\varepsilon' = \varepsilon / (2(L-1))`, with :math:`L - 1` weight layers.
+
+    ``eps`` must lie in (0, 1) for the theorem; with ``allocation=True`` any
+    :math:`\varepsilon > 0` is accepted, as budget mode uses :math:`\varepsilon` as a
+    parameter of the allocation rather than as a promise.
 
     >>> eps_prime(0.5, 5)
     0.05
     """
-    eps = check_open_unit("eps", eps)
+    eps = check_positive("eps", eps) if allocation else check_open_unit("eps", eps)
     n = check_positive_int("num_weight_layers", num_weight_layers)
     return eps / (2.0 * n)
 
 
-def layer_eps(eps: float, delta_hats_suffix: ArrayLike) -> Any:
+def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = False) -> Any:
     r"""Per-layer relative error :math:`\varepsilon_\ell`.
 
     .. math::
 
         \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}}
 
-    ``delta_hats_suffix`` is the output of :func:`delta_hat_suffix` (its length is
-    :math:`L-1`).
+    ``delta_hat_products`` is the output of :func:`delta_hat_product` (its length is
+    :math:`L-1`); ``allocation`` as in :func:`eps_prime`. The inverse is
+    :func:`network_eps`.
 
     >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
     [0.003333, 0.006667, 0.02]
     """
-    suffix = check_nonnegative_array("delta_hats_suffix", delta_hats_suffix)
-    if suffix.ndim != 1 or suffix.size == 0 or np.any(suffix <= 0):
-        raise ValueError("delta_hats_suffix must be a non-empty 1-d sequence of values > 0")
-    return eps_prime(eps, suffix.size) / suffix
+    products = check_nonnegative_array("delta_hat_products", delta_hat_products)
+    if products.ndim != 1 or products.size == 0 or np.any(products <= 0):
+        raise ValueError("delta_hat_products must be a non-empty 1-d sequence of values > 0")
+    return eps_prime(eps, products.size, allocation=allocation) / products
+
+
+def network_eps(
+    layer_eps_values: ArrayLike, delta_hat_products: ArrayLike, *, per_layer: bool = False
+) -> Any:
+    r"""The network's relative error certified by per-layer errors (inverse of :func:`layer_eps`).
+
+    .. math::
+
+        \varepsilon = \max_{\ell}\, 2(L-1)\,\hat\Delta^{\ell\rightarrow}\,\varepsilon_\ell,
+
+    where :math:`\varepsilon_\ell` is the largest relative error of a part of layer
+    :math:`\ell` (every layer meeting :math:`\varepsilon_\ell \le
+    \varepsilon/(2(L-1)\hat\Delta^{\ell\rightarrow})` is exactly the condition of the
+    theorem). Entries may be ``inf`` (a part with no draws certifies nothing). With
+    ``per_layer=True`` the array of every layer's :math:`2(L-1)\hat\Delta^{\ell\rightarrow}
+    \varepsilon_\ell` is returned instead of its maximum.
+
+    >>> round(network_eps([0.08 / 24, 0.08 / 12, 0.02], [24.0, 12.0, 4.0]), 12)
+    0.48
+    >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()
+    [0.08, 0.0]
+    """
+    e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
+    products = check_nonnegative_array("delta_hat_products", delta_hat_products).ravel()
+    if e.size != products.size or e.size == 0:
+        raise ValueError("layer_eps_values and delta_hat_products need one value per layer")
+    if np.any(np.isnan(e)) or np.any(e < 0):
+        raise ValueError("layer_eps_values must be >= 0 (inf allowed)")
+    with np.errstate(invalid="ignore"):
+        values = np.where(e == 0, 0.0, 2.0 * e.size * products * e)
+    return values if per_layer else float(np.max(values))

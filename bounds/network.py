@@ -17,29 +17,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import (
-    check_architecture,
-    check_nonnegative_array,
-    check_open_unit,
-    check_positive,
-    check_positive_int,
-)
 from .error_budget import (
-    delta_hat_suffix,
+    delta_hat_product,
     eps_prime,
     kappa,
     max_hidden_width,
     max_part_size,
     num_neurons,
 )
-from .sample_size import coreset_size, sample_size
+from .sample_size import sample_size, sensitivity_set_size
+from .validation import (
+    check_architecture,
+    check_nonnegative_array,
+    check_open_unit,
+    check_positive,
+    check_positive_int,
+)
 
 __all__ = ["compressed_size_bound", "LayerBound", "NetworkBound", "network_bound"]
 
 
 def compressed_size_bound(
     sensitivity_sums: Sequence[ArrayLike],
-    delta_hats_suffix: ArrayLike,
+    delta_hat_products: ArrayLike,
     eps: float,
     delta: float,
     eta: int,
@@ -64,8 +64,8 @@ def compressed_size_bound(
     ----------
     sensitivity_sums : sequence of array_like
         One array per weight layer with :math:`\mathcal{S}^\ell_i` for each neuron.
-    delta_hats_suffix : array_like
-        :math:`\hat\Delta^{\ell\rightarrow}` per weight layer (:func:`delta_hat_suffix`).
+    delta_hat_products : array_like
+        :math:`\hat\Delta^{\ell\rightarrow}` per weight layer (:func:`delta_hat_product`).
     eps, delta : float
         In (0, 1).
     eta : int
@@ -86,13 +86,13 @@ def compressed_size_bound(
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
     eta = check_positive_int("eta", eta)
-    suffix = check_nonnegative_array("delta_hats_suffix", delta_hats_suffix)
-    if suffix.ndim != 1 or suffix.size != len(sensitivity_sums):
-        raise ValueError("delta_hats_suffix needs one value per layer of sensitivity_sums")
-    n_layers = suffix.size
+    products = check_nonnegative_array("delta_hat_products", delta_hat_products)
+    if products.ndim != 1 or products.size != len(sensitivity_sums):
+        raise ValueError("delta_hat_products needs one value per layer of sensitivity_sums")
+    n_layers = products.size
     log_term = math.log(8.0 * eta / delta)
     out = []
-    for s_layer, d in zip(sensitivity_sums, suffix, strict=True):
+    for s_layer, d in zip(sensitivity_sums, products, strict=True):
         s = check_nonnegative_array("sensitivity_sums", s_layer).ravel()
         per = np.ceil(32.0 * n_layers**2 * d * d * s * K * log_term / eps**2) + 1.0
         out.append(float(per.sum()))
@@ -117,7 +117,7 @@ class LayerBound:
     width: int
     weights: int
     delta_hat: float
-    delta_hat_suffix: float
+    delta_hat_product: float
     eps_layer: float
     draws_per_part: int
     draws_per_neuron: int
@@ -146,7 +146,7 @@ class NetworkBound:
     eta: int
     eta_star: int
     kappa: float
-    coreset_size: int
+    sensitivity_set_size: int
     layers: list[LayerBound] = field(default_factory=list)
 
     @property
@@ -224,7 +224,7 @@ def network_bound(
     Examples
     --------
     >>> nb = network_bound("784,300,100,10", 0.1, 0.05)
-    >>> round(nb.kappa, 1), nb.coreset_size, nb.kept_fraction
+    >>> round(nb.kappa, 1), nb.sensitivity_set_size, nb.kept_fraction
     (200.3, 54, 1.0)
     >>> nb0 = network_bound("784,300,100,10", 0.5, 0.05, include_kappa=False)
     >>> nb0.layers[0].draws_per_part  # > 785 edges per row even without kappa
@@ -251,26 +251,26 @@ def network_bound(
     kap = kappa(eta, eta_star, delta)
     dh = canc + (kap if include_kappa else 0.0)
     with np.errstate(over="ignore"):
-        suffix = delta_hat_suffix(dh)
+        products = delta_hat_product(dh)
         nnz_per_layer = (
             compressed_size_bound(
                 [np.full(widths[i + 1], 2.0 * sens[i]) for i in range(n_layers)],
-                suffix,
+                products,
                 eps,
                 delta,
                 eta,
                 K,
             )
-            if np.all(np.isfinite(suffix))
+            if np.all(np.isfinite(products))
             else np.full(n_layers, np.inf)
         )
     if not np.all(np.isfinite(nnz_per_layer)):
         raise ValueError(
             f"arch and eps give sample sizes beyond the float64 range (about 1.8e308): the "
-            f"product of Delta-hat over the {n_layers} weight layers is {float(suffix[0]):.3g} "
+            f"product of Delta-hat over the {n_layers} weight layers is {float(products[0]):.3g} "
             f"and eps = {eps!r} (the guarantee would keep every weight)"
         )
-    eps_l = eps_prime(eps, n_layers) / suffix
+    eps_l = eps_prime(eps, n_layers) / products
     layers = []
     for idx in range(n_layers):
         fan_in = widths[idx] + (1 if bias else 0)
@@ -286,7 +286,7 @@ def network_bound(
                 width=width,
                 weights=weights,
                 delta_hat=float(dh[idx]),
-                delta_hat_suffix=float(suffix[idx]),
+                delta_hat_product=float(products[idx]),
                 eps_layer=float(eps_l[idx]),
                 draws_per_part=m_part,
                 draws_per_neuron=2 * m_part,
@@ -307,6 +307,8 @@ def network_bound(
         eta=eta,
         eta_star=eta_star,
         kappa=kap,
-        coreset_size=coreset_size(eta, max(eta_star, max_part_size(widths, bias)), delta, k_prime),
+        sensitivity_set_size=sensitivity_set_size(
+            eta, max(eta_star, max_part_size(widths, bias)), delta, k_prime
+        ),
         layers=layers,
     )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import (
+from .validation import (
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -25,7 +25,7 @@ from ._validation import (
 )
 
 __all__ = [
-    "coreset_size",
+    "sensitivity_set_size",
     "sample_size",
     "certified_eps",
     "expected_distinct_edges",
@@ -41,7 +41,7 @@ def _out(arr: np.ndarray, scalar: bool) -> Any:
     return arr
 
 
-def coreset_size(eta: int, eta_star: int, delta: float, k_prime: float = 3.0) -> int:
+def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float = 3.0) -> int:
     r"""Number of points :math:`|S|` used for the empirical sensitivities.
 
     .. math::
@@ -72,7 +72,7 @@ def coreset_size(eta: int, eta_star: int, delta: float, k_prime: float = 3.0) ->
 
     Examples
     --------
-    >>> coreset_size(410, 300, 0.05)
+    >>> sensitivity_set_size(410, 300, 0.05)
     51
     """
     eta = check_positive_int("eta", eta)

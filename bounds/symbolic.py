@@ -35,26 +35,30 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import amplification as _amp
 from . import error_budget as _eb
 from .network import compressed_size_bound as _compressed_size_bound
 from .sample_size import certified_eps as _certified_eps
-from .sample_size import coreset_size as _coreset_size
 from .sample_size import expected_distinct_edges as _expected_distinct_edges
 from .sample_size import sample_size as _sample_size
+from .sample_size import sensitivity_set_size as _sensitivity_set_size
 
 __all__ = [
     "SYM",
     "PaperSymbols",
-    "coreset_size_expr",
+    "sensitivity_set_size_expr",
     "sample_size_expr",
     "certified_eps_expr",
     "bernstein_exponent_expr",
     "lambda_star_expr",
     "kappa_expr",
     "delta_hat_expr",
-    "delta_hat_suffix_expr",
+    "delta_hat_product_expr",
     "eps_prime_expr",
     "layer_eps_expr",
+    "network_eps_expr",
+    "default_tau_expr",
+    "amplified_log_ratio_expr",
     "size_term_expr",
     "expected_distinct_edges_expr",
     "FORMULA_NAMES",
@@ -107,10 +111,11 @@ class PaperSymbols:
     eps_l: sp.Symbol  #: relative error of layer ell
     L: sp.Symbol  #: number of layers (L - 1 weight layers)
     m: sp.Symbol  #: number of i.i.d. draws of one part
-    Delta_hat: sp.Symbol  #: hat Delta^ell of one layer
-    Delta_hat_suffix: sp.Symbol  #: hat Delta^{ell ->} = prod_{k >= ell} hat Delta^k
-    Delta_bar: sp.Symbol  #: max_i of the mean of Delta_i(x) over S
+    delta_hat: sp.Symbol  #: hat Delta^ell of one layer
+    delta_hat_product: sp.Symbol  #: hat Delta^{ell ->} = prod_{k >= ell} hat Delta^k
+    delta_bar: sp.Symbol  #: max_i of the mean of Delta_i(x) over S
     lambda_star: sp.Symbol  #: lambda^* = log(eta eta^*) / 2
+    tau: sp.Symbol  #: CoreNet++ candidates per part
     kappa: sp.Symbol  #: the additive slack of hat Delta^ell
     z: sp.Symbol  #: the positive part z_+ of a pre-activation
     c: sp.Symbol  #: c = K S log(8 eta / delta)
@@ -120,7 +125,7 @@ class PaperSymbols:
     k: sp.Symbol  #: layer index
     ell: sp.Symbol  #: layer index
     q: sp.IndexedBase  #: sampling distribution q_j
-    Dh: sp.IndexedBase  #: hat Delta^k indexed by layer
+    delta_hat_indexed: sp.IndexedBase  #: hat Delta^k indexed by layer
 
 
 def _pos(name: str, **kw: bool) -> sp.Symbol:
@@ -139,10 +144,11 @@ SYM = PaperSymbols(
     eps_l=_pos(r"\varepsilon_{\ell}"),
     L=_pos("L", integer=True),
     m=_pos("m"),
-    Delta_hat=_pos(r"\hat{\Delta}^{\ell}"),
-    Delta_hat_suffix=_pos(r"\hat{\Delta}^{\ell\rightarrow}"),
-    Delta_bar=_pos(r"\bar{\Delta}^{\ell}"),
+    delta_hat=_pos(r"\hat{\Delta}^{\ell}"),
+    delta_hat_product=_pos(r"\hat{\Delta}^{\ell\rightarrow}"),
+    delta_bar=_pos(r"\bar{\Delta}^{\ell}"),
     lambda_star=_pos(r"\lambda^{*}"),
+    tau=_pos(r"\tau", integer=True),
     kappa=_pos(r"\kappa"),
     z=_pos("z_{+}"),
     c=_pos("c"),
@@ -152,7 +158,7 @@ SYM = PaperSymbols(
     k=_pos("k", integer=True),
     ell=_pos(r"\ell", integer=True),
     q=sp.IndexedBase("q", positive=True),
-    Dh=sp.IndexedBase(r"\hat{\Delta}", positive=True),
+    delta_hat_indexed=sp.IndexedBase(r"\hat{\Delta}", positive=True),
 )
 
 
@@ -165,7 +171,7 @@ def _log8() -> sp.Expr:
 # --------------------------------------------------------------------------------------------
 
 
-def coreset_size_expr() -> sp.Expr:
+def sensitivity_set_size_expr() -> sp.Expr:
     r"""Number of points used for the sensitivities.
 
     .. math::
@@ -174,7 +180,7 @@ def coreset_size_expr() -> sp.Expr:
 
     Examples
     --------
-    >>> coreset_size_expr()
+    >>> sensitivity_set_size_expr()
     ceiling(K'*log(8*\eta*\eta^{*}/\delta))
     """
     return sp.ceiling(SYM.K_prime * sp.log(8 * SYM.eta * SYM.eta_star / SYM.delta))
@@ -294,10 +300,10 @@ def delta_hat_expr(include_kappa: bool = True) -> sp.Expr:
     >>> delta_hat_expr()
     \bar{\Delta}^{\ell} + \kappa
     """
-    return SYM.Delta_bar + (SYM.kappa if include_kappa else 0)
+    return SYM.delta_bar + (SYM.kappa if include_kappa else 0)
 
 
-def delta_hat_suffix_expr() -> sp.Expr:
+def delta_hat_product_expr() -> sp.Expr:
     r""":math:`\hat\Delta^{\ell\rightarrow} = \prod_{k=\ell}^{L}\hat\Delta^k`.
 
     .. math::
@@ -306,10 +312,10 @@ def delta_hat_suffix_expr() -> sp.Expr:
 
     Examples
     --------
-    >>> delta_hat_suffix_expr().subs({SYM.ell: 2, SYM.L: 4}).doit()
+    >>> delta_hat_product_expr().subs({SYM.ell: 2, SYM.L: 4}).doit()
     \hat{\Delta}[2]*\hat{\Delta}[3]*\hat{\Delta}[4]
     """
-    return sp.Product(SYM.Dh[SYM.k], (SYM.k, SYM.ell, SYM.L))
+    return sp.Product(SYM.delta_hat_indexed[SYM.k], (SYM.k, SYM.ell, SYM.L))
 
 
 def eps_prime_expr() -> sp.Expr:
@@ -339,7 +345,54 @@ def layer_eps_expr() -> sp.Expr:
     >>> layer_eps_expr()
     \varepsilon/(2*\hat{\Delta}^{\ell\rightarrow}*(L - 1))
     """
-    return eps_prime_expr() / SYM.Delta_hat_suffix
+    return eps_prime_expr() / SYM.delta_hat_product
+
+
+def network_eps_expr() -> sp.Expr:
+    r"""The network's :math:`\varepsilon` certified by a layer's :math:`\varepsilon_\ell`
+    (the inverse of :func:`layer_eps_expr`; the network takes the maximum over layers).
+
+    .. math::
+
+        \varepsilon = 2(L-1)\,\hat\Delta^{\ell\rightarrow}\,\varepsilon_\ell
+
+    Examples
+    --------
+    >>> sp.simplify(network_eps_expr().subs(SYM.eps_l, layer_eps_expr()))
+    \varepsilon
+    """
+    return 2 * (SYM.L - 1) * SYM.delta_hat_product * SYM.eps_l
+
+
+def default_tau_expr() -> sp.Expr:
+    r"""CoreNet++'s default number of candidates.
+
+    .. math::
+
+        \tau = \left\lceil \log_2 \frac{1}{\delta} \right\rceil
+
+    Examples
+    --------
+    >>> default_tau_expr()
+    ceiling(log(1/\delta)/log(2))
+    """
+    return sp.ceiling(sp.log(1 / SYM.delta) / sp.log(2))
+
+
+def amplified_log_ratio_expr() -> sp.Expr:
+    r"""Ratio of CoreNet++'s amplified log term to the plain :math:`\log(8\eta/\delta)`.
+
+    .. math::
+
+        \rho_\tau = \frac{\log 2 + \frac{1}{\tau}\log\frac{4\eta}{\delta}}
+        {\log\frac{8\eta}{\delta}}
+
+    Examples
+    --------
+    >>> sp.simplify(amplified_log_ratio_expr().subs(SYM.tau, 1))
+    1
+    """
+    return (sp.log(2) + sp.log(4 * SYM.eta / SYM.delta) / SYM.tau) / _log8()
 
 
 def size_term_expr(integer: bool = True) -> sp.Expr:
@@ -358,7 +411,7 @@ def size_term_expr(integer: bool = True) -> sp.Expr:
     >>> sp.factor(size_term_expr(integer=False) / per_part)
     4*\hat{\Delta}^{\ell\rightarrow}**2*(L - 1)**2
     """
-    real = 32 * (SYM.L - 1) ** 2 * SYM.Delta_hat_suffix**2 * SYM.S_i * SYM.K * _log8() / SYM.eps**2
+    real = 32 * (SYM.L - 1) ** 2 * SYM.delta_hat_product**2 * SYM.S_i * SYM.K * _log8() / SYM.eps**2
     return sp.ceiling(real) + 1 if integer else real
 
 
@@ -378,7 +431,7 @@ def expected_distinct_edges_expr() -> sp.Expr:
 
 
 _FORMULAS: dict[str, tuple[str, Callable[[], sp.Expr]]] = {
-    "coreset_size": ("|S|", coreset_size_expr),
+    "sensitivity_set_size": ("|S|", sensitivity_set_size_expr),
     "sample_size": ("m", sample_size_expr),
     "sample_size_tight": (r"m_{\mathrm{tight}}", functools.partial(sample_size_expr, True)),
     "certified_eps": (r"\varepsilon(m)", certified_eps_expr),
@@ -390,9 +443,12 @@ _FORMULAS: dict[str, tuple[str, Callable[[], sp.Expr]]] = {
     "lambda_star": (r"\lambda^{*}", lambda_star_expr),
     "kappa": (r"\kappa", kappa_expr),
     "delta_hat": (r"\hat{\Delta}^{\ell}", delta_hat_expr),
-    "delta_hat_suffix": (r"\hat{\Delta}^{\ell\rightarrow}", delta_hat_suffix_expr),
+    "delta_hat_product": (r"\hat{\Delta}^{\ell\rightarrow}", delta_hat_product_expr),
     "eps_prime": (r"\varepsilon'", eps_prime_expr),
     "layer_eps": (r"\varepsilon_{\ell}", layer_eps_expr),
+    "network_eps": (r"\varepsilon", network_eps_expr),
+    "default_tau": (r"\tau", default_tau_expr),
+    "amplified_log_ratio": (r"\rho_{\tau}", amplified_log_ratio_expr),
     "size_term": (r"\operatorname{nnz}(\hat\theta^\ell_i)", size_term_expr),
     "expected_distinct_edges": (r"\mathbb{E}\,|C|", expected_distinct_edges_expr),
 }
@@ -736,11 +792,13 @@ def check_numeric_agreement(
         \max \frac{|x_{\text{numeric}} - x_{\text{sympy}}|}{\max(|x_{\text{numeric}}|,
         |x_{\text{sympy}}|)} \le \text{rtol}
 
-    must hold. Quantities: coreset size, sample size (both forms), certified
+    must hold. Quantities: :math:`|S|`, sample size (both forms), certified
     :math:`\varepsilon` (both forms), :math:`\lambda^*`, :math:`\kappa`,
     :math:`\hat\Delta`, :math:`\hat\Delta^{\ell\rightarrow}`, :math:`\varepsilon'`,
-    :math:`\varepsilon_\ell`, the per-neuron size term and the expected number of distinct
-    edges. The ``residual`` names the largest difference and where it occurred.
+    :math:`\varepsilon_\ell`, the network :math:`\varepsilon` certified by the
+    :math:`\varepsilon_\ell`, CoreNet++'s :math:`\tau` and log ratio, the per-neuron size
+    term and the expected number of distinct edges. The ``residual`` names the largest
+    difference and where it occurred.
 
     Examples
     --------
@@ -765,17 +823,20 @@ def check_numeric_agreement(
             worst, worst_name = r, name
 
     base_args = [s.S, s.K, s.eps, s.delta, s.eta]
-    f_cs = _mp(coreset_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta])
+    f_cs = _mp(sensitivity_set_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta])
     f_m8 = _mp(sample_size_expr(False), base_args)
     f_mt = _mp(sample_size_expr(True), base_args)
     f_e8 = _mp(certified_eps_expr(False), [*base_args, s.m])
     f_et = _mp(certified_eps_expr(True), [*base_args, s.m])
     f_lam = _mp(lambda_star_expr(), [s.eta, s.eta_star])
     f_kap = _mp(kappa_expr(), [s.eta, s.eta_star, s.delta])
-    f_dh = _mp(delta_hat_expr(), [s.Delta_bar, s.kappa])
+    f_dh = _mp(delta_hat_expr(), [s.delta_bar, s.kappa])
     f_epsp = _mp(eps_prime_expr(), [s.eps, s.L])
-    f_epsl = _mp(layer_eps_expr(), [s.eps, s.L, s.Delta_hat_suffix])
-    f_term = _mp(size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.Delta_hat_suffix])
+    f_epsl = _mp(layer_eps_expr(), [s.eps, s.L, s.delta_hat_product])
+    f_neps = _mp(network_eps_expr(), [s.L, s.delta_hat_product, s.eps_l])
+    f_tau = _mp(default_tau_expr(), [s.delta])
+    f_rho = _mp(amplified_log_ratio_expr(), [s.eta, s.delta, s.tau])
+    f_term = _mp(size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.delta_hat_product])
     mpf = mpmath.mpf
     with mpmath.workdps(_DIGITS):
         for _ in range(n_trials):
@@ -790,8 +851,8 @@ def check_numeric_agreement(
             m = int(rng.integers(1, 10**9))
             b = [mpf(S), mpf(K), mpf(eps), mpf(delta), eta]
             record(
-                "coreset_size",
-                _coreset_size(eta, eta_star, delta, kp),
+                "sensitivity_set_size",
+                _sensitivity_set_size(eta, eta_star, delta, kp),
                 f_cs(mpf(kp), eta, eta_star, mpf(delta)),
             )
             record("sample_size", _sample_size(S, eps, delta, eta, K), f_m8(*b))
@@ -806,25 +867,40 @@ def check_numeric_agreement(
             for mu in rng.uniform(1.0, 20.0, size=L - 1):
                 record("delta_hat", _eb.delta_hat([mu, 1.0], kap), f_dh(mpf(mu), mpf(kap)))
             dh = rng.uniform(1.0, 300.0, size=L - 1)
-            suffix = _eb.delta_hat_suffix(dh)
-            eps_l = _eb.layer_eps(eps, suffix)
+            products = _eb.delta_hat_product(dh)
+            eps_l = _eb.layer_eps(eps, products)
             record("eps_prime", _eb.eps_prime(eps, L - 1), f_epsp(mpf(eps), L))
+            record(
+                "network_eps",
+                _eb.network_eps(eps_l, products),
+                max(
+                    f_neps(L, mpf(float(d)), mpf(float(e)))
+                    for d, e in zip(products, eps_l, strict=True)
+                ),
+            )
+            tau = int(rng.integers(1, 12))
+            record("default_tau", _amp.default_tau(delta), f_tau(mpf(delta)))
+            record(
+                "amplified_log_ratio",
+                _amp.amplified_log_ratio(eta, delta, tau),
+                f_rho(eta, mpf(delta), tau),
+            )
             s_i = rng.uniform(0.0, 40.0, size=L - 1)
-            sizes = _compressed_size_bound([[float(v)] for v in s_i], suffix, eps, delta, eta, K)
-            layer_syms = [s.Dh[k] for k in range(2, L + 1)]
+            sizes = _compressed_size_bound([[float(v)] for v in s_i], products, eps, delta, eta, K)
+            layer_syms = [s.delta_hat_indexed[k] for k in range(2, L + 1)]
             for idx in range(L - 1):
-                prod = delta_hat_suffix_expr().subs({s.ell: idx + 2, s.L: L}).doit()
+                prod = delta_hat_product_expr().subs({s.ell: idx + 2, s.L: L}).doit()
                 record(
-                    "delta_hat_suffix",
-                    suffix[idx],
+                    "delta_hat_product",
+                    products[idx],
                     _mp(prod, layer_syms)(*(mpf(float(v)) for v in dh)),
                 )
-                sfx = mpf(float(suffix[idx]))
-                record("layer_eps", eps_l[idx], f_epsl(mpf(eps), L, sfx))
+                product = mpf(float(products[idx]))
+                record("layer_eps", eps_l[idx], f_epsl(mpf(eps), L, product))
                 record(
                     "size_term",
                     sizes[idx],
-                    f_term(mpf(float(s_i[idx])), *b[1:], L, sfx),
+                    f_term(mpf(float(s_i[idx])), *b[1:], L, product),
                 )
             n_edges = int(rng.integers(1, 30))
             q = rng.dirichlet(np.ones(n_edges))

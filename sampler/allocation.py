@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from netcoreset.bounds import certified_eps, draws_for_eps, expected_distinct_edges
+from netcoreset.bounds import (
+    certified_eps,
+    draws_for_eps,
+    expected_distinct_edges,
+    layer_eps,
+    network_eps,
+)
 
 from .sensitivity import LayerSensitivity
 
@@ -79,7 +85,7 @@ class PartTable:
 def draws_for_network_eps(
     tables: Sequence[PartTable],
     eps: float,
-    suffix: np.ndarray,
+    delta_hat_products: np.ndarray,
     delta: float,
     eta: int,
     K: float,
@@ -92,10 +98,10 @@ def draws_for_network_eps(
     ``factors`` multiplies each layer's real-valued draw count before the ceiling
     (``draw_scale`` and the CoreNet++ log-term ratio).
     """
-    n_layers = len(tables)
+    eps_layers = layer_eps(eps, delta_hat_products, allocation=True)
     return [
-        layer_draws(table, eps / (2.0 * n_layers * d_suffix), delta, eta, K, tight, factor)
-        for table, d_suffix, factor in zip(tables, suffix, factors, strict=True)
+        layer_draws(table, float(e), delta, eta, K, tight, factor)
+        for table, e, factor in zip(tables, eps_layers, factors, strict=True)
     ]
 
 
@@ -110,7 +116,7 @@ def layer_draws(
 def solve_budget(
     tables: Sequence[PartTable],
     budget: float,
-    suffix: np.ndarray,
+    delta_hat_products: np.ndarray,
     delta: float,
     eta: int,
     K: float,
@@ -130,7 +136,9 @@ def solve_budget(
     """
 
     def expected(eps: float) -> tuple[float, list[np.ndarray]]:
-        draws = draws_for_network_eps(tables, eps, suffix, delta, eta, K, tight, factors)
+        draws = draws_for_network_eps(
+            tables, eps, delta_hat_products, delta, eta, K, tight, factors
+        )
         return sum(t.expected_kept(m) for t, m in zip(tables, draws, strict=True)), draws
 
     lo, hi = -60.0, 60.0  # natural log of eps
@@ -161,7 +169,7 @@ def solve_budget(
 def network_certified_eps(
     totals: Sequence[np.ndarray],
     draws: Sequence[np.ndarray],
-    suffix_theorem: np.ndarray,
+    delta_hat_products: np.ndarray,
     delta: float,
     eta: int,
     K: float,
@@ -176,15 +184,13 @@ def network_certified_eps(
 
         \varepsilon = 2(L-1)\,\hat\Delta^{\ell\rightarrow}\max_{\text{parts}}\varepsilon_{\text{p}},
 
-    and the network the largest of these. ``suffix_theorem`` must include :math:`\kappa`
-    for the result to be the theorem's certificate. Returns ``(eps, per_layer)``.
+    and the network the largest of these (:func:`netcoreset.bounds.network_eps`).
+    ``delta_hat_products`` must include :math:`\kappa` for the result to be the theorem's
+    certificate. Returns ``(eps, per_layer)``.
     """
-    n_layers = len(totals)
-    per_layer = []
-    for s, m, d_suffix in zip(totals, draws, suffix_theorem, strict=True):
-        if s.size == 0:
-            per_layer.append(0.0)
-            continue
-        eps_parts = certified_eps(m, s, delta, eta, K, tight=True)
-        per_layer.append(float(2.0 * n_layers * d_suffix * np.max(eps_parts)))
-    return (max(per_layer) if per_layer else 0.0), per_layer
+    worst_part = [
+        float(np.max(certified_eps(m, s, delta, eta, K, tight=True))) if s.size else 0.0
+        for s, m in zip(totals, draws, strict=True)
+    ]
+    per_layer = network_eps(worst_part, delta_hat_products, per_layer=True)
+    return float(np.max(per_layer)), [float(v) for v in per_layer]

@@ -25,28 +25,7 @@ import torch
 from .sensitivity import augment_inputs
 from .sparsify import sparsify_part
 
-__all__ = ["amplified_log_ratio", "best_of_candidates", "KEstimate", "estimate_K", "default_tau"]
-
-
-def default_tau(delta: float) -> int:
-    r""":math:`\tau = \lceil \log_2(1/\delta) \rceil`.
-
-    >>> default_tau(0.1)
-    4
-    """
-    return max(1, math.ceil(math.log2(1.0 / delta)))
-
-
-def amplified_log_ratio(eta: int, delta: float, tau: int) -> float:
-    r"""Ratio of the amplified log term to the plain one,
-    :math:`(\log 2 + \log(4\eta/\delta)/\tau) / \log(8\eta/\delta)` (1 for :math:`\tau = 1`).
-
-    >>> amplified_log_ratio(410, 0.1, 1)
-    1.0
-    >>> round(amplified_log_ratio(410, 0.1, 4), 4)
-    0.3
-    """
-    return (math.log(2.0) + math.log(4.0 * eta / delta) / tau) / math.log(8.0 * eta / delta)
+__all__ = ["best_of_candidates", "KEstimate", "estimate_K"]
 
 
 @torch.no_grad()

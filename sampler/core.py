@@ -14,20 +14,22 @@ import torch
 from torch import nn
 
 from netcoreset.bounds import (
+    amplified_log_ratio,
     check_open_unit,
     check_positive,
     compressed_size_bound,
+    default_tau,
     delta_hat,
-    delta_hat_suffix,
+    delta_hat_product,
     max_hidden_width,
     max_part_size,
     num_neurons,
 )
 from netcoreset.bounds import (
-    coreset_size as theorem_coreset_size,
+    kappa as kappa_term,
 )
 from netcoreset.bounds import (
-    kappa as kappa_term,
+    sensitivity_set_size as theorem_sensitivity_set_size,
 )
 
 from ._model import build_sequential, forward_activations, linear_layers
@@ -38,7 +40,7 @@ from .allocation import (
     network_certified_eps,
     solve_budget,
 )
-from .amplify import amplified_log_ratio, best_of_candidates, default_tau
+from .amplify import best_of_candidates
 from .baselines import SAMPLING_BASELINES, magnitude_layer, sample_layer, svd_layer
 from .prune import prune_inactive_neurons
 from .result import CompressionReport, CompressionResult, LayerReport
@@ -183,7 +185,7 @@ def compress(
     tau: int | None = None,
     holdout_size: int | None = None,
     draw_scale: float | Sequence[float] = 1.0,
-    coreset_size: int | None = None,
+    sensitivity_set_size: int | None = None,
     layers: Sequence[nn.Linear] | None = None,
     seed: int | None = None,
     generator: torch.Generator | None = None,
@@ -256,7 +258,7 @@ def compress(
     draw_scale : float or sequence of float, default 1
         Multiplies the draw counts (one value, or one per layer): for sample-complexity
         experiments.
-    coreset_size : int, optional
+    sensitivity_set_size : int, optional
         :math:`|S|`; default :math:`\lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil`
         with :math:`n_{\max}` the largest part (:func:`~netcoreset.bounds.max_part_size`),
         capped at the data (with a warning).
@@ -343,9 +345,9 @@ def compress(
 
     # --- S (and T) from P, uniformly without replacement -------------------------------
     s_requested = (
-        coreset_size
-        if coreset_size is not None
-        else theorem_coreset_size(
+        sensitivity_set_size
+        if sensitivity_set_size is not None
+        else theorem_sensitivity_set_size(
             eta, max(eta_star, max_part_size(arch, biases[0] is not None)), delta, k_prime
         )
     )
@@ -354,7 +356,9 @@ def compress(
         or not isinstance(s_requested, (int, np.integer))
         or s_requested < 1
     ):
-        raise ValueError(f"coreset_size must be an integer >= 1; got {coreset_size!r}")
+        raise ValueError(
+            f"sensitivity_set_size must be an integer >= 1; got {sensitivity_set_size!r}"
+        )
     t_requested = 0
     if amplify:
         t_requested = s_requested if holdout_size is None else int(holdout_size)
@@ -409,7 +413,7 @@ def compress(
     use_kappa = (
         (True if mode == "guarantee" else BUDGET_KAPPA_DEFAULT) if kappa is None else bool(kappa)
     )
-    suffix_thm, suffix_emp = delta_hat_suffix(dh_thm), delta_hat_suffix(dh_emp)
+    suffix_thm, suffix_emp = delta_hat_product(dh_thm), delta_hat_product(dh_emp)
     if allocation is None:
         allocation = "theorem" if mode == "guarantee" else BUDGET_ALLOCATION_DEFAULT
     if allocation == "theorem":
@@ -557,8 +561,8 @@ def compress(
         tau=tau if amplify else None,
         draw_scale=scales,
         seed=seed_used,
-        coreset_size=s_size,
-        coreset_size_requested=int(s_requested),
+        sensitivity_set_size=s_size,
+        sensitivity_set_size_requested=int(s_requested),
         holdout_size=t_size,
         eta=eta,
         eta_star=eta_star,

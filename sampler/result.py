@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,31 +12,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from netcoreset.bounds.serialization import from_jsonable, to_jsonable
+
 from ._model import build_sequential, linear_layers
 
 __all__ = ["LayerReport", "CompressionReport", "CompressionResult", "SparseLinear", "load"]
 
 _FORMAT_VERSION = 1
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _unjson(value: Any) -> Any:
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _unjson(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unjson(v) for v in value]
-    return value
 
 
 @dataclass
@@ -104,8 +85,8 @@ class CompressionReport:
     tau: int | None
     draw_scale: list[float]
     seed: int | None
-    coreset_size: int
-    coreset_size_requested: int
+    sensitivity_set_size: int
+    sensitivity_set_size_requested: int
     holdout_size: int
     eta: int
     eta_star: int
@@ -127,7 +108,7 @@ class CompressionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
-        return _jsonable(dataclasses.asdict(self))
+        return to_jsonable(dataclasses.asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:
         """:meth:`to_dict` as a JSON string."""
@@ -136,7 +117,7 @@ class CompressionReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CompressionReport:
         """Inverse of :meth:`to_dict`."""
-        data = _unjson(dict(data))
+        data = from_jsonable(dict(data))
         layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
         return cls(**data, layers=layers)
 

@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from netcoreset.bounds import (
     certified_eps,
     compressed_size_bound,
-    coreset_size,
     delta_hat,
-    delta_hat_suffix,
+    delta_hat_product,
     draws_for_eps,
     eps_prime,
     expected_distinct_edges,
@@ -29,6 +28,7 @@ from netcoreset.bounds import (
     network_bound,
     num_neurons,
     sample_size,
+    sensitivity_set_size,
 )
 
 # Strategies for the paper's quantities (ranges wide enough to reach the 2**62 float branch).
@@ -76,7 +76,7 @@ def test_error_budget_hand_values():
     assert max_hidden_width((784, 300, 100, 10)) == 300
     assert max_hidden_width((4, 3)) == 3  # L = 2: eta^2
     # |S| = ceil(3*log(8*410*300/0.05)) = ceil(3*16.795113) = ceil(50.385) = 51
-    assert coreset_size(410, 300, 0.05) == 51
+    assert sensitivity_set_size(410, 300, 0.05) == 51
     # lambda* = log(410*300)/2 = log(123000)/2 = 5.859970
     assert lambda_star(410, 300) == pytest.approx(5.859969817177277, rel=1e-12)
     # kappa = sqrt(2 lambda*) (1 + sqrt(2 lambda*) log(8*123000/0.05))
@@ -85,7 +85,7 @@ def test_error_budget_hand_values():
     # Delta-hat = max mean (3.0; NaN ignored) + kappa (2.0) = 5.0
     assert delta_hat([1.5, 3.0, float("nan")], 2.0) == 5.0
     # suffix products from the back: [2*3*4, 3*4, 4]
-    assert delta_hat_suffix([2.0, 3.0, 4.0]).tolist() == [24.0, 12.0, 4.0]
+    assert delta_hat_product([2.0, 3.0, 4.0]).tolist() == [24.0, 12.0, 4.0]
     # eps' = 0.48/(2*3) = 0.08; eps_l = 0.08/[24, 12, 4]
     assert eps_prime(0.48, 3) == pytest.approx(0.08)
     assert layer_eps(0.48, [24.0, 12.0, 4.0]) == pytest.approx([0.08 / 24, 0.08 / 12, 0.02])
@@ -224,7 +224,7 @@ def test_network_bound_consistency(arch, eps, delta, S, canc, include_kappa):
     L1 = len(nb.layers)
     for lb in nb.layers:
         assert lb.draws_per_part == sample_size(S, lb.eps_layer, delta, nb.eta)
-        assert lb.eps_layer == pytest.approx(eps / (2 * L1 * lb.delta_hat_suffix), rel=1e-12)
+        assert lb.eps_layer == pytest.approx(eps / (2 * L1 * lb.delta_hat_product), rel=1e-12)
         # ceil(2a) + 1 >= 2 ceil(a): the theorem's per-neuron term covers both parts' draws
         # (exactly for small values; for large ones the two float routes to the same real
         # number, 8 S K log/eps_l^2 and 32 (L-1)^2 D^2 S K log/eps^2, differ by a few ulps)
@@ -262,8 +262,8 @@ BAD_CALLS = [
     ("m", lambda: certified_eps(-1, 1.0, 0.1, 10)),
     ("m", lambda: certified_eps(2.5, 1.0, 0.1, 10)),
     ("sensitivity_sum", lambda: certified_eps(10, -2.0, 0.1, 10)),
-    ("delta", lambda: coreset_size(410, 300, 1.5)),
-    ("k_prime", lambda: coreset_size(410, 300, 0.1, k_prime=0.0)),
+    ("delta", lambda: sensitivity_set_size(410, 300, 1.5)),
+    ("k_prime", lambda: sensitivity_set_size(410, 300, 0.1, k_prime=0.0)),
     ("eta_star", lambda: kappa(410, 0, 0.1)),
     ("eta", lambda: compressed_size_bound([[1.0]], [1.0], 0.5, 0.1, 0)),
     ("arch", lambda: network_bound("", 0.1, 0.1)),

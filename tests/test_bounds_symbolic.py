@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from netcoreset.bounds import (
     certified_eps,
-    coreset_size,
     kappa,
     network_bound,
     sample_size,
+    sensitivity_set_size,
     symbolic,
 )
 from netcoreset.bounds.symbolic import SYM, DerivationCheck
@@ -71,7 +71,7 @@ def test_eight_form_check_detects_a_wrong_constant(monkeypatch):
 
 def test_size_term_check_detects_a_wrong_constant(monkeypatch):
     wrong = (
-        16 * (SYM.L - 1) ** 2 * SYM.Delta_hat_suffix**2 * SYM.S_i * SYM.K
+        16 * (SYM.L - 1) ** 2 * SYM.delta_hat_product**2 * SYM.S_i * SYM.K
         * sp.log(8 * SYM.eta / SYM.delta) / SYM.eps**2
     )  # fmt: skip
     monkeypatch.setattr(symbolic, "size_term_expr", lambda integer=True: wrong)
@@ -113,7 +113,7 @@ _ET = sp.lambdify(
 )
 _KAP = sp.lambdify([SYM.eta, SYM.eta_star, SYM.delta], symbolic.kappa_expr(), "mpmath")
 _CS = sp.lambdify(
-    [SYM.K_prime, SYM.eta, SYM.eta_star, SYM.delta], symbolic.coreset_size_expr(), "mpmath"
+    [SYM.K_prime, SYM.eta, SYM.eta_star, SYM.delta], symbolic.sensitivity_set_size_expr(), "mpmath"
 )
 
 
@@ -141,7 +141,9 @@ def test_numeric_equals_symbolic(S, K, eps, delta, eta, m):
         assert _close(certified_eps(m, S, delta, eta, K, tight=True), _ET(*c))
         eta_star = max(1, eta // 3)
         assert _close(kappa(eta, eta_star, delta), _KAP(eta, eta_star, mp(delta)))
-        assert _close(coreset_size(eta, eta_star, delta, 3.0), _CS(3, eta, eta_star, mp(delta)))
+        assert _close(
+            sensitivity_set_size(eta, eta_star, delta, 3.0), _CS(3, eta, eta_star, mp(delta))
+        )
 
 
 def test_network_layer_matches_symbolic_size_term():
@@ -152,7 +154,7 @@ def test_network_layer_matches_symbolic_size_term():
     for lb in nb.layers:
         subs = {
             SYM.L: 4,
-            SYM.Delta_hat_suffix: sp.Float(lb.delta_hat_suffix, 40),
+            SYM.delta_hat_product: sp.Float(lb.delta_hat_product, 40),
             SYM.S_i: 2,
             SYM.K: 1,
             SYM.eta: nb.eta,

@@ -23,7 +23,7 @@ from netcoreset.verification.checker import (
     GuaranteeCheck,
     SamplerCompressor,
     check_guarantee,
-    relative_errors,
+    entrywise_relative_errors,
 )
 from netcoreset.verification.confidence import clopper_pearson
 
@@ -115,7 +115,7 @@ def result_object_compressor(model, pool, generator):
 
 
 # ------------------------------------------------------------------------------------------------
-# relative_errors
+# entrywise_relative_errors
 # ------------------------------------------------------------------------------------------------
 
 
@@ -124,7 +124,7 @@ def test_relative_errors_conventions():
     approx = torch.tensor(
         [[1.05, -2.0, 0.0], [1e-9, 4.0, 1.0], [1.0, float("nan"), 1.0], [2.0, 0.0, 1.0]]
     )
-    worst, fails = relative_errors(approx, exact, 0.1)
+    worst, fails = entrywise_relative_errors(approx, exact, 0.1)
     assert worst[0] == pytest.approx(0.05, rel=1e-5)  # float32 inputs, compared in float64
     assert worst[1] == math.inf  # f_k = 0 and f_hat_k != 0
     assert worst[2] == math.inf  # NaN output
@@ -136,8 +136,8 @@ def test_relative_errors_fail_is_the_inequality():
     # |d| > eps |f| decided in float64 directly: exactly at the boundary is not a failure
     exact = torch.tensor([[4.0]], dtype=torch.float64)
     approx = torch.tensor([[5.0]], dtype=torch.float64)
-    assert relative_errors(approx, exact, 0.25)[1].tolist() == [False]
-    assert relative_errors(approx, exact, 0.2499)[1].tolist() == [True]
+    assert entrywise_relative_errors(approx, exact, 0.25)[1].tolist() == [False]
+    assert entrywise_relative_errors(approx, exact, 0.2499)[1].tolist() == [True]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_exact_compressor_holds():
     assert r.achieved_eps == 0.0 and r.more_trials == 0
     assert r.worst_errors.shape == (80, 1) and r.failure_fractions.shape == (80,)
     assert r.pool_size == 30 and r.holdout_size == 30
-    assert "Clopper-Pearson" in r.method
+    assert "Clopper-Pearson" in r.interval
 
 
 def test_result_object_with_model_attribute_is_accepted():
@@ -192,7 +192,7 @@ def test_noise_far_above_eps_is_violated_with_several_inputs():
     )
     assert r.p_hat > 0.8
     assert r.verdict == "violated"
-    assert "betting" in r.method and r.worst_errors.shape == (40, 4)
+    assert "betting" in r.interval and r.worst_errors.shape == (40, 4)
     assert r.achieved_eps > 0.05
     assert r.achieved_eps_lower <= r.achieved_eps_upper
 
@@ -249,7 +249,7 @@ def test_sequential_stops_early_when_holds():
         batch_size=16,
     )
     assert r.verdict == "holds" and r.stopped_early and r.trials < 500 and r.trials % 16 == 0
-    assert "anytime-valid" in r.method
+    assert "anytime-valid" in r.interval
 
 
 def test_sequential_stops_early_when_violated():

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from netcoreset.bounds import certified_eps, network_bound, sample_size
-from netcoreset.verification._cli_bound import format_count
 from netcoreset.verification.cli import main
+from netcoreset.verification.cli.bound import format_count
 
 NET = ["bound", "network", "--arch", "784,300,100,10", "--eps", "0.1", "--delta", "0.05"]
 

@@ -17,22 +17,21 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 from torch import nn
 
-from netcoreset.bounds import coreset_size, expected_distinct_edges, sample_size
+from netcoreset.bounds import expected_distinct_edges, sample_size, sensitivity_set_size
 from netcoreset.sampler import (
+    METHODS,
     compress,
     empirical_sensitivity,
     multinomial_counts,
     sparsify_part,
 )
-from netcoreset.verification.strategies import (
-    METHODS,
+from netcoreset.verification.networks import (
     build_relu_network,
-    compression_params,
     layer_widths,
     make_inputs,
-    network_and_inputs,
     network_draw,
 )
+from netcoreset.verification.strategies import compression_params, network_and_inputs
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -124,7 +123,7 @@ def test_per_neuron_lemma_with_most_edges_removed(tight):
         u = U_LOW + (1 - U_LOW) * torch.rand(k, n, generator=gen, dtype=torch.float64)
         return scales * u
 
-    s_points = draw_inputs(coreset_size(eta, 1, delta))
+    s_points = draw_inputs(sensitivity_set_size(eta, 1, delta))
     sens = empirical_sensitivity(weight, bias, s_points)
     qp, qn = sens.probabilities()
     w_full = torch.cat([weight, bias[:, None]], dim=1)
@@ -483,7 +482,7 @@ def test_budget_expected_count_matches_bounds_formula():
     net = build_relu_network((30, 20, 5), seed=9)
     arch = layer_widths(net)
     eta, eta_star = sum(arch[1:]), max(arch[1:-1])
-    size_s = coreset_size(eta, eta_star, 0.1)
+    size_s = sensitivity_set_size(eta, eta_star, 0.1)
     x = make_inputs(size_s, 30, seed=10)
     res = compress(net, x, keep=0.3, delta=0.1, seed=0)
     acts = _layer_inputs(net, x)
@@ -512,7 +511,7 @@ def _tiny_setting(law: str, eps: float, delta: float, arch=(4, 5, 3)):
     """A tiny net and data with exactly |S| points, so S is all of the data."""
     net = build_relu_network(arch, weight_law=law, seed=1)
     eta, eta_star = sum(arch[1:]), max(arch[1:-1])
-    x = make_inputs(coreset_size(eta, eta_star, delta), arch[0], seed=2)
+    x = make_inputs(sensitivity_set_size(eta, eta_star, delta), arch[0], seed=2)
     probs = []
     for lin, a in zip(_linears(net), _layer_inputs(net, x), strict=True):
         qp, qn = empirical_sensitivity(lin.weight, lin.bias, a).probabilities()

@@ -87,7 +87,7 @@ def test_non_finite_weights(bad):
         ({"keep": 0.5, "method": "uniform", "amplify": True}, "apply to method='corenet' only"),
         ({"keep": 0.5, "draw_scale": [1.0]}, "one value per weight layer"),
         ({"keep": 0.5, "draw_scale": -1.0}, "draw_scale must be finite and > 0"),
-        ({"keep": 0.5, "coreset_size": 0}, "coreset_size must be an integer >= 1"),
+        ({"keep": 0.5, "sensitivity_set_size": 0}, "sensitivity_set_size must be an integer >= 1"),
         ({"keep": 0.5, "allocation": "greedy"}, "allocation must be"),
         ({"keep": 0.5, "activations": "mixed"}, "activations must be"),
         ({"keep": 0.5, "seed": -3}, "seed must be a non-negative integer"),

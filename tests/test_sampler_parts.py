@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from netcoreset.bounds import amplified_log_ratio, default_tau
 from netcoreset.sampler import estimate_K
-from netcoreset.sampler.amplify import amplified_log_ratio, default_tau
 from netcoreset.sampler.prune import prune_inactive_neurons
 
 

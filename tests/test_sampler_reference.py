@@ -77,7 +77,7 @@ def test_draw_counts_match_the_sample_size_formula():
         net[0].weight.copy_(W)
         net[0].bias.copy_(B)
     eps, delta = 0.5, 0.1
-    res = compress(net, S, eps=eps, delta=delta, kappa=False, coreset_size=2, seed=0)
+    res = compress(net, S, eps=eps, delta=delta, kappa=False, sensitivity_set_size=2, seed=0)
     eps_l = eps / (2 * 1.8)
     m_pos = math.ceil(8 * (11 / 7) * math.log(80) / eps_l**2)
     m_neg = math.ceil(8 * 1.0 * math.log(80) / eps_l**2)
@@ -90,15 +90,15 @@ def test_draw_counts_match_the_sample_size_formula():
     assert res.report.kappa_value == 0.0
 
 
-def test_coreset_size_formula_and_cap():
+def test_sensitivity_set_size_formula_and_cap():
     # |S| = ceil(K' log(8 eta n / delta)) with n = max(eta*, largest part) = max(1, 3 + 1) = 4
     # (the union bound of Lemma 1 runs over a part's edges): ceil(3 log(320)) = ceil(17.30) = 18,
     # capped at the 2 points given, with a warning.
     net = nn.Sequential(nn.Linear(3, 1)).double()
     with pytest.warns(UserWarning, match="capped at 2"):
         res = compress(net, S, eps=0.5, delta=0.1, seed=0)
-    assert res.report.coreset_size_requested == 18
-    assert res.report.coreset_size == 2
+    assert res.report.sensitivity_set_size_requested == 18
+    assert res.report.sensitivity_set_size == 2
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 64])

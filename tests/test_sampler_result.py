@@ -22,7 +22,14 @@ def test_report_is_json_and_round_trips(result):
     res, _ = result
     d = json.loads(res.report.to_json())
     assert d["method"] == "corenet++" and d["seed"] == 5 and len(d["layers"]) == 2
-    for key in ("nnz_original", "nnz", "certified_eps", "delta", "coreset_size", "eps_allocation"):
+    for key in (
+        "nnz_original",
+        "nnz",
+        "certified_eps",
+        "delta",
+        "sensitivity_set_size",
+        "eps_allocation",
+    ):
         assert key in d
     assert CompressionReport.from_dict(d) == res.report
 

@@ -167,7 +167,7 @@ def test_corenet_plus_prunes_dead_neurons_without_changing_outputs_on_s():
         net[0].weight[:4] = -1.0  # four neurons that never fire on non-negative inputs
         net[0].bias[:4] = -1.0
     x = torch.rand(100, 10)
-    # S = all of x (coreset_size=100), so "inactive on S" means inactive on every x here.
+    # S = all of x (sensitivity_set_size=100), so "inactive on S" means inactive on every x here.
     res = compress(
         net,
         x,
@@ -177,7 +177,7 @@ def test_corenet_plus_prunes_dead_neurons_without_changing_outputs_on_s():
         seed=0,
         kappa=False,
         draw_scale=1e6,
-        coreset_size=100,
+        sensitivity_set_size=100,
     )
     assert res.report.layers[0].pruned_neurons >= 4
     assert res.model[0].out_features <= 16
@@ -189,7 +189,7 @@ def test_corenet_plus_plus_reports_candidates():
     net = _mlp([20, 30, 5], seed=8)
     x = torch.rand(200, 20)
     res = compress(net, x, keep=0.3, method="corenet++", seed=0, tau=3)
-    assert res.report.tau == 3 and res.report.holdout_size == res.report.coreset_size
+    assert res.report.tau == 3 and res.report.holdout_size == res.report.sensitivity_set_size
     for layer in res.report.layers:
         assert layer.chosen_candidates is not None and len(layer.chosen_candidates) == 3
         assert sum(layer.chosen_candidates) == 2 * layer.out_features  # one choice per part

@@ -10,17 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from netcoreset.verification.strategies import (
+from netcoreset.sampler import METHODS
+from netcoreset.verification.networks import (
     INPUT_DISTRIBUTIONS,
-    METHODS,
     WEIGHT_LAWS,
     build_relu_network,
-    compression_params,
-    input_batches,
     layer_widths,
     make_inputs,
-    network_and_inputs,
     network_draw,
+)
+from netcoreset.verification.strategies import (
+    compression_params,
+    input_batches,
+    network_and_inputs,
     relu_networks,
 )
 

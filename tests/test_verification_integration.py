@@ -17,8 +17,8 @@ from scipy import stats
 from torch import nn
 
 from netcoreset.verification import SamplerCompressor, check_guarantee, clopper_pearson
-from netcoreset.verification.datasets import load_digits_split, train_mlp
-from netcoreset.verification.strategies import build_relu_network
+from netcoreset.verification.experiments import load_digits_split, train_mlp
+from netcoreset.verification.networks import build_relu_network
 
 from _stats import FALSE_FAILURE_RATE
 

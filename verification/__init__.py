@@ -11,7 +11,7 @@
   (:mod:`~netcoreset.verification.cli`).
 """
 
-from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee, relative_errors
+from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee, entrywise_relative_errors
 from .confidence import (
     BettingConfidenceSequence,
     Verdict,
@@ -37,7 +37,7 @@ __all__ = [
     "plot_check",
     "plot_slack",
     "quantile_ci",
-    "relative_errors",
+    "entrywise_relative_errors",
     "SamplerCompressor",
     "SlackCheck",
     "SlackResult",

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from netcoreset.bounds._validation import check_open_unit, check_positive_int
+from netcoreset.bounds.serialization import to_jsonable
+from netcoreset.bounds.validation import check_open_unit, check_positive_int, check_seed
 
 from .confidence import (
     BettingConfidenceSequence,
@@ -57,7 +58,7 @@ __all__ = [
     "GuaranteeCheck",
     "SamplerCompressor",
     "check_guarantee",
-    "relative_errors",
+    "entrywise_relative_errors",
 ]
 
 _BOUNDS = ("auto", "clopper-pearson", "betting", "bernstein")
@@ -109,7 +110,7 @@ class SamplerCompressor:
 # ------------------------------------------------------------------------------------------------
 
 
-def relative_errors(
+def entrywise_relative_errors(
     approx: torch.Tensor, exact: torch.Tensor, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Worst entry-wise relative error per input, and whether the input fails at ``eps``.
@@ -127,7 +128,7 @@ def relative_errors(
     the inequality (not from :math:`W`), so it is exact in floating point. Computed in float64.
 
     >>> f = torch.tensor([[1.0, -2.0, 0.0]]); g = torch.tensor([[1.1, -2.0, 0.0]])
-    >>> w, fail = relative_errors(g, f, 0.05)
+    >>> w, fail = entrywise_relative_errors(g, f, 0.05)
     >>> np.round(w, 6).tolist(), fail.tolist()
     ([0.1], [True])
     """
@@ -195,7 +196,7 @@ def _run_trial(task: _TrialTask) -> _TrialOutcome:
             f"compressed model output shape {tuple(approx.shape)} differs from the original "
             f"{tuple(reference.shape)}"
         )
-    worst, fails = relative_errors(approx, reference, task.eps)
+    worst, fails = entrywise_relative_errors(approx, reference, task.eps)
     return _TrialOutcome(task.index, worst, fails)
 
 
@@ -212,27 +213,6 @@ def _trial_seeds(seed: int, index: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------
 # Result
 # ------------------------------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return v
-    return value
 
 
 @dataclass(frozen=True)
@@ -256,6 +236,9 @@ class GuaranteeCheck:
         Empirical :math:`(1-\delta)`-quantile of the worst relative error over all evaluated
         inputs — the smallest ε the run supports at this δ — and a distribution-free interval
         at level ``1 - alpha`` computed from the first input of every trial (i.i.d.).
+    interval : str
+        Which confidence interval gave ``lower`` and ``upper`` (Clopper–Pearson, betting,
+        empirical Bernstein) and on what data.
     more_trials : int or None
         Planning estimate of additional trials to decide an inconclusive verdict (0 if decided).
     """
@@ -276,7 +259,7 @@ class GuaranteeCheck:
     achieved_eps: float
     achieved_eps_lower: float
     achieved_eps_upper: float
-    method: str
+    interval: str
     sequential: bool
     stopped_early: bool
     more_trials: int | None
@@ -296,7 +279,7 @@ class GuaranteeCheck:
         [['inf']]
         """
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return _jsonable(out)
+        return to_jsonable(out)
 
     def summary(self) -> str:
         """A short human-readable table of the result."""
@@ -317,7 +300,7 @@ class GuaranteeCheck:
                 f"{self.achieved_eps:.4g}  [{self.achieved_eps_lower:.4g}, "
                 f"{self.achieved_eps_upper:.4g}] ((1-delta)-quantile of worst rel. error)",
             ),
-            ("method", self.method),
+            ("interval", self.interval),
             ("data", f"pool {self.pool_size}, holdout {self.holdout_size}, seed {self.seed}"),
             ("compressor", self.compressor),
         ]
@@ -395,7 +378,7 @@ def check_guarantee(
     :math:`t`-th spawned child, calls ``compressor(model_copy, pool, generator)`` and evaluates
     ``inputs_per_trial`` held-out inputs drawn uniformly without replacement (with a second
     seed of the same child). With :math:`F_t` the fraction of the trial's inputs that fail
-    (:func:`relative_errors`), :math:`\hat p = \frac1T \sum_t F_t` estimates
+    (:func:`entrywise_relative_errors`), :math:`\hat p = \frac1T \sum_t F_t` estimates
 
     .. math::
 
@@ -476,9 +459,7 @@ def check_guarantee(
     trials = check_positive_int("trials", trials)
     k = check_positive_int("inputs_per_trial", inputs_per_trial)
     batch_size = check_positive_int("batch_size", batch_size)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    seed = int(seed)
+    seed = check_seed("seed", seed)
     if bound not in _BOUNDS:
         raise ValueError(f"bound must be one of {_BOUNDS}; got {bound!r}")
     if bound == "clopper-pearson" and (k != 1 or sequential):
@@ -651,7 +632,7 @@ def check_guarantee(
         achieved_eps=float(achieved),
         achieved_eps_lower=float(ach_lo),
         achieved_eps_upper=float(ach_hi),
-        method=description,
+        interval=description,
         sequential=bool(sequential),
         stopped_early=stopped_early,
         more_trials=more,

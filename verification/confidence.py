@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from netcoreset.bounds._validation import check_open_unit
+from netcoreset.bounds.validation import check_open_unit
 
 __all__ = [
     "BettingConfidenceSequence",

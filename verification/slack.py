@@ -39,9 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from netcoreset.bounds._validation import check_open_unit, check_positive, check_positive_int
+from netcoreset.bounds.serialization import to_jsonable
+from netcoreset.bounds.validation import check_open_unit, check_positive, check_positive_int
 
-from .checker import GuaranteeCheck, SamplerCompressor, _jsonable, check_guarantee
+from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee
 
 __all__ = [
     "DrawScaleFactory",
@@ -183,7 +184,7 @@ class SlackResult:
                 "checks": [vars(c) for c in s.checks],
             }
 
-        return _jsonable(
+        return to_jsonable(
             {
                 "eps": self.eps,
                 "delta": self.delta,

@@ -1,48 +1,43 @@
 """The ``netcoreset`` command line.
 
-Each sub-command lives in its own module (``_cli_<name>.py``) exposing ``register(subparsers)``;
-this module only dispatches. Call :func:`main` with an argument list to run it in-process.
-Bad input exits with status 2 and a one-line message, never a traceback.
+One module per sub-command (:mod:`~netcoreset.verification.cli.bound`,
+:mod:`~netcoreset.verification.cli.compress`, :mod:`~netcoreset.verification.cli.verify`,
+:mod:`~netcoreset.verification.cli.demo`), each exposing ``register(subparsers)``; shared
+pieces live in :mod:`~netcoreset.verification.cli.common`. This module only dispatches. Call
+:func:`main` with an argument list to run it in-process. Bad input exits with status 2 and a
+one-line message, never a traceback. The modules import torch only inside their handlers,
+so ``netcoreset bound`` stays pure arithmetic.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+from . import bound, compress, demo, verify
+from .common import CLIError, OneLineParser
 
-_SUBCOMMANDS = ("bound", "compress", "verify", "demo")
+__all__ = ["main", "build_parser", "CLIError"]
+
+_SUBCOMMANDS = (bound, compress, verify, demo)
 
 
-class CLIError(Exception):
-    """Raised by sub-commands for user errors (exit status 2)."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (one sub-parser per available sub-command).
+def build_parser() -> OneLineParser:
+    """The full argument parser, one sub-parser per sub-command.
 
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)
     ['bound', 'compress', 'demo', 'verify']
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="netcoreset",
         description=(
             "CoreNet coresets for fully-connected networks: bounds, compression, verification."
         ),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
-    for name in _SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"netcoreset.verification._cli_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"netcoreset.verification._cli_{name}":
-                continue
-            raise
+    for module in _SUBCOMMANDS:
         module.register(sub)
     return parser
 
@@ -58,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+    except SystemExit as exc:  # usage errors exit 2 (one line), --help exits 0
         return int(exc.code or 0)
     try:
         return int(args.handler(args) or 0)
@@ -71,7 +66,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

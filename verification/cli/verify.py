@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import add_assumption_args
+from .common import add_assumption_args
 
 _EXECUTORS = ("serial", "process")
 
@@ -83,8 +83,9 @@ def _init_worker() -> None:  # pragma: no cover - runs in worker processes
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """(model, data): from files, or the digits net trained here."""
-    from ._cli_common import load_model
-    from .datasets import load_array, load_digits_split, train_mlp
+    from netcoreset.verification.experiments import load_array, load_digits_split, train_mlp
+
+    from .common import load_model
 
     if args.model is not None and args.data is not None:
         return load_model(args.model), load_array(args.data)
@@ -100,7 +101,7 @@ def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .checker import SamplerCompressor, check_guarantee
+    from netcoreset.verification.checker import SamplerCompressor, check_guarantee
 
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be an integer >= 1; got {args.workers}")
@@ -159,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
         print(f"wrote {args.json}")
     if args.plot:
-        from .plots import plot_check
+        from netcoreset.verification.plots import plot_check
 
         plot_check(result, args.plot)
         print(f"wrote {args.plot}")

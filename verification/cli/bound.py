@@ -32,12 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from netcoreset.bounds import certified_eps, network_bound, sample_size
+
+from .common import OneLineParser, count, integer, real, real_list
 
 __all__ = ["register", "run_sample_size", "run_certified_eps", "run_network", "format_count"]
 
@@ -53,22 +54,6 @@ _FLAGS = {
     "K": "--K",
     "m": "--m",
 }
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
-    def error(message: str) -> NoReturn:
-        print(f"{parser.prog}: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-    return error
 
 
 def format_count(value: float) -> str:
@@ -91,45 +76,6 @@ def format_count(value: float) -> str:
     if abs(v) < 1e6:
         return f"{v:.4g}"
     return f"{v:.3g}"
-
-
-def _real(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid real number: {text!r}") from None
-
-
-def _real_list(text: str) -> list[float]:
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        if not text.strip() or any(not p for p in parts):
-            raise ValueError
-        return [float(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number or a comma-separated list of numbers: {text!r}"
-        ) from None
-
-
-def _count(text: str) -> int:
-    """A whole number of draws; accepts ``17747`` and ``2.12e19``."""
-    try:
-        if text.strip().lstrip("+").isdigit():
-            return int(text)
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid whole number: {text!r}") from None
-    if not math.isfinite(value) or value < 0 or value != math.floor(value):
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0: {text!r}")
-    return int(value)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -168,13 +114,11 @@ def _dump(obj: dict[str, Any]) -> None:
 
 def _common(p: argparse.ArgumentParser, *, sensitivity_help: str) -> None:
     p.add_argument(
-        "--sensitivity-sum", type=_real, required=True, metavar="S", help=sensitivity_help
+        "--sensitivity-sum", type=real, required=True, metavar="S", help=sensitivity_help
     )
-    p.add_argument("--delta", type=_real, required=True, help="failure probability, in (0, 1)")
-    p.add_argument(
-        "--eta", type=_int, required=True, help="number of non-input neurons of the network, >= 1"
-    )
-    p.add_argument("--K", type=_real, default=1.0, help="constant of Assumption 1, > 0 (default 1)")
+    p.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
+    p.add_argument("--eta", type=integer, required=True, help="number of non-input neurons, >= 1")
+    p.add_argument("--K", type=real, default=1.0, help="constant of Assumption 1, > 0 (default 1)")
     p.add_argument(
         "--tight",
         action="store_true",
@@ -203,8 +147,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "needed). Guarantees are per random input x ~ D, with probability >= 1 - delta; "
         "K is an assumption (Assumption 1).",
     )
-    p.error = _one_line_error(p)  # type: ignore[method-assign]
-    bsub = p.add_subparsers(dest="bound_command", metavar="WHAT", parser_class=_OneLineParser)
+    bsub = p.add_subparsers(dest="bound_command", metavar="WHAT", parser_class=OneLineParser)
     bsub.required = True
 
     ss = bsub.add_parser(
@@ -214,7 +157,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "negative weights of one neuron); --tight: ceil(K S (6 + 2 eps) log(8 eta/delta)/eps^2).",
     )
     _common(ss, sensitivity_help="total sensitivity of the part, >= 0")
-    ss.add_argument("--eps", type=_real, required=True, help="relative error, in (0, 1)")
+    ss.add_argument("--eps", type=real, required=True, help="relative error, in (0, 1)")
     ss.set_defaults(handler=run_sample_size)
 
     ce = bsub.add_parser(
@@ -223,7 +166,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The smallest eps whose sample size is at most m (inverse of sample-size).",
     )
     _common(ce, sensitivity_help="total sensitivity of the part, >= 0")
-    ce.add_argument("--m", type=_count, required=True, help="number of draws, a whole number")
+    ce.add_argument("--m", type=count, required=True, help="number of draws, a whole number")
     ce.set_defaults(handler=run_certified_eps)
 
     nw = bsub.add_parser(
@@ -238,15 +181,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="layer widths, input first, comma-separated (e.g. 784,300,100,10)",
     )
-    nw.add_argument("--eps", type=_real, required=True, help="relative error, in (0, 1)")
-    nw.add_argument("--delta", type=_real, required=True, help="failure probability, in (0, 1)")
-    nw.add_argument("--K", type=_real, default=1.0, help="constant of Assumption 1 (default 1)")
+    nw.add_argument("--eps", type=real, required=True, help="relative error, in (0, 1)")
+    nw.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
+    nw.add_argument("--K", type=real, default=1.0, help="constant of Assumption 1 (default 1)")
     nw.add_argument(
-        "--k-prime", type=_real, default=3.0, help="K' of Assumption 1 for |S| (default 3)"
+        "--k-prime", type=real, default=3.0, help="K' of Assumption 1 for |S| (default 3)"
     )
     nw.add_argument(
         "--sensitivity-sum",
-        type=_real_list,
+        type=real_list,
         default=None,
         metavar="S[,S...]",
         help="total sensitivity of each part: one value or one per weight layer (default 1, "
@@ -254,7 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     nw.add_argument(
         "--delta-hat",
-        type=_real_list,
+        type=real_list,
         default=None,
         metavar="D[,D...]",
         help="mean cancellation max_i mean_{x in S} Delta_i(x) (>= 1): one value or one per "
@@ -392,11 +335,11 @@ def run_certified_eps(args: argparse.Namespace) -> int:
 
 
 _NETWORK_FORMULAS = (
-    "coreset_size",
+    "sensitivity_set_size",
     "lambda_star",
     "kappa",
     "delta_hat",
-    "delta_hat_suffix",
+    "delta_hat_product",
     "eps_prime",
     "layer_eps",
     "sample_size",
@@ -463,7 +406,7 @@ def run_network(args: argparse.Namespace) -> int:
     )
     print(
         f"eta = {nb.eta} neurons, eta* = {nb.eta_star}, kappa = {kap_txt}, "
-        f"|S| = {nb.coreset_size} points"
+        f"|S| = {nb.sensitivity_set_size} points"
     )
     print()
     header = (
@@ -476,7 +419,7 @@ def run_network(args: argparse.Namespace) -> int:
     for lb in nb.layers:
         print(
             f"{lb.layer:>5} {lb.width:>6} {lb.fan_in:>7} {lb.delta_hat:>10.4g} "
-            f"{lb.delta_hat_suffix:>10.4g} {lb.eps_layer:>10.3g} "
+            f"{lb.delta_hat_product:>10.4g} {lb.eps_layer:>10.3g} "
             f"{format_count(lb.draws_per_part):>10} {format_count(lb.draws_per_neuron):>10} "
             f"{format_count(lb.nnz_bound):>10} {lb.weights:>10} {lb.kept_fraction:>6.3f}"
         )

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ._cli_common import add_assumption_args, load_model
+from .common import add_assumption_args, load_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from netcoreset.sampler import compress
-
-    from .datasets import load_array, load_digits_split
+    from netcoreset.verification.experiments import load_array, load_digits_split
 
     model = load_model(args.model)
     data = load_digits_split()[0] if args.dataset == "digits" else load_array(args.data)
@@ -71,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rep = res.report
     print(
-        f"method {rep.method} ({rep.mode} mode), delta={rep.delta}, |S|={rep.coreset_size}, "
+        f"method {rep.method} ({rep.mode} mode), delta={rep.delta}, "
+        f"|S|={rep.sensitivity_set_size}, "
         f"seed={rep.seed}"
     )
     print(

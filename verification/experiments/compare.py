@@ -16,16 +16,16 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["BudgetRow", "relative_output_error", "compare_methods", "format_table", "plot_rows"]
+__all__ = ["BudgetRow", "relative_l2_error", "compare_methods", "format_table", "plot_rows"]
 
 
 @torch.no_grad()
-def relative_output_error(compressed: nn.Module, original: nn.Module, x: torch.Tensor) -> float:
+def relative_l2_error(compressed: nn.Module, original: nn.Module, x: torch.Tensor) -> float:
     r"""Mean over ``x`` of :math:`\|f_{\hat\theta}(x) - f_\theta(x)\|_2/\|f_\theta(x)\|_2`.
 
     >>> import torch
     >>> net = torch.nn.Linear(3, 2)
-    >>> relative_output_error(net, net, torch.rand(4, 3))
+    >>> relative_l2_error(net, net, torch.rand(4, 3))
     0.0
     """
     ref = original(x)
@@ -106,7 +106,7 @@ def compare_methods(
                     )
                     pred = res.model(x_test).argmax(dim=1)
                     accs.append(float((pred == y_test).float().mean()))
-                    errs.append(relative_output_error(res.model, model, x_test))
+                    errs.append(relative_l2_error(res.model, model, x_test))
                     kept.append(res.report.parameters / res.nnz_original)
                     certs.append(res.certified_eps)
                 acc_m, acc_s = _mean_std(accs)

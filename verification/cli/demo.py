@@ -31,9 +31,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from netcoreset.sampler import compress
-
-    from .datasets import accuracy, load_digits_split, train_mlp
-    from .experiments import compare_methods, format_table, plot_rows
+    from netcoreset.verification.experiments import (
+        accuracy,
+        compare_methods,
+        format_table,
+        load_digits_split,
+        plot_rows,
+        train_mlp,
+    )
 
     try:
         keeps = [float(k) for k in args.keeps.split(",") if k.strip()]

@@ -18,6 +18,7 @@ __all__ = [
     "check_nonnegative_array",
     "check_architecture",
     "check_positive_int",
+    "check_seed",
 ]
 
 
@@ -122,3 +123,18 @@ def check_architecture(arch: Sequence[Any] | str) -> tuple[int, ...]:
             f"arch must list at least two layer widths (input and output); got {tuple(out)!r}"
         )
     return tuple(out)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Return ``value`` as an int after checking it is an integer ``>= 0`` (a seed).
+
+    >>> check_seed("seed", 7)
+    7
+    >>> check_seed("seed", -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an integer >= 0; got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    return int(value)
