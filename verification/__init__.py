@@ -5,9 +5,10 @@
 * :mod:`~netcoreset.verification.checker`: :func:`check_guarantee`, repeated compressions
   evaluated on held-out inputs, through any :class:`concurrent.futures.Executor`;
 * :mod:`~netcoreset.verification.slack`: the empirical sample complexity (the theorem's slack);
-* :mod:`~netcoreset.verification.strategies`: public hypothesis strategies;
-* :mod:`~netcoreset.verification.experiments`, :mod:`~netcoreset.verification.datasets`,
-  :mod:`~netcoreset.verification.plots` and the ``netcoreset`` command line
+* :mod:`~netcoreset.verification.networks`: seeded builders of ReLU networks and inputs;
+* :mod:`~netcoreset.verification.strategies`: public hypothesis strategies over them;
+* :mod:`~netcoreset.verification.experiments`: data sets, training, method comparisons;
+* :mod:`~netcoreset.verification.plots` and the ``netcoreset`` command line
   (:mod:`~netcoreset.verification.cli`).
 """
 
