@@ -385,17 +385,21 @@ def _params(model: nn.Module) -> list[torch.Tensor]:
 def test_compress_never_adds_weights(model_x, p, prune):
     model, x = model_x
     before = _params(model)
-    prune = prune and p["method"] == "corenet"
+    method = "corenet+" if prune and p["method"] == "corenet" else p["method"]
+    if method == "corenet++" and x.shape[0] < 2:  # needs one point for S and one for T
+        with pytest.raises(ValueError, match="at least 2 data points"):
+            compress(model, x, method=method, eps=p["eps"], seed=0)
+        return
+    prune = method in ("corenet+", "corenet++")
     res = compress(
         model,
         x,
-        method=p["method"],
+        method=method,
         eps=p["eps"],
         delta=p["delta"],
         K=p["K"],
-        kappa=p["kappa"],
+        include_kappa=p["include_kappa"],
         tight=p["tight"],
-        prune_neurons=prune,
         seed=0,
     )
     # the original is untouched
@@ -409,7 +413,7 @@ def test_compress_never_adds_weights(model_x, p, prune):
         assert lay.nnz_after <= lay.nnz_before
     if not prune:
         assert layer_widths(res.model) == layer_widths(model)
-        if p["method"] != "svd":
+        if method != "svd":
             # sampling and pruning never create an edge or flip a sign
             for old, lin in zip(_linears(model), new, strict=True):
                 w0, w1 = _full(old), _full(lin)
@@ -463,7 +467,7 @@ def test_budget_mode_hits_the_budget(kwargs, kappa):
     # With each tail set to 5e-7 the false-failure rate is <= 1e-6.
     net = build_relu_network((100, 80, 60, 10), seed=3)
     x = make_inputs(500, 100, seed=4)
-    res = compress(net, x, seed=11, kappa=kappa, **kwargs)
+    res = compress(net, x, seed=11, include_kappa=kappa, **kwargs)
     assert res.nnz_original == 100 * 80 + 80 + 80 * 60 + 60 + 60 * 10 + 10
     budget = kwargs.get("nnz", kwargs.get("keep", 0) * res.nnz_original)
     mu = res.report.expected_nnz

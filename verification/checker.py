@@ -43,6 +43,7 @@ from torch import nn
 
 from netcoreset.bounds.serialization import to_jsonable
 from netcoreset.bounds.validation import check_open_unit, check_positive_int, check_seed
+from netcoreset.sampler import as_inputs
 
 from .confidence import (
     BettingConfidenceSequence,
@@ -316,31 +317,6 @@ class GuaranteeCheck:
 # ------------------------------------------------------------------------------------------------
 
 
-def _as_data(name: str, value: Any, like: torch.Tensor | None) -> torch.Tensor:
-    if isinstance(value, np.ndarray):
-        try:
-            value = torch.from_numpy(np.ascontiguousarray(value))
-        except TypeError as exc:
-            raise ValueError(f"{name} must be a numeric array; got dtype {value.dtype}") from exc
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}"
-        )
-    if value.ndim < 2:
-        raise ValueError(
-            f"{name} must have shape (n, ...) with one row per input; got {tuple(value.shape)}"
-        )
-    if value.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 inputs)")
-    if value.is_complex() or value.dtype == torch.bool:
-        raise ValueError(f"{name} must be real-valued; got dtype {value.dtype}")
-    if like is not None and like.is_floating_point():
-        value = value.to(device=like.device, dtype=like.dtype)
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or inf")
-    return value
-
-
 def _model_param(model: nn.Module) -> torch.Tensor | None:
     for p in model.parameters():
         return p
@@ -477,7 +453,7 @@ def check_guarantee(
         raise ValueError("bound='bernstein' needs trials >= 2")
 
     param = _model_param(model)
-    x = _as_data("data", data, param)
+    x = as_inputs(data, name="data", like=param)
     if holdout is None:
         if not isinstance(holdout_fraction, (int, float)) or isinstance(holdout_fraction, bool):
             raise ValueError(
@@ -495,7 +471,7 @@ def check_guarantee(
             )
     else:
         pool = x
-        hold = _as_data("holdout", holdout, param)
+        hold = as_inputs(holdout, name="holdout", like=param)
         if hold.shape[1:] != pool.shape[1:]:
             raise ValueError(
                 f"holdout has per-input shape {tuple(hold.shape[1:])} but data has "
