@@ -4,6 +4,10 @@ Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
 loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast.
 
+:mod:`netcoreset.bounds.union_bound` counts every failure event of the theorem's union bound;
+:mod:`netcoreset.bounds.certificate` holds the exact binomial and order-statistic bounds of the
+held-out certificates.
+
 Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.validation`
 (argument checks that raise ``ValueError`` naming the argument) and
 :mod:`netcoreset.bounds.serialization` (JSON conversion of results).
@@ -14,11 +18,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .amplification import amplified_log_ratio, default_tau
+from .amplification import amplified_log_ratio, candidate_log_ratio, default_tau
+from .certificate import (
+    binomial_upper_bound,
+    holdout_certified_delta,
+    max_holdout_failures,
+    order_statistic_rank,
+    quantile_exceedance,
+)
 from .error_budget import (
     delta_hat,
     delta_hat_product,
     eps_prime,
+    eps_prime_exact,
+    error_recursion,
     kappa,
     lambda_star,
     layer_eps,
@@ -35,10 +48,30 @@ from .sample_size import (
     sample_size,
     sensitivity_set_size,
 )
+from .union_bound import (
+    FailureBudget,
+    FailureEvent,
+    effective_eta,
+    failure_budget,
+    lemma1_failure,
+)
 from .validation import check_architecture, check_open_unit, check_positive
 
 __all__ = [
     "amplified_log_ratio",
+    "binomial_upper_bound",
+    "candidate_log_ratio",
+    "effective_eta",
+    "eps_prime_exact",
+    "error_recursion",
+    "FailureBudget",
+    "FailureEvent",
+    "failure_budget",
+    "holdout_certified_delta",
+    "lemma1_failure",
+    "max_holdout_failures",
+    "order_statistic_rank",
+    "quantile_exceedance",
     "default_tau",
     "network_eps",
     "certified_eps",

@@ -33,6 +33,8 @@ __all__ = [
     "eps_prime",
     "layer_eps",
     "network_eps",
+    "eps_prime_exact",
+    "error_recursion",
 ]
 
 
@@ -212,3 +214,86 @@ def network_eps(
     with np.errstate(invalid="ignore"):
         values = np.where(e == 0, 0.0, 2.0 * e.size * products * e)
     return values if per_layer else float(np.max(values))
+
+
+def eps_prime_exact(eps: float, num_weight_layers: int) -> float:
+    r"""The largest per-layer budget :math:`\varepsilon'` the error recursion allows.
+
+    .. math::
+
+        \varepsilon' = (1+\varepsilon)^{1/(L-1)} - 1
+        \quad\Longleftrightarrow\quad (1+\varepsilon')^{L-1} - 1 = \varepsilon .
+
+    With :math:`\varepsilon_\ell = \varepsilon'/\hat\Delta^{\ell\rightarrow}` the recursion of
+    :func:`error_recursion` gives :math:`R_L \le (1+\varepsilon')^{L-1} - 1 = \varepsilon`
+    exactly, whereas the paper's :math:`\varepsilon/(2(L-1))` (:func:`eps_prime`) reaches only
+    :math:`(1+\varepsilon/(2(L-1)))^{L-1} - 1 \le e^{\varepsilon/2} - 1`: about 1.7 times
+    smaller for :math:`L - 1 = 3`, :math:`\varepsilon = 0.5`, hence 3 times more draws.
+
+    Examples
+    --------
+    >>> round(eps_prime_exact(0.5, 3), 6), round(eps_prime(0.5, 3), 6)
+    (0.144714, 0.083333)
+    >>> round((1 + eps_prime_exact(0.5, 3)) ** 3 - 1, 12)
+    0.5
+    """
+    eps = check_positive("eps", eps)
+    n = check_positive_int("num_weight_layers", num_weight_layers)
+    return math.expm1(math.log1p(eps) / n)
+
+
+def error_recursion(
+    layer_eps_values: ArrayLike, delta_hats: ArrayLike, *, per_layer: bool = False
+) -> Any:
+    r"""The network's relative error certified by per-layer errors, through the recursion.
+
+    With :math:`R_1 = 0` (the input is exact) and, for the weight layers
+    :math:`\ell = 2, \dots, L`,
+
+    .. math::
+
+        R_\ell = \hat\Delta^\ell\bigl(\varepsilon_\ell + (1+\varepsilon_\ell)\,R_{\ell-1}\bigr),
+
+    :math:`R_L` bounds :math:`\max_k |f_{\hat\theta}(x)_k - f_\theta(x)_k| / |f_\theta(x)_k|`
+    on the event that every part of layer :math:`\ell` is within
+    :math:`(1\pm\varepsilon_\ell)` and every :math:`\Delta^\ell_i(x) \le \hat\Delta^\ell`.
+    It follows from the split
+    :math:`\hat z - z = \sum_k(\hat w_k - w_k)a_k + \sum_k \hat w_k(\hat a_k - a_k)`
+    (the error-budget page of the theory docs). A ReLU keeps an entry-wise relative error
+    :math:`r` only for :math:`r \le 1`; a hidden layer with :math:`R_\ell > 1` therefore
+    certifies nothing and the result is ``inf``.
+
+    Parameters
+    ----------
+    layer_eps_values : array_like
+        :math:`\varepsilon_\ell \ge 0` per weight layer (``inf`` allowed: no certificate).
+    delta_hats : array_like
+        :math:`\hat\Delta^\ell \ge 1` per weight layer (not their products).
+    per_layer : bool, default False
+        Return every :math:`R_\ell` instead of :math:`R_L`.
+
+    Examples
+    --------
+    >>> round(error_recursion([0.1, 0.1], [1.0, 1.0]), 12)  # (1.1)^2 - 1
+    0.21
+    >>> error_recursion([0.01, 0.02], [3.0, 2.0], per_layer=True).round(6).tolist()
+    [0.03, 0.1012]
+    >>> error_recursion([0.5, 0.1], [3.0, 1.0])  # R_2 = 1.5 > 1: nothing certified
+    inf
+    """
+    e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
+    d = check_nonnegative_array("delta_hats", delta_hats).ravel()
+    if e.size != d.size or e.size == 0:
+        raise ValueError("layer_eps_values and delta_hats need one value per weight layer")
+    if np.any(np.isnan(e)) or np.any(e < 0):
+        raise ValueError("layer_eps_values must be >= 0 (inf allowed)")
+    if np.any(d < 1.0):
+        raise ValueError("delta_hats must be >= 1 (Delta is at least 1)")
+    out = np.empty_like(e)
+    r = 0.0
+    for idx, (eps_l, dh) in enumerate(zip(e, d, strict=True)):
+        r = math.inf if not math.isfinite(r) else float(dh * (eps_l + (1.0 + eps_l) * r))
+        if idx < e.size - 1 and r > 1.0:
+            r = math.inf
+        out[idx] = r
+    return out if per_layer else float(out[-1])

@@ -9,8 +9,9 @@ paper's symbols (:data:`SYM`), so that
   error :math:`\varepsilon_\ell` to the size theorem, and from the sample size back to the
   certified :math:`\varepsilon` are *proved* by sympy (:func:`all_derivation_checks`): every
   check reduces its claim to an identity or an inequality that sympy decides exactly, with
-  no sampling, except :func:`check_numeric_agreement`, which compares the numeric code with
-  these expressions by evaluation (and says so).
+  no sampling, except :func:`check_numeric_agreement` and
+  :func:`check_theory_numeric_agreement`, which compare the numeric code with these
+  expressions by evaluation and say so (:attr:`DerivationCheck.kind` is ``"evaluation"``).
 
 sympy is imported here only; ``import netcoreset.bounds`` stays fast and loads this module on
 first access of ``netcoreset.bounds.symbolic``.
@@ -73,6 +74,22 @@ __all__ = [
     "check_certified_eps_inverse",
     "check_numeric_agreement",
     "all_derivation_checks",
+    "error_recursion_expr",
+    "eps_prime_exact_expr",
+    "effective_eta_expr",
+    "union_bound_total_expr",
+    "candidate_log_ratio_expr",
+    "bernstein_exponent_general_expr",
+    "check_error_split",
+    "check_error_recursion_step",
+    "check_error_recursion_induction",
+    "check_paper_split_within_eps",
+    "check_exact_split",
+    "check_union_bound_total",
+    "check_bernstein_constant",
+    "check_candidate_union",
+    "check_order_statistic_duality",
+    "check_theory_numeric_agreement",
 ]
 
 
@@ -515,13 +532,17 @@ class DerivationCheck:
     assumptions : str
         What the symbols are assumed to satisfy.
     proved : bool
-        ``True`` when sympy reduced the claim to a true statement (for
-        :func:`check_numeric_agreement`: when every evaluation agreed to the tolerance).
+        ``True`` when the check succeeded: for a ``"proof"``, sympy reduced the claim to a
+        true statement; for an ``"evaluation"`` (:func:`check_numeric_agreement`), every
+        evaluation agreed to the tolerance, which is evidence, not a proof.
     residual : sympy expression or str
         What is left: for an identity :math:`A = B` the simplified :math:`A - B` (``0`` when
         proved); for a set equality the symmetric difference (``EmptySet``); for
         :func:`check_log_term_positive` the gap that sympy shows positive; for
         :func:`check_numeric_agreement` a text with the largest relative difference.
+    kind : {"proof", "evaluation"}
+        ``"proof"``: sympy decided the claim exactly, for all values allowed by the
+        assumptions. ``"evaluation"``: the claim was checked at finitely many points only.
 
     .. math::
 
@@ -537,6 +558,11 @@ class DerivationCheck:
     assumptions: str
     proved: bool
     residual: Any
+    kind: str = "proof"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("proof", "evaluation"):
+            raise ValueError(f"kind must be 'proof' or 'evaluation'; got {self.kind!r}")
 
 
 def _is_zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
@@ -921,6 +947,7 @@ def check_numeric_agreement(
         "delta in [0.001, 0.5], eta in [1, 5000], 2 <= L <= 6, m in [1, 1e9]",
         proved=bool(ok and math.isfinite(worst)),
         residual=residual,
+        kind="evaluation",
     )
 
 
@@ -935,6 +962,7 @@ def _all_checks() -> tuple[DerivationCheck, ...]:
         check_certified_eps_inverse(tight=False),
         check_certified_eps_inverse(tight=True),
         check_numeric_agreement(),
+        *_theory_fidelity_checks(),
     )
 
 
@@ -946,11 +974,527 @@ def all_derivation_checks() -> list[DerivationCheck]:
         \log\tfrac{8\eta}{\delta} > 0 \;\to\;
         E = \tfrac{m\varepsilon^2}{K\mathcal{S}(6+2\varepsilon)} \;\to\;
         E \ge \log\tfrac{8\eta}{\delta} \;\to\; \varepsilon \le 1 \;\to\;
-        \text{size term} \;\to\; \varepsilon(m)
+        \text{size term} \;\to\; \varepsilon(m) \;\to\;
+        \text{error recursion} \;\to\; \text{union bound} \;\to\; \text{held-out bounds}
 
     Examples
     --------
-    >>> [c.proved for c in all_derivation_checks()]
-    [True, True, True, True, True, True, True, True]
+    >>> checks = all_derivation_checks()
+    >>> all(c.proved for c in checks), [c.kind for c in checks].count("evaluation")
+    (True, 2)
     """
     return list(_all_checks())
+
+
+# --------------------------------------------------------------------------------------------
+# Theory fidelity: the error recursion, the union bound, CoreNet++, held-out certificates
+# --------------------------------------------------------------------------------------------
+
+
+def error_recursion_expr() -> sp.Expr:
+    r"""One step of the error recursion, :math:`R_\ell` from :math:`R_{\ell-1}`.
+
+    .. math::
+
+        R_\ell = \hat\Delta^\ell\bigl(\varepsilon_\ell + (1+\varepsilon_\ell)R_{\ell-1}\bigr)
+
+    Examples
+    --------
+    >>> error_recursion_expr()
+    \hat{\Delta}^{\ell}*(R_{\ell-1}*(\varepsilon_{\ell} + 1) + \varepsilon_{\ell})
+    """
+    r_prev = sp.Symbol(r"R_{\ell-1}", nonnegative=True)
+    return SYM.delta_hat * (SYM.eps_l + (1 + SYM.eps_l) * r_prev)
+
+
+def eps_prime_exact_expr() -> sp.Expr:
+    r"""The per-layer budget that the recursion turns into exactly :math:`\varepsilon`.
+
+    .. math::
+
+        \varepsilon' = (1+\varepsilon)^{1/(L-1)} - 1
+
+    Examples
+    --------
+    >>> eps_prime_exact_expr()
+    (\varepsilon + 1)**(1/(L - 1)) - 1
+    """
+    return (1 + SYM.eps) ** (1 / (SYM.L - 1)) - 1
+
+
+def effective_eta_expr() -> sp.Expr:
+    r""":math:`\eta_{\mathrm{eff}}\tau`, the :math:`\eta` of :math:`\log(8\eta/\delta)` once the
+    signed-input events (:math:`s \in \{0, 1\}`) and CoreNet++'s candidates are counted.
+
+    .. math::
+
+        \eta_{\mathrm{eff}}\,\tau = (\eta + s\,\eta^2)\,\tau
+
+    Examples
+    --------
+    >>> effective_eta_expr()
+    \tau*(\eta + \eta^{2}*s)
+    """
+    s, eta2 = sp.Symbol("s", nonnegative=True), sp.Symbol(r"\eta^{2}", positive=True)
+    return SYM.tau * (SYM.eta + s * eta2)
+
+
+def union_bound_total_expr() -> sp.Expr:
+    r"""The union bound's total over every event (:mod:`netcoreset.bounds.union_bound`).
+
+    .. math::
+
+        2\eta_{\mathrm{eff}}\tau\cdot\frac{\delta}{4\eta_{\mathrm{eff}}\tau}
+        + 2\eta_{\mathrm{eff}}n\cdot\frac{\delta}{8\eta_{\mathrm{eff}}n} + \frac{\delta}{4}
+
+    Examples
+    --------
+    >>> union_bound_total_expr()
+    \delta
+    """
+    e = sp.Symbol(r"\eta_{\mathrm{eff}}", positive=True)
+    sampling = 2 * e * SYM.tau * (SYM.delta / (4 * e * SYM.tau))
+    lemma1 = 2 * e * SYM.n * (SYM.delta / (8 * e * SYM.n))
+    return sampling + lemma1 + SYM.delta / 4
+
+
+def candidate_log_ratio_expr() -> sp.Expr:
+    r"""Growth of a CoreNet++ candidate's log term under the union bound over :math:`\tau`.
+
+    .. math::
+
+        \rho^{\cup}_\tau = \frac{\log(8\eta\tau/\delta)}{\log(8\eta/\delta)}
+
+    Examples
+    --------
+    >>> sp.simplify(candidate_log_ratio_expr().subs(SYM.tau, 1))
+    1
+    """
+    return sp.log(8 * SYM.eta * SYM.tau / SYM.delta) / _log8()
+
+
+def bernstein_exponent_general_expr() -> sp.Expr:
+    r"""The Bernstein exponent of one part with the coverage constant :math:`C`
+    (:math:`g_j(x) \le C s_j`): range :math:`C\mathcal{S}z_+`, variance
+    :math:`\le C\mathcal{S}z_+^2`.
+
+    .. math::
+
+        E_C = \frac{m\,\varepsilon^2}{C\mathcal{S}\,(2 + 2\varepsilon/3)}
+
+    Examples
+    --------
+    >>> bernstein_exponent_general_expr()
+    \varepsilon**2*m/(C*\mathcal{S}*(2*\varepsilon/3 + 2))
+    """
+    C = sp.Symbol("C", positive=True)
+    return SYM.m * SYM.eps**2 / (C * SYM.S * (2 + 2 * SYM.eps / 3))
+
+
+_FORMULAS.update(
+    {
+        "error_recursion": (r"R_{\ell}", error_recursion_expr),
+        "eps_prime_exact": (r"\varepsilon'_{\mathrm{exact}}", eps_prime_exact_expr),
+        "effective_eta": (r"\eta_{\mathrm{eff}}\tau", effective_eta_expr),
+        "union_bound_total": (r"\delta_{\mathrm{total}}", union_bound_total_expr),
+        "candidate_log_ratio": (r"\rho^{\cup}_{\tau}", candidate_log_ratio_expr),
+        "bernstein_exponent_general": (r"E_{C}", bernstein_exponent_general_expr),
+    }
+)
+FORMULA_NAMES = tuple(_FORMULAS)
+
+
+def check_error_split() -> DerivationCheck:
+    r"""The compressed layer's error splits into a sampling and a propagated term.
+
+    .. math::
+
+        \hat w_k \hat a_k - w_k a_k = (\hat w_k - w_k)\,a_k + \hat w_k(\hat a_k - a_k),
+
+    term by term, hence :math:`\hat z - z = \sum_k(\hat w_k - w_k)a_k +
+    \sum_k\hat w_k(\hat a_k - a_k)`: the sampling term is evaluated on the *original*
+    activations (those :math:`S` and Lemma 1 are about), the propagated one carries the
+    *compressed* weights. The split with :math:`w` in the second term would need
+    :math:`\sum_k(\hat w_k - w_k)\hat a_k` in the first.
+
+    Examples
+    --------
+    >>> check_error_split().residual
+    0
+    """
+    w, wh, a, ah = sp.symbols(r"w_k \hat{w}_k a_k \hat{a}_k", real=True)
+    ok, res = _is_zero((wh * ah - w * a) - ((wh - w) * a + wh * (ah - a)))
+    return DerivationCheck(
+        claim="hat w hat a - w a = (hat w - w) a + hat w (hat a - a), term by term",
+        assumptions="w, hat w, a, hat a real",
+        proved=ok,
+        residual=res,
+    )
+
+
+def check_error_recursion_step() -> DerivationCheck:
+    r"""One step of the error recursion from the split and the part events.
+
+    With :math:`A = \sum_k |w_k a_k| = \Delta\,|z|` (:math:`a \ge 0`), the part events
+    :math:`|\hat z_\pm - z_\pm| \le \varepsilon_\ell z_\pm` give
+    :math:`|\sum_k(\hat w_k - w_k)a_k| \le \varepsilon_\ell A` and
+    :math:`\sum_k |\hat w_k| a_k = \hat z_+ + \hat z_- \le (1+\varepsilon_\ell)A`; with
+    :math:`|\hat a_k - a_k| \le R_{\ell-1}a_k` the propagated term is at most
+    :math:`R_{\ell-1}(1+\varepsilon_\ell)A`. Their sum equals
+    :math:`\Delta(\varepsilon_\ell + (1+\varepsilon_\ell)R_{\ell-1})|z|`, which sympy checks
+    as an identity; it is :math:`\le R_\ell|z|` when :math:`\Delta \le \hat\Delta^\ell`
+    because the bracket is non-negative.
+
+    Examples
+    --------
+    >>> check_error_recursion_step().proved
+    True
+    """
+    r_prev = sp.Symbol(r"R_{\ell-1}", nonnegative=True)
+    z_abs, big_delta = sp.symbols(r"|z| \Delta", positive=True)
+    A = big_delta * z_abs
+    total = SYM.eps_l * A + r_prev * (1 + SYM.eps_l) * A
+    ok, res = _is_zero(total - (error_recursion_expr() / SYM.delta_hat) * big_delta * z_abs)
+    bracket_nonneg = bool((SYM.eps_l + (1 + SYM.eps_l) * r_prev).is_nonnegative)
+    return DerivationCheck(
+        claim="eps_l A + R_{l-1}(1+eps_l) A with A = Delta |z| equals "
+        "Delta (eps_l + (1+eps_l) R_{l-1}) |z|, and the bracket is >= 0",
+        assumptions="eps_l > 0, R_{l-1} >= 0, Delta, |z| > 0",
+        proved=bool(ok and bracket_nonneg),
+        residual=res,
+    )
+
+
+def check_error_recursion_induction() -> DerivationCheck:
+    r"""The induction: :math:`\varepsilon_\ell = \varepsilon'/\hat\Delta^{\ell\rightarrow}`
+    gives :math:`R_L \le (1+\varepsilon')^{L-1} - 1`.
+
+    Write :math:`\rho_\ell = R_\ell\,\hat\Delta^{\ell+1\rightarrow}`
+    (:math:`\hat\Delta^{L+1\rightarrow} = 1`, :math:`\rho_1 = 0`). Substituting
+    :math:`\hat\Delta^{\ell\rightarrow} = \hat\Delta^\ell\hat\Delta^{\ell+1\rightarrow}` into
+    the recursion gives the identity
+
+    .. math::
+
+        \hat\Delta^{\ell+1\rightarrow}\,\hat\Delta^\ell\Bigl(\frac{\varepsilon'}
+        {\hat\Delta^\ell\hat\Delta^{\ell+1\rightarrow}} + (1+\varepsilon_\ell)
+        \frac{\rho_{\ell-1}}{\hat\Delta^{\ell}\hat\Delta^{\ell+1\rightarrow}}\Bigr)
+        = \varepsilon' + (1+\varepsilon_\ell)\rho_{\ell-1},
+
+    and :math:`\varepsilon_\ell \le \varepsilon'` (as :math:`\hat\Delta \ge 1`) with the
+    hypothesis :math:`\rho_{\ell-1} \le (1+\varepsilon')^{\ell-2} - 1` gives
+    :math:`\rho_\ell \le \varepsilon' + (1+\varepsilon')((1+\varepsilon')^{\ell-2} - 1)
+    = (1+\varepsilon')^{\ell-1} - 1`. sympy proves both identities (symbolic exponent
+    :math:`k = \ell - 2`); :math:`R_L = \rho_L`.
+
+    Examples
+    --------
+    >>> check_error_recursion_induction().proved
+    True
+    """
+    rho_prev = sp.Symbol(r"\rho_{\ell-1}", nonnegative=True)
+    d_next = sp.Symbol(r"\hat{\Delta}^{\ell+1\rightarrow}", positive=True)
+    e1 = sp.Symbol(r"\varepsilon'", positive=True)
+    k = sp.Symbol("k", nonnegative=True, integer=True)
+    dh = SYM.delta_hat
+    step = d_next * dh * (e1 / (dh * d_next) + (1 + SYM.eps_l) * rho_prev / (dh * d_next))
+    ok1, res1 = _is_zero(step - (e1 + (1 + SYM.eps_l) * rho_prev))
+    ok2, res2 = _is_zero(sp.expand(e1 + (1 + e1) * ((1 + e1) ** k - 1) - ((1 + e1) ** (k + 1) - 1)))
+    return DerivationCheck(
+        claim="rho_l = R_l Dhat^{l+1->} satisfies rho_l = eps' + (1+eps_l) rho_{l-1}, and "
+        "eps' + (1+eps')((1+eps')^k - 1) = (1+eps')^(k+1) - 1; with eps_l <= eps' by "
+        "induction R_L = rho_L <= (1+eps')^(L-1) - 1",
+        assumptions="eps' > 0, eps_l = eps'/Dhat^{l->} <= eps', rho >= 0, Dhat >= 1",
+        proved=bool(ok1 and ok2),
+        residual=res1 + res2,
+    )
+
+
+def check_paper_split_within_eps() -> DerivationCheck:
+    r"""The paper's :math:`\varepsilon' = \varepsilon/(2(L-1))` keeps the recursion within
+    :math:`\varepsilon` for :math:`0 < \varepsilon \le 1`.
+
+    (i) :math:`h(u) = u - \log(1+u)` has :math:`h(0) = 0` and :math:`h'(u) = u/(1+u) \ge 0`,
+    so :math:`(1+\varepsilon/(2n))^n = e^{n\log(1+\varepsilon/(2n))} \le e^{\varepsilon/2}`.
+    (ii) :math:`g(\varepsilon) = \varepsilon + 1 - e^{\varepsilon/2}` has :math:`g(0) = 0` and
+    :math:`g'(\varepsilon) = 1 - e^{\varepsilon/2}/2 > 0` on :math:`[0, 2\log 2)
+    \supset [0, 1]`. Together :math:`(1+\varepsilon')^{L-1} - 1 \le e^{\varepsilon/2} - 1
+    \le \varepsilon`. sympy checks :math:`h(0)`, :math:`h'`, :math:`g(0)`, and solves
+    :math:`g' > 0`.
+
+    Examples
+    --------
+    >>> check_paper_split_within_eps().proved
+    True
+    """
+    u = sp.Symbol("u", nonnegative=True)
+    h = u - sp.log(1 + u)
+    dh_ok, dh_res = _is_zero(sp.diff(h, u) - u / (1 + u))
+    h0 = h.subs(u, 0) == 0
+    e = sp.Symbol("e", real=True)
+    g = e + 1 - sp.exp(e / 2)
+    g0 = sp.simplify(g.subs(e, 0)) == 0
+    increasing = sp.solve_univariate_inequality(sp.diff(g, e) > 0, e, relational=False)
+    covers = sp.Interval(0, 1).is_subset(increasing)
+    return DerivationCheck(
+        claim="(1 + eps/(2n))^n - 1 <= exp(eps/2) - 1 <= eps for 0 < eps <= 1: "
+        "u - log(1+u) is 0 at 0 with derivative u/(1+u) >= 0; eps + 1 - exp(eps/2) is 0 at 0 "
+        f"and increasing on {increasing}, which contains [0, 1]",
+        assumptions="u >= 0; eps real",
+        proved=bool(dh_ok and h0 and g0 and covers),
+        residual=dh_res,
+    )
+
+
+def check_exact_split() -> DerivationCheck:
+    r""":math:`\varepsilon' = (1+\varepsilon)^{1/(L-1)} - 1` makes the recursion's bound
+    exactly :math:`\varepsilon`.
+
+    .. math::
+
+        \bigl(1 + (1+\varepsilon)^{1/(L-1)} - 1\bigr)^{L-1} - 1 = \varepsilon .
+
+    Examples
+    --------
+    >>> check_exact_split().residual
+    0
+    """
+    n = SYM.L - 1
+    ok, res = _is_zero((1 + eps_prime_exact_expr()) ** n - 1 - SYM.eps)
+    return DerivationCheck(
+        claim="(1 + eps')^(L-1) - 1 = eps for eps' = (1+eps)^(1/(L-1)) - 1",
+        assumptions="eps > 0, L >= 2 integer",
+        proved=ok,
+        residual=res,
+    )
+
+
+def check_union_bound_total() -> DerivationCheck:
+    r"""The events of the union bound add up to :math:`\delta`, with signed inputs and
+    CoreNet++ counted, and their levels give the sample size's and :math:`|S|`'s logarithms.
+
+    .. math::
+
+        2\eta_{\mathrm{eff}}\tau\,\frac{\delta}{4\eta_{\mathrm{eff}}\tau}
+        + 2\eta_{\mathrm{eff}}n\,\frac{\delta}{8\eta_{\mathrm{eff}}n} + \frac{\delta}{4}
+        = \delta,\qquad
+        2e^{-E} = \frac{\delta}{4\eta_{\mathrm{eff}}\tau} \iff
+        E = \log\frac{8\eta_{\mathrm{eff}}\tau}{\delta},\qquad
+        e^{-|S|/K'} = \frac{\delta}{8\eta_{\mathrm{eff}}n} \iff
+        |S| = K'\log\frac{8\eta_{\mathrm{eff}}n}{\delta}.
+
+    Examples
+    --------
+    >>> check_union_bound_total().proved
+    True
+    """
+    total_ok, total_res = _is_zero(union_bound_total_expr() - SYM.delta)
+    e = sp.Symbol(r"\eta_{\mathrm{eff}}", positive=True)
+    E = sp.Symbol("E", positive=True)
+    sol_E = sp.solve(sp.Eq(2 * sp.exp(-E), SYM.delta / (4 * e * SYM.tau)), E)
+    level_ok = (
+        len(sol_E) == 1
+        and _is_zero(sp.expand_log(sol_E[0] - sp.log(8 * e * SYM.tau / SYM.delta), force=True))[0]
+    )
+    s_size = sp.Symbol("s", positive=True)
+    sol_S = sp.solve(sp.Eq(sp.exp(-s_size / SYM.K_prime), SYM.delta / (8 * e * SYM.n)), s_size)
+    s_ok = (
+        len(sol_S) == 1
+        and _is_zero(
+            sp.expand_log(sol_S[0] - SYM.K_prime * sp.log(8 * e * SYM.n / SYM.delta), force=True)
+        )[0]
+    )
+    return DerivationCheck(
+        claim="sampling (2 eta_eff tau events of delta/(4 eta_eff tau)) + Lemma 1 "
+        "(2 eta_eff n events of delta/(8 eta_eff n)) + Delta-hat (delta/4) = delta; the "
+        "levels solve to E = log(8 eta_eff tau/delta) and |S| = K' log(8 eta_eff n/delta)",
+        assumptions="eta_eff = eta + s eta^2 (s = 1 for signed inputs), tau, n >= 1, delta, K' > 0",
+        proved=bool(total_ok and level_ok and s_ok),
+        residual=total_res,
+    )
+
+
+def check_bernstein_constant() -> DerivationCheck:
+    r"""Bernstein with the coverage constant :math:`C`, and what :math:`C = 3K` costs.
+
+    Range :math:`M = C\mathcal{S}z_+`, variance :math:`\sigma^2 \le C\mathcal{S}z_+^2`,
+    :math:`t = m\varepsilon z_+`:
+
+    .. math::
+
+        \frac{t^2/2}{m\sigma^2 + Mt/3} = \frac{m\varepsilon^2}{C\mathcal{S}(2+2\varepsilon/3)},
+        \qquad E_{3K} = \frac{m\varepsilon^2}{K\mathcal{S}(6+2\varepsilon)},
+        \qquad \frac{m_{C=3K}}{m_{C=K}} = 3 .
+
+    Lemma 1's argument gives :math:`g_j(x) \le K s_j` on the coverage event, so the split of
+    :func:`check_error_split` (sampling on the original activations) needs only :math:`C = K`.
+
+    Examples
+    --------
+    >>> check_bernstein_constant().proved
+    True
+    """
+    C = sp.Symbol("C", positive=True)
+    M = C * SYM.S * SYM.z
+    sigma2 = C * SYM.S * SYM.z**2
+    t = SYM.m * SYM.eps * SYM.z
+    exponent = (SYM.t**2 / 2 / (SYM.m * sigma2 + M * SYM.t / 3)).subs(SYM.t, t)
+    ok1, res1 = _is_zero(exponent - bernstein_exponent_general_expr())
+    ok2, res2 = _is_zero(
+        bernstein_exponent_general_expr().subs(C, 3 * SYM.K) - bernstein_exponent_expr()
+    )
+    level = sp.Symbol(r"\ell_{E}", positive=True)
+    m_of = sp.solve(sp.Eq(bernstein_exponent_general_expr(), level), SYM.m)[0]
+    ok3, res3 = _is_zero(m_of.subs(C, 3 * SYM.K) / m_of.subs(C, SYM.K) - 3)
+    return DerivationCheck(
+        claim="Bernstein with range C S z and variance C S z^2 gives E_C = m eps^2/(C S "
+        "(2 + 2 eps/3)); C = 3K gives the paper's m eps^2/(K S (6 + 2 eps)), three times "
+        "the draws of C = K",
+        assumptions="C, K, S, z, m, eps > 0",
+        proved=bool(ok1 and ok2 and ok3),
+        residual=res1 + res2 + res3,
+    )
+
+
+def check_candidate_union() -> DerivationCheck:
+    r"""CoreNet++: the union bound over :math:`\tau` candidates costs
+    :math:`\log(8\eta\tau/\delta)`, never less than one candidate's log term.
+
+    .. math::
+
+        \tau\cdot\frac{\delta}{4\eta\tau} = \frac{\delta}{4\eta},\qquad
+        \log\frac{8\eta\tau}{\delta} - \log\frac{8\eta}{\delta} = \log\tau \ge 0 .
+
+    Examples
+    --------
+    >>> check_candidate_union().proved
+    True
+    """
+    ok1, res1 = _is_zero(SYM.tau * SYM.delta / (4 * SYM.eta * SYM.tau) - SYM.delta / (4 * SYM.eta))
+    diff = sp.expand_log(sp.log(8 * SYM.eta * SYM.tau / SYM.delta) - _log8(), force=True)
+    ok2, res2 = _is_zero(diff - sp.log(SYM.tau))
+    b = sp.Symbol("b", nonnegative=True)  # tau = 1 + b >= 1
+    nonneg = bool(sp.log(SYM.tau).subs(SYM.tau, 1 + b).is_nonnegative)
+    return DerivationCheck(
+        claim="tau candidates at delta/(4 eta tau) each spend delta/(4 eta) per part; the log "
+        "term grows by log(tau) >= 0",
+        assumptions="eta, delta > 0; tau >= 1 integer",
+        proved=bool(ok1 and ok2 and nonneg),
+        residual=res1 + res2,
+    )
+
+
+def check_order_statistic_duality(max_n: int = 6) -> DerivationCheck:
+    r"""The binomial–Beta duality behind the held-out certificates, for every
+    :math:`1 \le k \le n \le` ``max_n``.
+
+    .. math::
+
+        \sum_{j=0}^{k-1}\binom{n}{j}p^j(1-p)^{n-j}
+        = \int_p^1 \frac{t^{k-1}(1-t)^{n-k}}{B(k, n-k+1)}\,dt ,
+
+    i.e. :math:`\mathbb{P}(\mathrm{Bin}(n,p) \le k-1) = \mathbb{P}(\mathrm{Beta}(k, n-k+1) > p)`,
+    which makes the Clopper–Pearson bound exact and fixes the rank of
+    :func:`~netcoreset.bounds.certificate.order_statistic_rank`. sympy integrates each case
+    exactly (a proof for each listed :math:`n`, not for all :math:`n`).
+
+    Examples
+    --------
+    >>> check_order_statistic_duality(3).proved
+    True
+    """
+    p, t = sp.symbols("p t", positive=True)
+    worst = sp.Integer(0)
+    ok = True
+    for n in range(1, max_n + 1):
+        for k in range(1, n + 1):
+            lhs = sum(sp.binomial(n, j) * p**j * (1 - p) ** (n - j) for j in range(k))
+            beta_kn = sp.factorial(k - 1) * sp.factorial(n - k) / sp.factorial(n)  # B(k, n-k+1)
+            dens = t ** (k - 1) * (1 - t) ** (n - k) / beta_kn
+            rhs = sp.integrate(sp.expand(dens), (t, p, 1))
+            res = sp.simplify(sp.expand(lhs - rhs))
+            if res != 0:
+                ok, worst = False, res
+    return DerivationCheck(
+        claim=f"P(Bin(n, p) <= k-1) = P(Beta(k, n-k+1) > p) for all 1 <= k <= n <= {max_n}",
+        assumptions="0 < p < 1",
+        proved=ok,
+        residual=worst,
+    )
+
+
+def check_theory_numeric_agreement(n_trials: int = 20, seed: int = 1) -> DerivationCheck:
+    r"""BY EVALUATION: the numeric twins of this section agree with the expressions.
+
+    :func:`~netcoreset.bounds.eps_prime_exact`, :func:`~netcoreset.bounds.error_recursion`
+    (one step at a time), :func:`~netcoreset.bounds.effective_eta`,
+    :func:`~netcoreset.bounds.candidate_log_ratio` and the union bound's total
+    (:func:`~netcoreset.bounds.failure_budget` at the theorem's :math:`|S|`, which must not
+    exceed :math:`\delta`) on ``n_trials`` random inputs, relative tolerance :math:`10^{-12}`.
+
+    .. math::
+
+        \max \frac{|x_{\text{numeric}} - x_{\text{sympy}}|}{\max(|x_{\text{numeric}}|,
+        |x_{\text{sympy}}|)} \le 10^{-12}
+
+    Examples
+    --------
+    >>> check_theory_numeric_agreement(n_trials=3).kind
+    'evaluation'
+    """
+    from .error_budget import eps_prime_exact, error_recursion
+    from .union_bound import effective_eta, failure_budget
+
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    s_sym, eta2 = sp.Symbol("s", nonnegative=True), sp.Symbol(r"\eta^{2}", positive=True)
+    r_prev = sp.Symbol(r"R_{\ell-1}", nonnegative=True)
+    f_ep = sp.lambdify([SYM.eps, SYM.L], eps_prime_exact_expr())
+    f_rec = sp.lambdify([SYM.delta_hat, SYM.eps_l, r_prev], error_recursion_expr())
+    f_eta = sp.lambdify([SYM.tau, SYM.eta, s_sym, eta2], effective_eta_expr())
+    f_rho = sp.lambdify([SYM.eta, SYM.delta, SYM.tau], candidate_log_ratio_expr())
+    budget_ok = True
+    for _ in range(n_trials):
+        widths = [int(v) for v in rng.integers(1, 400, size=int(rng.integers(2, 6)))]
+        eps, delta = float(rng.uniform(0.01, 0.99)), float(rng.uniform(1e-3, 0.5))
+        tau, signed = int(rng.integers(1, 9)), bool(rng.integers(0, 2))
+        L = len(widths)
+        worst = max(worst, _rel(eps_prime_exact(eps, L - 1), f_ep(eps, L)))
+        e_l = rng.uniform(0, 0.05, size=L - 1)
+        d_l = rng.uniform(1.0, 3.0, size=L - 1)
+        r = 0.0
+        for e, d in zip(e_l, d_l, strict=True):
+            r = float(f_rec(d, e, r))
+        if r <= 1.0:
+            worst = max(worst, _rel(error_recursion(e_l, d_l), r))
+        eta_sym = f_eta(tau, sum(widths[1:]), int(signed), widths[1])
+        worst = max(worst, _rel(effective_eta(widths, signed_inputs=signed, tau=tau), eta_sym))
+        eta = sum(widths[1:])
+        worst = max(worst, _rel(_amp.candidate_log_ratio(eta, delta, tau), f_rho(eta, delta, tau)))
+        fb = failure_budget(widths, delta, signed_inputs=signed, tau=tau)
+        budget_ok = budget_ok and fb.total <= delta * (1 + 1e-12)
+    return DerivationCheck(
+        claim=f"BY EVALUATION (not a proof): eps_prime_exact, error_recursion, effective_eta, "
+        f"candidate_log_ratio agree with their sympy twins to 1e-12, and the union bound at "
+        f"the theorem's |S| is <= delta, on {n_trials} random inputs (seed {seed})",
+        assumptions="2 to 5 layers of width 1..399, eps in [0.01, 0.99], delta in [0.001, 0.5], "
+        "tau in 1..8",
+        proved=bool(worst <= 1e-12 and budget_ok),
+        residual=f"max relative difference {worst:.3g}",
+        kind="evaluation",
+    )
+
+
+def _theory_fidelity_checks() -> tuple[DerivationCheck, ...]:
+    return (
+        check_error_split(),
+        check_error_recursion_step(),
+        check_error_recursion_induction(),
+        check_paper_split_within_eps(),
+        check_exact_split(),
+        check_union_bound_total(),
+        check_bernstein_constant(),
+        check_candidate_union(),
+        check_order_statistic_duality(),
+        check_theory_numeric_agreement(),
+    )

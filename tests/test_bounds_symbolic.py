@@ -33,14 +33,15 @@ def test_every_derivation_check_is_proved(check):
     assert isinstance(check, DerivationCheck)
     assert check.proved is True
     assert check.claim and check.assumptions
-    if "EVALUATION" not in check.claim:  # the symbolic ones leave nothing behind
+    assert (check.kind == "evaluation") == ("EVALUATION" in check.claim)
+    if check.kind == "proof":  # the symbolic ones leave nothing behind
         res = check.residual
         assert res == 0 or res == sp.S.EmptySet or (res.is_positive is True), res
 
 
 def test_checks_cover_the_brief():
     claims = " | ".join(c.claim for c in CHECKS)
-    assert len(CHECKS) == 8
+    assert len(CHECKS) >= 8
     assert "Bernstein" in claims and "eps <= 1" in claims and "32 (L-1)^2" in claims
     assert "8-form" in claims and "tight form" in claims and "BY EVALUATION" in claims
     assert symbolic.all_derivation_checks() == CHECKS  # cached, same answer

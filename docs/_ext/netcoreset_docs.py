@@ -198,9 +198,14 @@ class DerivationChecks(SphinxDirective):
         for check in checks:
             item = nodes.list_item()
             proved = bool(getattr(check, "proved", False))
+            evaluation = getattr(check, "kind", "proof") == "evaluation"
+            if evaluation:
+                label = "evaluated (not a proof)" if proved else "evaluation FAILED"
+            else:
+                label = "proved" if proved else "NOT proved"
             head = nodes.paragraph()
             head += nodes.inline(
-                text="proved" if proved else "NOT proved",
+                text=label,
                 classes=["check-proved" if proved else "check-open"],
             )
             head += nodes.Text(" — ")
