@@ -59,21 +59,30 @@ def max_hidden_width(arch: Sequence[int]) -> int:
     return int(max(hidden)) if len(hidden) else int(arch[-1])
 
 
-def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
-    r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} + 1)`.
+def max_part_size(arch: Sequence[int], bias: bool | Sequence[bool] = True) -> int:
+    r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} +
+    [b^\ell])`, the fan-in plus one where layer :math:`\ell` has a bias.
 
     Lemma 1 takes a union bound over the edges of a part; the spec bounds their number by
     :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
     layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
     :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this
-    :math:`n_{\max}` (see :func:`~netcoreset.bounds.sensitivity_set_size`).
+    :math:`n_{\max}` (see :func:`~netcoreset.bounds.sensitivity_set_size`). ``bias`` is one
+    flag for every layer or one per weight layer: any layer's bias edge counts in its own
+    part.
 
     >>> max_part_size((784, 300, 100, 10))
     785
     >>> max_part_size((4, 30, 2), bias=False)
     30
+    >>> max_part_size((10, 10, 3), bias=[False, True])  # the second layer's bias counts
+    11
     """
-    return int(max(arch[:-1])) + (1 if bias else 0)
+    fan_ins = [int(w) for w in arch[:-1]]
+    flags = [bool(bias)] * len(fan_ins) if isinstance(bias, (bool, int)) else list(bias)
+    if len(flags) != len(fan_ins):
+        raise ValueError(f"bias needs one flag per weight layer ({len(fan_ins)}); got {bias!r}")
+    return max(f + (1 if b else 0) for f, b in zip(fan_ins, flags, strict=True))
 
 
 def lambda_star(eta: int, eta_star: int) -> float:

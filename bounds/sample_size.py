@@ -89,19 +89,22 @@ def draws_for_eps(
     eta: int,
     K: float = 1.0,
     tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
 ) -> np.ndarray:
     r"""Unchecked real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
 
     Used by :func:`sample_size` and by the budget-mode bisection, where the shared
     :math:`\varepsilon` may exceed 1 (an allocation rule, not a certificate).
-    ``c = 8`` or, with ``tight=True``, ``c = 6 + 2 eps``.
+    ``c = 8`` or, with ``tight=True``, ``c = 6 + 2 eps``; both scaled by ``lemma_factor / 3``
+    (see :func:`sample_size`).
 
     >>> round(float(draws_for_eps(1.0, 0.5, 0.1, 10)), 3)
     213.908
     """
     s = np.asarray(sensitivity_sum, dtype=np.float64)
     e = np.asarray(eps, dtype=np.float64)
-    c = (6.0 + 2.0 * e) if tight else 8.0
+    c = ((6.0 + 2.0 * e) if tight else 8.0) * (lemma_factor / 3.0)
     log_term = math.log(8.0 * eta / delta)
     with np.errstate(divide="ignore", invalid="ignore"):
         val = c * s * K * log_term / (e * e)
@@ -115,6 +118,8 @@ def sample_size(
     eta: int,
     K: float = 1.0,
     tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
 ) -> Any:
     r"""Number of i.i.d. draws :math:`m` for one part (SPARSIFY step 2).
 
@@ -143,6 +148,12 @@ def sample_size(
         Constant of Assumption 1, ``> 0``.
     tight : bool, default False
         Use the exact Bernstein form.
+    lemma_factor : float, default 3
+        :math:`C/K` for the coverage constant :math:`C` of :math:`g_j(x) \le C s_j`: the
+        paper's Lemma 1 states :math:`C = 3K` (the default, the formulas above); its argument
+        gives :math:`C = K` (``lemma_factor=1``, three times fewer draws; the theory page *The
+        guarantee*). In general :math:`m = C\mathcal{S}(2 + 2\varepsilon/3)\log(8\eta/\delta)
+        /\varepsilon^2`.
 
     Returns
     -------
@@ -157,6 +168,8 @@ def sample_size(
     17747
     >>> sample_size([0.0, 1.0], 0.5, 0.1, 10, tight=True)
     array([  0, 188])
+    >>> sample_size(1.0, 0.5, 0.1, 10, tight=True, lemma_factor=1.0)  # C = K: a third
+    63
     """
     scalar = np.ndim(sensitivity_sum) == 0 and np.ndim(eps) == 0
     s = check_nonnegative_array("sensitivity_sum", sensitivity_sum)
@@ -169,8 +182,9 @@ def sample_size(
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
+    lemma_factor = check_positive("lemma_factor", lemma_factor)
     with np.errstate(over="ignore"):
-        val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
+        val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
     if not np.all(np.isfinite(val)):
         raise ValueError(
             "eps is too small: the sample size exceeds the float64 range (about 1.8e308); "
@@ -184,7 +198,7 @@ def sample_size(
 
 
 def _closed_form_eps(m: np.ndarray, c_term: np.ndarray, tight: bool) -> np.ndarray:
-    # c_term = S K log(8 eta / delta)
+    # c_term = S K log(8 eta / delta) (K already scaled by lemma_factor / 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         if tight:
             return (c_term + np.sqrt(c_term * c_term + 6.0 * m * c_term)) / m
@@ -198,9 +212,11 @@ def certified_eps(
     eta: int,
     K: float = 1.0,
     tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
 ) -> Any:
     r"""The smallest :math:`\varepsilon` whose sample size is at most ``m`` (inverse of
-    :func:`sample_size`).
+    :func:`sample_size`, with the same ``lemma_factor``).
 
     .. math::
 
@@ -231,8 +247,9 @@ def certified_eps(
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
+    lemma_factor = check_positive("lemma_factor", lemma_factor)
     m_arr, s = np.broadcast_arrays(m_arr, s)
-    c_term = s * K * math.log(8.0 * eta / delta)
+    c_term = s * (K * lemma_factor / 3.0) * math.log(8.0 * eta / delta)
     eps = _closed_form_eps(m_arr, c_term, tight)
     eps = np.where(s == 0, 0.0, np.where(m_arr == 0, np.inf, eps))
     finite = np.isfinite(eps) & (eps > 0)
@@ -240,7 +257,7 @@ def certified_eps(
     def m_of(e: np.ndarray) -> np.ndarray:
         # Entries outside ``finite`` (eps = 0 or inf) are never used: silence their overflow.
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
+            return np.ceil(draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
 
     # Nudge down while still feasible, then up until feasible (floating-point consistency).
     for _ in range(8):

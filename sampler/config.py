@@ -18,7 +18,12 @@ from netcoreset.bounds.validation import check_seed
 
 from .methods import get_method
 
-__all__ = ["CompressionConfig", "BUDGET_ALLOCATION_DEFAULT", "BUDGET_INCLUDE_KAPPA_DEFAULT"]
+__all__ = [
+    "CompressionConfig",
+    "BUDGET_ALLOCATION_DEFAULT",
+    "BUDGET_INCLUDE_KAPPA_DEFAULT",
+    "CERTIFICATES",
+]
 
 #: Default of ``include_kappa`` in budget mode. With :math:`\kappa` the allocation follows
 #: :math:`(\hat\Delta^{\ell\rightarrow})^2` including :math:`\kappa`, which starves the last
@@ -33,6 +38,11 @@ BUDGET_INCLUDE_KAPPA_DEFAULT = False
 BUDGET_ALLOCATION_DEFAULT = "uniform"
 
 Mode = Literal["guarantee", "budget"]
+
+#: The certificates :func:`~netcoreset.sampler.compress` can state (the theory page *Tight
+#: certificates*): the paper's theorem, the theorem with the constants its proof needs, and a
+#: held-out test of the compressed network.
+CERTIFICATES: tuple[str, ...] = ("paper", "tight", "holdout")
 
 
 def _is_int(value: Any) -> bool:
@@ -68,7 +78,10 @@ class CompressionConfig:
 
     ``mode`` is ``"guarantee"`` when ``eps`` is given and ``"budget"`` for ``keep`` or
     ``nnz``; ``include_kappa`` and ``allocation`` hold the resolved defaults of the mode;
-    ``tau`` is CoreNet++'s number of candidates (``None`` for the other methods).
+    ``tau`` is CoreNet++'s number of candidates (``None`` for the other methods). ``K`` is
+    ``None`` when it is to be estimated from held-out points; a given ``K`` must exceed 1
+    (Assumption 1, :math:`F_j(M_j/K) \le e^{-1/K'}`, fails at :math:`K \le 1`, where
+    :math:`F_j(M_j/K) = 1`).
 
     Examples
     --------
@@ -79,6 +92,10 @@ class CompressionConfig:
     Traceback (most recent call last):
     ...
     ValueError: eps must be a real number in the open interval (0, 1); got 1.5
+    >>> CompressionConfig.create(eps=0.5, K=1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: K must exceed 1: Assumption 1 ... (or leave K=None to estimate it ...)
     """
 
     method: str
@@ -87,7 +104,7 @@ class CompressionConfig:
     keep: float | None
     nnz: int | None
     delta: float
-    K: float
+    K: float | None
     k_prime: float
     include_kappa: bool
     allocation: str
@@ -100,6 +117,8 @@ class CompressionConfig:
     seed: int | None
     chunk_size: int
     progress: bool | None
+    certificate: str = "paper"
+    certification_set_size: int | None = None
 
     @classmethod
     def create(
@@ -110,7 +129,7 @@ class CompressionConfig:
         delta: float = 0.1,
         keep: float | None = None,
         nnz: int | None = None,
-        K: float = 1.0,
+        K: float | None = None,
         k_prime: float = 3.0,
         include_kappa: bool | None = None,
         allocation: str | None = None,
@@ -123,6 +142,8 @@ class CompressionConfig:
         seed: int | None = None,
         chunk_size: int = 1,
         progress: bool | None = None,
+        certificate: str = "paper",
+        certification_set_size: int | None = None,
     ) -> CompressionConfig:
         """Validate the arguments of :func:`~netcoreset.sampler.compress` (same names)."""
         spec = get_method(method)
@@ -152,6 +173,16 @@ class CompressionConfig:
                 raise ValueError(f"seed must be a non-negative integer; got {seed!r}") from None
         if not spec.amplify and (tau is not None or holdout_set_size is not None):
             raise ValueError("tau and holdout_set_size apply to method='corenet++' only")
+        if certificate not in CERTIFICATES:
+            raise ValueError(f"certificate must be one of {CERTIFICATES}; got {certificate!r}")
+        if K is not None:
+            K = check_positive("K", K)
+            if K <= 1.0:
+                raise ValueError(
+                    f"K must exceed 1: Assumption 1 asks F_j(M_j/K) <= exp(-1/K'), and at "
+                    f"K <= 1 F_j(M_j/K) = 1; got K={K!r} (or leave K=None to estimate it "
+                    "from held-out points)"
+                )
         guarantee = mode == "guarantee"
         return cls(
             method=spec.name,
@@ -160,7 +191,7 @@ class CompressionConfig:
             keep=None if keep is None else float(keep),
             nnz=_optional_count("nnz", nnz),
             delta=delta,
-            K=check_positive("K", K),
+            K=K,
             k_prime=check_positive("k_prime", k_prime),
             include_kappa=(
                 (guarantee or BUDGET_INCLUDE_KAPPA_DEFAULT)
@@ -181,6 +212,10 @@ class CompressionConfig:
             seed=seed,
             chunk_size=int(chunk_size),
             progress=progress,
+            certificate=certificate,
+            certification_set_size=_optional_count(
+                "certification_set_size", certification_set_size
+            ),
         )
 
     def draw_scales(self, n_layers: int) -> list[float]:

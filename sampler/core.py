@@ -12,6 +12,7 @@ from torch import nn
 from . import pipeline as stage
 from ._model import as_inputs, linear_layers, starts_with_flatten
 from .config import CompressionConfig
+from .holdout import holdout_search
 from .methods import get_method
 from .report import build_report
 from .result import CompressionResult
@@ -55,7 +56,7 @@ def compress(
     delta: float = 0.1,
     keep: float | None = None,
     nnz: int | None = None,
-    K: float = 1.0,
+    K: float | None = None,
     k_prime: float = 3.0,
     include_kappa: bool | None = None,
     allocation: str | None = None,
@@ -70,6 +71,8 @@ def compress(
     generator: torch.Generator | None = None,
     progress: bool | None = None,
     chunk_size: int = 1,
+    certificate: str = "paper",
+    certification_set_size: int | None = None,
 ) -> CompressionResult:
     r"""Compress a fully-connected ReLU network with CoreNet (or a baseline).
 
@@ -106,8 +109,14 @@ def compress(
     keep, nnz : float or int, optional
         Budget mode: the fraction in (0, 1] (or the number) of the original non-zero weights,
         biases included, to keep.
-    K, k_prime : float
-        Constants of Assumption 1 (:math:`K' = 3` by default).
+    K : float, optional
+        Constant of Assumption 1; must exceed 1 (the assumption is infeasible at
+        :math:`K \le 1`). Default: estimated from the held-out points :math:`V` as the
+        certified order statistic of :math:`\max_j g_j(x)/s_j` (the constant Lemma 1
+        needs; :mod:`netcoreset.sampler.certificate`), which costs that event's certified
+        probability in the union bound. The report gives the ``K`` used and its source.
+    k_prime : float, default 3
+        :math:`K'` of Assumption 1 (fixes :math:`|S|`).
     include_kappa : bool, optional
         Include :math:`\kappa` in :math:`\hat\Delta` for the allocation (default: in guarantee
         mode only). The certificate always includes it; ``False`` is a heuristic.
@@ -136,6 +145,20 @@ def compress(
         Progress bars over layers (default: only on a terminal).
     chunk_size : int, default 1
         Points per slab of the (max, ×) product.
+    certificate : {"paper", "tight", "holdout"}, default "paper"
+        What the result certifies (the theory page *Tight certificates*). ``"paper"``: the
+        theorem with the paper's constants (:math:`3K`, the 8-form, :math:`\kappa`,
+        :math:`\varepsilon/(2(L-1))`), every event of the union bound counted. ``"tight"``:
+        the same assumptions with the constants the proof needs: Lemma 1's :math:`K` instead of
+        :math:`3K`, the exact Bernstein form, :math:`\varepsilon' = (1+\varepsilon)^{1/(L-1)}
+        - 1` and the error recursion, and the sampling events get the share of :math:`\delta`
+        the others leave. ``"holdout"``: no assumption on :math:`\mathcal{D}` beyond i.i.d.
+        points; the compressed network is tested on :math:`V` with an exact binomial bound
+        (guarantee mode: the smallest of 64 scaled draw budgets that passes,
+        :mod:`netcoreset.sampler.holdout`).
+    certification_set_size : int, optional
+        :math:`|V|`: how many of the points left after :math:`S` (and :math:`T`) the
+        certificates and checks use (default: all, at most 5000).
 
     Returns
     -------
@@ -163,7 +186,8 @@ def compress(
         include_kappa=include_kappa, allocation=allocation, tight=tight,
         activations=activations, tau=tau, holdout_set_size=holdout_set_size,
         draw_scale=draw_scale, sensitivity_set_size=sensitivity_set_size, seed=seed,
-        chunk_size=chunk_size, progress=progress,
+        chunk_size=chunk_size, progress=progress, certificate=certificate,
+        certification_set_size=certification_set_size,
     )  # fmt: skip
     spec = get_method(cfg.method)
     original = linear_layers(model, layers)
@@ -178,16 +202,39 @@ def compress(
     nnz_original = sum(stage.count_nonzeros(net.weights, net.biases))
     points = stage.select_points(x, net, cfg, spec, cpu_gen, notes)
     pruned = folded = [0] * len(original)
+    kept = None
     if spec.prune_neurons:
-        net, pruned, folded = stage.prune_neurons(net, original, points.s)
+        net, pruned, folded, kept = stage.prune_neurons(net, original, points.s)
     stats = stage.layer_statistics(net, points.s, cfg)
-    budget = stage.error_budget(stats, net, cfg)
-    alloc = stage.allocate_draws(stats, budget, net, cfg, nnz_original, notes)
-    sampled = stage.sample_layers(spec, net, points, stats, alloc, budget, cfg, dev_gen)
-    cert = stage.certify(spec, stats, alloc, budget, net, cfg)
+    checks = stage.HeldOutChecks(0)
+    if spec.sensitivity_sampling:
+        checks = stage.held_out_checks(net, original, kept, stats, points, cfg, notes)
+        if cfg.K is None and checks.coverage is None and cfg.certificate != "holdout":
+            if cfg.mode == "guarantee":
+                raise ValueError(
+                    "guarantee mode needs K > 1 or held-out points to estimate it: the data "
+                    "leave no point after S; pass K=... (> 1) or more data"
+                )
+            notes.append("no held-out point to estimate K: the budget's certificate is void")
+    budget = stage.error_budget(stats, net, cfg, points, checks.coverage)
+    if spec.sensitivity_sampling:
+        stage.check_cancellation(checks, net, budget, cfg, notes)
+    holdout = None
+    if cfg.certificate == "holdout" and spec.sensitivity_sampling:
+        base_seed = int(torch.randint(0, 2**62, (1,), generator=cpu_gen).item())
+        alloc, sampled, cert, holdout = holdout_search(
+            spec, net, original, points, stats, budget, cfg, dev_gen, base_seed,
+            nnz_original, notes,
+        )  # fmt: skip
+    else:
+        alloc = stage.allocate_draws(stats, budget, net, cfg, nnz_original, notes)
+        sampled = stage.sample_layers(spec, net, points, stats, alloc, budget, cfg, dev_gen)
+        cert = stage.certify(spec, stats, alloc, budget, net, cfg)
+    if holdout is not None and holdout.scale is None:  # the original network was returned
+        net, pruned, folded = stage.working_copy(original), [0] * len(original), [0] * len(original)
     report = build_report(
         cfg, net, points, stats, budget, alloc, sampled, cert, pruned=pruned, folded=folded,
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,
-        elapsed_s=time.perf_counter() - t_start, notes=notes,
+        elapsed_s=time.perf_counter() - t_start, notes=notes, checks=checks, holdout=holdout,
     )  # fmt: skip
     return CompressionResult(model=stage.build_model(sampled), report=report)

@@ -16,6 +16,7 @@ Every formula comes from :mod:`netcoreset.bounds`.
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -26,14 +27,19 @@ import numpy as np
 import torch
 
 from netcoreset.bounds import (
-    amplified_log_ratio,
+    certified_eps,
     compressed_size_bound,
     delta_hat,
     delta_hat_product,
+    effective_eta,
+    eps_prime_exact,
+    error_recursion,
     kappa,
     layer_eps,
+    lemma1_failure,
     max_hidden_width,
     max_part_size,
+    network_eps,
     num_neurons,
     sensitivity_set_size,
 )
@@ -43,8 +49,13 @@ from .allocation import (
     PartTable,
     draws_for_network_eps,
     layer_draws,
-    network_certified_eps,
     solve_budget,
+)
+from .certificate import (
+    CoverageEstimate,
+    cancellation_exceedances,
+    coverage_ratios,
+    estimate_coverage,
 )
 from .config import CompressionConfig
 from .methods import LayerTask, Method
@@ -132,13 +143,22 @@ def working_copy(layers: Sequence[torch.nn.Linear]) -> Network:
     )
 
 
+#: Default cap on :math:`|V|`, the held-out points of the certificates (all remaining points
+#: of :math:`P` up to this many).
+CERTIFICATION_SET_DEFAULT = 5000
+
+
 @dataclass
 class Points:
-    """:math:`S` and :math:`T` (empty unless CoreNet++), and the size the theorem asked for."""
+    """:math:`S`, :math:`T` (empty unless CoreNet++), the held-out points :math:`V` of the
+    certificates (the rest of :math:`P`, capped), the size of :math:`S` the theorem asked
+    for, and whether the inputs take both signs."""
 
     s: torch.Tensor
     t: torch.Tensor
     requested: int
+    v: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+    signed: bool = False
 
 
 def select_points(
@@ -149,16 +169,22 @@ def select_points(
     generator: torch.Generator,
     notes: list[str],
 ) -> Points:
-    r""":math:`S` (and :math:`T`) uniformly without replacement from the points ``x``.
+    r""":math:`S` (and :math:`T`, then :math:`V`) uniformly without replacement from ``x``.
 
-    :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` unless given;
-    capped at the data with a warning (appended to ``notes``).
+    :math:`|S| = \lceil K'\log(8\eta_{\mathrm{eff}}\max(\eta^*, n_{\max})/\delta)\rceil`
+    unless given, with :math:`\eta_{\mathrm{eff}}` counting the first layer twice for inputs
+    of both signs (:func:`netcoreset.bounds.effective_eta`) and :math:`n_{\max}` every
+    layer's fan-in plus its bias (:func:`netcoreset.bounds.max_part_size`); capped at the
+    data with a warning (appended to ``notes``). :math:`V` is the rest of the points, at most
+    ``certification_set_size`` (default :data:`CERTIFICATION_SET_DEFAULT`).
     """
     arch = net.arch
+    signed = bool((x < 0).any())
     requested = cfg.sensitivity_set_size
     if requested is None:
-        part = max_part_size(arch, net.biases[0] is not None)
-        requested = sensitivity_set_size(net.eta, max(net.eta_star, part), cfg.delta, cfg.k_prime)
+        part = max_part_size(arch, [b is not None for b in net.biases])
+        eta_eff = effective_eta(arch, signed_inputs=signed)
+        requested = sensitivity_set_size(eta_eff, max(net.eta_star, part), cfg.delta, cfg.k_prime)
     n_points = x.shape[0]
     t_requested = 0
     if method.amplify:
@@ -174,17 +200,27 @@ def select_points(
         warnings.warn(msg, stacklevel=4)
         notes.append(msg)
     perm = torch.randperm(n_points, generator=generator).to(x.device)
-    return Points(s=x[perm[:s_size]], t=x[perm[s_size : s_size + t_size]], requested=requested)
+    start = s_size + t_size
+    cap = cfg.certification_set_size or CERTIFICATION_SET_DEFAULT
+    v_idx = perm[start : start + cap] if method.sensitivity_sampling else perm[:0]
+    return Points(
+        s=x[perm[:s_size]],
+        t=x[perm[s_size:start]],
+        requested=requested,
+        v=x[v_idx],
+        signed=signed,
+    )
 
 
 def prune_neurons(
     net: Network, original: Sequence[torch.nn.Linear], x_s: torch.Tensor
-) -> tuple[Network, list[int], list[int]]:
+) -> tuple[Network, list[int], list[int], list[torch.Tensor]]:
     """CoreNet+: remove neurons inactive on :math:`S`; returns the network and, per layer,
-    the pruned and folded counts (0 for the output layer)."""
+    the pruned and folded counts (0 for the output layer) and the kept neurons' indices
+    (hidden layers)."""
     _, preacts = forward_activations(original, x_s)
     res = prune_inactive_neurons(net.weights, net.biases, preacts)
-    return Network(res.weights, res.biases), res.pruned + [0], res.folded + [0]
+    return Network(res.weights, res.biases), res.pruned + [0], res.folded + [0], res.kept
 
 
 @dataclass
@@ -219,8 +255,14 @@ def layer_statistics(
 @dataclass
 class ErrorBudget:
     r""":math:`\kappa`, :math:`\hat\Delta^\ell` with and without it, the products
-    :math:`\hat\Delta^{\ell\rightarrow}` (theorem, empirical, and the allocation's), and
-    the per-layer factors on the draws (``draw_scale`` times CoreNet++'s log ratio)."""
+    :math:`\hat\Delta^{\ell\rightarrow}` (theorem, empirical, and the allocation's), the
+    per-layer factors on the draws (``draw_scale``), and the constants of the sample size:
+    the :math:`\eta` and :math:`\delta` of its :math:`\log(8\eta/\delta)` once every event
+    of the union bound is counted (:math:`\eta_{\mathrm{eff}}\tau`, and :math:`2\delta_s`
+    for the sampling share :math:`\delta_s`), the coverage constant :math:`K` with its
+    source and Lemma 1's factor (3 in the paper, 1 in the tight certificate), the share of
+    :math:`\delta` of the coverage event, and the allocation's multiplier on
+    :math:`\varepsilon` (1, or :math:`2(L-1)\varepsilon'_{\text{exact}}/\varepsilon`)."""
 
     kappa: float
     delta_hat: np.ndarray
@@ -229,12 +271,60 @@ class ErrorBudget:
     products_empirical: np.ndarray
     products_allocation: np.ndarray
     factors: list[float]
+    eta_sampling: int = 1
+    delta_sampling: float = 0.1
+    K: float = 1.0
+    K_source: str = "given"
+    lemma_factor: float = 3.0
+    coverage_failure: float = 0.0
+    eps_multiplier: float = 1.0
+    exact_bernstein: bool = False
+
+    @property
+    def K_draws(self) -> float:
+        """:math:`K` as :func:`netcoreset.bounds.sample_size` takes it (Lemma 1's factor
+        folded in: :math:`C/3`)."""
+        return self.K if self.lemma_factor == 3.0 else self.K * self.lemma_factor / 3.0
+
+
+def coverage_share(
+    cfg: CompressionConfig,
+    points: Points,
+    net: Network,
+    coverage: CoverageEstimate | None,
+) -> tuple[float, float, str]:
+    r"""Lemma 1's constant and the probability of its event: ``(K, probability, source)``.
+
+    With ``K`` given: Lemma 1 under Assumption 1, :math:`2\eta_{\mathrm{eff}}n e^{-|S|/K'}`
+    at the :math:`|S|` actually used (:func:`netcoreset.bounds.lemma1_failure`). Without: the
+    held-out coverage estimate (:func:`~netcoreset.sampler.certificate.estimate_coverage`).
+    """
+    if cfg.K is not None:
+        part = max(net.eta_star, max_part_size(net.arch, [b is not None for b in net.biases]))
+        eta_eff = effective_eta(net.arch, signed_inputs=points.signed)
+        prob = lemma1_failure(int(points.s.shape[0]), eta_eff, part, cfg.k_prime)
+        return float(cfg.K), prob, "given"
+    if coverage is None or not math.isfinite(coverage.K):
+        # no held-out point, or every one of them violates: no constant can be certified
+        largest = coverage.largest_finite if coverage is not None else math.inf
+        K = largest if math.isfinite(largest) else 1.0
+        return max(K, 1.0), 1.0, "none: no held-out point certifies a constant"
+    src = (
+        f"held-out coverage estimate: rank {coverage.rank} of {coverage.points} values of "
+        "max g_j(x)/s_j"
+    )
+    return max(coverage.K, 1.0), coverage.failure_probability, src
 
 
 def error_budget(
-    stats: Sequence[LayerStatistics], net: Network, cfg: CompressionConfig
+    stats: Sequence[LayerStatistics],
+    net: Network,
+    cfg: CompressionConfig,
+    points: Points | None = None,
+    coverage: CoverageEstimate | None = None,
 ) -> ErrorBudget:
-    """The error budget across layers (the certificate always includes :math:`\\kappa`)."""
+    r"""The error budget across layers (the certificate always includes :math:`\kappa`), and
+    the union bound's constants of the sample size (see :class:`ErrorBudget`)."""
     kap = kappa(net.eta, net.eta_star, cfg.delta)
     empirical = np.array([delta_hat(s.mean_cancellation, 0.0) for s in stats])
     theorem = empirical + kap
@@ -243,9 +333,38 @@ def error_budget(
         alloc = products if cfg.include_kappa else products_emp
     else:  # "uniform": the same eps_l in every layer (Delta-hat taken as 1), a heuristic
         alloc = np.ones(len(stats))
-    amp = amplified_log_ratio(net.eta, cfg.delta, cfg.tau) if cfg.tau else 1.0
-    factors = [s * amp for s in cfg.draw_scales(len(stats))]
-    return ErrorBudget(kap, theorem, empirical, products, products_emp, alloc, factors)
+    factors = list(cfg.draw_scales(len(stats)))
+    pts = points if points is not None else Points(torch.zeros(0), torch.zeros(0), 1)
+    signed = pts.signed or any(s.sensitivity.split_inputs for s in stats[:1])
+    pts.signed = signed
+    eta_sampling = effective_eta(net.arch, signed_inputs=signed, tau=cfg.tau or 1)
+    K, cover_prob, source = coverage_share(cfg, pts, net, coverage)
+    tight = cfg.certificate == "tight"
+    delta_s = cfg.delta / 2.0
+    multiplier = 1.0
+    if tight:
+        # the sampling events get what the coverage and Delta-hat events leave
+        delta_s = max(cfg.delta - cover_prob - cfg.delta / 4.0, cfg.delta / 2.0)
+        if cfg.eps is not None:  # eps_l = eps'_exact / Delta-hat^{l->} (budget mode: bisection)
+            n_layers = len(stats)
+            multiplier = 2.0 * n_layers * eps_prime_exact(cfg.eps, n_layers) / cfg.eps
+    return ErrorBudget(
+        kappa=kap,
+        delta_hat=theorem,
+        delta_hat_empirical=empirical,
+        products=products,
+        products_empirical=products_emp,
+        products_allocation=alloc,
+        factors=factors,
+        eta_sampling=eta_sampling,
+        delta_sampling=min(2.0 * delta_s, 1.0 - 1e-12),
+        K=K,
+        K_source=source,
+        lemma_factor=1.0 if tight else 3.0,
+        coverage_failure=cover_prob,
+        eps_multiplier=multiplier,
+        exact_bernstein=tight or cfg.tight,
+    )
 
 
 @dataclass
@@ -270,10 +389,17 @@ def allocate_draws(
     """Guarantee mode: the draws for ``cfg.eps``. Budget mode: the shared :math:`\\varepsilon`
     whose expected number of kept edges equals the budget (capped with a warning)."""
     tables = [s.table for s in stats]
-    args = (budget.products_allocation, cfg.delta, net.eta, cfg.K, cfg.tight, budget.factors)
+    args = (
+        budget.products_allocation,
+        budget.delta_sampling,
+        budget.eta_sampling,
+        budget.K_draws,
+        budget.exact_bernstein,
+        budget.factors,
+    )
     target = None
     if cfg.mode == "guarantee":
-        eps = float(cfg.eps)  # type: ignore[arg-type]
+        eps = float(cfg.eps) * budget.eps_multiplier  # type: ignore[arg-type]
         draws = draws_for_network_eps(tables, eps, *args)
     else:
         target = float(cfg.nnz) if cfg.nnz is not None else float(cfg.keep) * nnz_original  # type: ignore[arg-type]
@@ -317,7 +443,13 @@ def _recompute_from_compressed(
     stats[idx] = _statistics(net.weights[idx], net.biases[idx], a_s, cfg.chunk_size)
     eps_layer = float(layer_eps(alloc.eps, budget.products_allocation, allocation=True)[idx])
     alloc.draws[idx] = layer_draws(
-        stats[idx].table, eps_layer, cfg.delta, net.eta, cfg.K, cfg.tight, budget.factors[idx]
+        stats[idx].table,
+        eps_layer,
+        budget.delta_sampling,
+        budget.eta_sampling,
+        budget.K_draws,
+        budget.exact_bernstein,
+        budget.factors[idx],
     )
     alloc.expected[idx] = stats[idx].table.expected_kept(alloc.draws[idx])
     return forward_activations(layers, points.t)[0][idx] if points.t.shape[0] else None
@@ -366,13 +498,43 @@ def sample_layers(
 
 @dataclass
 class Certificate:
-    """The theorem's certified :math:`\\varepsilon` (with :math:`\\kappa`), the same with the
-    empirical :math:`\\hat\\Delta` only (a heuristic), per layer, and the size bound."""
+    r"""What the realised draws certify: :math:`\varepsilon` (with :math:`\kappa`), the same
+    with the empirical :math:`\hat\Delta` only (a heuristic), per layer, the size bound, and
+    the total failure probability :math:`\delta` of the union bound at which they hold."""
 
     eps: float | None
     eps_empirical: float | None
     per_layer: list[float | None]
     nnz_bound: float | None
+    delta: float | None = None
+
+
+def _worst_part_eps(
+    stats: Sequence[LayerStatistics], draws: Sequence[np.ndarray], budget: ErrorBudget
+) -> list[float]:
+    out = []
+    for st, m in zip(stats, draws, strict=True):
+        s = st.table.totals
+        if not s.size:
+            out.append(0.0)
+            continue
+        eps = certified_eps(
+            m,
+            s,
+            budget.delta_sampling,
+            budget.eta_sampling,
+            budget.K,
+            tight=True,
+            lemma_factor=budget.lemma_factor,
+        )
+        out.append(float(np.max(eps)))
+    return out
+
+
+def certified_delta(budget: ErrorBudget, cfg: CompressionConfig) -> float:
+    r"""The union bound's total: sampling :math:`\delta_s` + coverage event +
+    :math:`\delta/4` for the cancellation event (capped at 1)."""
+    return min(1.0, budget.delta_sampling / 2.0 + budget.coverage_failure + cfg.delta / 4.0)
 
 
 def certify(
@@ -383,29 +545,167 @@ def certify(
     net: Network,
     cfg: CompressionConfig,
 ) -> Certificate:
-    """What the realised draws certify (CoreNet methods) and, in guarantee mode, the size
-    theorem's bound on the number of non-zero weights."""
+    r"""What the realised draws certify (CoreNet methods) and, in guarantee mode, the size
+    theorem's bound on the number of non-zero weights.
+
+    Every part's :math:`\varepsilon` is the exact Bernstein inverse at the draws' union-bound
+    level; ``certificate="paper"`` combines the layers as the theorem does,
+    :math:`\max_\ell 2(L-1)\hat\Delta^{\ell\rightarrow}\varepsilon_\ell`
+    (:func:`netcoreset.bounds.network_eps`), ``"tight"`` by the error recursion
+    (:func:`netcoreset.bounds.error_recursion`). A total :math:`\delta \ge 1` certifies
+    nothing (``eps`` is then ``None``).
+    """
     n_layers = len(stats)
     if not method.sensitivity_sampling:
         return Certificate(None, None, [None] * n_layers, None)
-    totals = [s.table.totals for s in stats]
-    args = (cfg.delta, net.eta, cfg.K)
-    eps, per_layer = network_certified_eps(totals, alloc.draws, budget.products, *args)
-    eps_emp, _ = network_certified_eps(totals, alloc.draws, budget.products_empirical, *args)
+    worst = _worst_part_eps(stats, alloc.draws, budget)
+    total = certified_delta(budget, cfg)
+    if cfg.certificate == "tight":
+        per_layer = error_recursion(worst, budget.delta_hat, per_layer=True)
+        eps = float(per_layer[-1])
+        eps_emp = error_recursion(worst, budget.delta_hat_empirical)
+    else:
+        per_layer = network_eps(worst, budget.products, per_layer=True)
+        eps = float(np.max(per_layer))
+        eps_emp = network_eps(worst, budget.products_empirical)
     bound = None
-    if cfg.mode == "guarantee":
+    if cfg.mode == "guarantee" and cfg.certificate == "paper":
         per_neuron = [
             (s.sensitivity.total_positive + s.sensitivity.total_negative).double().cpu().numpy()
             for s in stats
         ]
         bound = float(
             compressed_size_bound(
-                per_neuron, budget.products, float(cfg.eps), cfg.delta, net.eta, cfg.K
+                per_neuron,
+                budget.products,
+                float(cfg.eps),  # type: ignore[arg-type]
+                budget.delta_sampling,
+                budget.eta_sampling,
+                budget.K,
             ).sum()
         )
-    return Certificate(eps, eps_emp, list(per_layer), bound)
+    if total >= 1.0:
+        return Certificate(None, None, [None] * n_layers, bound, total)
+    return Certificate(eps, float(eps_emp), [float(v) for v in per_layer], bound, total)
 
 
 def build_model(sampled: Sampled) -> torch.nn.Sequential:
     """The compressed network as a new ``Linear -> ReLU -> ... -> Linear``."""
     return build_sequential(sampled.weights, sampled.biases)
+
+
+@dataclass
+class HeldOutChecks:
+    r"""What the held-out points :math:`V` say about the theorem's hypotheses.
+
+    ``coverage``: the estimate of Lemma 1's constant (``None`` without held-out points);
+    ``cancellation_exceeded``: points with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for
+    some layer (``None`` until :func:`check_cancellation` ran); ``pruned_active``: points on
+    which a neuron removed by CoreNet+ fires. ``inputs`` are the working network's layer
+    inputs on :math:`V`.
+    """
+
+    points: int
+    coverage: CoverageEstimate | None = None
+    pruned_active: int = 0
+    cancellation_exceeded: int | None = None
+    inputs: list[torch.Tensor] = field(default_factory=list, repr=False)
+
+    def summary(self, delta: float) -> dict[str, Any]:
+        """The checks as a JSON-able dict for the report."""
+        out: dict[str, Any] = {"points": self.points, "pruned_neuron_active": self.pruned_active}
+        if self.coverage is not None:
+            out["coverage"] = self.coverage.to_dict()
+        if self.cancellation_exceeded is not None:
+            out["cancellation_exceeded"] = self.cancellation_exceeded
+            out["cancellation_budget"] = delta / 4.0
+        return out
+
+
+#: Lemma 1's share of delta (delta/4) split between the exceedance p and the confidence alpha
+#: of the held-out coverage estimate.
+COVERAGE_SHARE = 0.125
+
+
+def _pruned_activity(
+    original: Sequence[torch.nn.Linear], kept: Sequence[torch.Tensor], x: torch.Tensor
+) -> torch.Tensor:
+    """Per point: does a hidden neuron removed by CoreNet+ have z > 0 in the original net?"""
+    _, preacts = forward_activations(original, x)
+    active = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    for z, keep in zip(preacts, kept, strict=False):
+        removed = torch.ones(z.shape[1], dtype=torch.bool, device=z.device)
+        removed[keep.to(z.device)] = False
+        active |= (z[:, removed] > 0).any(dim=1)
+    return active.cpu()
+
+
+def held_out_checks(
+    net: Network,
+    original: Sequence[torch.nn.Linear],
+    kept: Sequence[torch.Tensor] | None,
+    stats: Sequence[LayerStatistics],
+    points: Points,
+    cfg: CompressionConfig,
+    notes: list[str],
+) -> HeldOutChecks:
+    r"""Coverage ratios of :math:`V` and the estimate of Lemma 1's constant
+    (:func:`~netcoreset.sampler.certificate.estimate_coverage` at
+    :math:`p = \alpha = \delta/8`); inputs that activate an edge or a pruned neuron unused on
+    all of :math:`S` are reported in ``notes`` (and warned about)."""
+    n = int(points.v.shape[0])
+    if n == 0:
+        return HeldOutChecks(0)
+    inputs, _ = forward_activations(net.layers(), points.v)
+    ratios = coverage_ratios(net.weights, net.biases, [s.sensitivity for s in stats], inputs)
+    pruned_active = 0
+    if kept:
+        active = _pruned_activity(original, kept, points.v).numpy()
+        ratios[active] = math.inf
+        pruned_active = int(active.sum())
+    share = COVERAGE_SHARE * cfg.delta
+    coverage = estimate_coverage(ratios, share, share)
+    if coverage.violating_points and cfg.certificate != "holdout":
+        msg = (
+            f"Assumption 1 fails on {coverage.violating_points} of {n} held-out points "
+            f"({100 * coverage.violating_fraction:.2g}%): they activate edges"
+            + (f" (or, on {pruned_active}, neurons removed by CoreNet+)" if pruned_active else "")
+            + " that are zero on all of S, so no finite K covers them and the compressed "
+            "network drops what they use; use more points for S (sensitivity_set_size) or "
+            "certificate='holdout'"
+        )
+        if cfg.mode == "guarantee":
+            warnings.warn(msg, stacklevel=4)
+        notes.append(msg)
+    return HeldOutChecks(n, coverage, pruned_active, None, inputs)
+
+
+def check_cancellation(
+    checks: HeldOutChecks,
+    net: Network,
+    budget: ErrorBudget,
+    cfg: CompressionConfig,
+    notes: list[str],
+) -> None:
+    r"""Count the held-out points with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some
+    layer (the event :math:`\kappa` is sized for) and report when more than :math:`\delta/4`
+    of them do: the paper's tail assumption on :math:`\Delta` is then contradicted."""
+    if not checks.points:
+        return
+    exceeded = cancellation_exceedances(
+        net.weights, net.biases, checks.inputs, list(budget.delta_hat)
+    )
+    checks.cancellation_exceeded = int(exceeded.sum())
+    if cfg.certificate == "holdout":  # the held-out test does not rely on Delta-hat
+        return
+    if checks.cancellation_exceeded > cfg.delta / 4.0 * checks.points:
+        msg = (
+            f"the cancellation assumption behind kappa fails on the held-out points: "
+            f"{checks.cancellation_exceeded} of {checks.points} "
+            f"({100 * checks.cancellation_exceeded / checks.points:.3g}%) have "
+            "Delta^l_i(x) > Delta-hat^l for some layer, while the theorem budgets "
+            f"delta/4 = {100 * cfg.delta / 4:.3g}% for that event"
+        )
+        if cfg.mode == "guarantee":
+            warnings.warn(msg, stacklevel=4)
+        notes.append(msg)

@@ -15,14 +15,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from netcoreset.bounds import layer_eps
+from netcoreset.bounds import layer_eps, max_part_size
 from netcoreset.bounds.serialization import from_jsonable, to_jsonable
 
+from .certificate import rounding_eps
 from .config import CompressionConfig
+from .holdout import HoldoutOutcome
 from .pipeline import (
     Allocation,
     Certificate,
     ErrorBudget,
+    HeldOutChecks,
     LayerStatistics,
     Network,
     Points,
@@ -68,7 +71,18 @@ class LayerReport:
 
 @dataclass
 class CompressionReport:
-    """Everything needed to reproduce and audit a compression (see :meth:`to_dict`).
+    r"""Everything needed to reproduce and audit a compression (see :meth:`to_dict`).
+
+    The certificate: with probability at least ``1 - certified_delta`` over the compression
+    and a fresh input, every output is within ``(1 +- certified_eps)`` of the original's
+    (``certificate`` says which statement: the paper's theorem, its tight form, or the
+    held-out test). ``certified_delta`` exceeds ``delta`` when the data left too few points
+    (for :math:`S` or for the held-out checks) to reach it; ``certified_eps`` is ``None``
+    when nothing is certified. ``K`` is the constant used and ``K_source`` where it came
+    from; ``held_out`` holds the checks of the theorem's hypotheses on held-out points
+    (inputs violating Assumption 1, cancellations above :math:`\hat\Delta`), ``holdout``
+    the held-out test. ``rounding_eps`` is the relative rounding error of one dot product of
+    the widest part in the model's dtype: a ``certified_eps`` below it is not observable.
 
     >>> import torch
     >>> from netcoreset.sampler import compress
@@ -86,7 +100,7 @@ class CompressionReport:
     eps: float | None
     keep: float | None
     nnz_budget: float | None
-    K: float
+    K: float | None
     k_prime: float
     include_kappa: bool
     allocation: str
@@ -115,6 +129,38 @@ class CompressionReport:
     elapsed_s: float
     layers: list[LayerReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    certificate: str = "paper"
+    certified_delta: float | None = None
+    K_source: str = "given"
+    eta_effective: int | None = None
+    certification_set_size: int = 0
+    held_out: dict[str, Any] | None = None
+    holdout: dict[str, Any] | None = None
+    rounding_eps: float | None = None
+
+    @property
+    def certificate_statement(self) -> str:
+        """One line: what is certified, at which probability, or why nothing is.
+
+        >>> rep = CompressionReport.__new__(CompressionReport)
+        >>> rep.certified_eps, rep.certified_delta, rep.delta = None, 1.0, 0.1
+        >>> rep.certificate, rep.rounding_eps, rep.dtype = "paper", 1e-7, "float32"
+        >>> rep.certificate_statement
+        'nothing (the union bound totals 1)'
+        """
+        if self.certified_eps is None:
+            total = "unknown" if self.certified_delta is None else f"{self.certified_delta:.3g}"
+            return f"nothing (the union bound totals {total})"
+        line = f"eps = {self.certified_eps:.4g} with probability >= 1 - {self.certified_delta:.3g}"
+        line += f" ({self.certificate} certificate)"
+        if self.rounding_eps is not None and self.certified_eps < self.rounding_eps:
+            line += (
+                f"; below the {self.dtype} rounding of one layer ({self.rounding_eps:.2g}): "
+                "not observable in this dtype"
+            )
+        if self.certified_delta is not None and self.certified_delta > self.delta * (1 + 1e-9):
+            line += f"; delta {self.delta:g} was NOT reached"
+        return line
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
@@ -197,6 +243,8 @@ def build_report(
     dtype: torch.dtype,
     elapsed_s: float,
     notes: list[str],
+    checks: HeldOutChecks | None = None,
+    holdout: HoldoutOutcome | None = None,
 ) -> CompressionReport:
     """Assemble the report of a finished compression."""
     eps_layers = layer_eps(alloc.eps, budget.products_allocation, allocation=True)
@@ -222,7 +270,7 @@ def build_report(
         eps=cfg.eps,
         keep=cfg.keep,
         nnz_budget=alloc.budget,
-        K=cfg.K,
+        K=None if holdout is not None else budget.K,
         k_prime=cfg.k_prime,
         include_kappa=cfg.include_kappa,
         allocation=cfg.allocation,
@@ -251,4 +299,12 @@ def build_report(
         elapsed_s=elapsed_s,
         layers=layers,
         warnings=notes,
+        certificate=cfg.certificate,
+        certified_delta=cert.delta,
+        K_source="not used (held-out test)" if holdout is not None else budget.K_source,
+        eta_effective=budget.eta_sampling,
+        certification_set_size=int(points.v.shape[0]),
+        held_out=None if checks is None or not checks.points else checks.summary(cfg.delta),
+        holdout=None if holdout is None else holdout.to_dict(),
+        rounding_eps=rounding_eps(dtype, max_part_size(net.arch, [b is not None for b in net.biases])),
     )

@@ -168,7 +168,8 @@ def empirical_sensitivity(
 
     and likewise for the negative part with :math:`|w|` on :math:`\mathcal{W}_-`. A point
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
-    Computed for all neurons at once on the weight's device and dtype.
+    Computed for all neurons at once on the weight's device, in float64 whatever the
+    model's dtype: :math:`\mathcal{S}` sets the draw counts and the certificate.
 
     Parameters
     ----------
@@ -200,9 +201,9 @@ def empirical_sensitivity(
         )
     if activations.shape[0] == 0:
         raise ValueError("activations must hold at least one point of S")
-    acts = activations.to(device=weight.device, dtype=weight.dtype)
+    acts = activations.to(device=weight.device, dtype=torch.float64)
     points, split = augment_inputs(acts, bias is not None)
-    w_full = _full_weight(weight, bias)
+    w_full = _full_weight(weight, bias).to(torch.float64)
     w_pos = w_full.clamp(min=0)
     w_neg = (-w_full).clamp(min=0)
     parts = []
@@ -233,17 +234,19 @@ def relative_cancellation(
     averaged over the points with :math:`z_i(x) \ne 0`; a neuron with :math:`z_i(x) = 0`
     on all of :math:`S` gets NaN (ignored by :func:`netcoreset.bounds.delta_hat`). Signed
     inputs are used as they are, which accounts for the cancellation between :math:`x^+`
-    and :math:`x^-` too.
+    and :math:`x^-` too. Computed in float64 whatever the model's dtype (the result is
+    float64): near a zero pre-activation a float32 :math:`z_i(x)` moves :math:`\Delta_i(x)`
+    by whole percents, and :math:`\hat\Delta` feeds the draws and the certificate.
 
     >>> import torch
     >>> relative_cancellation(torch.tensor([[1.0, -1.0]]), None, torch.tensor([[3.0, 1.0]]))
-    tensor([2.])
+    tensor([2.], dtype=torch.float64)
     """
-    acts = activations.to(device=weight.device, dtype=weight.dtype)
-    z = torch.nn.functional.linear(acts, weight, bias)
-    absolute = torch.nn.functional.linear(
-        acts.abs(), weight.abs(), None if bias is None else bias.abs()
-    )
+    acts = activations.to(device=weight.device, dtype=torch.float64)
+    w = weight.to(torch.float64)
+    b = None if bias is None else bias.to(torch.float64)
+    z = torch.nn.functional.linear(acts, w, b)
+    absolute = torch.nn.functional.linear(acts.abs(), w.abs(), None if b is None else b.abs())
     nonzero = z != 0
     ratio = torch.where(nonzero, absolute / torch.where(nonzero, z.abs(), torch.ones_like(z)), 0.0)
     count = nonzero.sum(dim=0)

@@ -350,13 +350,14 @@ def test_float32_sensitivities_agree_with_float64(model_x):
     # The float32 network of a seed is the float64 one rounded (strategies.build_relu_network);
     # both get the float64 layer inputs (rounded for float32), so only the sensitivity
     # computation itself is compared: z+ is a sum of non-negative terms (no cancellation), so
-    # float32 keeps about 1e-6 relative accuracy for these sizes.
+    # float32 keeps about 1e-6 relative accuracy for these sizes. The sensitivities themselves
+    # are computed in float64 whatever the dtype (they feed the draws and the certificate).
     model, x = model_x
     for lin, acts in zip(_linears(model), _layer_inputs(model, x), strict=True):
         s64 = empirical_sensitivity(lin.weight, lin.bias, acts)
         b32 = None if lin.bias is None else lin.bias.float()
         s32 = empirical_sensitivity(lin.weight.float(), b32, acts.float())
-        assert s32.positive.dtype == torch.float32
+        assert s32.positive.dtype == torch.float64
         for a32, a64 in (
             (s32.positive, s64.positive),
             (s32.negative, s64.negative),
@@ -431,9 +432,10 @@ def test_compress_never_adds_weights(model_x, p, prune):
 )
 def test_compress_is_deterministic_bit_for_bit(model_x, method, seed):
     model, x = model_x
-    a = compress(model, x, method=method, eps=0.5, seed=seed)
-    b = compress(model, x, method=method, eps=0.5, seed=seed)
-    c = compress(model, x, method=method, eps=0.5, generator=torch.Generator().manual_seed(seed))
+    kw = {"method": method, "eps": 0.5, "K": 2.0}  # K > 1 given: the data may leave no V
+    a = compress(model, x, **kw, seed=seed)
+    b = compress(model, x, **kw, seed=seed)
+    c = compress(model, x, **kw, generator=torch.Generator().manual_seed(seed))
     for r in (b, c):
         for p, q in zip(a.model.parameters(), r.model.parameters(), strict=True):
             assert p.dtype == q.dtype == x.dtype
@@ -544,7 +546,7 @@ def test_guarantee_mode_keeps_everything_and_holds_all_positive_net():
     fresh = make_inputs(1000, 4, distribution="nonnegative", seed=3)
     f = net(fresh)
     for seed in range(5):
-        res = compress(net, x, eps=eps, delta=delta, seed=seed)
+        res = compress(net, x, eps=eps, delta=delta, K=2.0, seed=seed)  # S is all of x
         assert res.nnz == res.nnz_original  # the theorem's sizes keep everything
         assert res.certified_eps is not None and res.certified_eps <= eps
         miss, off = 0.0, 0.0
@@ -564,7 +566,7 @@ def test_guarantee_mode_keeps_everything_signed_net():
     # Mixed-sign Gaussian weights. The theorem's sizes (m >= 1e6 draws per part with kappa)
     # keep every edge of positive sensitivity: a miss has probability <= exp(-m q_j), summed
     # below and asserted < 1e-30. The output guarantee (probability >= 1 - delta over the
-    # draws and a fresh x) holds under Assumption 1 with K = 1, K' = 3. We run T independent
+    # draws and a fresh x) holds under Assumption 1 with K = 2, K' = 3. We run T independent
     # compressions, each checked on its own fresh input, so under the assumption the failure
     # count is Binomial(T, p <= delta), and k = binom.isf(5e-7, T, delta) gives a
     # false-failure rate <= 5e-7 (+ 1e-30). Caveat, by design of this net: hidden neuron 0 is
@@ -578,7 +580,7 @@ def test_guarantee_mode_keeps_everything_signed_net():
     fresh = make_inputs(T, 4, distribution="nonnegative", seed=3)
     failures = 0
     for seed in range(T):
-        res = compress(net, x, eps=eps, delta=delta, seed=seed)
+        res = compress(net, x, eps=eps, delta=delta, K=2.0, seed=seed)  # S is all of x
         assert res.certified_eps is not None and res.certified_eps <= eps
         assert res.nnz == sampleable  # everything that can be kept is kept
         if seed == 0:

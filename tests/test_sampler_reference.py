@@ -72,17 +72,18 @@ def test_draw_counts_match_the_sample_size_formula():
     # One layer 3 -> 1: eta = 1, eta* = eta^2 = 1, L - 1 = 1.
     # include_kappa=False: Delta-hat = 1.8, eps_l = eps / (2 * 1 * 1.8).
     # m+ = ceil(8 * (11/7) * K * log(8 * 1 / delta) / eps_l^2), m- = same with S- = 1.
+    # K = 2 is given (Assumption 1 needs K > 1; S takes both points, none is left to estimate K).
     net = nn.Sequential(nn.Linear(3, 1)).double()
     with torch.no_grad():
         net[0].weight.copy_(W)
         net[0].bias.copy_(B)
     eps, delta = 0.5, 0.1
     res = compress(
-        net, S, eps=eps, delta=delta, include_kappa=False, sensitivity_set_size=2, seed=0
+        net, S, eps=eps, delta=delta, K=2.0, include_kappa=False, sensitivity_set_size=2, seed=0
     )
     eps_l = eps / (2 * 1.8)
-    m_pos = math.ceil(8 * (11 / 7) * math.log(80) / eps_l**2)
-    m_neg = math.ceil(8 * 1.0 * math.log(80) / eps_l**2)
+    m_pos = math.ceil(8 * (11 / 7) * 2.0 * math.log(80) / eps_l**2)
+    m_neg = math.ceil(8 * 1.0 * 2.0 * math.log(80) / eps_l**2)
     layer = res.report.layers[0]
     assert (layer.draws_min, layer.draws_max) == (m_neg, m_pos)
     assert layer.eps_layer == pytest.approx(eps_l, rel=1e-12)
@@ -98,7 +99,7 @@ def test_sensitivity_set_size_formula_and_cap():
     # capped at the 2 points given, with a warning.
     net = nn.Sequential(nn.Linear(3, 1)).double()
     with pytest.warns(UserWarning, match="capped at 2"):
-        res = compress(net, S, eps=0.5, delta=0.1, seed=0)
+        res = compress(net, S, eps=0.5, delta=0.1, K=2.0, seed=0)
     assert res.report.sensitivity_set_size_requested == 18
     assert res.report.sensitivity_set_size == 2
 

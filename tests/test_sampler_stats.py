@@ -175,6 +175,7 @@ def test_corenet_plus_prunes_dead_neurons_without_changing_outputs_on_s():
         delta=0.1,
         method="corenet+",
         seed=0,
+        K=2.0,  # S takes all 100 points: none is left to estimate K
         include_kappa=False,
         draw_scale=1e6,
         sensitivity_set_size=100,

@@ -358,7 +358,7 @@ def compression_params(
     =================  =====================================  ===========================
     ``eps``            ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
     ``delta``          ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
-    ``K``              ``st.floats(0.1, 10)``                 :math:`> 0`
+    ``K``              ``st.floats(1.01, 10)``                :math:`> 1`
     ``keep``           ``st.floats(0.01, 1)``                 :math:`(0, 1]`
     ``method``         ``st.sampled_from(METHODS)``           ``netcoreset.sampler.METHODS``
     ``include_kappa``  ``st.booleans()``
@@ -391,8 +391,9 @@ def compression_params(
             check_open_unit(name, value)
         fixed[name] = default if value is None else value
     if K is not None and not isinstance(K, SearchStrategy):
-        check_positive("K", K)
-    fixed["K"] = st.floats(0.1, 10.0) if K is None else K
+        if check_positive("K", K) <= 1.0:
+            raise ValueError(f"K must exceed 1 (Assumption 1 is infeasible at K <= 1); got {K!r}")
+    fixed["K"] = st.floats(1.01, 10.0) if K is None else K
     if keep is not None and not isinstance(keep, SearchStrategy):
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             raise ValueError(f"keep must be a real number in (0, 1]; got {keep!r}")

@@ -69,7 +69,12 @@ def integer(text: str) -> int:
 
 def add_assumption_args(p: argparse.ArgumentParser, kappa_help: str) -> None:
     """``--K``, ``--k-prime`` and ``--kappa/--no-kappa``."""
-    p.add_argument("--K", type=float, default=1.0, help="constant K of Assumption 1 (1)")
+    p.add_argument(
+        "--K",
+        type=float,
+        default=None,
+        help="constant K of Assumption 1, > 1 (default: estimated from held-out points)",
+    )
     p.add_argument("--k-prime", type=float, default=3.0, help="constant K' (3)")
     p.add_argument("--kappa", action=argparse.BooleanOptionalAction, default=None, help=kappa_help)
 

@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_assumption_args(p, "include kappa in the allocation (default: on in guarantee mode)")
     p.add_argument("--allocation", choices=["theorem", "uniform"], default=None)
     p.add_argument("--tight", action="store_true", help="exact Bernstein sample sizes")
+    p.add_argument(
+        "--certificate",
+        choices=["paper", "tight", "holdout"],
+        default="paper",
+        help="paper's theorem, its tight constants, or a held-out test (default: paper)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out", help="save the result (safetensors + metadata.json) to this folder")
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         allocation=args.allocation,
         tight=args.tight,
         seed=args.seed,
+        certificate=args.certificate,
     )
     if args.out:
         res.save(args.out)
@@ -88,11 +95,17 @@ def run(args: argparse.Namespace) -> int:
         f"kept {rep.nnz}/{rep.nnz_original} non-zeros ({rep.nnz / rep.nnz_original:.1%}); "
         f"parameters {rep.parameters}"
     )
-    if rep.certified_eps is not None:
+    if rep.K is not None:
+        print(f"K = {rep.K:.4g} ({rep.K_source})")
+    if rep.method.startswith("corenet"):
+        print(f"certified {rep.certificate_statement}")
+    if rep.certified_eps is not None and rep.certified_eps_empirical is not None:
         print(
-            f"certified eps (theorem, with kappa={rep.kappa:.3g}): {rep.certified_eps:.4g}; "
-            f"with the empirical Delta-hat only (heuristic): {rep.certified_eps_empirical:.4g}"
+            f"with the empirical Delta-hat only (no kappa, a heuristic): "
+            f"{rep.certified_eps_empirical:.4g}"
         )
+    for note in rep.warnings:
+        print(f"WARNING: {note}")
     if args.out:
         print(f"saved to {args.out}")
     return 0

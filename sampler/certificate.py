@@ -1,0 +1,280 @@
+r"""Held-out checks behind the certificates of :func:`~netcoreset.sampler.compress`.
+
+Points :math:`V \subset P` that are in neither :math:`S` nor CoreNet++'s :math:`T` are
+i.i.d. from :math:`\mathcal{D}` and independent of the sensitivities; they give three
+statements (derived on the theory page *Tight certificates*):
+
+* :func:`coverage_ratios` / :func:`estimate_coverage` — **the constant of Lemma 1**.
+  Bernstein's range and variance bounds need :math:`g_j(x) \le C s_j` for every edge of every
+  part at the fresh input. :math:`\Lambda(x) = \max g_j(x)/s_j` is observable, so its
+  :math:`k`-th largest value on :math:`V` is a constant :math:`C` with
+  :math:`\mathbb{P}_x(\Lambda(x) > C) \le p` at confidence :math:`1-\alpha`
+  (:func:`netcoreset.bounds.order_statistic_rank`). This is the documented, conservative
+  estimate of :math:`K` that guarantee mode uses when ``K`` is not given. An edge that is zero
+  on all of :math:`S` but carries mass at :math:`x` makes :math:`\Lambda(x) = \infty`: the
+  input violates Assumption 1 (no finite :math:`K` covers it); such inputs are counted and
+  reported.
+* :func:`cancellation_exceedances` — **the check of** :math:`\hat\Delta^\ell`: how many points of
+  :math:`V` have :math:`\max_i \Delta^\ell_i(x) > \hat\Delta^\ell` for some layer, the event
+  :math:`\kappa` is sized for (probability :math:`\delta/4` under the paper's tail assumption).
+* :func:`holdout_failures` — **the end-to-end count**: inputs of :math:`V` on which a
+  compressed network leaves :math:`(1\pm\varepsilon)`.
+
+Everything is computed in float64, whatever the model's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from netcoreset.bounds import order_statistic_rank, quantile_exceedance
+
+from .sensitivity import LayerSensitivity, augment_inputs, max_times_product
+
+__all__ = [
+    "CoverageEstimate",
+    "coverage_ratios",
+    "estimate_coverage",
+    "cancellation_exceedances",
+    "holdout_failures",
+    "worst_relative_errors",
+    "rounding_eps",
+]
+
+
+def _full(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    w = weight.to(torch.float64)
+    return w if bias is None else torch.cat([w, bias.to(torch.float64)[:, None]], dim=1)
+
+
+@torch.no_grad()
+def _part_ratio(points: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """max_j g_j(x) / s_j per point and row; inf where an edge with s_j = 0 carries mass."""
+    z = points @ w_part.T  # (points, rows)
+    covered = s > 0
+    ratio = torch.where(covered, w_part / torch.where(covered, s, 1.0), 0.0)
+    top = max_times_product(points, ratio.T.contiguous())  # max_j a_j(x) w_j / s_j
+    lost = points @ torch.where(covered, 0.0, w_part).T  # mass on edges never sampled
+    live = z > 0
+    lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
+    return torch.where(live & (lost > 0), math.inf, lam)
+
+
+@torch.no_grad()
+def coverage_ratios(
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor | None],
+    sensitivities: Sequence[LayerSensitivity],
+    inputs: Sequence[torch.Tensor],
+) -> np.ndarray:
+    r""":math:`\Lambda(x) = \max_{\ell, i, \pm, j} g_j(x)/s_j` for every held-out point.
+
+    ``inputs[l]`` holds the original network's inputs :math:`a^{\ell-1}(x)` of layer ``l``
+    for the points of :math:`V` (:func:`~netcoreset.sampler.forward_activations`). Inputs of
+    both signs are split into :math:`x^\pm` as for :math:`S`, and both pieces count.
+
+    .. math::
+
+        \Lambda(x) = \max_{\ell,\,i,\,\pm}\ \max_{j:\,s_j>0}\frac{g_j(x)}{s_j},
+        \qquad \Lambda(x) = \infty \ \text{if}\ \sum_{j:\,s_j=0} w_j a_j(x) > 0 .
+
+    Examples
+    --------
+    >>> from netcoreset.sampler import empirical_sensitivity
+    >>> w = torch.tensor([[1.0, 1.0]])
+    >>> sens = empirical_sensitivity(w, None, torch.tensor([[1.0, 1.0]]))  # s = (1/2, 1/2)
+    >>> coverage_ratios([w], [None], [sens], [torch.tensor([[3.0, 1.0], [0.0, 2.0]])])
+    array([1.5, 2. ])
+    """
+    n = inputs[0].shape[0]
+    out = torch.zeros(n, dtype=torch.float64)
+    for w, b, sens, a in zip(weights, biases, sensitivities, inputs, strict=True):
+        points, split = augment_inputs(a.to(torch.float64), b is not None)
+        w_full = _full(w, b)
+        for w_part, s in (
+            (w_full.clamp(min=0), sens.positive.to(torch.float64)),
+            ((-w_full).clamp(min=0), sens.negative.to(torch.float64)),
+        ):
+            lam = _part_ratio(points, w_part, s).amax(dim=1).cpu()
+            if split:  # the x+ and x- pieces of the same input
+                lam = torch.maximum(lam[:n], lam[n:])
+            out = torch.maximum(out, lam)
+    return out.numpy()
+
+
+@dataclass(frozen=True)
+class CoverageEstimate:
+    r"""A held-out estimate of Lemma 1's constant (see :func:`estimate_coverage`).
+
+    ``K`` is the rank-``rank`` largest :math:`\Lambda` of ``points`` held-out values;
+    :math:`\mathbb{P}_x(\Lambda(x) > K) \le` ``exceedance`` except with probability ``alpha``,
+    so the coverage event costs ``failure_probability`` in the union bound.
+    ``violating_points`` inputs activate an edge that is zero on all of :math:`S`
+    (:math:`\Lambda = \infty`: Assumption 1 fails for them).
+
+    >>> est = estimate_coverage(np.array([1.0, 2.0, 3.0, np.inf]), 0.5, 0.5)
+    >>> est.K, est.rank, est.violating_points
+    (3.0, 2, 1)
+    """
+
+    K: float
+    rank: int | None
+    points: int
+    exceedance: float
+    alpha: float
+    violating_points: int
+    largest_finite: float
+
+    @property
+    def failure_probability(self) -> float:
+        """``exceedance + alpha`` (capped at 1): the coverage event's share of the union bound."""
+        return min(1.0, self.exceedance + self.alpha)
+
+    @property
+    def violating_fraction(self) -> float:
+        return self.violating_points / self.points if self.points else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failure_probability"] = self.failure_probability
+        return d
+
+
+def estimate_coverage(ratios: np.ndarray, p: float, alpha: float) -> CoverageEstimate:
+    r"""Lemma 1's constant from held-out coverage ratios: an order statistic with a certified
+    exceedance.
+
+    The rank :math:`k` is :func:`netcoreset.bounds.order_statistic_rank` ``(n, p, alpha)``
+    (1, the maximum, when :math:`n` is too small for :math:`p`). If the :math:`k`-th largest
+    value is infinite (more than :math:`k - 1` violating points) the rank moves to the largest
+    finite value. The certified exceedance is
+    :math:`\mathrm{quantile\_exceedance}(n, k, \alpha) = B^{-1}(1-\alpha; k, n-k+1)`, which
+    is at most :math:`p` for the planned rank and larger otherwise: the certificate then
+    reports a larger :math:`\delta` rather than a wrong one.
+
+    .. math::
+
+        C = \Lambda_{[k]},\qquad
+        \mathbb{P}_V\bigl(\mathbb{P}_x(\Lambda(x) > C) > B^{-1}(1-\alpha; k, n-k+1)\bigr)
+        \le \alpha .
+
+    Examples
+    --------
+    >>> est = estimate_coverage(np.linspace(1.0, 2.0, 1000), 0.01, 0.01)
+    >>> est.rank, round(est.K, 4), est.exceedance <= 0.01
+    (3, 1.998, True)
+    """
+    values = np.asarray(ratios, dtype=np.float64).ravel()
+    n = values.size
+    if n == 0:
+        raise ValueError("the coverage estimate needs at least one held-out point")
+    planned = order_statistic_rank(n, p, alpha) or 1
+    finite = np.sort(values[np.isfinite(values)])[::-1]
+    violating = n - finite.size
+    rank: int | None = max(planned, violating + 1)
+    if rank is not None and rank > n:
+        rank = None
+    K = math.inf if rank is None else float(finite[rank - violating - 1])
+    exceedance = 1.0 if rank is None else quantile_exceedance(n, rank, alpha)
+    largest = float(finite[0]) if finite.size else math.inf
+    return CoverageEstimate(K, rank, n, exceedance, alpha, violating, largest)
+
+
+@torch.no_grad()
+def cancellation_exceedances(
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor | None],
+    inputs: Sequence[torch.Tensor],
+    delta_hats: Sequence[float],
+) -> np.ndarray:
+    r"""Which held-out points have :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some
+    :math:`\ell, i` (float64; a neuron with :math:`z_i(x) = 0` but :math:`\sum_k|w_ka_k| > 0`
+    has :math:`\Delta = \infty`).
+
+    .. math::
+
+        \Delta^\ell_i(x) = \frac{\sum_k |w_{ik}a_k(x)|}{|\sum_k w_{ik}a_k(x)|}
+
+    Examples
+    --------
+    >>> w = torch.tensor([[1.0, -1.0]])
+    >>> cancellation_exceedances([w], [None], [torch.tensor([[3.0, 1.0], [2.0, 1.5]])], [3.0])
+    array([False,  True])
+    """
+    n = inputs[0].shape[0]
+    out = torch.zeros(n, dtype=torch.bool)
+    for w, b, a, dh in zip(weights, biases, inputs, delta_hats, strict=True):
+        acts = a.to(torch.float64)
+        wd = w.to(torch.float64)
+        bd = None if b is None else b.to(torch.float64)
+        z = torch.nn.functional.linear(acts, wd, bd)
+        mass = torch.nn.functional.linear(acts.abs(), wd.abs(), None if bd is None else bd.abs())
+        ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
+        ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
+        out |= (ratio > float(dh)).any(dim=1).cpu()
+    return out.numpy()
+
+
+@torch.no_grad()
+def worst_relative_errors(
+    compressed: torch.nn.Module, original: torch.nn.Module, points: torch.Tensor
+) -> np.ndarray:
+    r""":math:`W(x) = \max_k |f_{\hat\theta}(x)_k - f_\theta(x)_k| / |f_\theta(x)_k|` per point
+    (float64; an entry with :math:`f_k = 0` counts :math:`\infty` unless :math:`\hat f_k = 0`).
+
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> worst_relative_errors(lin, lin, torch.ones(3, 2)).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    exact = original(points).to(torch.float64)
+    approx = compressed(points).to(torch.float64)
+    diff = (approx - exact).abs()
+    mag = exact.abs()
+    ratio = torch.where(mag > 0, diff / torch.where(mag > 0, mag, 1.0), 0.0)
+    ratio = torch.where((mag == 0) & (diff > 0), math.inf, ratio)
+    ratio = torch.where(torch.isnan(diff), math.inf, ratio)
+    return ratio.amax(dim=1).cpu().numpy()
+
+
+@torch.no_grad()
+def holdout_failures(
+    compressed: torch.nn.Module, original: torch.nn.Module, points: torch.Tensor, eps: float
+) -> int:
+    r"""How many points leave :math:`(1\pm\varepsilon)`: :math:`\#\{x \in V : \exists k:
+    |f_{\hat\theta}(x)_k - f_\theta(x)_k| > \varepsilon|f_\theta(x)_k|\}` (float64).
+
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> holdout_failures(lin, lin, torch.ones(3, 2), 0.1)
+    0
+    """
+    exact = original(points).to(torch.float64)
+    approx = compressed(points).to(torch.float64)
+    diff = (approx - exact).abs()
+    fails = (diff > eps * exact.abs()).any(dim=1) | torch.isnan(diff).any(dim=1)
+    return int(fails.sum())
+
+
+def rounding_eps(dtype: torch.dtype, part_size: int) -> float:
+    r"""The relative rounding error of one dot product of ``part_size`` terms in ``dtype``.
+
+    .. math::
+
+        \gamma_n = \frac{n u}{1 - n u},\qquad u = \tfrac12\,\mathrm{eps}(\text{dtype}),
+
+    the classical bound :math:`|\mathrm{fl}(w^\top a) - w^\top a| \le \gamma_n |w|^\top|a|`
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, eq. (3.4)). A certified
+    :math:`\varepsilon` below it is smaller than what evaluating one layer in that dtype can
+    change: it is reported, but not as a meaningful accuracy.
+
+    >>> f"{rounding_eps(torch.float32, 785):.2e}"
+    '4.68e-05'
+    """
+    u = torch.finfo(dtype).eps / 2.0
+    nu = part_size * u
+    return nu / (1.0 - nu) if nu < 1 else math.inf
