@@ -92,17 +92,13 @@ def compress(
     Parameters
     ----------
     model : torch.nn.Module
-        A fully-connected ReLU network (:func:`~netcoreset.sampler.linear_layers`); never
-        modified.
+        A fully-connected ReLU network (:func:`linear_layers`); never modified.
     data : torch.Tensor or numpy.ndarray
-        The points :math:`P`, ``(n, in_features)``; :math:`S` (and CoreNet++'s :math:`T`) are
-        drawn from them without replacement.
+        The points :math:`P` ``(n, in_features)``; :math:`S` (and :math:`T`) come from them.
     method : str, default "corenet"
         One of :data:`~netcoreset.sampler.METHODS` (:mod:`netcoreset.sampler.methods`).
-    eps : float, optional
-        :math:`\varepsilon \in (0, 1)`: guarantee mode.
-    delta : float, default 0.1
-        :math:`\delta \in (0, 1)`.
+    eps, delta : float
+        :math:`\varepsilon \in (0, 1)` (guarantee mode) and :math:`\delta \in (0, 1)`.
     keep, nnz : float or int, optional
         Budget mode: the fraction in (0, 1] (or the number) of the original non-zero weights,
         biases included, to keep.
@@ -123,19 +119,15 @@ def compress(
         CoreNet++'s candidates per part and :math:`|T|` (defaults
         :math:`\lceil\log_2(1/\delta)\rceil` and :math:`|S|`).
     draw_scale : float or sequence of float, default 1
-        Multiplies the draw counts (one value or one per layer): sample-complexity experiments.
+        Multiplies the draw counts (one value or one per layer).
     sensitivity_set_size : int, optional
-        :math:`|S|`; default :func:`netcoreset.bounds.sensitivity_set_size`, capped at the data
-        with a warning.
+        :math:`|S|` (default :func:`netcoreset.bounds.sensitivity_set_size`, capped at the data).
     layers : sequence of torch.nn.Linear, optional
         The ordered linear layers of a model that is not an ``nn.Sequential``.
-    seed : int, optional
-    generator : torch.Generator, optional
+    seed, generator : int or torch.Generator, optional
         Source of all randomness; the same seed gives the same result bit for bit on CPU.
-    progress : bool, optional
-        Progress bars over layers (default: only on a terminal).
-    chunk_size : int, default 1
-        Points per slab of the (max, ×) product.
+    progress, chunk_size : bool or None, int
+        Progress bars (default: on a terminal); points per slab of the (max, ×) product.
 
     Returns
     -------
