@@ -1,4 +1,4 @@
-r"""The error budget across layers (spec section 3).
+r"""The error budget across layers (Baykal et al., 2019, the analysis of the main theorem).
 
 :math:`\hat\Delta^\ell` bounds the cancellation :math:`\Delta^\ell_i(x) = \sum_k |w_k a_k(x)| /
 |\sum_k w_k a_k(x)|` of layer :math:`\ell`; the product :math:`\hat\Delta^{\ell\rightarrow}`
@@ -60,7 +60,8 @@ def max_hidden_width(arch: Sequence[int]) -> int:
 def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
     r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} + 1)`.
 
-    Lemma 1 takes a union bound over the edges of a part; the spec bounds their number by
+    The sensitivity lemma takes a union bound over the edges of a part; the paper bounds their
+    number by
     :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
     layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
     :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this

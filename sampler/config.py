@@ -125,7 +125,7 @@ class CompressionConfig:
         progress: bool | None = None,
     ) -> CompressionConfig:
         """Validate the arguments of :func:`~netcoreset.sampler.compress` (same names)."""
-        spec = get_method(method)
+        entry = get_method(method)
         given = [n for n, v in (("eps", eps), ("keep", keep), ("nnz", nnz)) if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -150,11 +150,11 @@ class CompressionConfig:
                 seed = check_seed("seed", seed)
             except ValueError:
                 raise ValueError(f"seed must be a non-negative integer; got {seed!r}") from None
-        if not spec.amplify and (tau is not None or holdout_set_size is not None):
+        if not entry.amplify and (tau is not None or holdout_set_size is not None):
             raise ValueError("tau and holdout_set_size apply to method='corenet++' only")
         guarantee = mode == "guarantee"
         return cls(
-            method=spec.name,
+            method=entry.name,
             mode=mode,
             eps=eps,
             keep=None if keep is None else float(keep),
@@ -172,7 +172,7 @@ class CompressionConfig:
             activations=activations,
             tau=(
                 (default_tau(delta) if tau is None else _optional_count("tau", tau))
-                if spec.amplify
+                if entry.amplify
                 else None
             ),
             holdout_set_size=_optional_count("holdout_set_size", holdout_set_size),

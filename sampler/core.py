@@ -157,7 +157,7 @@ def compress(
         draw_scale=draw_scale, sensitivity_set_size=sensitivity_set_size, seed=seed,
         chunk_size=chunk_size, progress=progress,
     )  # fmt: skip
-    spec = get_method(cfg.method)
+    entry = get_method(cfg.method)
     original = linear_layers(model, layers)
     ref = original[0].weight
     x = as_inputs(
@@ -168,15 +168,15 @@ def compress(
     notes: list[str] = []
     net = stage.working_copy(original)
     nnz_original = sum(stage.count_nonzeros(net.weights, net.biases))
-    points = stage.select_points(x, net, cfg, spec, cpu_gen, notes)
+    points = stage.select_points(x, net, cfg, entry, cpu_gen, notes)
     pruned = folded = [0] * len(original)
-    if spec.prune_neurons:
+    if entry.prune_neurons:
         net, pruned, folded = stage.prune_neurons(net, original, points.s)
     stats = stage.layer_statistics(net, points.s, cfg)
     budget = stage.error_budget(stats, net, cfg)
     alloc = stage.allocate_draws(stats, budget, net, cfg, nnz_original, notes)
-    sampled = stage.sample_layers(spec, net, points, stats, alloc, budget, cfg, dev_gen)
-    cert = stage.certify(spec, stats, alloc, budget, net, cfg)
+    sampled = stage.sample_layers(entry, net, points, stats, alloc, budget, cfg, dev_gen)
+    cert = stage.certify(entry, stats, alloc, budget, net, cfg)
     report = build_report(
         cfg, net, points, stats, budget, alloc, sampled, cert, pruned=pruned, folded=folded,
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,

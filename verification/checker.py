@@ -1,6 +1,6 @@
 r"""Statistical check of the (ε, δ) output guarantee of a compression method.
 
-The guarantee of the spec (section 1) is a statement about one random compression
+The guarantee of CoreNet (Baykal et al., 2019) is a statement about one random compression
 :math:`\hat\theta` and one fresh input :math:`x \sim D`:
 
 .. math::
@@ -124,7 +124,7 @@ def entrywise_relative_errors(
         \text{fail}(x) \iff \exists k:\ |\hat f_k - f_k| > \varepsilon |f_k|,
 
     where an entry with :math:`f_k = 0` contributes :math:`+\infty` if :math:`\hat f_k \ne 0` and 0
-    otherwise (the entry-wise guarantee of spec section 1 then requires :math:`\hat f_k = 0`), and
+    otherwise (the entry-wise guarantee then requires :math:`\hat f_k = 0`), and
     a NaN output counts as :math:`W = +\infty` and a failure. ``fail`` is computed directly from
     the inequality (not from :math:`W`), so it is exact in floating point. Computed in float64.
 
