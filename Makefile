@@ -42,9 +42,10 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/netcoreset demo
 
-lint: $(STAMP)
+lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy bounds sampler verification
 
 pytest: install
 	$(PY) -m pytest -p no:cacheprovider --doctest-modules \
