@@ -290,6 +290,25 @@ def _search(
     return SlackSearch(layer=layer, c=hi, bracket=(lo, hi), status=status, checks=checks)
 
 
+def _check_grid(
+    factor: Any, c_min: Any, c_max: Any, bisection_steps: Any
+) -> tuple[float, float, float]:
+    factor = check_positive("factor", factor)
+    if factor <= 1.0:
+        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
+    c_min = check_positive("c_min", c_min)
+    c_max = check_positive("c_max", c_max)
+    if not c_min <= 1.0 <= c_max:
+        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
+    if (
+        isinstance(bisection_steps, bool)
+        or not isinstance(bisection_steps, (int, np.integer))
+        or bisection_steps < 0
+    ):
+        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    return factor, c_min, c_max
+
+
 def find_slack(
     model: nn.Module,
     data: torch.Tensor | np.ndarray,
@@ -360,19 +379,7 @@ def find_slack(
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     alpha_total = check_open_unit("alpha_total", alpha_total)
-    factor = check_positive("factor", factor)
-    if factor <= 1.0:
-        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
-    c_min = check_positive("c_min", c_min)
-    c_max = check_positive("c_max", c_max)
-    if not c_min <= 1.0 <= c_max:
-        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
-    if (
-        isinstance(bisection_steps, bool)
-        or not isinstance(bisection_steps, (int, np.integer))
-        or bisection_steps < 0
-    ):
-        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    factor, c_min, c_max = _check_grid(factor, c_min, c_max, bisection_steps)
     if "alpha" in check_kwargs:
         raise ValueError("alpha is set per check by the search; use alpha_total")
     if not isinstance(model, nn.Module):
