@@ -1,4 +1,4 @@
-r"""The error budget across layers (spec section 3).
+r"""The error budget across layers (Baykal et al., 2019, the analysis of the main theorem).
 
 :math:`\hat\Delta^\ell` bounds the cancellation :math:`\Delta^\ell_i(x) = \sum_k |w_k a_k(x)| /
 |\sum_k w_k a_k(x)|` of layer :math:`\ell`; the product :math:`\hat\Delta^{\ell\rightarrow}`
@@ -63,7 +63,8 @@ def max_part_size(arch: Sequence[int], bias: bool | Sequence[bool] = True) -> in
     r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} +
     [b^\ell])`, the fan-in plus one where layer :math:`\ell` has a bias.
 
-    Lemma 1 takes a union bound over the edges of a part; the spec bounds their number by
+    The sensitivity lemma takes a union bound over the edges of a part; the paper bounds their
+    number by
     :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
     layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
     :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this
@@ -88,6 +89,12 @@ def max_part_size(arch: Sequence[int], bias: bool | Sequence[bool] = True) -> in
 def lambda_star(eta: int, eta_star: int) -> float:
     r""":math:`\lambda^* = \tfrac12 \log(\eta\,\eta^*)`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.lambda_star_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(lambda_star(410, 300), 4)
     5.86
     """
@@ -108,6 +115,12 @@ def kappa(eta: int, eta_star: int, delta: float) -> float:
     :math:`\Delta^\ell_i(x)` over :math:`S` into a bound for a fresh input. It is large:
     about 192 for a 784-300-100-10 network at :math:`\delta = 0.1`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.kappa_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(kappa(410, 300, 0.1), 1)
     192.1
     """
@@ -128,6 +141,12 @@ def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
         :math:`\kappa` (:func:`kappa`); ``0`` gives the purely empirical value, a heuristic
         outside the theorem.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
@@ -148,6 +167,12 @@ def delta_hat_product(delta_hats: ArrayLike) -> Any:
     ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
     the result has the same length, its last entry is :math:`\hat\Delta^L`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_product_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat_product([2.0, 3.0, 4.0]).tolist()
     [24.0, 12.0, 4.0]
     """
@@ -164,6 +189,12 @@ def eps_prime(eps: float, num_weight_layers: int, *, allocation: bool = False) -
     :math:`\varepsilon > 0` is accepted, as budget mode uses :math:`\varepsilon` as a
     parameter of the allocation rather than as a promise.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.eps_prime_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> eps_prime(0.5, 5)
     0.05
     """
@@ -183,6 +214,12 @@ def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = F
     :math:`L-1`); ``allocation`` as in :func:`eps_prime`. The inverse is
     :func:`network_eps`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.layer_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
     [0.003333, 0.006667, 0.02]
     """
@@ -209,6 +246,12 @@ def network_eps(
     ``per_layer=True`` the array of every layer's :math:`2(L-1)\hat\Delta^{\ell\rightarrow}
     \varepsilon_\ell` is returned instead of its maximum.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.network_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(network_eps([0.08 / 24, 0.08 / 12, 0.02], [24.0, 12.0, 4.0]), 12)
     0.48
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()
@@ -238,6 +281,10 @@ def eps_prime_exact(eps: float, num_weight_layers: int) -> float:
     exactly, whereas the paper's :math:`\varepsilon/(2(L-1))` (:func:`eps_prime`) reaches only
     :math:`(1+\varepsilon/(2(L-1)))^{L-1} - 1 \le e^{\varepsilon/2} - 1`: about 1.7 times
     smaller for :math:`L - 1 = 3`, :math:`\varepsilon = 0.5`, hence 3 times more draws.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.eps_prime_exact_expr : the same formula in sympy.
 
     Examples
     --------
@@ -280,6 +327,10 @@ def error_recursion(
         :math:`\hat\Delta^\ell \ge 1` per weight layer (not their products).
     per_layer : bool, default False
         Return every :math:`R_\ell` instead of :math:`R_L`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.error_recursion_expr : one step in sympy.
 
     Examples
     --------

@@ -62,6 +62,10 @@ def effective_eta(arch: Sequence[int] | str, *, signed_inputs: bool = False, tau
     statement that holds for a selection on a held-out set; see
     :func:`~netcoreset.bounds.candidate_log_ratio`).
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.effective_eta_expr : the same formula in sympy.
+
     Examples
     --------
     >>> effective_eta("784,300,100,10"), effective_eta("784,300,100,10", signed_inputs=True)

@@ -45,7 +45,29 @@ __all__ = [
     "holdout_failures",
     "worst_relative_errors",
     "rounding_eps",
+    "layer_inputs",
 ]
+
+
+#: Elements of one slab of the (max, x) product over held-out points (memory ~ 8x bytes).
+_SLAB_ELEMENTS = 2**22
+
+
+def layer_inputs(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None], x: torch.Tensor
+) -> list[torch.Tensor]:
+    r"""The inputs :math:`a^{\ell-1}(x)` of every layer (no module is built).
+
+    >>> [t.shape for t in layer_inputs([torch.ones(3, 2), torch.ones(1, 3)], [None, None],
+    ...                                torch.ones(4, 2))]
+    [torch.Size([4, 2]), torch.Size([4, 3])]
+    """
+    out, a = [], x
+    for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        out.append(a)
+        if idx < len(weights) - 1:
+            a = torch.relu(torch.nn.functional.linear(a, w, b))
+    return out
 
 
 def _full(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -59,7 +81,8 @@ def _part_ratio(points: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> 
     z = points @ w_part.T  # (points, rows)
     covered = s > 0
     ratio = torch.where(covered, w_part / torch.where(covered, s, 1.0), 0.0)
-    top = max_times_product(points, ratio.T.contiguous())  # max_j a_j(x) w_j / s_j
+    chunk = max(1, _SLAB_ELEMENTS // max(1, points.shape[0] * w_part.shape[0]))
+    top = max_times_product(points, ratio.T.contiguous(), chunk)  # max_j a_j(x) w_j / s_j
     lost = points @ torch.where(covered, 0.0, w_part).T  # mass on edges never sampled
     live = z > 0
     lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
@@ -244,17 +267,21 @@ def worst_relative_errors(
 
 @torch.no_grad()
 def holdout_failures(
-    compressed: torch.nn.Module, original: torch.nn.Module, points: torch.Tensor, eps: float
+    compressed: torch.nn.Module | torch.Tensor,
+    original: torch.nn.Module | torch.Tensor,
+    points: torch.Tensor,
+    eps: float,
 ) -> int:
     r"""How many points leave :math:`(1\pm\varepsilon)`: :math:`\#\{x \in V : \exists k:
     |f_{\hat\theta}(x)_k - f_\theta(x)_k| > \varepsilon|f_\theta(x)_k|\}` (float64).
+    ``compressed`` and ``original`` are networks or their outputs on ``points``.
 
     >>> lin = torch.nn.Linear(2, 2)
     >>> holdout_failures(lin, lin, torch.ones(3, 2), 0.1)
     0
     """
-    exact = original(points).to(torch.float64)
-    approx = compressed(points).to(torch.float64)
+    exact = (original if isinstance(original, torch.Tensor) else original(points)).double()
+    approx = (compressed if isinstance(compressed, torch.Tensor) else compressed(points)).double()
     diff = (approx - exact).abs()
     fails = (diff > eps * exact.abs()).any(dim=1) | torch.isnan(diff).any(dim=1)
     return int(fails.sum())

@@ -146,7 +146,7 @@ class CompressionConfig:
         certification_set_size: int | None = None,
     ) -> CompressionConfig:
         """Validate the arguments of :func:`~netcoreset.sampler.compress` (same names)."""
-        spec = get_method(method)
+        entry = get_method(method)
         given = [n for n, v in (("eps", eps), ("keep", keep), ("nnz", nnz)) if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -171,7 +171,7 @@ class CompressionConfig:
                 seed = check_seed("seed", seed)
             except ValueError:
                 raise ValueError(f"seed must be a non-negative integer; got {seed!r}") from None
-        if not spec.amplify and (tau is not None or holdout_set_size is not None):
+        if not entry.amplify and (tau is not None or holdout_set_size is not None):
             raise ValueError("tau and holdout_set_size apply to method='corenet++' only")
         if certificate not in CERTIFICATES:
             raise ValueError(f"certificate must be one of {CERTIFICATES}; got {certificate!r}")
@@ -185,7 +185,7 @@ class CompressionConfig:
                 )
         guarantee = mode == "guarantee"
         return cls(
-            method=spec.name,
+            method=entry.name,
             mode=mode,
             eps=eps,
             keep=None if keep is None else float(keep),
@@ -203,7 +203,7 @@ class CompressionConfig:
             activations=activations,
             tau=(
                 (default_tau(delta) if tau is None else _optional_count("tau", tau))
-                if spec.amplify
+                if entry.amplify
                 else None
             ),
             holdout_set_size=_optional_count("holdout_set_size", holdout_set_size),
@@ -217,6 +217,16 @@ class CompressionConfig:
                 "certification_set_size", certification_set_size
             ),
         )
+
+    def budget_fraction(self) -> float:
+        """``keep`` in budget mode (``ValueError`` when the config has none).
+
+        >>> CompressionConfig.create(keep=0.25).budget_fraction()
+        0.25
+        """
+        if self.keep is None:
+            raise ValueError("this configuration has no keep fraction")
+        return self.keep
 
     def draw_scales(self, n_layers: int) -> list[float]:
         """``draw_scale`` as one factor per weight layer.

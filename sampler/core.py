@@ -12,7 +12,7 @@ from torch import nn
 from . import pipeline as stage
 from ._model import as_inputs, linear_layers, starts_with_flatten
 from .config import CompressionConfig
-from .holdout import holdout_search
+from .holdout import sample_and_certify
 from .methods import get_method
 from .report import build_report
 from .result import CompressionResult
@@ -95,28 +95,18 @@ def compress(
     Parameters
     ----------
     model : torch.nn.Module
-        A fully-connected ReLU network (:func:`~netcoreset.sampler.linear_layers`); never
-        modified.
+        A fully-connected ReLU network (:func:`linear_layers`); never modified.
     data : torch.Tensor or numpy.ndarray
-        The points :math:`P`, ``(n, in_features)``; :math:`S` (and CoreNet++'s :math:`T`) are
-        drawn from them without replacement.
+        The points :math:`P` ``(n, in_features)``; :math:`S` (and :math:`T`) come from them.
     method : str, default "corenet"
         One of :data:`~netcoreset.sampler.METHODS` (:mod:`netcoreset.sampler.methods`).
-    eps : float, optional
-        :math:`\varepsilon \in (0, 1)`: guarantee mode.
-    delta : float, default 0.1
-        :math:`\delta \in (0, 1)`.
+    eps, delta : float
+        :math:`\varepsilon \in (0, 1)` (guarantee mode) and :math:`\delta \in (0, 1)`.
     keep, nnz : float or int, optional
         Budget mode: the fraction in (0, 1] (or the number) of the original non-zero weights,
         biases included, to keep.
-    K : float, optional
-        Constant of Assumption 1; must exceed 1 (the assumption is infeasible at
-        :math:`K \le 1`). Default: estimated from the held-out points :math:`V` as the
-        certified order statistic of :math:`\max_j g_j(x)/s_j` (the constant Lemma 1
-        needs; :mod:`netcoreset.sampler.certificate`), which costs that event's certified
-        probability in the union bound. The report gives the ``K`` used and its source.
-    k_prime : float, default 3
-        :math:`K'` of Assumption 1 (fixes :math:`|S|`).
+    K, k_prime : float, optional
+        Assumption 1's :math:`K > 1` (default: a held-out estimate) and :math:`K'` (3).
     include_kappa : bool, optional
         Include :math:`\kappa` in :math:`\hat\Delta` for the allocation (default: in guarantee
         mode only). The certificate always includes it; ``False`` is a heuristic.
@@ -132,33 +122,18 @@ def compress(
         CoreNet++'s candidates per part and :math:`|T|` (defaults
         :math:`\lceil\log_2(1/\delta)\rceil` and :math:`|S|`).
     draw_scale : float or sequence of float, default 1
-        Multiplies the draw counts (one value or one per layer): sample-complexity experiments.
+        Multiplies the draw counts (one value or one per layer).
     sensitivity_set_size : int, optional
-        :math:`|S|`; default :func:`netcoreset.bounds.sensitivity_set_size`, capped at the data
-        with a warning.
+        :math:`|S|` (default :func:`netcoreset.bounds.sensitivity_set_size`, capped at the data).
     layers : sequence of torch.nn.Linear, optional
         The ordered linear layers of a model that is not an ``nn.Sequential``.
-    seed : int, optional
-    generator : torch.Generator, optional
+    seed, generator : int or torch.Generator, optional
         Source of all randomness; the same seed gives the same result bit for bit on CPU.
-    progress : bool, optional
-        Progress bars over layers (default: only on a terminal).
-    chunk_size : int, default 1
-        Points per slab of the (max, ×) product.
-    certificate : {"paper", "tight", "holdout"}, default "paper"
-        What the result certifies (the theory page *Tight certificates*). ``"paper"``: the
-        theorem with the paper's constants (:math:`3K`, the 8-form, :math:`\kappa`,
-        :math:`\varepsilon/(2(L-1))`), every event of the union bound counted. ``"tight"``:
-        the same assumptions with the constants the proof needs: Lemma 1's :math:`K` instead of
-        :math:`3K`, the exact Bernstein form, :math:`\varepsilon' = (1+\varepsilon)^{1/(L-1)}
-        - 1` and the error recursion, and the sampling events get the share of :math:`\delta`
-        the others leave. ``"holdout"``: no assumption on :math:`\mathcal{D}` beyond i.i.d.
-        points; the compressed network is tested on :math:`V` with an exact binomial bound
-        (guarantee mode: the smallest of 64 scaled draw budgets that passes,
-        :mod:`netcoreset.sampler.holdout`).
-    certification_set_size : int, optional
-        :math:`|V|`: how many of the points left after :math:`S` (and :math:`T`) the
-        certificates and checks use (default: all, at most 5000).
+    progress, chunk_size : bool or None, int
+        Progress bars (default: on a terminal); points per slab of the (max, ×) product.
+    certificate, certification_set_size : str, int, optional
+        ``"paper"`` (default), ``"tight"`` (the proof's constants) or ``"holdout"`` (a held-out
+        test, :mod:`netcoreset.sampler.holdout`); :math:`|V|` (default: the rest, <= 2000).
 
     Returns
     -------
@@ -189,7 +164,7 @@ def compress(
         chunk_size=chunk_size, progress=progress, certificate=certificate,
         certification_set_size=certification_set_size,
     )  # fmt: skip
-    spec = get_method(cfg.method)
+    entry = get_method(cfg.method)
     original = linear_layers(model, layers)
     ref = original[0].weight
     x = as_inputs(
@@ -200,38 +175,20 @@ def compress(
     notes: list[str] = []
     net = stage.working_copy(original)
     nnz_original = sum(stage.count_nonzeros(net.weights, net.biases))
-    points = stage.select_points(x, net, cfg, spec, cpu_gen, notes)
-    pruned = folded = [0] * len(original)
-    kept = None
-    if spec.prune_neurons:
+    points = stage.select_points(x, net, cfg, entry, cpu_gen, notes)
+    none = [0] * len(original)
+    pruned, folded, kept = none, none, None
+    if entry.prune_neurons:
         net, pruned, folded, kept = stage.prune_neurons(net, original, points.s)
     stats = stage.layer_statistics(net, points.s, cfg)
-    checks = stage.HeldOutChecks(0)
-    if spec.sensitivity_sampling:
-        checks = stage.held_out_checks(net, original, kept, stats, points, cfg, notes)
-        if cfg.K is None and checks.coverage is None and cfg.certificate != "holdout":
-            if cfg.mode == "guarantee":
-                raise ValueError(
-                    "guarantee mode needs K > 1 or held-out points to estimate it: the data "
-                    "leave no point after S; pass K=... (> 1) or more data"
-                )
-            notes.append("no held-out point to estimate K: the budget's certificate is void")
+    checks = stage.held_out_checks(entry, net, original, kept, stats, points, cfg, notes)
     budget = stage.error_budget(stats, net, cfg, points, checks.coverage)
-    if spec.sensitivity_sampling:
-        stage.check_cancellation(checks, net, budget, cfg, notes)
-    holdout = None
-    if cfg.certificate == "holdout" and spec.sensitivity_sampling:
-        base_seed = int(torch.randint(0, 2**62, (1,), generator=cpu_gen).item())
-        alloc, sampled, cert, holdout = holdout_search(
-            spec, net, original, points, stats, budget, cfg, dev_gen, base_seed,
-            nnz_original, notes,
-        )  # fmt: skip
-    else:
-        alloc = stage.allocate_draws(stats, budget, net, cfg, nnz_original, notes)
-        sampled = stage.sample_layers(spec, net, points, stats, alloc, budget, cfg, dev_gen)
-        cert = stage.certify(spec, stats, alloc, budget, net, cfg)
-    if holdout is not None and holdout.scale is None:  # the original network was returned
-        net, pruned, folded = stage.working_copy(original), [0] * len(original), [0] * len(original)
+    stage.check_cancellation(checks, net, budget, cfg, notes)
+    alloc, sampled, cert, holdout = sample_and_certify(
+        entry, net, original, points, stats, budget, cfg, (cpu_gen, dev_gen), nnz_original, notes
+    )
+    if holdout is not None and holdout.scale is None:  # nothing passed: the original is returned
+        net, pruned, folded = stage.working_copy(original), none, none
     report = build_report(
         cfg, net, points, stats, budget, alloc, sampled, cert, pruned=pruned, folded=folded,
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,

@@ -56,10 +56,17 @@ from .pipeline import (
     Sampled,
     allocate_draws,
     build_model,
+    certify,
     sample_layers,
 )
 
-__all__ = ["HOLDOUT_GRID", "HOLDOUT_ALPHA_FRACTION", "HoldoutOutcome", "holdout_search"]
+__all__ = [
+    "HOLDOUT_GRID",
+    "HOLDOUT_ALPHA_FRACTION",
+    "HoldoutOutcome",
+    "holdout_search",
+    "sample_and_certify",
+]
 
 #: Number of candidate scales :math:`2^{-g}`, :math:`g < G` (down to about :math:`10^{-19}`).
 HOLDOUT_GRID = 64
@@ -86,6 +93,19 @@ class HoldoutOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@torch.no_grad()
+def _outputs(
+    weights: Sequence[torch.Tensor], biases: Sequence[Any], x: torch.Tensor
+) -> torch.Tensor:
+    """The network's outputs on ``x`` without building modules (the search evaluates many)."""
+    a = x
+    for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        a = torch.nn.functional.linear(a, w, b)
+        if idx < len(weights) - 1:
+            a = torch.relu(a)
+    return a
 
 
 def _reference(original: Sequence[torch.nn.Linear]) -> torch.nn.Sequential:
@@ -120,12 +140,14 @@ def holdout_search(
     layers, the certificate and the details for the report."""
     n = int(points.v.shape[0])
     alpha = HOLDOUT_ALPHA_FRACTION * cfg.delta
-    reference = _reference(original)
     n_layers = len(stats)
     if cfg.mode == "budget":
         alloc = allocate_draws(stats, budget, net, cfg, nnz_original, notes)
         sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, generator)
+        reference = _reference(original)
         return (alloc, sampled, *_budget_certificate(sampled, reference, points, cfg, alpha))
+    eps = cfg.eps
+    assert eps is not None  # guarantee mode
     grid = HOLDOUT_GRID
     f_max = max_holdout_failures(n, cfg.delta, alpha, grid) if n else -1
     if f_max < 0:
@@ -135,6 +157,7 @@ def holdout_search(
             f"{cfg.delta:g}; the data leave {n} after S"
         )
     device = generator.device
+    exact = _outputs([lay.weight for lay in original], [lay.bias for lay in original], points.v)
     evaluated: dict[int, tuple[Allocation, Sampled, int]] = {}
 
     def candidate(g: int) -> tuple[Allocation, Sampled, int]:
@@ -143,7 +166,8 @@ def holdout_search(
             alloc = allocate_draws(stats, scaled, net, cfg, nnz_original, [])
             gen = torch.Generator(device=device).manual_seed(base_seed + g)
             sampled = sample_layers(method, net, points, list(stats), alloc, scaled, cfg, gen)
-            fails = holdout_failures(build_model(sampled), reference, points.v, float(cfg.eps))
+            out = _outputs(sampled.weights, sampled.biases, points.v)
+            fails = holdout_failures(out, exact, points.v, eps)
             evaluated[g] = (alloc, sampled, fails)
         return evaluated[g]
 
@@ -191,5 +215,33 @@ def _budget_certificate(
     delta_cert = min(1.0, quantile_exceedance(n, rank, alpha) + alpha)
     fails = int((worst > eps).sum())
     outcome = HoldoutOutcome(n, alpha, 1, rank - 1, 1.0, fails, eps, delta_cert, [])
-    cert = Certificate(eps if math.isfinite(eps) else None, None, [None] * n_layers, None, delta_cert)
+    certified = eps if math.isfinite(eps) else None
+    cert = Certificate(certified, None, [None] * n_layers, None, delta_cert)
     return cert, outcome
+
+
+def sample_and_certify(
+    method: Method,
+    net: Network,
+    original: Sequence[torch.nn.Linear],
+    points: Points,
+    stats: list[LayerStatistics],
+    budget: ErrorBudget,
+    cfg: CompressionConfig,
+    generators: tuple[torch.Generator, torch.Generator],
+    nnz_original: int,
+    notes: list[str],
+) -> tuple[Allocation, Sampled, Certificate, HoldoutOutcome | None]:
+    """Allocate, sample and certify: the held-out search for ``certificate="holdout"``
+    (CoreNet methods), otherwise one allocation, one sample and the theorem's certificate
+    (:func:`~netcoreset.sampler.pipeline.certify`). ``generators`` is ``(cpu, device)``."""
+    cpu_gen, dev_gen = generators
+    if cfg.certificate == "holdout" and method.sensitivity_sampling:
+        base_seed = int(torch.randint(0, 2**62, (1,), generator=cpu_gen).item())
+        return holdout_search(
+            method, net, original, points, stats, budget, cfg, dev_gen, base_seed,
+            nnz_original, notes,
+        )  # fmt: skip
+    alloc = allocate_draws(stats, budget, net, cfg, nnz_original, notes)
+    sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, dev_gen)
+    return alloc, sampled, certify(method, stats, alloc, budget, net, cfg), None

@@ -56,6 +56,7 @@ from .certificate import (
     cancellation_exceedances,
     coverage_ratios,
     estimate_coverage,
+    layer_inputs,
 )
 from .config import CompressionConfig
 from .methods import LayerTask, Method
@@ -145,7 +146,7 @@ def working_copy(layers: Sequence[torch.nn.Linear]) -> Network:
 
 #: Default cap on :math:`|V|`, the held-out points of the certificates (all remaining points
 #: of :math:`P` up to this many).
-CERTIFICATION_SET_DEFAULT = 5000
+CERTIFICATION_SET_DEFAULT = 2000
 
 
 @dataclass
@@ -399,10 +400,11 @@ def allocate_draws(
     )
     target = None
     if cfg.mode == "guarantee":
-        eps = float(cfg.eps) * budget.eps_multiplier  # type: ignore[arg-type]
+        assert cfg.eps is not None  # guarantee mode
+        eps = cfg.eps * budget.eps_multiplier
         draws = draws_for_network_eps(tables, eps, *args)
     else:
-        target = float(cfg.nnz) if cfg.nnz is not None else float(cfg.keep) * nnz_original  # type: ignore[arg-type]
+        target = float(cfg.nnz) if cfg.nnz is not None else cfg.budget_fraction() * nnz_original
         eps, draws, expected, capped = solve_budget(tables, target, *args)
         if capped:
             msg = (
@@ -574,11 +576,12 @@ def certify(
             (s.sensitivity.total_positive + s.sensitivity.total_negative).double().cpu().numpy()
             for s in stats
         ]
+        assert cfg.eps is not None  # guarantee mode
         bound = float(
             compressed_size_bound(
                 per_neuron,
                 budget.products,
-                float(cfg.eps),  # type: ignore[arg-type]
+                cfg.eps,
                 budget.delta_sampling,
                 budget.eta_sampling,
                 budget.K,
@@ -641,6 +644,7 @@ def _pruned_activity(
 
 
 def held_out_checks(
+    method: Method,
     net: Network,
     original: Sequence[torch.nn.Linear],
     kept: Sequence[torch.Tensor] | None,
@@ -652,11 +656,23 @@ def held_out_checks(
     r"""Coverage ratios of :math:`V` and the estimate of Lemma 1's constant
     (:func:`~netcoreset.sampler.certificate.estimate_coverage` at
     :math:`p = \alpha = \delta/8`); inputs that activate an edge or a pruned neuron unused on
-    all of :math:`S` are reported in ``notes`` (and warned about)."""
+    all of :math:`S` are reported in ``notes`` (and warned about in guarantee mode).
+
+    Raises ``ValueError`` in guarantee mode when ``K`` is not given and no point is left to
+    estimate it (guarantee mode never runs with an unjustified :math:`K`)."""
     n = int(points.v.shape[0])
+    if not method.sensitivity_sampling or cfg.certificate == "holdout":
+        return HeldOutChecks(0)  # the held-out test needs neither K nor these checks
     if n == 0:
+        if cfg.K is None and cfg.certificate != "holdout":
+            if cfg.mode == "guarantee":
+                raise ValueError(
+                    "guarantee mode needs K > 1 or held-out points to estimate it: the data "
+                    "leave no point after S; pass K=... (> 1) or more data"
+                )
+            notes.append("no held-out point to estimate K: the certificate is void")
         return HeldOutChecks(0)
-    inputs, _ = forward_activations(net.layers(), points.v)
+    inputs = layer_inputs(net.weights, net.biases, points.v)
     ratios = coverage_ratios(net.weights, net.biases, [s.sensitivity for s in stats], inputs)
     pruned_active = 0
     if kept:

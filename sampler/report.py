@@ -225,6 +225,10 @@ def _layer_report(
     )
 
 
+def _widest_part(net: Network) -> int:
+    return max_part_size(net.arch, [b is not None for b in net.biases])
+
+
 def build_report(
     cfg: CompressionConfig,
     net: Network,
@@ -306,5 +310,5 @@ def build_report(
         certification_set_size=int(points.v.shape[0]),
         held_out=None if checks is None or not checks.points else checks.summary(cfg.delta),
         holdout=None if holdout is None else holdout.to_dict(),
-        rounding_eps=rounding_eps(dtype, max_part_size(net.arch, [b is not None for b in net.biases])),
+        rounding_eps=rounding_eps(dtype, _widest_part(net)),
     )

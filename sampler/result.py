@@ -29,6 +29,9 @@ class SparseLinear(nn.Module):
     tensor([[6., 1.]])
     """
 
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         self.in_features = weight.shape[1]

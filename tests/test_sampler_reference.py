@@ -1,4 +1,4 @@
-"""Reference values computed by hand from the spec's formulas (sections 2-5), not from the code.
+"""Reference values computed by hand from the paper's formulas, not from the code.
 
 The layer: w = (1, 2, -1), bias 0.5; S = {x1 = (1, 1, 1), x2 = (3, 0, 1)}.
 Augmented inputs (bias activation 1): a(x1) = (1, 1, 1, 1), a(x2) = (3, 0, 1, 1).

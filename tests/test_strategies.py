@@ -32,7 +32,7 @@ def _linears(model: nn.Module) -> list[nn.Linear]:
 
 
 def _rows(lin: nn.Linear) -> torch.Tensor:
-    """Weight rows with the bias appended as one more edge (spec section 1)."""
+    """Weight rows with the bias appended as one more edge (the paper's convention)."""
     w = lin.weight.detach().double()
     if lin.bias is None:
         return w

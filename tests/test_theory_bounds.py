@@ -164,7 +164,7 @@ def test_candidates_cost_a_log_tau_never_a_saving(eta, delta, tau):
     rho = candidate_log_ratio(eta, delta, tau)
     assert rho >= 1.0
     assert math.log(8 * eta / delta) * (rho - 1) == pytest.approx(math.log(tau), abs=1e-9)
-    assert amplified_log_ratio(eta, delta, tau) <= 1.0 <= rho
+    assert amplified_log_ratio(eta, delta, tau) <= 1.0 + 1e-12 <= rho + 1e-12
 
 
 def test_sample_size_with_the_counted_events_is_larger():

@@ -1,6 +1,6 @@
 r"""Statistical check of the (ε, δ) output guarantee of a compression method.
 
-The guarantee of the spec (section 1) is a statement about one random compression
+The guarantee of CoreNet (Baykal et al., 2019) is a statement about one random compression
 :math:`\hat\theta` and one fresh input :math:`x \sim D`:
 
 .. math::
@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +125,7 @@ def entrywise_relative_errors(
         \text{fail}(x) \iff \exists k:\ |\hat f_k - f_k| > \varepsilon |f_k|,
 
     where an entry with :math:`f_k = 0` contributes :math:`+\infty` if :math:`\hat f_k \ne 0` and 0
-    otherwise (the entry-wise guarantee of spec section 1 then requires :math:`\hat f_k = 0`), and
+    otherwise (the entry-wise guarantee then requires :math:`\hat f_k = 0`), and
     a NaN output counts as :math:`W = +\infty` and a failure. ``fail`` is computed directly from
     the inequality (not from :math:`W`), so it is exact in floating point. Computed in float64.
 
@@ -169,6 +170,32 @@ class _TrialOutcome:
     index: int
     worst: np.ndarray
     fails: np.ndarray
+    notes: tuple[str, ...] = ()
+
+
+def _report_notes(out: Any) -> tuple[str, ...]:
+    """The warnings a compressor's result carries in ``result.report.warnings`` (if any)."""
+    notes = getattr(getattr(out, "report", None), "warnings", None)
+    return tuple(str(n) for n in notes) if isinstance(notes, (list, tuple)) else ()
+
+
+def _summarize_warnings(per_trial: Sequence[Sequence[str]], limit: int = 5) -> list[str]:
+    r"""Group the compressor's warnings of every trial by their text with numbers masked, and
+    list each group once: ``"[in k of T trials] <first example>"``, most frequent first.
+
+    .. math::
+
+        \text{key}(w) = w \text{ with every number replaced by } \#
+
+    >>> _summarize_warnings([["3 of 50 points fail"], ["4 of 50 points fail"], []])
+    ['[in 2 of 3 trials] 3 of 50 points fail']
+    """
+    counts: dict[str, list[Any]] = {}
+    for notes in per_trial:
+        for key, note in {re.sub(r"\d+(\.\d+)?", "#", n): n for n in notes}.items():
+            counts.setdefault(key, [0, note])[0] += 1
+    ranked = sorted(counts.values(), key=lambda item: -int(item[0]))[:limit]
+    return [f"[in {k} of {len(per_trial)} trials] {note}" for k, note in ranked]
 
 
 def _forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -198,7 +225,7 @@ def _run_trial(task: _TrialTask) -> _TrialOutcome:
             f"{tuple(reference.shape)}"
         )
     worst, fails = entrywise_relative_errors(approx, reference, task.eps)
-    return _TrialOutcome(task.index, worst, fails)
+    return _TrialOutcome(task.index, worst, fails, _report_notes(out))
 
 
 def _trial_seeds(seed: int, index: int) -> tuple[int, int]:
@@ -242,6 +269,10 @@ class GuaranteeCheck:
         empirical Bernstein) and on what data.
     more_trials : int or None
         Planning estimate of additional trials to decide an inconclusive verdict (0 if decided).
+    compressor_warnings : list of str
+        The compressor's own warnings (``result.report.warnings`` of
+        :func:`~netcoreset.sampler.compress`: inputs that violate Assumption 1, cancellations
+        above :math:`\hat\Delta`, a certificate below its target), grouped across trials.
     """
 
     verdict: str
@@ -268,6 +299,7 @@ class GuaranteeCheck:
     pool_size: int
     holdout_size: int
     compressor: str
+    compressor_warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dictionary (arrays as lists; non-finite floats as "inf"/"-inf"/"nan").
@@ -305,6 +337,7 @@ class GuaranteeCheck:
             ("data", f"pool {self.pool_size}, holdout {self.holdout_size}, seed {self.seed}"),
             ("compressor", self.compressor),
         ]
+        rows += [("WARNING", w) for w in self.compressor_warnings]
         if self.verdict == "inconclusive":
             more = "unknown" if self.more_trials is None else f"about {self.more_trials}"
             rows.append(("more trials", more))
@@ -436,6 +469,57 @@ def check_guarantee(
     k = check_positive_int("inputs_per_trial", inputs_per_trial)
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_seed("seed", seed)
+    cap = _trial_cap(bound, k, sequential, trials, max_trials)
+    pool, hold = _pool_and_holdout(model, data, holdout, holdout_fraction, seed, k)
+    if sequential:
+        interval_name = "betting"
+    elif bound == "auto":
+        interval_name = "clopper-pearson" if k == 1 else "betting"
+    else:
+        interval_name = bound
+    cs = BettingConfidenceSequence(alpha) if sequential else None
+    runner = _TrialRunner(compressor, model, pool, hold, eps, seed, k, executor)
+    outcomes, stopped_early = runner.run(cap, batch_size, cs, delta, progress)
+    worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
+    fails = np.stack([o.fails for o in outcomes])
+    fractions = fails.mean(axis=1)
+    lower, upper, description, more = _interval(
+        interval_name, cs, fractions, int(fails.sum()), alpha, delta, batch_size, cap
+    )
+    decision = verdict(lower, upper, delta)
+    achieved, _, _ = quantile_ci(worst.reshape(-1), 1.0 - delta, alpha)
+    _, ach_lo, ach_hi = quantile_ci(worst[:, 0], 1.0 - delta, alpha)
+    return GuaranteeCheck(
+        verdict=decision,
+        p_hat=float(fractions.mean()),
+        lower=float(lower),
+        upper=float(upper),
+        alpha=alpha,
+        eps=eps,
+        delta=delta,
+        trials=len(outcomes),
+        inputs_per_trial=k,
+        failures=int(fails.sum()),
+        failed_trials=int(fails.any(axis=1).sum()),
+        failure_fractions=fractions,
+        worst_errors=worst,
+        achieved_eps=float(achieved),
+        achieved_eps_lower=float(ach_lo),
+        achieved_eps_upper=float(ach_hi),
+        interval=description + f"; alpha={alpha:g}",
+        sequential=bool(sequential),
+        stopped_early=stopped_early,
+        more_trials=0 if decision != "inconclusive" else more,
+        seed=seed,
+        pool_size=int(pool.shape[0]),
+        holdout_size=int(hold.shape[0]),
+        compressor=repr(compressor),
+        compressor_warnings=_summarize_warnings([o.notes for o in outcomes]),
+    )
+
+
+def _trial_cap(bound: str, k: int, sequential: bool, trials: int, max_trials: int | None) -> int:
+    """Check the interval choice against the design; the number of trials to run at most."""
     if bound not in _BOUNDS:
         raise ValueError(f"bound must be one of {_BOUNDS}; got {bound!r}")
     if bound == "clopper-pearson" and (k != 1 or sequential):
@@ -451,7 +535,18 @@ def check_guarantee(
         cap = check_positive_int("max_trials", max_trials)
     if bound == "bernstein" and cap < 2:
         raise ValueError("bound='bernstein' needs trials >= 2")
+    return cap
 
+
+def _pool_and_holdout(
+    model: nn.Module,
+    data: Any,
+    holdout: Any,
+    holdout_fraction: Any,
+    seed: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pool P (for the compressor) and the held-out set H, validated against the model."""
     param = _model_param(model)
     x = as_inputs(data, name="data", like=param)
     if holdout is None:
@@ -482,7 +577,11 @@ def check_guarantee(
             f"the holdout has {hold.shape[0]} inputs, fewer than inputs_per_trial={k}; "
             "give more data, a larger holdout_fraction or a smaller inputs_per_trial"
         )
+    _check_model_accepts(model, pool, hold)
+    return pool, hold
 
+
+def _check_model_accepts(model: nn.Module, pool: torch.Tensor, hold: torch.Tensor) -> None:
     reference_model = copy.deepcopy(model).eval()
     try:
         _forward(reference_model, pool[:1])
@@ -497,123 +596,115 @@ def check_guarantee(
     if reference.is_floating_point() and not bool(torch.isfinite(reference).all()):
         raise ValueError("the model's outputs on the holdout contain NaN or inf")
 
-    # -- the interval ---------------------------------------------------------------------------
-    if sequential:
-        method_name = "betting"
-    elif bound == "auto":
-        method_name = "clopper-pearson" if k == 1 else "betting"
-    else:
-        method_name = bound
-    cs = BettingConfidenceSequence(alpha) if sequential else None
 
-    # -- run the trials -------------------------------------------------------------------------
-    from tqdm.auto import tqdm
+@dataclass
+class _TrialRunner:
+    """Runs trials in batches (in-process or through an executor), ordered by index."""
 
-    disable = (not progress) if progress is not None else (not sys.stderr.isatty())
-    outcomes: list[_TrialOutcome] = []
-    stopped_early = False
-    n_hold_total = hold.shape[0]
-    with tqdm(total=cap, desc="trials", unit="trial", disable=disable, file=sys.stderr) as bar:
+    compressor: Any
+    model: nn.Module
+    pool: torch.Tensor
+    hold: torch.Tensor
+    eps: float
+    seed: int
+    k: int
+    executor: Executor | None
+
+    def _tasks(self, start: int, stop: int) -> list[_TrialTask]:
+        tasks = []
+        for t in range(start, stop):
+            comp_seed, input_seed = _trial_seeds(self.seed, t)
+            g_in = torch.Generator().manual_seed(input_seed)
+            idx = torch.randperm(self.hold.shape[0], generator=g_in)[: self.k]
+            tasks.append(
+                _TrialTask(
+                    t, self.compressor, self.model, self.pool, self.hold[idx], self.eps, comp_seed
+                )
+            )
+        return tasks
+
+    def _batch(self, tasks: list[_TrialTask], bar: Any) -> list[_TrialOutcome]:
+        if self.executor is None:
+            batch = []
+            for task in tasks:
+                batch.append(_run_trial(task))
+                bar.update(1)
+            return batch
+        futures = [self.executor.submit(_run_trial, task) for task in tasks]
+        try:
+            for fut in as_completed(futures):
+                fut.result()  # re-raise a worker's error at once
+                bar.update(1)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        return sorted((f.result() for f in futures), key=lambda o: o.index)
+
+    def run(
+        self,
+        cap: int,
+        batch_size: int,
+        cs: BettingConfidenceSequence | None,
+        delta: float,
+        progress: bool | None,
+    ) -> tuple[list[_TrialOutcome], bool]:
+        """Up to ``cap`` trials; with a confidence sequence, stop once the verdict is decided."""
+        from tqdm.auto import tqdm
+
+        disable = (not progress) if progress is not None else (not sys.stderr.isatty())
+        outcomes: list[_TrialOutcome] = []
         start = 0
-        while start < cap:
-            stop = min(cap, start + batch_size)
-            tasks = []
-            for t in range(start, stop):
-                comp_seed, input_seed = _trial_seeds(seed, t)
-                g_in = torch.Generator().manual_seed(input_seed)
-                idx = torch.randperm(n_hold_total, generator=g_in)[:k]
-                tasks.append(_TrialTask(t, compressor, model, pool, hold[idx], eps, comp_seed))
-            batch: list[_TrialOutcome] = []
-            if executor is None:
-                for task in tasks:
-                    batch.append(_run_trial(task))
-                    bar.update(1)
-            else:
-                futures = [executor.submit(_run_trial, task) for task in tasks]
-                try:
-                    for fut in as_completed(futures):
-                        fut.result()  # re-raise a worker's error at once
-                        bar.update(1)
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
-                batch = [f.result() for f in futures]
-            batch.sort(key=lambda o: o.index)
-            outcomes.extend(batch)
-            start = stop
-            if cs is not None:
-                cs.update([float(o.fails.mean()) for o in batch])
-                lo, hi = cs.interval()
-                if verdict(lo, hi, delta) != "inconclusive":
-                    stopped_early = start < cap
-                    break
+        with tqdm(total=cap, desc="trials", unit="trial", disable=disable, file=sys.stderr) as bar:
+            while start < cap:
+                stop = min(cap, start + batch_size)
+                batch = self._batch(self._tasks(start, stop), bar)
+                outcomes.extend(batch)
+                start = stop
+                if cs is not None:
+                    cs.update([float(o.fails.mean()) for o in batch])
+                    if verdict(*cs.interval(), delta) != "inconclusive":
+                        return outcomes, start < cap
+        return outcomes, False
 
-    worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
-    fails = np.stack([o.fails for o in outcomes])
-    fractions = fails.mean(axis=1)
-    T = len(outcomes)
-    n_fail = int(fails.sum())
+
+def _interval(
+    name: str,
+    cs: BettingConfidenceSequence | None,
+    fractions: np.ndarray,
+    n_fail: int,
+    alpha: float,
+    delta: float,
+    batch_size: int,
+    cap: int,
+) -> tuple[float, float, str, int | None]:
+    """(lower, upper, description, planning estimate of more trials) for the failure rate."""
+    T = fractions.size
     p_hat = float(fractions.mean())
-
-    if method_name == "clopper-pearson":
+    if name == "clopper-pearson":
         lower, upper = clopper_pearson(n_fail, T, alpha)
         description = (
             f"exact Clopper-Pearson two-sided interval on {n_fail} failure(s) in {T} trial(s) "
             "(one input per trial, i.i.d. Bernoulli)"
         )
-        more = trials_to_decide(p_hat, T, delta, alpha)
+        return lower, upper, description, trials_to_decide(p_hat, T, delta, alpha)
+    if cs is not None:
+        lower, upper = cs.interval()
+        description = (
+            f"anytime-valid betting confidence sequence (Waudby-Smith & Ramdas 2024, hedged "
+            f"capital, grid {cs.m.size}) on the per-trial failure fractions, checked after "
+            f"every batch of {batch_size} trial(s), stopped at {T} of at most {cap}"
+        )
+    elif name == "betting":
+        lower, upper = betting_cs(fractions, alpha, horizon=T)
+        description = (
+            f"betting confidence interval (Waudby-Smith & Ramdas 2024, hedged capital, bets "
+            f"tuned to n={T}) on the per-trial failure fractions"
+        )
     else:
-        if cs is not None:
-            lower, upper = cs.interval()
-            description = (
-                f"anytime-valid betting confidence sequence (Waudby-Smith & Ramdas 2024, hedged "
-                f"capital, grid {cs.m.size}) on the per-trial failure fractions, checked after "
-                f"every batch of {batch_size} trial(s), stopped at {T} of at most {cap}"
-            )
-        elif method_name == "betting":
-            lower, upper = betting_cs(fractions, alpha, horizon=T)
-            description = (
-                f"betting confidence interval (Waudby-Smith & Ramdas 2024, hedged capital, bets "
-                f"tuned to n={T}) on the per-trial failure fractions"
-            )
-        else:
-            lower, upper = empirical_bernstein(fractions, alpha)
-            description = (
-                "empirical Bernstein interval (Maurer & Pontil 2009) on the per-trial failure "
-                "fractions"
-            )
-        more = trials_to_decide(p_hat, T, delta, alpha, lower=lower, upper=upper)
-    decision = verdict(lower, upper, delta)
-    if decision != "inconclusive":
-        more = 0
-    achieved, ach_lo, ach_hi = quantile_ci(worst.reshape(-1), 1.0 - delta, alpha)
-    _, ach_lo, ach_hi = quantile_ci(worst[:, 0], 1.0 - delta, alpha)
-    description += f"; alpha={alpha:g}"
-
-    return GuaranteeCheck(
-        verdict=decision,
-        p_hat=p_hat,
-        lower=float(lower),
-        upper=float(upper),
-        alpha=alpha,
-        eps=eps,
-        delta=delta,
-        trials=T,
-        inputs_per_trial=k,
-        failures=n_fail,
-        failed_trials=int(fails.any(axis=1).sum()),
-        failure_fractions=fractions,
-        worst_errors=worst,
-        achieved_eps=float(achieved),
-        achieved_eps_lower=float(ach_lo),
-        achieved_eps_upper=float(ach_hi),
-        interval=description,
-        sequential=bool(sequential),
-        stopped_early=stopped_early,
-        more_trials=more,
-        seed=seed,
-        pool_size=int(pool.shape[0]),
-        holdout_size=int(hold.shape[0]),
-        compressor=repr(compressor),
-    )
+        lower, upper = empirical_bernstein(fractions, alpha)
+        description = (
+            "empirical Bernstein interval (Maurer & Pontil 2009) on the per-trial failure fractions"
+        )
+    more = trials_to_decide(p_hat, T, delta, alpha, lower=lower, upper=upper)
+    return lower, upper, description, more
