@@ -10,7 +10,13 @@ experiments.
 
 from ._model import as_inputs, build_sequential, forward_activations, linear_layers
 from .amplify import KEstimate, estimate_K
-from .config import BUDGET_ALLOCATION_DEFAULT, BUDGET_INCLUDE_KAPPA_DEFAULT, CompressionConfig
+from .certificate import CoverageEstimate, coverage_ratios, estimate_coverage
+from .config import (
+    BUDGET_ALLOCATION_DEFAULT,
+    BUDGET_INCLUDE_KAPPA_DEFAULT,
+    CERTIFICATES,
+    CompressionConfig,
+)
 from .core import compress
 from .methods import METHODS, get_method
 from .report import CompressionReport, LayerReport
@@ -29,6 +35,10 @@ __all__ = [
     "BUDGET_ALLOCATION_DEFAULT",
     "BUDGET_INCLUDE_KAPPA_DEFAULT",
     "build_sequential",
+    "CERTIFICATES",
+    "CoverageEstimate",
+    "coverage_ratios",
+    "estimate_coverage",
     "compress",
     "CompressionConfig",
     "CompressionReport",

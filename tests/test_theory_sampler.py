@@ -23,7 +23,12 @@ from netcoreset.bounds import (
     num_neurons,
     sensitivity_set_size,
 )
-from netcoreset.sampler import compress, empirical_sensitivity, relative_cancellation
+from netcoreset.sampler import (
+    compress,
+    empirical_sensitivity,
+    estimate_K,
+    relative_cancellation,
+)
 from netcoreset.verification import SamplerCompressor, check_guarantee
 from netcoreset.verification.cli import main
 from netcoreset.verification.networks import build_relu_network
@@ -110,6 +115,19 @@ def test_violations_reach_the_cli_and_the_checker(tmp_path, capsys):
     )
     assert any("Assumption 1 fails" in w for w in check.compressor_warnings)
     assert "WARNING" in check.summary() and "trials] Assumption 1 fails" in check.summary()
+
+
+def test_estimate_K_is_infinite_when_an_edge_admits_no_finite_K():
+    # Edge 0 is active on 1 point of 10: F_j(0) = 0.9 > exp(-1/3), so no K satisfies
+    # Assumption 1 for it; the estimate must say so instead of leaving the edge out.
+    lin = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.fill_(1.0)
+    x = torch.zeros(10, 2)
+    x[:, 1] = 1.0
+    x[0, 0] = 1.0
+    est = estimate_K([lin], x)
+    assert est.K == math.inf and est.violating_edges == 1 and not est.assumption_holds
 
 
 # --- item 3: CoreNet++ pays the union bound over its candidates ------------------------------

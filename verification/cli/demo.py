@@ -60,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"guarantee mode (eps=0.5, delta=0.1, kappa={guar.report.kappa:.0f}): the theorem's "
         f"draws keep {guar.nnz / guar.nnz_original:.1%} of the weights "
-        f"(certified eps {guar.certified_eps:.3g}, "
-        f"test accuracy {accuracy(guar.model, x_te, y_te):.3f})"
+        f"(test accuracy {accuracy(guar.model, x_te, y_te):.3f}); certified "
+        f"{guar.report.certificate_statement}, K = {guar.report.K:.3g} ({guar.report.K_source})"
     )
+    for note in guar.report.warnings:
+        print(f"WARNING: {note}")
     rows = compare_methods(
         net,
         x_tr,
