@@ -118,16 +118,15 @@ def test_violations_reach_the_cli_and_the_checker(tmp_path, capsys):
 
 
 def test_estimate_K_is_infinite_when_an_edge_admits_no_finite_K():
-    # Edge 0 is active on 1 point of 10: F_j(0) = 0.9 > exp(-1/3), so no K satisfies
-    # Assumption 1 for it; the estimate must say so instead of leaving the edge out.
-    lin = nn.Linear(2, 1, bias=False)
+    # Three inputs; input 2 is non-zero on 2 of 12 points only: F_j(0) = 10/12 > exp(-1/3),
+    # so no K satisfies Assumption 1 for its edges; the estimate must say so (not skip them).
+    lin = nn.Linear(3, 2, bias=False)
     with torch.no_grad():
-        lin.weight.fill_(1.0)
-    x = torch.zeros(10, 2)
-    x[:, 1] = 1.0
-    x[0, 0] = 1.0
+        lin.weight.copy_(torch.tensor([[1.0, 2.0, 1.0], [0.5, 1.0, 3.0]]))
+    x = torch.rand(12, 3, generator=torch.Generator().manual_seed(0)) + 0.5
+    x[2:, 2] = 0.0
     est = estimate_K([lin], x)
-    assert est.K == math.inf and est.violating_edges == 1 and not est.assumption_holds
+    assert est.K == math.inf and est.violating_edges == 2 and not est.assumption_holds
 
 
 # --- item 3: CoreNet++ pays the union bound over its candidates ------------------------------
