@@ -89,7 +89,7 @@ class HoldoutOutcome:
     failures: int
     eps: float | None
     delta: float | None
-    evaluated: list[tuple[float, int]] = field(default_factory=list)
+    evaluated: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -180,7 +180,7 @@ def holdout_search(
                 good = mid
             else:
                 bad = mid
-    trail = [(2.0**-g, evaluated[g][2]) for g in sorted(evaluated)]
+    trail = [[2.0**-g, evaluated[g][2]] for g in sorted(evaluated)]
     if good < 0:
         notes.append(
             f"certificate='holdout': even the theorem's draws fail on {evaluated[0][2]} of {n} "

@@ -8,6 +8,7 @@ the false-failure rate is 0.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -238,6 +239,7 @@ def test_holdout_certificate_guarantee_mode():
     assert h["failures"] <= h["max_failures"] and rep.certified_delta <= 0.1
     assert h["candidates"] == 64 and h["points"] == rep.certification_set_size
     assert h["scale"] in [s for s, _ in h["evaluated"]]
+    assert type(rep).from_dict(json.loads(rep.to_json())) == rep  # the report round-trips
     with pytest.raises(ValueError, match="needs at least"):
         compress(net, x[:60], eps=0.5, certificate="holdout", seed=0)
 
