@@ -1,4 +1,4 @@
-r"""CoreNet+ neuron pruning (spec 6.2).
+r"""CoreNet+ neuron pruning (Baykal et al., 2019, the CoreNet+ extension).
 
 A hidden neuron whose activation :math:`a^\ell_i(x) = \mathrm{ReLU}(z^\ell_i(x))` is 0 for
 every :math:`x \in S` gets zero sensitivity everywhere downstream; it is removed with its

@@ -357,7 +357,7 @@ def make_inputs(
         \operatorname{Bernoulli}(0.7)`: non-negative with about 30% exact zeros (like
         post-ReLU activations or images).
     ``"signed"``
-        :math:`x = \sigma Z` (standardised data; spec section 2.3).
+        :math:`x = \sigma Z` (standardised data, which the sampler splits as :math:`x = x^+ - x^-`).
     ``"with_zero_rows"``
         ``"nonnegative"``, then between 1 and :math:`\max(1, \lfloor n/2 \rfloor)` whole rows set
         to zero (inputs on which every first-layer part without bias is inactive).

@@ -2,7 +2,7 @@ r"""Empirical sample complexity: how much of the theorem's draw budget does the 
 
 CoreNet's guarantee mode draws
 :math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
-part (spec section 5). :func:`find_slack` scales all those draw counts by a
+part (the sample size of the main theorem). :func:`find_slack` scales all those draw counts by a
 factor :math:`c` (the sampler's ``draw_scale``) and searches for the smallest :math:`c` at which
 :func:`~netcoreset.verification.checker.check_guarantee` still certifies the (ε, δ) guarantee.
 :math:`1/c^\star` is then the theorem's slack: its budget is :math:`1/c^\star` times what this
