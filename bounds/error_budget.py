@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .validation import (
+    check_architecture,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -36,13 +37,24 @@ __all__ = [
 ]
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def num_neurons(arch: Sequence[int]) -> int:
     r""":math:`\eta = \sum_{\ell=2}^{L} \eta^\ell`, the number of non-input neurons.
 
     >>> num_neurons((784, 300, 100, 10))
     410
     """
-    return int(sum(arch[1:]))
+    return int(sum(check_architecture(arch)[1:]))
 
 
 def max_hidden_width(arch: Sequence[int]) -> int:
@@ -53,8 +65,9 @@ def max_hidden_width(arch: Sequence[int]) -> int:
     >>> max_hidden_width((4, 3))
     3
     """
-    hidden = arch[1:-1]
-    return int(max(hidden)) if len(hidden) else int(arch[-1])
+    widths = check_architecture(arch)
+    hidden = widths[1:-1]
+    return int(max(hidden)) if len(hidden) else int(widths[-1])
 
 
 def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
@@ -72,7 +85,9 @@ def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
     >>> max_part_size((4, 30, 2), bias=False)
     30
     """
-    return int(max(arch[:-1])) + (1 if bias else 0)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"bias must be True or False; got {bias!r}")
+    return int(max(check_architecture(arch)[:-1])) + (1 if bias else 0)
 
 
 def lambda_star(eta: int, eta_star: int) -> float:
@@ -121,11 +136,18 @@ def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
-    arr = np.asarray(mean_cancellation, dtype=np.float64).ravel()
+    try:
+        arr = np.asarray(mean_cancellation, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"mean_cancellation must be an array of real numbers; got {mean_cancellation!r}"
+        ) from None
     arr = arr[~np.isnan(arr)]
     if arr.size and (np.any(arr < 1.0 - 1e-9) or not np.all(np.isfinite(arr))):
         raise ValueError("mean_cancellation entries must be finite and >= 1 (Delta >= 1)")
-    kappa_value = float(kappa)
+    if not _is_real(kappa):
+        raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
+    kappa_value = _to_float(kappa)
     if not math.isfinite(kappa_value) or kappa_value < 0:
         raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
     base = float(arr.max()) if arr.size else 1.0
@@ -204,7 +226,12 @@ def network_eps(
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()
     [0.08, 0.0]
     """
-    e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
+    try:
+        e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"layer_eps_values must be an array of real numbers; got {layer_eps_values!r}"
+        ) from None
     products = check_nonnegative_array("delta_hat_products", delta_hat_products).ravel()
     if e.size != products.size or e.size == 0:
         raise ValueError("layer_eps_values and delta_hat_products need one value per layer")

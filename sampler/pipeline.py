@@ -266,9 +266,12 @@ def allocate_draws(
     cfg: CompressionConfig,
     nnz_original: int,
     notes: list[str],
+    sensitivity_sampling: bool = True,
 ) -> Allocation:
     """Guarantee mode: the draws for ``cfg.eps``. Budget mode: the shared :math:`\\varepsilon`
-    whose expected number of kept edges equals the budget (capped with a warning)."""
+    whose expected number of kept edges equals the budget (capped with a warning). A budget
+    of every non-zero weight gives a baseline (``sensitivity_sampling=False``) every layer
+    whole: the baselines do not depend on the sensitivities on :math:`S`."""
     tables = [s.table for s in stats]
     args = (budget.products_allocation, cfg.delta, net.eta, cfg.K, cfg.tight, budget.factors)
     target = None
@@ -278,6 +281,9 @@ def allocate_draws(
     else:
         target = float(cfg.nnz) if cfg.nnz is not None else float(cfg.keep) * nnz_original  # type: ignore[arg-type]
         eps, draws, expected, capped = solve_budget(tables, target, *args)
+        if not sensitivity_sampling and target >= nnz_original:
+            whole = [float(n) for n in count_nonzeros(net.weights, net.biases)]
+            return Allocation(eps, draws, whole, target)
         if capped:
             msg = (
                 f"budget of {target:.6g} weights exceeds the {expected:.6g} edges that can be "
@@ -406,6 +412,8 @@ def certify(
     return Certificate(eps, eps_emp, list(per_layer), bound)
 
 
-def build_model(sampled: Sampled) -> torch.nn.Sequential:
-    """The compressed network as a new ``Linear -> ReLU -> ... -> Linear``."""
-    return build_sequential(sampled.weights, sampled.biases)
+def build_model(sampled: Sampled, flatten: bool = False) -> torch.nn.Sequential:
+    """The compressed network as a new ``Linear -> ReLU -> ... -> Linear``, after an
+    ``nn.Flatten`` when the original starts with one (so that it takes the same inputs)."""
+    net = build_sequential(sampled.weights, sampled.biases)
+    return torch.nn.Sequential(torch.nn.Flatten(), *net) if flatten else net

@@ -240,7 +240,10 @@ def strict_json(text: str) -> Any:
             for i, x in enumerate(v):
                 walk(x, f"{where}/{i}")
 
-    walk(value, "")
+    if isinstance(value, dict):  # the policy's list of non-finite numbers names them
+        walk({k: v for k, v in value.items() if k != "non_finite"}, "")
+    else:
+        walk(value, "")
     return value
 
 

@@ -30,13 +30,13 @@ m = 17747
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from netcoreset.bounds import certified_eps, network_bound, sample_size
+from netcoreset.bounds.serialization import to_json
 
 from .common import OneLineParser, count, integer, real, real_list
 
@@ -109,7 +109,7 @@ def _note(text: str) -> None:
 
 
 def _dump(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    print(to_json(obj, indent=2))
 
 
 def _common(p: argparse.ArgumentParser, *, sensitivity_help: str) -> None:
@@ -302,7 +302,7 @@ def run_certified_eps(args: argparse.Namespace) -> int:
         note = "eps >= 1 is outside the 8-form's validity (eps <= 1); use --tight"
     if args.json:
         out: dict[str, Any] = {
-            "certified_eps": eps if math.isfinite(eps) else None,
+            "certified_eps": eps,
             "form": _form(args.tight),
             "m": args.m,
             "sensitivity_sum": args.sensitivity_sum,
