@@ -13,7 +13,9 @@ Each file vouches for the other, so a truncated file, a flipped byte, or the met
 run next to the weights of another is refused. Writing goes to a temporary folder next to the
 target, each file and the folder are flushed to disk (``fsync``), and the folder is renamed
 into place; an existing result is first renamed aside and deleted once the new one is in
-place. Version 1 (netcoreset 0.1.0: no checksums, no ``flatten``) is still read.
+place (a save killed in between leaves it in ``.NAME.*.old``, which :func:`read_result`
+names; the next save deletes such leftovers). Version 1 (netcoreset 0.1.0: no checksums,
+no ``flatten``) is still read.
 """
 
 from __future__ import annotations
@@ -145,8 +147,13 @@ def _replace(new: Path, path: Path) -> None:
             os.replace(path, old)  # an empty folder is replaced by a rename
     os.rename(new, path)
     _fsync(path.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    # this save's old folder, and any left by an interrupted save (saving one folder from
+    # two processes at once is not supported)
+    for stale in [
+        *path.parent.glob(f".{path.name}.*.old"),
+        *path.parent.glob(f".{path.name}.*.tmp"),
+    ]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _damaged(path: Path, what: str) -> ValueError:
@@ -156,7 +163,9 @@ def _damaged(path: Path, what: str) -> ValueError:
 def _read_meta(path: Path) -> dict[str, Any]:
     meta_file, tensor_file = path / _META, path / _WEIGHTS
     if not path.is_dir() or not meta_file.is_file() or not tensor_file.is_file():
-        raise ValueError(f"{path} holds no saved compression ({_META}, {_WEIGHTS})")
+        aside = sorted(path.parent.glob(f".{path.name}.*.old")) if not path.exists() else []
+        hint = f"; an interrupted save left the previous result in {aside[-1]}" if aside else ""
+        raise ValueError(f"{path} holds no saved compression ({_META}, {_WEIGHTS}){hint}")
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError, UnicodeDecodeError) as exc:

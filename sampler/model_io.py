@@ -288,9 +288,11 @@ def _refusal(path: Path, exc: BaseException) -> ValueError:
     if not bad:
         found = re.findall(r"GLOBAL ([\w.]+)", str(exc))
         bad = found[:1]
-    what = f"it references {', '.join(bad[:3])}" if bad else "it is not a plain model file"
+    if not bad:
+        return ValueError(f"{path} is not a readable torch file: {_first_line(exc)}")
     return ValueError(
-        f"refusing to load {path}: {what}, which a model file may not contain (allowed: "
+        f"refusing to load {path}: it references {', '.join(bad[:3])}, which a model file may "
+        "not contain (allowed: "
         "tensors and the modules Sequential, Linear, ReLU, Flatten, Dropout, Identity). Only if "
         "you trust this file: allow_unsafe_pickle=True (--allow-unsafe-pickle)"
     )

@@ -209,7 +209,13 @@ def layer_statistics(
     net: Network, x_s: torch.Tensor, cfg: CompressionConfig
 ) -> list[LayerStatistics]:
     """Sensitivities and cancellation of every layer from the activations of :math:`S`."""
-    inputs, _ = forward_activations(net.layers(), x_s)
+    inputs, preacts = forward_activations(net.layers(), x_s)
+    for idx, z in enumerate(preacts):
+        if not bool(torch.isfinite(z).all()):
+            raise ValueError(
+                f"layer {idx}'s pre-activations on S overflow to inf or NaN in {z.dtype}: the "
+                "data or the weights are too large for the model's dtype (rescale them)"
+            )
     return [
         _statistics(net.weights[idx], net.biases[idx], inputs[idx], cfg.chunk_size)
         for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities")
