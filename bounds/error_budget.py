@@ -16,11 +16,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .validation import (
+    _as_float,
+    _is_real_scalar,
     check_architecture,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
     check_positive_int,
+    check_real_array,
 )
 
 __all__ = [
@@ -35,17 +38,6 @@ __all__ = [
     "layer_eps",
     "network_eps",
 ]
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _to_float(value: Any) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
 
 
 def num_neurons(arch: Sequence[int]) -> int:
@@ -136,18 +128,13 @@ def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
-    try:
-        arr = np.asarray(mean_cancellation, dtype=np.float64).ravel()
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(
-            f"mean_cancellation must be an array of real numbers; got {mean_cancellation!r}"
-        ) from None
+    arr = check_real_array("mean_cancellation", mean_cancellation).ravel()
     arr = arr[~np.isnan(arr)]
     if arr.size and (np.any(arr < 1.0 - 1e-9) or not np.all(np.isfinite(arr))):
         raise ValueError("mean_cancellation entries must be finite and >= 1 (Delta >= 1)")
-    if not _is_real(kappa):
+    if not _is_real_scalar(kappa):
         raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
-    kappa_value = _to_float(kappa)
+    kappa_value = _as_float(kappa)
     if not math.isfinite(kappa_value) or kappa_value < 0:
         raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
     base = float(arr.max()) if arr.size else 1.0
@@ -226,12 +213,7 @@ def network_eps(
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()
     [0.08, 0.0]
     """
-    try:
-        e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(
-            f"layer_eps_values must be an array of real numbers; got {layer_eps_values!r}"
-        ) from None
+    e = check_real_array("layer_eps_values", layer_eps_values).ravel()
     products = check_nonnegative_array("delta_hat_products", delta_hat_products).ravel()
     if e.size != products.size or e.size == 0:
         raise ValueError("layer_eps_values and delta_hat_products need one value per layer")

@@ -24,6 +24,7 @@ from .validation import (
     check_open_unit,
     check_positive,
     check_positive_int,
+    check_real_array,
 )
 
 __all__ = [
@@ -108,14 +109,8 @@ def draws_for_eps(
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
     tight = check_bool("tight", tight)
-    try:
-        s = np.asarray(sensitivity_sum, dtype=np.float64)
-        e = np.asarray(eps, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(
-            f"sensitivity_sum and eps must be real numbers or arrays; got {sensitivity_sum!r}, "
-            f"{eps!r}"
-        ) from None
+    s = check_real_array("sensitivity_sum", sensitivity_sum)
+    e = check_real_array("eps", eps)
     c = (6.0 + 2.0 * e) if tight else 8.0
     log_term = math.log(8.0 * eta / delta)
     with np.errstate(divide="ignore", invalid="ignore"):

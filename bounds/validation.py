@@ -16,6 +16,7 @@ __all__ = [
     "check_open_unit",
     "check_positive",
     "check_nonnegative_array",
+    "check_real_array",
     "check_architecture",
     "check_bool",
     "check_int",
@@ -119,6 +120,21 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}")
     return bool(value)
+
+
+def check_real_array(name: str, value: Any) -> np.ndarray:
+    """Return ``value`` as a float64 array of any shape (NaN and inf allowed), or raise a
+    ``ValueError`` naming ``name`` for anything that is not real numbers.
+
+    >>> check_real_array("eps", [0.1, float("inf")])
+    array([0.1, inf])
+    """
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"{name} must be a real number or array of real numbers; got {value!r}"
+        ) from None
 
 
 def check_nonnegative_array(name: str, value: Any) -> np.ndarray:

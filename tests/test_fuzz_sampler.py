@@ -5,11 +5,13 @@ model or data (see ``tests/_fuzz.py`` for the classification)."""
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 from _fuzz import (
     WRONG,
@@ -465,3 +467,91 @@ def test_saved_results_load_whole_or_not_at_all(damage, seed, where):
                 raise Wrong(f"damage {damage!r} loads as a valid but different result")
 
         check(lambda: load(folder), validate=validate)
+
+
+# ------------------------------------------------------------------------------------------------
+# The silent wrong answers of issue 11, one case each (counted like the fuzz cases)
+# ------------------------------------------------------------------------------------------------
+
+
+def _full_budget_case(method: str, how: str) -> None:
+    net = build_relu_network((6, 9, 4), seed=5).to(torch.float32)
+    x = make_inputs(40, 6, seed=5, dtype=torch.float32)
+    nnz = sum(int((p != 0).sum()) for p in net.parameters())
+    kwargs = {"keep": 1.0} if how == "keep" else {"nnz": nnz}
+
+    def unchanged(res: Any) -> None:
+        with torch.no_grad():
+            if not torch.equal(res.model(x), net(x)):
+                err = _relative_error(res.model(x), net(x))
+                raise Wrong(f"{method} with {kwargs} changes the outputs by {err:.3g}")
+
+    check(
+        lambda: compress(net, x, method=method, seed=0, **kwargs),
+        validate=unchanged,
+        name=f"issue case: {method} at the full budget ({how})",
+    )
+
+
+@pytest.mark.parametrize("how", ["keep", "nnz"])
+@pytest.mark.parametrize("method", BASELINES)
+def test_baselines_at_the_full_budget_return_the_model(method, how):
+    _full_budget_case(method, how)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_leading_flatten_is_kept(method):
+    net = nn.Sequential(nn.Flatten(), *build_relu_network((6, 9, 4), seed=2))
+    images = make_inputs(30, 6, seed=2).reshape(30, 2, 3)
+
+    def takes_images(res: Any) -> None:
+        with torch.no_grad():
+            if res.model(images).shape != (30, 4) or res.to_sparse()(images).shape != (30, 4):
+                raise Wrong("the compressed model does not take the images")
+
+    check(
+        lambda: compress(net, images, method=method, keep=0.5, seed=0),
+        validate=takes_images,
+        name="issue case: a leading Flatten is kept",
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("lead", [(), (3,), (2, 5)])
+def test_sparse_linear_keeps_leading_dimensions(lead, dtype):
+    net = build_relu_network((6, 9, 4), seed=1).to(dtype)
+    res = compress(net, make_inputs(30, 6, seed=1).to(dtype), keep=0.5, seed=0)
+    x = make_inputs(max(1, math.prod(lead)) * 4, 6, seed=3).to(dtype).reshape(*lead, 4, 6)
+
+    def same(sparse: Any) -> None:
+        with torch.no_grad():
+            out, ref = sparse(x), res.model(x)
+        if out.shape != ref.shape or out.dtype != ref.dtype:
+            raise Wrong(
+                f"SparseLinear maps {tuple(x.shape)} to {tuple(out.shape)}, "
+                f"nn.Linear to {tuple(ref.shape)}"
+            )
+        if _relative_error(out, ref) > _tolerance(dtype):
+            raise Wrong("sparse and dense outputs differ")
+
+    check(res.to_sparse, validate=same, name="issue case: SparseLinear keeps batch dimensions")
+
+
+@pytest.mark.parametrize("K", [1e-300, 1e-100, 1e100, 1e300])
+@pytest.mark.parametrize("k_prime", [3.0, 1e-3, 1e3])
+def test_extreme_constants_keep_the_budget(K, k_prime):
+    net = build_relu_network((6, 12, 8, 3), seed=4)
+    x = make_inputs(400, 6, seed=4)
+    base = compress(net, x, keep=0.4, k_prime=k_prime, seed=0)
+
+    def same_count(res: Any) -> None:
+        a, b = res.report.expected_nnz, base.report.expected_nnz
+        if abs(a - b) > max(1.0, 0.02 * b):
+            raise Wrong(f"K={K:g}, k'={k_prime:g} keeps {a:.4g} expected weights, K=1 {b:.4g}")
+
+    kind, detail = outcome(
+        lambda: compress(net, x, keep=0.4, K=K, k_prime=k_prime, seed=0), validate=same_count
+    )
+    if kind == "clear" and "K" not in detail:
+        kind, detail = WRONG, f"K={K:g}: the error blames something else: {detail}"
+    report(kind, detail, name="issue case: extreme constants K, k'")

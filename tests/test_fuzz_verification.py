@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 from _fuzz import Wrong, check, examples, one_wild, strict_json, wild_numbers
 from hypothesis import given
@@ -360,4 +361,36 @@ def test_find_slack_grid(data):
         ),
         guard=(model, x),
         seconds=5,
+    )
+
+
+@pytest.mark.parametrize(
+    "labels",
+    ["column", "row", "two-columns", "float", "short", "long", "scalar"],
+)
+def test_accuracy_refuses_wrongly_shaped_labels(labels):
+    model, x = _tiny()
+    y = torch.arange(24) % 2
+    y = {
+        "column": y[:, None],
+        "row": y[None, :],
+        "two-columns": torch.stack([y, y], 1),
+        "float": y.double(),
+        "short": y[:-1],
+        "long": torch.cat([y, y]),
+        "scalar": y[0],
+    }[labels]
+
+    def refused(acc: Any) -> None:
+        raise Wrong(f"labels of shape {tuple(y.shape)} for 24 inputs give accuracy {acc}")
+
+    check(
+        lambda: accuracy(model, x, y),
+        validate=refused,
+        name="issue case: accuracy with wrongly shaped labels",
+    )
+    check(
+        lambda: compare_methods(model, x, x, y, methods=("uniform",), keeps=(0.5,), seeds=(0,)),
+        validate=refused,
+        name="issue case: compare_methods with wrongly shaped labels",
     )

@@ -182,11 +182,18 @@ def load_model_file(path: str, args: argparse.Namespace) -> Any:
     ``--allow-unsafe-pickle``)."""
     from netcoreset.sampler import load_model
 
-    return load_model(
-        path,
-        architecture=getattr(args, "architecture", None),
-        allow_unsafe_pickle=bool(getattr(args, "allow_unsafe_pickle", False)),
-    )
+    unsafe = bool(getattr(args, "allow_unsafe_pickle", False))
+    if unsafe:  # printed whatever the warning filters say
+        print(
+            f"netcoreset {args.command}: warning: unpickling {path} with the general unpickler "
+            "(--allow-unsafe-pickle): it can run any code it holds",
+            file=sys.stderr,
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="unpickling .* general unpickler")
+        return load_model(
+            path, architecture=getattr(args, "architecture", None), allow_unsafe_pickle=unsafe
+        )
 
 
 # ------------------------------------------------------------------------------------------------
