@@ -85,6 +85,41 @@ def _stirling_error(m: int) -> float:
     )
 
 
+_SMALL_STIRLING = np.array([0.0] + [_stirling_error(m) for m in range(1, 16)])
+
+
+def _stirling_errors(m: np.ndarray) -> np.ndarray:
+    """:func:`_stirling_error` of an integer array (0 for ``m = 0``)."""
+    m = np.asarray(m, dtype=np.float64)
+    inv = 1.0 / np.maximum(m, 16.0)
+    series = inv * (
+        _STIRLING[0] + inv**2 * (_STIRLING[1] + inv**2 * (_STIRLING[2] + inv**2 * _STIRLING[3]))
+    )
+    small = _SMALL_STIRLING[np.clip(m, 0, 15).astype(np.int64)]
+    return np.where(m < 16, small, series)
+
+
+def _log_binomials(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""``ln C(n, i)`` for ``i = 0..k`` and a bound on the size of its parts (for rounding).
+
+    Stirling's formula with its error series:
+    :math:`\ln\binom ni = -i\ln\frac in - (n-i)\ln\bigl(1-\frac in\bigr)
+    + \tfrac12\ln\frac{n}{2\pi i(n-i)} + s(n) - s(i) - s(n-i)`, whose first two terms
+    are non-negative, so each value is accurate to a few ulps of the returned size (exactly
+    0 at :math:`i = 0` and :math:`i = n`).
+    """
+    i = np.arange(k + 1, dtype=np.float64)
+    inner = (i > 0) & (i < n)
+    ii = np.where(inner, i, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -ii * np.log(ii / n) - (n - ii) * np.log1p(-ii / n)
+        half = 0.5 * np.log(n / (2.0 * np.pi * ii * (n - ii)))
+    stir = _stirling_error(n) - _stirling_errors(ii) - _stirling_errors(n - ii)
+    value = np.where(inner, ent + half + stir, 0.0)
+    size = np.where(inner, ent + np.abs(half) + 1.0, 0.0)
+    return value, size
+
+
 def _log2_multinomial_up(counts: Sequence[int]) -> float:
     r"""``log2(q! / prod c_i!)`` with ``q = sum c_i`` in floating point, rounded up.
 

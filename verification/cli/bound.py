@@ -500,6 +500,7 @@ _OCCAM_TEXT = {
     "kl": "L <= kl^-1(k/n, (bits ln 2 + ln(1/delta)) / n)",
     "hoeffding": "L <= k/n + sqrt((bits ln 2 + ln(1/delta)) / (2n))",
 }
+_VACUOUS = 1.0 - 1e-9  # a bound this close to 1 says nothing the trivial bound does not
 _OCCAM_LATEX = {
     "binomial": ["binomial_tail", "occam_binomial_level"],
     "kl": ["binary_kl", "occam_rate"],
@@ -568,7 +569,7 @@ def run_occam(args: argparse.Namespace) -> int:
         out = best.to_dict()
         if args.form == "all":
             out["forms"] = {f: r.to_dict() for f, r in results.items()}
-        out["vacuous"] = best.bound >= 1.0
+        out["vacuous"] = best.bound >= _VACUOUS
         if args.latex:
             out["latex"] = _latex(names)
         _dump(out)
@@ -591,8 +592,10 @@ def run_occam(args: argparse.Namespace) -> int:
         for f, r in results.items():
             print(f"  {f:>9}: {r.bound:.6g}   ({_OCCAM_TEXT[f]})")
         print(f"bound = {best.bound:.6g} (binomial: the tightest; kl and hoeffding relax it)")
-    if best.bound >= 1.0:
-        _note("The bound is >= 1: vacuous (it says nothing the trivial bound does not).")
+    if best.bound >= _VACUOUS:
+        _note(
+            "The bound is (within 1e-9 of) 1: vacuous, it says nothing the trivial bound does not."
+        )
     _note(
         "Valid only if the code (the B bits) was fixed before the n training points were "
         "seen; the classifier itself may depend on them. Every choice made after looking at "
