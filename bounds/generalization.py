@@ -675,8 +675,8 @@ def margin_error_count(logits: ArrayLike, labels: ArrayLike, gamma: float = 0.0)
 
     Parameters
     ----------
-    logits : array_like, shape (n, classes)
-    labels : array_like of int, shape (n,)
+    logits : array_like, shape ``(n, classes)``
+    labels : array_like of int, shape ``(n,)``
     gamma : float, default 0
         :math:`\ge 0`.
 
