@@ -131,6 +131,10 @@ def binary_kl(q: ArrayLike, p: ArrayLike) -> Any:
     -------
     float or numpy.ndarray
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binary_kl_expr : the same formula in sympy.
+
     Examples
     --------
     >>> # 0.1 ln(0.1/0.2) + 0.9 ln(0.9/0.8) = -0.069315 + 0.106005
@@ -287,6 +291,11 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
     -------
     float or numpy.ndarray
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binary_kl_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_chernoff_kl : the derivation check (sympy).
+
     Examples
     --------
     >>> round(kl_upper(0.1, binary_kl(0.1, 0.2)), 12)  # the inverse of binary_kl
@@ -395,6 +404,10 @@ def binomial_tail_upper(k: int, n: int, log_delta: float) -> float:
     -------
     float
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binomial_tail_expr : the same formula in sympy.
+
     Examples
     --------
     >>> # k = 0: the tail is (1 - p)^n, so the limit is 1 - delta'^(1/n)
@@ -462,6 +475,10 @@ def prior_cost_nats(weight: float) -> float:
     :math:`\delta w`, which adds :math:`\ln(1/w)` to the confidence term
     :math:`\ln(1/\delta)`. Divide by :math:`\ln 2` for bits.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.prior_cost_nats_expr : the same formula in sympy.
+
     Examples
     --------
     >>> prior_cost_nats(1.0), round(prior_cost_nats(0.25) / math.log(2), 12)
@@ -485,6 +502,11 @@ def union_bound_nats(num_choices: int) -> float:
     Giving each of :math:`k` choices the weight :math:`1/k` spends the failure probability
     :math:`\delta/k` on each, so the bound of every choice carries :math:`\ln(1/\delta) +
     \ln k` and all :math:`k` hold together with probability :math:`\ge 1-\delta`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.union_bound_nats_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_union_bound_cost : the derivation check (sympy).
 
     Examples
     --------
@@ -592,6 +614,12 @@ def occam_bound(errors: int, n: int, bits: float, delta: float, form: str = "kl"
     Returns
     -------
     OccamBound
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.occam_rate_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.occam_hoeffding_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.occam_binomial_level_expr : the same formula in sympy.
 
     Examples
     --------
@@ -833,6 +861,11 @@ def margin_compression_bound(
     -------
     MarginCompressionBound
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.margin_compression_bound_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_margin_shift : the derivation check (sympy).
+
     Examples
     --------
     >>> b = margin_compression_bound(50, 10000, 1000, 16, 0.05, gamma=0.5)
@@ -1048,6 +1081,12 @@ def corenet_generalization_bound(
     Returns
     -------
     CorollaryBound
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.corollary_eps_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.corollary_size_term_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_corollary_constants : the derivation check (sympy).
 
     Examples
     --------
