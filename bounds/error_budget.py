@@ -85,6 +85,12 @@ def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
 def lambda_star(eta: int, eta_star: int) -> float:
     r""":math:`\lambda^* = \tfrac12 \log(\eta\,\eta^*)`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.lambda_star_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(lambda_star(410, 300), 4)
     5.86
     """
@@ -105,6 +111,12 @@ def kappa(eta: int, eta_star: int, delta: float) -> float:
     :math:`\Delta^\ell_i(x)` over :math:`S` into a bound for a fresh input. It is large:
     about 192 for a 784-300-100-10 network at :math:`\delta = 0.1`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.kappa_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(kappa(410, 300, 0.1), 1)
     192.1
     """
@@ -125,6 +137,12 @@ def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
         :math:`\kappa` (:func:`kappa`); ``0`` gives the purely empirical value, a heuristic
         outside the theorem.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
@@ -147,6 +165,12 @@ def delta_hat_product(delta_hats: ArrayLike) -> Any:
     ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
     the result has the same length, its last entry is :math:`\hat\Delta^L`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_product_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat_product([2.0, 3.0, 4.0]).tolist()
     [24.0, 12.0, 4.0]
     """
@@ -163,6 +187,12 @@ def eps_prime(eps: float, num_weight_layers: int, *, allocation: bool = False) -
     :math:`\varepsilon > 0` is accepted, as budget mode uses :math:`\varepsilon` as a
     parameter of the allocation rather than as a promise.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.eps_prime_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> eps_prime(0.5, 5)
     0.05
     """
@@ -182,6 +212,12 @@ def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = F
     :math:`L-1`); ``allocation`` as in :func:`eps_prime`. The inverse is
     :func:`network_eps`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.layer_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
     [0.003333, 0.006667, 0.02]
     """
@@ -208,6 +244,12 @@ def network_eps(
     ``per_layer=True`` the array of every layer's :math:`2(L-1)\hat\Delta^{\ell\rightarrow}
     \varepsilon_\ell` is returned instead of its maximum.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.network_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(network_eps([0.08 / 24, 0.08 / 12, 0.02], [24.0, 12.0, 4.0]), 12)
     0.48
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()

@@ -73,6 +73,10 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     -------
     int
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.sensitivity_set_size_expr : the same formula in sympy.
+
     Examples
     --------
     >>> sensitivity_set_size(410, 300, 0.05)
@@ -161,6 +165,10 @@ def sample_size(
         array of whole numbers when some entry exceeds :math:`2^{62}` (the theorem's sizes
         with :math:`\kappa` can).
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.sample_size_expr : the same formula in sympy.
+
     Examples
     --------
     >>> sample_size(2.0, 0.1, 0.05, 410, K=1.0)
@@ -227,6 +235,10 @@ def certified_eps(
     its validity (:math:`\varepsilon \le 1`): use ``tight=True`` there, which holds for
     every :math:`\varepsilon > 0`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.certified_eps_expr : the same formula in sympy.
+
     Examples
     --------
     >>> round(certified_eps(17747, 2.0, 0.05, 410), 4)
@@ -278,6 +290,10 @@ def expected_distinct_edges(q: ArrayLike, m: ArrayLike) -> Any:
     a probability vector along its last axis (rows of a matrix are separate parts); ``m``
     broadcasts against ``q[..., 0]``. For :math:`m \ge 1` the value lies in
     :math:`[1, \min(m, |\{j : q_j > 0\}|)]`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.expected_distinct_edges_expr : the same formula in sympy.
 
     Examples
     --------

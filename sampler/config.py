@@ -187,6 +187,16 @@ class CompressionConfig:
             progress=progress,
         )
 
+    def budget_fraction(self) -> float:
+        """``keep`` in budget mode (``ValueError`` when the config has none).
+
+        >>> CompressionConfig.create(keep=0.25).budget_fraction()
+        0.25
+        """
+        if self.keep is None:
+            raise ValueError("this configuration has no keep fraction")
+        return self.keep
+
     def draw_scales(self, n_layers: int) -> list[float]:
         """``draw_scale`` as one factor per weight layer.
 

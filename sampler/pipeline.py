@@ -282,10 +282,11 @@ def allocate_draws(
     args = (budget.products_allocation, cfg.delta, net.eta, cfg.K, cfg.tight, budget.factors)
     target = None
     if cfg.mode == "guarantee":
-        eps = float(cfg.eps)  # type: ignore[arg-type]
+        assert cfg.eps is not None  # guarantee mode
+        eps = cfg.eps
         draws = draws_for_network_eps(tables, eps, *args)
     else:
-        target = float(cfg.nnz) if cfg.nnz is not None else float(cfg.keep) * nnz_original  # type: ignore[arg-type]
+        target = float(cfg.nnz) if cfg.nnz is not None else cfg.budget_fraction() * nnz_original
         eps, draws, expected, capped = solve_budget(tables, target, *args)
         if not sensitivity_sampling and target >= nnz_original:
             whole = [float(n) for n in count_nonzeros(net.weights, net.biases)]
@@ -410,9 +411,10 @@ def certify(
             (s.sensitivity.total_positive + s.sensitivity.total_negative).double().cpu().numpy()
             for s in stats
         ]
+        assert cfg.eps is not None  # guarantee mode
         bound = float(
             compressed_size_bound(
-                per_neuron, budget.products, float(cfg.eps), cfg.delta, net.eta, cfg.K
+                per_neuron, budget.products, cfg.eps, cfg.delta, net.eta, cfg.K
             ).sum()
         )
     return Certificate(eps, eps_emp, list(per_layer), bound)

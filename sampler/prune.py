@@ -60,6 +60,7 @@ def prune_inactive_neurons(
             const_pos = constant & (b > 0)
             if bool(const_pos.any()):
                 nxt_b = biases[idx + 1]
+                assert nxt_b is not None  # checked above
                 nxt_b += weights[idx + 1][:, const_pos] @ b[const_pos]
                 folded = int(const_pos.sum())
             remove_const = const_pos

@@ -32,6 +32,9 @@ class SparseLinear(nn.Module):
     torch.Size([4, 5, 2])
     """
 
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         self.in_features = weight.shape[1]

@@ -380,7 +380,7 @@ def check_guarantee(
     ----------
     model : nn.Module
         The original network (never modified; each trial gets a deep copy).
-    data : Tensor or ndarray, shape (n, ...)
+    data : Tensor or ndarray, shape ``(n, ...)``
         Inputs. Without ``holdout`` they are split at random (seeded by ``seed``) into the pool
         :math:`P` (given to the compressor) and the held-out set :math:`H` (a fraction
         ``holdout_fraction``); with ``holdout`` all of ``data`` is the pool.

@@ -292,7 +292,7 @@ def build_relu_network(
             if weight_law == "dead_neurons":
                 dead_all.append(dead)
     model = nn.Sequential(*modules).eval()
-    model._netcoreset_draw = NetworkDraw(  # type: ignore[attr-defined]
+    draw = NetworkDraw(
         sizes=sizes,
         bias=bias,
         weight_law=weight_law,
@@ -300,6 +300,7 @@ def build_relu_network(
         seed=seed,
         dead=tuple(dead_all),
     )
+    setattr(model, "_netcoreset_draw", draw)  # noqa: B010 - a plain attribute, not a Module
     return model
 
 

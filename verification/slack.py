@@ -30,6 +30,7 @@ no independence.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -299,6 +300,26 @@ def _search(
     return SlackSearch(layer=layer, c=hi, bracket=(lo, hi), status=status, checks=checks)
 
 
+def _check_grid(
+    factor: Any, c_min: Any, c_max: Any, bisection_steps: Any
+) -> tuple[float, float, float]:
+    factor = check_positive("factor", factor)
+    if factor <= 1.0:
+        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
+    c_min = check_positive("c_min", c_min)
+    c_max = check_positive("c_max", c_max)
+    if not c_min <= 1.0 <= c_max:
+        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
+    steps = check_int("bisection_steps", bisection_steps, 0, 60)  # 2^-60: float noise
+    grid = math.log(max(1.0 / c_min, c_max)) / math.log(factor)
+    if not 1 + grid + steps <= MAX_CHECKS:
+        raise ValueError(
+            f"factor={factor!r}, c_min={c_min!r}, c_max={c_max!r} ask for {grid:.3g} grid "
+            f"checks; at most {MAX_CHECKS} checks per search (a bound on the work)"
+        )
+    return factor, c_min, c_max
+
+
 def find_slack(
     model: nn.Module,
     data: torch.Tensor | np.ndarray,
@@ -369,20 +390,7 @@ def find_slack(
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     alpha_total = check_open_unit("alpha_total", alpha_total)
-    factor = check_positive("factor", factor)
-    if factor <= 1.0:
-        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
-    c_min = check_positive("c_min", c_min)
-    c_max = check_positive("c_max", c_max)
-    if not c_min <= 1.0 <= c_max:
-        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
-    bisection_steps = check_int("bisection_steps", bisection_steps, 0, 60)  # 2^-60: float noise
-    grid = math.log(max(1.0 / c_min, c_max)) / math.log(factor)
-    if not 1 + grid + bisection_steps <= MAX_CHECKS:
-        raise ValueError(
-            f"factor={factor!r}, c_min={c_min!r}, c_max={c_max!r} ask for {grid:.3g} grid "
-            f"checks; at most {MAX_CHECKS} checks per search (a bound on the work)"
-        )
+    factor, c_min, c_max = _check_grid(factor, c_min, c_max, bisection_steps)
     if "alpha" in check_kwargs:
         raise ValueError("alpha is set per check by the search; use alpha_total")
     if not isinstance(model, nn.Module):
@@ -420,8 +428,10 @@ def find_slack(
 
         return check
 
-    opts = dict(factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps))
-    overall = _search(make_check(lambda c: c), layer=None, **opts)
+    search = functools.partial(
+        _search, factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps)
+    )
+    overall = search(make_check(lambda c: c), layer=None)
     layers: list[SlackSearch] = []
     if per_layer:
         for ell in range(int(n_layers)):
@@ -431,7 +441,7 @@ def find_slack(
                 s[ell] = c
                 return s
 
-            layers.append(_search(make_check(scale_of), layer=ell, **opts))
+            layers.append(search(make_check(scale_of), layer=ell))
     # the binding layer needs the largest share of its budget; "never holds" counts as infinite
     binding = None
     if layers:
