@@ -192,7 +192,7 @@ def _check_layers(path: Path, meta: dict[str, Any]) -> list[tuple[int, int, bool
             for lay in layers
         )
     )
-    if not ok or not isinstance(meta.get("report"), dict):
+    if not ok or not isinstance(layers, list) or not isinstance(meta.get("report"), dict):
         raise _damaged(path, f"{_META} lacks a valid 'layers' list or 'report'")
     return [(int(a), int(b), bool(c)) for a, b, c in layers]
 

@@ -272,8 +272,9 @@ def _training_flags(obj: Any, module: nn.Module) -> None:
     """Copy the file's train/eval flags onto the rebuilt modules (same tree)."""
     flag = obj.state.get("training", False) if isinstance(obj, _Record) else False
     module.training = bool(flag) if isinstance(flag, bool) else False
-    if isinstance(obj, _Record) and obj.kind == "Sequential":
-        for child_obj, child in zip(obj.state.get("_modules", {}).values(), module, strict=True):
+    if isinstance(obj, _Record) and isinstance(module, nn.Sequential):
+        children = list(obj.state.get("_modules", {}).values())
+        for child_obj, child in zip(children, list(module), strict=True):
             _training_flags(child_obj, child)
 
 
