@@ -18,10 +18,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .validation import (
+    MAX_EXACT_INT,
+    check_bool,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
     check_positive_int,
+    check_real_array,
 )
 
 __all__ = [
@@ -83,7 +86,10 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     eta_star = check_positive_int("eta_star", eta_star)
     delta = check_open_unit("delta", delta)
     k_prime = check_positive("k_prime", k_prime)
-    return int(math.ceil(k_prime * math.log(8.0 * eta * eta_star / delta)))
+    size = k_prime * math.log(8.0 * eta * eta_star / delta)
+    if not size <= MAX_EXACT_INT:
+        raise ValueError(f"k_prime={k_prime!r} is too large: |S| = {size:.3g} points exceeds 2**53")
+    return int(math.ceil(size))
 
 
 def draws_for_eps(
@@ -96,7 +102,7 @@ def draws_for_eps(
     *,
     lemma_factor: float = 3.0,
 ) -> np.ndarray:
-    r"""Unchecked real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
+    r"""Real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
 
     Used by :func:`sample_size` and by the budget-mode bisection, where the shared
     :math:`\varepsilon` may exceed 1 (an allocation rule, not a certificate).
@@ -106,8 +112,13 @@ def draws_for_eps(
     >>> round(float(draws_for_eps(1.0, 0.5, 0.1, 10)), 3)
     213.908
     """
-    s = np.asarray(sensitivity_sum, dtype=np.float64)
-    e = np.asarray(eps, dtype=np.float64)
+    delta = check_open_unit("delta", delta)
+    eta = check_positive_int("eta", eta)
+    K = check_positive("K", K)
+    tight = check_bool("tight", tight)
+    s = check_real_array("sensitivity_sum", sensitivity_sum)
+    e = check_real_array("eps", eps)
+    lemma_factor = check_positive("lemma_factor", lemma_factor)
     c = ((6.0 + 2.0 * e) if tight else 8.0) * (lemma_factor / 3.0)
     log_term = math.log(8.0 * eta / delta)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -191,6 +202,7 @@ def sample_size(
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
     lemma_factor = check_positive("lemma_factor", lemma_factor)
+    tight = check_bool("tight", tight)
     with np.errstate(over="ignore"):
         val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
     if not np.all(np.isfinite(val)):
@@ -260,6 +272,7 @@ def certified_eps(
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
     lemma_factor = check_positive("lemma_factor", lemma_factor)
+    tight = check_bool("tight", tight)
     m_arr, s = np.broadcast_arrays(m_arr, s)
     c_term = s * (K * lemma_factor / 3.0) * math.log(8.0 * eta / delta)
     eps = _closed_form_eps(m_arr, c_term, tight)

@@ -19,6 +19,7 @@ from .config import (
 )
 from .core import compress
 from .methods import METHODS, get_method
+from .model_io import architecture_of, load_model, save_model
 from .report import CompressionReport, LayerReport
 from .result import CompressionResult, SparseLinear, load
 from .sensitivity import (
@@ -31,6 +32,7 @@ from .sensitivity import (
 from .sparsify import multinomial_counts, sparsify_part
 
 __all__ = [
+    "architecture_of",
     "as_inputs",
     "BUDGET_ALLOCATION_DEFAULT",
     "BUDGET_INCLUDE_KAPPA_DEFAULT",
@@ -52,11 +54,13 @@ __all__ = [
     "LayerSensitivity",
     "linear_layers",
     "load",
+    "load_model",
     "max_times_product",
     "max_times_product_reference",
     "METHODS",
     "multinomial_counts",
     "relative_cancellation",
+    "save_model",
     "sparsify_part",
     "SparseLinear",
 ]

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import torch
 
+from netcoreset.bounds.validation import check_positive, check_positive_int
+
+from ._model import linear_layers
 from .sensitivity import augment_inputs
 from .sparsify import sparsify_part
 
@@ -137,9 +140,18 @@ def estimate_K(
     >>> est.K, est.violating_edges > 0
     (inf, True)
     """
+    layers = linear_layers(torch.nn.Sequential(), layers)  # validates the chain
+    if (
+        not isinstance(holdout, torch.Tensor)
+        or holdout.ndim != 2
+        or holdout.shape[1] != layers[0].in_features
+    ):
+        raise ValueError(f"holdout must be a tensor of shape (n, {layers[0].in_features})")
     n = holdout.shape[0]
     if n < 2:
         raise ValueError(f"holdout must hold at least 2 points; got {n}")
+    k_prime = check_positive("k_prime", k_prime)
+    chunk_rows = check_positive_int("chunk_rows", chunk_rows)
     level = math.exp(-1.0 / k_prime)
     a = holdout.to(torch.float64)
     per_layer: list[float] = []

@@ -167,9 +167,8 @@ def compress(
     entry = get_method(cfg.method)
     original = linear_layers(model, layers)
     ref = original[0].weight
-    x = as_inputs(
-        data, like=ref, features=original[0].in_features, flatten=starts_with_flatten(model)
-    )
+    flatten = starts_with_flatten(model)
+    x = as_inputs(data, like=ref, features=original[0].in_features, flatten=flatten)
     cfg.draw_scales(len(original))  # validates the length before any work
     cpu_gen, dev_gen, seed_used = _generators(cfg.seed, generator, ref.device)
     notes: list[str] = []
@@ -194,4 +193,4 @@ def compress(
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,
         elapsed_s=time.perf_counter() - t_start, notes=notes, checks=checks, holdout=holdout,
     )  # fmt: skip
-    return CompressionResult(model=stage.build_model(sampled), report=report)
+    return CompressionResult(model=stage.build_model(sampled, flatten), report=report)

@@ -242,6 +242,8 @@ def sample_and_certify(
             method, net, original, points, stats, budget, cfg, dev_gen, base_seed,
             nnz_original, notes,
         )  # fmt: skip
-    alloc = allocate_draws(stats, budget, net, cfg, nnz_original, notes)
+    alloc = allocate_draws(
+        stats, budget, net, cfg, nnz_original, notes, method.sensitivity_sampling
+    )
     sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, dev_gen)
     return alloc, sampled, certify(method, stats, alloc, budget, net, cfg), None

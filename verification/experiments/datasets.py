@@ -9,6 +9,8 @@ the user passes in.
 from __future__ import annotations
 
 import gzip
+import math
+import pickle
 import struct
 from pathlib import Path
 
@@ -77,14 +79,27 @@ def load_mnist_subset(
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (``ValueError`` naming the file when it is not one)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        magic = fh.read(4)
-        if len(magic) != 4 or magic[0] != 0 or magic[1] != 0:
-            raise ValueError(f"{path} is not an IDX file")
-        ndim = magic[3]
-        shape = struct.unpack(">" + "I" * ndim, fh.read(4 * ndim))
-        data = np.frombuffer(fh.read(), dtype=np.uint8)
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file")
+    if raw[2] != 0x08:
+        raise ValueError(f"{path}: IDX type 0x{raw[2]:02x}; Fashion-MNIST is unsigned bytes (0x08)")
+    ndim = raw[3]
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: damaged IDX header ({ndim} dimensions)")
+    shape = struct.unpack(">" + "I" * ndim, raw[4 : 4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != math.prod(shape):
+        raise ValueError(
+            f"{path}: the header announces {shape} = {math.prod(shape)} bytes, the file holds "
+            f"{data.size}"
+        )
     return data.reshape(shape)
 
 
@@ -120,8 +135,15 @@ def load_fashion_mnist(
 
     xs, ys = [], []
     for split in ("train", "t10k"):
-        xs.append(_read_idx(find(f"{split}-images-idx3-ubyte")).reshape(-1, 784) / 255.0)
-        ys.append(_read_idx(find(f"{split}-labels-idx1-ubyte")))
+        images = _read_idx(find(f"{split}-images-idx3-ubyte"))
+        labels = _read_idx(find(f"{split}-labels-idx1-ubyte"))
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
+            raise ValueError(
+                f"{root}: {split} images of shape {images.shape} and labels of shape "
+                f"{labels.shape}; expected (n, 28, 28) and (n,)"
+            )
+        xs.append(images.reshape(-1, 784) / 255.0)
+        ys.append(labels)
     return (
         torch.from_numpy(xs[0].astype(np.float32)),
         torch.from_numpy(ys[0].astype(np.int64)),
@@ -130,9 +152,36 @@ def load_fashion_mnist(
     )
 
 
+def _read_array(p: Path) -> torch.Tensor:
+    """The tensor stored in ``p`` (``.npy``: no pickles; ``.pt``: tensors only)."""
+    if p.suffix.lower() == ".npy":
+        arr = np.load(p, allow_pickle=False)
+        if arr.dtype.kind not in "iuf":
+            raise ValueError(f"it holds {arr.dtype} values, not real numbers")
+        return torch.from_numpy(np.ascontiguousarray(arr))
+    obj = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(obj, torch.Tensor):
+        raise ValueError(f"it holds a {type(obj).__name__}, not a single tensor")
+    return obj
+
+
 def load_array(path: str | Path) -> torch.Tensor:
     """Inputs from a ``.npy`` file or a ``.pt`` tensor file, as float32 of shape (n, d).
 
+    Neither format runs code: ``.npy`` files are read without pickles and ``.pt`` files with
+    ``torch.load(weights_only=True)``. Rows of more than one dimension are flattened.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        Naming the file and the problem: not a file, another suffix, unreadable or damaged,
+        not a numeric array (strings, objects, complex, booleans), fewer than two dimensions,
+        no rows, or values beyond the float32 range.
+
+    Examples
+    --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     np.save(f"{d}/x.npy", np.zeros((5, 2, 3)))
@@ -140,16 +189,31 @@ def load_array(path: str | Path) -> torch.Tensor:
     torch.Size([5, 6])
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"no such data file: {p}")
-    if p.suffix == ".npy":
-        arr = torch.from_numpy(np.load(p, allow_pickle=False))
-    elif p.suffix in (".pt", ".pth"):
-        arr = torch.load(p, map_location="cpu", weights_only=True)
-        if not isinstance(arr, torch.Tensor):
-            raise ValueError(f"{p} does not hold a single tensor")
-    else:
+    if not p.is_file():
+        raise ValueError(f"data file {p} is not a file")
+    if p.suffix.lower() not in (".npy", ".pt", ".pth"):
         raise ValueError(f"data file must be .npy or .pt; got {p.name}")
-    if arr.ndim < 2:
-        raise ValueError(f"data in {p} must have shape (n, features); got {tuple(arr.shape)}")
-    return arr.reshape(arr.shape[0], -1).to(torch.float32)
+    try:
+        arr = _read_array(p)
+    except (ValueError, EOFError, OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(f"cannot read data file {p}: {text}") from None
+    if (
+        arr.is_complex()
+        or arr.dtype == torch.bool
+        or not (arr.is_floating_point() or arr.dtype in _INTEGER_DTYPES)
+    ):
+        raise ValueError(f"data file {p} holds {arr.dtype} values, not real numbers")
+    if arr.ndim < 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"data in {p} must have shape (n, features) with n >= 1; got {tuple(arr.shape)}"
+        )
+    out = arr.reshape(arr.shape[0], -1).to(torch.float32)
+    if bool(torch.isinf(out).any()) and not bool(torch.isinf(arr).any()):
+        raise ValueError(f"data in {p} has values beyond the float32 range (about 3.4e38)")
+    return out
+
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
