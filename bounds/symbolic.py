@@ -1121,7 +1121,7 @@ def all_derivation_checks() -> list[DerivationCheck]:
     --------
     >>> checks = all_derivation_checks()
     >>> len(checks), all(c.proved for c in checks), [c.kind for c in checks].count("evaluation")
-    (26, True, 3)
+    (26, True, 4)
     """
     return list(_all_checks())
 
@@ -1898,6 +1898,7 @@ def check_layer_code_kraft(max_slots: int = 6, max_levels: int = 3) -> Derivatio
         assumptions="every layer of N slots, every count q <= N, every subset, every sequence",
         proved=bool(worst == 0 and kraft_ok),
         residual=worst,
+        kind="evaluation",
     )
 
 

@@ -25,6 +25,7 @@ from netcoreset.bounds import (
     sensitivity_set_size,
 )
 from netcoreset.sampler import (
+    build_sequential,
     compress,
     empirical_sensitivity,
     estimate_K,
@@ -102,9 +103,10 @@ def test_assumption_violations_are_counted_and_reported():
 
 def test_violations_reach_the_cli_and_the_checker(tmp_path, capsys):
     net, x = _unseen_feature_setting()
-    net = net.float()
+    lins = [m for m in net if isinstance(m, nn.Linear)]
+    net = build_sequential([m.weight.float() for m in lins], [m.bias.float() for m in lins])
     path = tmp_path / "model.pt"
-    torch.save(net, path)
+    torch.save(net, path)  # a plain Sequential: loads without unpickling code
     np.save(tmp_path / "x.npy", x.float().numpy())
     argv = ["compress", str(path), "--data", str(tmp_path / "x.npy"), "--eps", "0.5", "--seed", "1"]
     code = main(argv)
