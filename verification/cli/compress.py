@@ -115,9 +115,11 @@ def run(args: argparse.Namespace) -> int:
     if rep.method.startswith("corenet"):
         print(f"certified {rep.certificate_statement}")
     if rep.certified_eps is not None and rep.certified_eps_empirical is not None:
+        floor = rep.rounding_eps or 0.0
+        below = " (below rounding: not observable)" if rep.certified_eps_empirical < floor else ""
         print(
             f"with the empirical Delta-hat only (no kappa, a heuristic): "
-            f"{rep.certified_eps_empirical:.4g}"
+            f"{rep.certified_eps_empirical:.4g}{below}"
         )
     for note in rep.warnings:
         print(f"WARNING: {note}")
