@@ -16,7 +16,7 @@ export MKL_NUM_THREADS ?= 1
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv deps install demo test lint pytest docs docs-test docs-check bench clean
+.PHONY: venv deps install demo test lint pytest docs docs-test docs-check bench bench-full bench-gpu clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -111,8 +111,17 @@ docs-check: install
 # pytest last, so that its summary line closes the output
 test: lint docs-test pytest
 
+# Speed and memory figures (JSON + PNG) with their references and the targets' pass/fail:
+# a few minutes; bench-full adds the big cases (4096-wide layers and net, |S| = 1000).
 bench: install
 	$(PY) benchmarks/run.py --out bench-results/bench.json
+
+bench-full: install
+	$(PY) benchmarks/run.py --full --out bench-results/bench-full.json
+
+# The same on CUDA (says so and exits 0 when there is no GPU).
+bench-gpu: install
+	$(PY) benchmarks/run.py --device cuda --out bench-results/bench-gpu.json
 
 clean:
 	rm -rf build dist *.egg-info docs/_build bench-results demo-output .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-r"""The compiled (max, ×) kernel: a small C file built on first use with the system compiler.
+r"""Compiled kernels: a small C file built on first use with the system compiler.
 
 :func:`netcoreset.sampler.max_times_product` calls :func:`max_times_native` for CPU tensors
 when a C compiler is found; otherwise it uses its torch path. The kernel computes
@@ -12,6 +12,12 @@ with the rows blocked by four and the columns by one cache line group, so that a
 same shape, against 20-100 times for elementwise torch operations). Every product is the same
 IEEE multiplication as torch's and the maximum is exact, so the result is bit-identical to the
 torch path and to :func:`~netcoreset.sampler.max_times_product_reference`.
+
+The same file holds one round of the large-count binomial sampler
+(:func:`~netcoreset.sampler.sparsify.binomial_large`): the operations of its torch path, in
+the same order, on the same uniforms (about 10 times faster). The two agree bit for bit except
+where a logarithm's last bit (glibc against torch's vectorised one) decides a rejection test,
+an event of probability about 1e-15 per draw.
 
 Building takes about a second and happens once per machine: the shared library is cached in
 ``$NETCORESET_CACHE`` (default ``$XDG_CACHE_HOME/netcoreset`` or ``~/.cache/netcoreset``)
@@ -34,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["max_times_native", "native_available", "native_status"]
+__all__ = ["btrs_round_native", "max_times_native", "native_available", "native_status"]
 
 _SOURCE = r"""
 /* netcoreset (max, x) kernel: out[i, j] = max(out[i, j], max_x U[i, x] * A[x, j]).
@@ -48,7 +54,9 @@ void NAME(const T *U, const T *A, T *out, long R, long P, long C) {             
         T c0[JW], c1[JW], c2[JW], c3[JW];                                                 \
         T *o0 = out + i0 * C + j0, *o1 = o0 + C, *o2 = o1 + C, *o3 = o2 + C;              \
         const T *u0 = U + i0 * P, *u1 = u0 + P, *u2 = u1 + P, *u3 = u2 + P;               \
-        for (int j = 0; j < JW; ++j) { c0[j] = o0[j]; c1[j] = o1[j]; c2[j] = o2[j]; c3[j] = o3[j]; } \
+        for (int j = 0; j < JW; ++j) {                                                    \
+          c0[j] = o0[j]; c1[j] = o1[j]; c2[j] = o2[j]; c3[j] = o3[j];                     \
+        }                                                                                 \
         for (long x = 0; x < P; ++x) {                                                    \
           const T *a = A + x * C + j0;                                                    \
           const T v0 = u0[x], v1 = u1[x], v2 = u2[x], v3 = u3[x];                         \
@@ -60,7 +68,9 @@ void NAME(const T *U, const T *A, T *out, long R, long P, long C) {             
             c3[j] = c3[j] > p3 ? c3[j] : p3;                                              \
           }                                                                               \
         }                                                                                 \
-        for (int j = 0; j < JW; ++j) { o0[j] = c0[j]; o1[j] = c1[j]; o2[j] = c2[j]; o3[j] = c3[j]; } \
+        for (int j = 0; j < JW; ++j) {                                                    \
+          o0[j] = c0[j]; o1[j] = c1[j]; o2[j] = c2[j]; o3[j] = c3[j];                     \
+        }                                                                                 \
       }                                                                                   \
     }                                                                                     \
     for (long i = i0; i < R; ++i) {                                                       \
@@ -75,10 +85,67 @@ void NAME(const T *U, const T *A, T *out, long R, long P, long C) {             
 }
 KERNEL(netcoreset_max_times_f32, float, 64)
 KERNEL(netcoreset_max_times_f64, double, 32)
+
+/* One round of BTRS for the pending entries of netcoreset.sampler.sparsify.binomial_large:
+   the same operations in the same order as its torch path (see log_pmf_ratio there); draws
+   for p > 1/2 are n - Binomial(n, 1 - p). */
+#include <math.h>
+static const double TAIL[10] = {0.0810614667953272, 0.0413406959554092, 0.0276779256849983,
+  0.02079067210376509, 0.0166446911898211, 0.0138761288230707, 0.0118967099458917,
+  0.0104112652619720, 0.00925546218271273, 0.00833056343336287};
+static double tail(double k) {
+  if (k < 10) return TAIL[(int)k];
+  double z = k + 1.0, iz2 = 1.0 / (z * z);
+  return (1.0 / 12 - iz2 * (1.0 / 360 - iz2 * (1.0 / 1260 - iz2 * (1.0 / 1680 - iz2 / 1188))))
+         / z;
+}
+static double log1p_minus_x(double x) {
+  if (!(fabs(x) < 0.5)) return log1p(x) - x;
+  double t = x / (2.0 + x), t2 = t * t, acc = 1.0 / 37;
+  for (int j = 17; j >= 1; --j) acc = acc * t2 + 1.0 / (2 * j + 1);
+  return -x * t + 2.0 * t * t2 * acc;
+}
+static double two_product_lo(double a, double b, double hi) {
+  double ca = 134217729.0 * a, cb = 134217729.0 * b;
+  double ah = ca - (ca - a), bh = cb - (cb - b), al = a - ah, bl = b - bh;
+  double lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
+  return isfinite(lo) ? lo : 0.0;
+}
+static double log_pmf_ratio(double n, double p, double k, double m) {
+  double d = k - m, np1 = n - m + 1.0, hi = p * (n + 2.0);
+  double num = (hi - (k + 1.0)) + two_product_lo(p, n + 2.0, hi);
+  return -(m + 0.5) * log1p_minus_x(d / (m + 1.0)) - (np1 - 0.5) * log1p_minus_x(-d / np1)
+         + d / (2.0 * (m + 1.0)) - d / (2.0 * np1) + d * log1p(num / ((1.0 - p) * (k + 1.0)))
+         + tail(m) - tail(k) + tail(n - m) - tail(n - k);
+}
+long netcoreset_btrs_round(const double *uv, long count, const long *pending,
+                           const double *count_in, const double *prob_in, double *out,
+                           long *rest) {
+  long r = 0;
+  for (long i = 0; i < count; ++i) {
+    long e = pending[i];
+    double n = count_in[e], flip = prob_in[e] > 0.5, p = flip ? 1.0 - prob_in[e] : prob_in[e];
+    double q = 1.0 - p, spq = sqrt(n * p * q), b = 1.15 + 2.53 * spq;
+    double a = -0.0873 + 0.0248 * b + 0.01 * p, c = n * p + 0.5, vr = 0.92 - 4.2 / b;
+    double alpha = (2.83 + 5.1 / b) * spq;
+    double hi = (n + 1.0) * p, m = floor(hi);
+    if (hi == m && two_product_lo(n + 1.0, p, hi) < 0) m -= 1.0;
+    double u = uv[i] - 0.5, v = uv[count + i], us = 0.5 - fabs(u);
+    double k = floor((2.0 * a / us + b) * u + c);
+    int valid = k >= 0 && k <= n;
+    int accept = valid && us >= 0.07 && v <= vr;
+    if (valid && !accept) {
+      double log_v = log(v * alpha / (a / (us * us) + b));
+      accept = log_v <= log_pmf_ratio(n, p, k, m);
+    }
+    if (accept) out[e] = flip ? n - k : k; else rest[r++] = e;
+  }
+  return r;
+}
 """
 
 # No -ffast-math: products must be plain IEEE multiplications; no contraction either.
-_FLAGS = ["-O3", "-shared", "-fPIC", "-ffp-contract=off", "-std=c99"]
+_FLAGS = ["-O3", "-shared", "-fPIC", "-ffp-contract=off", "-std=c99", "-lm"]
 _NATIVE_FLAGS = ["-march=native"]
 _status = "not built yet"
 
@@ -143,6 +210,10 @@ def _library() -> ctypes.CDLL | None:
         for name in ("netcoreset_max_times_f32", "netcoreset_max_times_f64"):
             getattr(lib, name).restype = None
             getattr(lib, name).argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_long] * 3
+        lib.netcoreset_btrs_round.restype = ctypes.c_long
+        lib.netcoreset_btrs_round.argtypes = [ctypes.c_void_p, ctypes.c_long] + [
+            ctypes.c_void_p
+        ] * 5
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
         _status = f"build or load failed: {err}"
         return None
@@ -178,9 +249,10 @@ def max_times_native(U: torch.Tensor, A: torch.Tensor, out: torch.Tensor) -> boo
     non-contiguous ``out``. The caller guarantees finite, non-negative inputs.
 
     >>> import torch
-    >>> out = torch.zeros(1, 1)
-    >>> max_times_native(torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0], [1.0]]), out) in (True, False)
-    True
+    >>> U, A, out = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0], [1.0]]), torch.zeros(1, 1)
+    >>> used = max_times_native(U, A, out)
+    >>> float(out[0, 0]) if used else 3.0
+    3.0
     """
     if not (U.device.type == A.device.type == out.device.type == "cpu"):
         return False
@@ -196,3 +268,40 @@ def max_times_native(U: torch.Tensor, A: torch.Tensor, out: torch.Tensor) -> boo
     rows, points = U.shape
     fn(U.data_ptr(), A.data_ptr(), out.data_ptr(), rows, points, A.shape[1])
     return True
+
+
+def btrs_round_native(
+    uv: torch.Tensor,
+    pending: torch.Tensor,
+    count: torch.Tensor,
+    prob: torch.Tensor,
+    out: torch.Tensor,
+) -> torch.Tensor | None:
+    """One round of :func:`~netcoreset.sampler.sparsify.binomial_large` in C.
+
+    ``uv`` holds the round's uniforms (``2 x len(pending)``, float64), ``pending`` the int64
+    indices still to draw in the float64 ``count`` and ``prob``; accepted draws are written to
+    ``out``. Returns the indices still pending, or None when the kernel is unavailable (then
+    nothing is written).
+    """
+    tensors = (uv, pending, count, prob, out)
+    if any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return None
+    if any(t.dtype != torch.float64 for t in (uv, count, prob, out)):
+        return None
+    if pending.dtype != torch.int64:
+        return None
+    lib = _library()
+    if lib is None:
+        return None
+    rest = torch.empty_like(pending)
+    left = lib.netcoreset_btrs_round(
+        uv.data_ptr(),
+        pending.numel(),
+        pending.data_ptr(),
+        count.data_ptr(),
+        prob.data_ptr(),
+        out.data_ptr(),
+        rest.data_ptr(),
+    )
+    return rest[:left]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from .native import btrs_round_native
+
 __all__ = [
     "EXACT_COUNT_LIMIT",
     "INTEGER_COUNT_LIMIT",
@@ -62,8 +64,10 @@ def _stirling_tail(k: torch.Tensor) -> torch.Tensor:
     series = (
         1.0 / 12 - iz2 * (1.0 / 360 - iz2 * (1.0 / 1260 - iz2 * (1.0 / 1680 - iz2 / 1188)))
     ) / z
-    table = torch.tensor(_STIRLING_TAIL, dtype=k.dtype, device=k.device)
     small = k < 10
+    if not bool(small.any()):
+        return series
+    table = torch.tensor(_STIRLING_TAIL, dtype=k.dtype, device=k.device)
     return torch.where(small, table[k.clamp(0, 9).long()], series)
 
 
@@ -150,6 +154,36 @@ def log_pmf_ratio(n: torch.Tensor, p: torch.Tensor, k: torch.Tensor, m: torch.Te
     )
 
 
+def _btrs_round(
+    uv: torch.Tensor,
+    pending: torch.Tensor | None,
+    params: tuple[torch.Tensor, ...],
+    out: torch.Tensor,
+) -> torch.Tensor:
+    """One vectorised round of :func:`binomial_large` (the torch path of its C kernel):
+    writes the accepted draws to ``out`` and returns the indices still pending."""
+    n, p, m, a, b, c, v_r, alpha = params
+    u, v = uv[0] - 0.5, uv[1]
+
+    def sel(t: torch.Tensor) -> torch.Tensor:
+        return t if pending is None else t[pending]
+
+    us = 0.5 - u.abs()
+    a_, b_, n_ = sel(a), sel(b), sel(n)
+    k = torch.floor_((2.0 * a_ / us + b_).mul_(u).add_(sel(c)))
+    valid = (k >= 0) & (k <= n_)
+    accept = valid & (us >= 0.07) & (v <= sel(v_r))
+    test = (valid & ~accept).nonzero().squeeze(1)  # outside the squeeze: the full test
+    if test.numel():
+        ut, idx = us[test], test if pending is None else pending[test]
+        log_v = torch.log(v[test] * alpha[idx] / (a_[test] / (ut * ut) + b_[test]))
+        accept[test] = log_v <= log_pmf_ratio(n_[test], p[idx], k[test], m[idx])
+    done = accept.nonzero().squeeze(1)
+    out[done if pending is None else pending[done]] = k[done]
+    rest = (~accept).nonzero().squeeze(1)
+    return rest if pending is None else pending[rest]
+
+
 def binomial_large(
     count: torch.Tensor, prob: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -176,8 +210,19 @@ def binomial_large(
     >>> abs(float(z.mean())) < 0.1, abs(float(z.var()) - 1) < 0.1
     (True, True)
     """
-    n = count.to(torch.float64)
-    p_in = prob.to(torch.float64)
+    n = count.to(torch.float64).contiguous()
+    p_in = prob.to(torch.float64).contiguous()
+    out = torch.empty_like(n)
+    pending = torch.arange(n.numel(), device=n.device)
+    uv = torch.rand(2, n.numel(), generator=generator, dtype=torch.float64, device=n.device)
+    rest = btrs_round_native(uv, pending, n, p_in, out)
+    if rest is not None:  # the C kernel: same operations, same uniforms
+        while rest.numel():
+            uv = torch.rand(
+                2, rest.numel(), generator=generator, dtype=torch.float64, device=n.device
+            )
+            rest = btrs_round_native(uv, rest, n, p_in, out)  # type: ignore[assignment]
+        return out.to(count.dtype)
     flip = p_in > 0.5
     p = torch.where(flip, 1.0 - p_in, p_in)
     q = 1.0 - p
@@ -187,31 +232,11 @@ def binomial_large(
     c = n * p + 0.5
     v_r = 0.92 - 4.2 / b
     alpha = (2.83 + 5.1 / b) * spq
-    m = _mode(n, p)
-    out = torch.empty_like(n)
-    pending: torch.Tensor | None = None  # None: every entry (the first round)
-    while pending is None or pending.numel():
-        size = n.numel() if pending is None else pending.numel()
-        uv = torch.rand(2, size, generator=generator, dtype=torch.float64, device=n.device)
-        u, v = uv[0].sub_(0.5), uv[1]
-
-        def sel(t: torch.Tensor, pending: torch.Tensor | None = pending) -> torch.Tensor:
-            return t if pending is None else t[pending]
-
-        us = 0.5 - u.abs()
-        a_, b_, n_ = sel(a), sel(b), sel(n)
-        k = torch.floor_((2.0 * a_ / us + b_).mul_(u).add_(sel(c)))
-        valid = (k >= 0) & (k <= n_)
-        accept = valid & (us >= 0.07) & (v <= sel(v_r))
-        test = (valid & ~accept).nonzero().squeeze(1)  # outside the squeeze: the full test
-        if test.numel():
-            ut, idx = us[test], test if pending is None else pending[test]
-            log_v = torch.log(v[test] * alpha[idx] / (a_[test] / (ut * ut) + b_[test]))
-            accept[test] = log_v <= log_pmf_ratio(n_[test], p[idx], k[test], m[idx])
-        done = accept.nonzero().squeeze(1)
-        out[done if pending is None else pending[done]] = k[done]
-        rest = (~accept).nonzero().squeeze(1)
-        pending = rest if pending is None else pending[rest]
+    params = (n, p, _mode(n, p), a, b, c, v_r, alpha)
+    left = _btrs_round(uv, None, params, out)
+    while left.numel():
+        uv = torch.rand(2, left.numel(), generator=generator, dtype=torch.float64, device=n.device)
+        left = _btrs_round(uv, left, params, out)
     return torch.where(flip, n - out, out).to(count.dtype)
 
 
