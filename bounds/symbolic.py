@@ -178,6 +178,10 @@ def sensitivity_set_size_expr() -> sp.Expr:
 
         |S| = \left\lceil K' \log\frac{8\,\eta\,\eta^*}{\delta} \right\rceil
 
+    See Also
+    --------
+    netcoreset.bounds.sensitivity_set_size : the numeric function.
+
     Examples
     --------
     >>> sensitivity_set_size_expr()
@@ -198,6 +202,10 @@ def sample_size_expr(tight: bool = False, *, integer: bool = True) -> sp.Expr:
 
     ``integer=False`` drops the ceiling (the real-valued :math:`m(\varepsilon)` the
     derivations work with).
+
+    See Also
+    --------
+    netcoreset.bounds.sample_size : the numeric function.
 
     Examples
     --------
@@ -221,6 +229,10 @@ def certified_eps_expr(tight: bool = False) -> sp.Expr:
 
     the latter being the positive root of :math:`m\varepsilon^2 - 2c\varepsilon - 6c = 0`
     (:func:`check_certified_eps_inverse`).
+
+    See Also
+    --------
+    netcoreset.bounds.certified_eps : the numeric function.
 
     Examples
     --------
@@ -258,6 +270,10 @@ def lambda_star_expr() -> sp.Expr:
 
         \lambda^* = \frac{\log(\eta\,\eta^*)}{2}
 
+    See Also
+    --------
+    netcoreset.bounds.lambda_star : the numeric function.
+
     Examples
     --------
     >>> lambda_star_expr()
@@ -274,6 +290,10 @@ def kappa_expr(substitute: bool = True) -> sp.Expr:
         \kappa = \sqrt{2\lambda^*}\Bigl(1 + \sqrt{2\lambda^*}\log\frac{8\eta\eta^*}{\delta}\Bigr)
 
     ``substitute=True`` writes :math:`\lambda^*` out (:func:`lambda_star_expr`).
+
+    See Also
+    --------
+    netcoreset.bounds.kappa : the numeric function.
 
     Examples
     --------
@@ -295,6 +315,10 @@ def delta_hat_expr(include_kappa: bool = True) -> sp.Expr:
 
     ``include_kappa=False`` is the purely empirical value (a heuristic outside the theorem).
 
+    See Also
+    --------
+    netcoreset.bounds.delta_hat : the numeric function.
+
     Examples
     --------
     >>> delta_hat_expr()
@@ -309,6 +333,10 @@ def delta_hat_product_expr() -> sp.Expr:
     .. math::
 
         \hat\Delta^{\ell\rightarrow} = \prod_{k=\ell}^{L} \hat\Delta^{k}
+
+    See Also
+    --------
+    netcoreset.bounds.delta_hat_product : the numeric function.
 
     Examples
     --------
@@ -325,6 +353,10 @@ def eps_prime_expr() -> sp.Expr:
 
         \varepsilon' = \frac{\varepsilon}{2(L-1)}
 
+    See Also
+    --------
+    netcoreset.bounds.eps_prime : the numeric function.
+
     Examples
     --------
     >>> eps_prime_expr()
@@ -339,6 +371,10 @@ def layer_eps_expr() -> sp.Expr:
     .. math::
 
         \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}}
+
+    See Also
+    --------
+    netcoreset.bounds.layer_eps : the numeric function.
 
     Examples
     --------
@@ -356,6 +392,10 @@ def network_eps_expr() -> sp.Expr:
 
         \varepsilon = 2(L-1)\,\hat\Delta^{\ell\rightarrow}\,\varepsilon_\ell
 
+    See Also
+    --------
+    netcoreset.bounds.network_eps : the numeric function.
+
     Examples
     --------
     >>> sp.simplify(network_eps_expr().subs(SYM.eps_l, layer_eps_expr()))
@@ -370,6 +410,10 @@ def default_tau_expr() -> sp.Expr:
     .. math::
 
         \tau = \left\lceil \log_2 \frac{1}{\delta} \right\rceil
+
+    See Also
+    --------
+    netcoreset.bounds.default_tau : the numeric function.
 
     Examples
     --------
@@ -386,6 +430,10 @@ def amplified_log_ratio_expr() -> sp.Expr:
 
         \rho_\tau = \frac{\log 2 + \frac{1}{\tau}\log\frac{4\eta}{\delta}}
         {\log\frac{8\eta}{\delta}}
+
+    See Also
+    --------
+    netcoreset.bounds.amplified_log_ratio : the numeric function.
 
     Examples
     --------
@@ -405,6 +453,10 @@ def size_term_expr(integer: bool = True) -> sp.Expr:
 
     ``integer=False`` gives the real-valued quotient (no ceiling, no ``+ 1``).
 
+    See Also
+    --------
+    netcoreset.bounds.compressed_size_bound : the numeric function.
+
     Examples
     --------
     >>> per_part = sample_size_expr(integer=False).subs(SYM.S, SYM.S_i)
@@ -421,6 +473,10 @@ def expected_distinct_edges_expr() -> sp.Expr:
     .. math::
 
         \sum_{j=1}^{n}\bigl(1 - (1 - q_j)^m\bigr)
+
+    See Also
+    --------
+    netcoreset.bounds.expected_distinct_edges : the numeric function.
 
     Examples
     --------
@@ -812,115 +868,164 @@ def check_numeric_agreement(
     if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
         raise ValueError(f"rtol must be a finite real number > 0; got {rtol!r}")
     rng = np.random.default_rng(seed)
-    worst = 0.0
-    worst_name = ""
-    s = SYM
 
-    def record(name: str, numeric: Any, symbolic: Any) -> None:
-        nonlocal worst, worst_name
-        r = _rel(float(numeric), float(symbolic))
-        if not r <= worst:  # also catches NaN
-            worst, worst_name = r, name
-
-    base_args = [s.S, s.K, s.eps, s.delta, s.eta]
-    f_cs = _mp(sensitivity_set_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta])
-    f_m8 = _mp(sample_size_expr(False), base_args)
-    f_mt = _mp(sample_size_expr(True), base_args)
-    f_e8 = _mp(certified_eps_expr(False), [*base_args, s.m])
-    f_et = _mp(certified_eps_expr(True), [*base_args, s.m])
-    f_lam = _mp(lambda_star_expr(), [s.eta, s.eta_star])
-    f_kap = _mp(kappa_expr(), [s.eta, s.eta_star, s.delta])
-    f_dh = _mp(delta_hat_expr(), [s.delta_bar, s.kappa])
-    f_epsp = _mp(eps_prime_expr(), [s.eps, s.L])
-    f_epsl = _mp(layer_eps_expr(), [s.eps, s.L, s.delta_hat_product])
-    f_neps = _mp(network_eps_expr(), [s.L, s.delta_hat_product, s.eps_l])
-    f_tau = _mp(default_tau_expr(), [s.delta])
-    f_rho = _mp(amplified_log_ratio_expr(), [s.eta, s.delta, s.tau])
-    f_term = _mp(size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.delta_hat_product])
-    mpf = mpmath.mpf
+    worst = _Worst()
     with mpmath.workdps(_DIGITS):
         for _ in range(n_trials):
-            S = float(rng.uniform(0.5, 50.0))
-            K = float(rng.uniform(0.2, 5.0))
-            kp = float(rng.uniform(0.5, 6.0))
-            eps = float(rng.uniform(0.01, 0.99))
-            delta = float(rng.uniform(1e-3, 0.5))
-            eta = int(rng.integers(1, 5000))
-            eta_star = int(rng.integers(1, eta + 1))
-            L = int(rng.integers(2, 7))
-            m = int(rng.integers(1, 10**9))
-            b = [mpf(S), mpf(K), mpf(eps), mpf(delta), eta]
-            record(
-                "sensitivity_set_size",
-                _sensitivity_set_size(eta, eta_star, delta, kp),
-                f_cs(mpf(kp), eta, eta_star, mpf(delta)),
-            )
-            record("sample_size", _sample_size(S, eps, delta, eta, K), f_m8(*b))
-            record("sample_size_tight", _sample_size(S, eps, delta, eta, K, tight=True), f_mt(*b))
-            record("certified_eps", _certified_eps(m, S, delta, eta, K), f_e8(*b, m))
-            record(
-                "certified_eps_tight", _certified_eps(m, S, delta, eta, K, tight=True), f_et(*b, m)
-            )
-            record("lambda_star", _eb.lambda_star(eta, eta_star), f_lam(eta, eta_star))
-            kap = _eb.kappa(eta, eta_star, delta)
-            record("kappa", kap, f_kap(eta, eta_star, mpf(delta)))
-            for mu in rng.uniform(1.0, 20.0, size=L - 1):
-                record("delta_hat", _eb.delta_hat([mu, 1.0], kap), f_dh(mpf(mu), mpf(kap)))
-            dh = rng.uniform(1.0, 300.0, size=L - 1)
-            products = _eb.delta_hat_product(dh)
-            eps_l = _eb.layer_eps(eps, products)
-            record("eps_prime", _eb.eps_prime(eps, L - 1), f_epsp(mpf(eps), L))
-            record(
-                "network_eps",
-                _eb.network_eps(eps_l, products),
-                max(
-                    f_neps(L, mpf(float(d)), mpf(float(e)))
-                    for d, e in zip(products, eps_l, strict=True)
-                ),
-            )
-            tau = int(rng.integers(1, 12))
-            record("default_tau", _amp.default_tau(delta), f_tau(mpf(delta)))
-            record(
-                "amplified_log_ratio",
-                _amp.amplified_log_ratio(eta, delta, tau),
-                f_rho(eta, mpf(delta), tau),
-            )
-            s_i = rng.uniform(0.0, 40.0, size=L - 1)
-            sizes = _compressed_size_bound([[float(v)] for v in s_i], products, eps, delta, eta, K)
-            layer_syms = [s.delta_hat_indexed[k] for k in range(2, L + 1)]
-            for idx in range(L - 1):
-                prod = delta_hat_product_expr().subs({s.ell: idx + 2, s.L: L}).doit()
-                record(
-                    "delta_hat_product",
-                    products[idx],
-                    _mp(prod, layer_syms)(*(mpf(float(v)) for v in dh)),
-                )
-                product = mpf(float(products[idx]))
-                record("layer_eps", eps_l[idx], f_epsl(mpf(eps), L, product))
-                record(
-                    "size_term",
-                    sizes[idx],
-                    f_term(mpf(float(s_i[idx])), *b[1:], L, product),
-                )
-            n_edges = int(rng.integers(1, 30))
-            q = rng.dirichlet(np.ones(n_edges))
-            draws = int(rng.integers(0, 400))
-            ede = expected_distinct_edges_expr().subs(s.n, n_edges).doit()
-            f_ede = _mp(ede, [s.m, *(s.q[i] for i in range(1, n_edges + 1))])
-            record(
-                "expected_distinct_edges",
-                _expected_distinct_edges(q, draws),
-                f_ede(draws, *(mpf(float(v)) for v in q)),
-            )
-    ok = worst <= rtol
-    residual = f"max relative difference {worst:.3g}" + (f" ({worst_name})" if worst_name else "")
+            _agree_sample_sizes(rng, worst.record)
+            _agree_error_budget(rng, worst.record)
+            _agree_expected_edges(rng, worst.record)
+    ok = worst.value <= rtol
+    residual = f"max relative difference {worst.value:.3g}" + (
+        f" ({worst.name})" if worst.name else ""
+    )
     return DerivationCheck(
         claim=f"BY EVALUATION (not a proof): numeric bounds functions agree with the sympy "
         f"expressions to relative {rtol:g} on {n_trials} random inputs (seed {seed})",
         assumptions="S in [0.5, 50], K in [0.2, 5], K' in [0.5, 6], eps in [0.01, 0.99], "
         "delta in [0.001, 0.5], eta in [1, 5000], 2 <= L <= 6, m in [1, 1e9]",
-        proved=bool(ok and math.isfinite(worst)),
+        proved=bool(ok and math.isfinite(worst.value)),
         residual=residual,
+    )
+
+
+class _Worst:
+    """The largest relative difference seen so far, and where."""
+
+    def __init__(self) -> None:
+        self.value, self.name = 0.0, ""
+
+    def record(self, name: str, numeric: Any, symbolic: Any) -> None:
+        r = _rel(float(numeric), float(symbolic))
+        if not r <= self.value:  # also catches NaN
+            self.value, self.name = r, name
+
+
+_Record = Callable[[str, Any, Any], None]
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled() -> dict[str, Callable[..., Any]]:
+    """The expressions as mpmath functions (lambdify once)."""
+    s = SYM
+    base = [s.S, s.K, s.eps, s.delta, s.eta]
+    return {
+        "sensitivity_set_size": _mp(
+            sensitivity_set_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta]
+        ),
+        "sample_size": _mp(sample_size_expr(False), base),
+        "sample_size_tight": _mp(sample_size_expr(True), base),
+        "certified_eps": _mp(certified_eps_expr(False), [*base, s.m]),
+        "certified_eps_tight": _mp(certified_eps_expr(True), [*base, s.m]),
+        "lambda_star": _mp(lambda_star_expr(), [s.eta, s.eta_star]),
+        "kappa": _mp(kappa_expr(), [s.eta, s.eta_star, s.delta]),
+        "delta_hat": _mp(delta_hat_expr(), [s.delta_bar, s.kappa]),
+        "eps_prime": _mp(eps_prime_expr(), [s.eps, s.L]),
+        "layer_eps": _mp(layer_eps_expr(), [s.eps, s.L, s.delta_hat_product]),
+        "network_eps": _mp(network_eps_expr(), [s.L, s.delta_hat_product, s.eps_l]),
+        "default_tau": _mp(default_tau_expr(), [s.delta]),
+        "amplified_log_ratio": _mp(amplified_log_ratio_expr(), [s.eta, s.delta, s.tau]),
+        "size_term": _mp(
+            size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.delta_hat_product]
+        ),
+    }
+
+
+def _agree_sample_sizes(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    f, mpf = _compiled(), mpmath.mpf
+    S, K, kp = (
+        float(rng.uniform(0.5, 50.0)),
+        float(rng.uniform(0.2, 5.0)),
+        float(rng.uniform(0.5, 6.0)),
+    )
+    eps, delta = float(rng.uniform(0.01, 0.99)), float(rng.uniform(1e-3, 0.5))
+    eta = int(rng.integers(1, 5000))
+    eta_star, m = int(rng.integers(1, eta + 1)), int(rng.integers(1, 10**9))
+    b = [mpf(S), mpf(K), mpf(eps), mpf(delta), eta]
+    record(
+        "sensitivity_set_size",
+        _sensitivity_set_size(eta, eta_star, delta, kp),
+        f["sensitivity_set_size"](mpf(kp), eta, eta_star, mpf(delta)),
+    )
+    record("sample_size", _sample_size(S, eps, delta, eta, K), f["sample_size"](*b))
+    record(
+        "sample_size_tight",
+        _sample_size(S, eps, delta, eta, K, tight=True),
+        f["sample_size_tight"](*b),
+    )
+    record("certified_eps", _certified_eps(m, S, delta, eta, K), f["certified_eps"](*b, m))
+    record(
+        "certified_eps_tight",
+        _certified_eps(m, S, delta, eta, K, tight=True),
+        f["certified_eps_tight"](*b, m),
+    )
+    record("lambda_star", _eb.lambda_star(eta, eta_star), f["lambda_star"](eta, eta_star))
+    record("kappa", _eb.kappa(eta, eta_star, delta), f["kappa"](eta, eta_star, mpf(delta)))
+    tau = int(rng.integers(1, 12))
+    record("default_tau", _amp.default_tau(delta), f["default_tau"](mpf(delta)))
+    record(
+        "amplified_log_ratio",
+        _amp.amplified_log_ratio(eta, delta, tau),
+        f["amplified_log_ratio"](eta, mpf(delta), tau),
+    )
+
+
+def _agree_error_budget(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    f, mpf, s = _compiled(), mpmath.mpf, SYM
+    K, eps, delta = (
+        float(rng.uniform(0.2, 5.0)),
+        float(rng.uniform(0.01, 0.99)),
+        float(rng.uniform(1e-3, 0.5)),
+    )
+    eta, L = int(rng.integers(1, 5000)), int(rng.integers(2, 7))
+    kap = _eb.kappa(eta, max(1, eta // 2), delta)
+    for mu in rng.uniform(1.0, 20.0, size=L - 1):
+        record("delta_hat", _eb.delta_hat([mu, 1.0], kap), f["delta_hat"](mpf(mu), mpf(kap)))
+    dh = rng.uniform(1.0, 300.0, size=L - 1)
+    products = _eb.delta_hat_product(dh)
+    eps_l = _eb.layer_eps(eps, products)
+    record("eps_prime", _eb.eps_prime(eps, L - 1), f["eps_prime"](mpf(eps), L))
+    record(
+        "network_eps",
+        _eb.network_eps(eps_l, products),
+        max(
+            f["network_eps"](L, mpf(float(d)), mpf(float(e)))
+            for d, e in zip(products, eps_l, strict=True)
+        ),
+    )
+    s_i = rng.uniform(0.0, 40.0, size=L - 1)
+    sizes = _compressed_size_bound([[float(v)] for v in s_i], products, eps, delta, eta, K)
+    layer_syms = [s.delta_hat_indexed[k] for k in range(2, L + 1)]
+    for idx in range(L - 1):
+        prod = delta_hat_product_expr().subs({s.ell: idx + 2, s.L: L}).doit()
+        value = _mp(prod, layer_syms)(*(mpf(float(v)) for v in dh))
+        record("delta_hat_product", products[idx], value)
+        product = mpf(float(products[idx]))
+        record("layer_eps", eps_l[idx], f["layer_eps"](mpf(eps), L, product))
+        record(
+            "size_term",
+            sizes[idx],
+            f["size_term"](mpf(float(s_i[idx])), mpf(K), mpf(eps), mpf(delta), eta, L, product),
+        )
+
+
+def _agree_expected_edges(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    s, mpf = SYM, mpmath.mpf
+    n_edges = int(rng.integers(1, 30))
+    q = rng.dirichlet(np.ones(n_edges))
+    draws = int(rng.integers(0, 400))
+    ede = expected_distinct_edges_expr().subs(s.n, n_edges).doit()
+    f_ede = _mp(ede, [s.m, *(s.q[i] for i in range(1, n_edges + 1))])
+    record(
+        "expected_distinct_edges",
+        _expected_distinct_edges(q, draws),
+        f_ede(draws, *(mpf(float(v)) for v in q)),
     )
 
 

@@ -1,4 +1,4 @@
-r"""Empirical sensitivities of a whole layer (spec section 2).
+r"""Empirical sensitivities of a whole layer (Baykal et al., 2019, empirical sensitivity).
 
 For neuron :math:`i` of layer :math:`\ell` with incoming row :math:`w` (bias appended as an
 edge whose activation is 1) and a point :math:`x \in S` with non-negative input
@@ -191,7 +191,8 @@ def max_times_upper_bound(U: torch.Tensor, A: torch.Tensor, power: int = 16) -> 
 
 def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor, bool]:
     r"""Points used for sensitivities: the inputs with the bias activation appended, and
-    the :math:`x = x^+ - x^-` split when some entry is negative (spec 2.3).
+    the :math:`x = x^+ - x^-` split when some entry is negative (signed inputs, as the
+    authors' code does).
 
     With a split, :math:`x^+` keeps the bias activation 1 and :math:`x^-` gets 0, so that
     :math:`z = \hat w\cdot(x^+, 1) - \hat w\cdot(x^-, 0)`. Returns ``(points, was_split)``.
@@ -264,7 +265,7 @@ def empirical_sensitivity(
     kernel: str = "auto",
     upper_bound_power: int | None = None,
 ) -> LayerSensitivity:
-    r"""Empirical sensitivities :math:`s_{ij}` of every edge of a layer (spec 2, 2.1, 2.3).
+    r"""Empirical sensitivities :math:`s_{ij}` of every edge of a layer.
 
     .. math::
 
@@ -341,7 +342,7 @@ def empirical_sensitivity(
 def relative_cancellation(
     weight: torch.Tensor, bias: torch.Tensor | None, activations: torch.Tensor
 ) -> torch.Tensor:
-    r"""Per-neuron mean over :math:`S` of :math:`\Delta_i(x)` (spec 2.2, 3).
+    r"""Per-neuron mean over :math:`S` of :math:`\Delta_i(x)`.
 
     .. math::
 
