@@ -120,8 +120,8 @@ class PartTable:
                     x = np.where(m_e > 0, m_e * np.log1p(-self.values.double().numpy()), 0.0)
                 value = -float(np.sum(np.expm1(x)))
             else:
-                x = draws * torch.log1p(-self.values.double())
-                value = -float(torch.expm1(torch.where(draws > 0, x, 0.0)).sum())
+                xt = draws * torch.log1p(-self.values.double())
+                value = -float(torch.expm1(torch.where(draws > 0, xt, 0.0)).sum())
             self._exact = (key, value)
         return self._exact[1]
 

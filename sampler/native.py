@@ -207,13 +207,12 @@ def _library() -> ctypes.CDLL | None:
         if not target.exists():
             _build(cc, target)
         lib = ctypes.CDLL(str(target))
+        ptr, size = ctypes.c_void_p, ctypes.c_long
         for name in ("netcoreset_max_times_f32", "netcoreset_max_times_f64"):
             getattr(lib, name).restype = None
-            getattr(lib, name).argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_long] * 3
-        lib.netcoreset_btrs_round.restype = ctypes.c_long
-        lib.netcoreset_btrs_round.argtypes = [ctypes.c_void_p, ctypes.c_long] + [
-            ctypes.c_void_p
-        ] * 5
+            getattr(lib, name).argtypes = [ptr, ptr, ptr, size, size, size]
+        lib.netcoreset_btrs_round.restype = size
+        lib.netcoreset_btrs_round.argtypes = [ptr, size, ptr, ptr, ptr, ptr, ptr]
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
         _status = f"build or load failed: {err}"
         return None

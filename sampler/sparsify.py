@@ -216,12 +216,10 @@ def binomial_large(
     pending = torch.arange(n.numel(), device=n.device)
     uv = torch.rand(2, n.numel(), generator=generator, dtype=torch.float64, device=n.device)
     rest = btrs_round_native(uv, pending, n, p_in, out)
-    if rest is not None:  # the C kernel: same operations, same uniforms
-        while rest.numel():
-            uv = torch.rand(
-                2, rest.numel(), generator=generator, dtype=torch.float64, device=n.device
-            )
-            rest = btrs_round_native(uv, rest, n, p_in, out)  # type: ignore[assignment]
+    while rest is not None and rest.numel():  # the C kernel: same operations and uniforms
+        uv = torch.rand(2, rest.numel(), generator=generator, dtype=torch.float64, device=n.device)
+        rest = btrs_round_native(uv, rest, n, p_in, out)
+    if rest is not None:
         return out.to(count.dtype)
     flip = p_in > 0.5
     p = torch.where(flip, 1.0 - p_in, p_in)
