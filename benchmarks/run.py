@@ -76,14 +76,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "x weight bytes",
         )
     kern = results.get("kernels", {})
-    compile_s = kern.get("compiled", {}).get("compile_s")
+    build = kern.get("native_build", {}).get("cold", {}).get("build_s")
     add(
-        "torch.compile latency of the (max, x) kernel (if used)",
-        compile_s,
+        "compile latency of the default (max, x) kernel (native C build, cached after)",
+        build,
         10.0,
         "s",
         kern.get("default_note", ""),
     )
+    compiled = kern.get("compiled", {}).get("cold", {}).get("first_call_s")
+    if compiled is not None:
+        add("torch.compile latency (option not used by default)", compiled, 10.0, "s")
     return rows
 
 

@@ -428,8 +428,8 @@ def sparsify_part(
     >>> g = torch.Generator().manual_seed(0)
     >>> w = torch.tensor([[2.0, 0.0, 1.0]])
     >>> q = torch.tensor([[0.5, 0.0, 0.5]])
-    >>> sparsify_part(w, q, torch.tensor([4]), g)  # c = (3, 0, 1): w_hat = c w / (4 q)
-    tensor([[3.0000, 0.0000, 0.5000]])
+    >>> sparsify_part(w, q, torch.tensor([4]), g)  # c = (1, 0, 3): w_hat = c w / (4 q)
+    tensor([[1.0000, 0.0000, 1.5000]])
     """
     counts = multinomial_counts(q, m, generator)
     md = m.to(device=q.device, dtype=torch.float64)[:, None]
