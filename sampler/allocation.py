@@ -32,9 +32,10 @@ from netcoreset.bounds import (
     network_eps,
 )
 
-from .sensitivity import LayerSensitivity
+from .sensitivity import LayerSensitivity, row_blocks
 
 __all__ = [
+    "COMPACT_LIMIT",
     "PartTable",
     "draws_for_network_eps",
     "layer_draws",
@@ -46,15 +47,42 @@ __all__ = [
 _F32_MAX_DRAWS = 1e38  # draws beyond this act like infinity in float32 (every q > 0 is kept)
 
 
+#: Layers with at most this many edges keep their probabilities compactly (one float and one
+#: part index per edge, plus float32 logarithms during the budget solve); larger layers are
+#: evaluated block by block from the sensitivities, with no per-edge storage.
+COMPACT_LIMIT = 1 << 22
+
+
+def _term_sums(q: torch.Tensor, draws: torch.Tensor, fast: bool) -> tuple[float, float]:
+    r""":math:`\sum (1 - (1-q)^m)` and :math:`\sum x e^x`, :math:`x = m\log(1-q)`, over
+    ``q`` (any shape) with ``draws`` broadcast against it; float32 if ``fast``, else float64
+    (numpy on the CPU: vectorised, unlike torch's float64 ``log1p``)."""
+    if fast:
+        # q = 1 gives log 0 = -inf; -100 keeps x finite (e^-100 is 0 in float32).
+        log = torch.log1p(-q.to(torch.float32)).clamp_(min=-100.0)
+        x = (log * draws.clamp(max=_F32_MAX_DRAWS).to(torch.float32)).reshape(-1)
+        e = torch.exp(x)
+        return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
+    mt = draws.to(torch.float64)
+    if q.device.type == "cpu":
+        m_np = mt.numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):  # q = 1: log 0
+            xn = np.where(m_np > 0, m_np * np.log1p(-q.double().numpy()), 0.0)
+        return -float(np.sum(np.expm1(xn))), 0.0
+    xt = torch.where(mt > 0, mt * torch.log1p(-q.double()), 0.0)
+    return -float(torch.expm1(xt).sum()), 0.0
+
+
 class PartTable:
     r"""The parts of one weight layer: sensitivity sums and probabilities, both signs.
 
     ``totals`` has shape ``(2 * rows,)`` (positive parts first); ``q`` is ``(2 * rows, n)``,
-    non-negative (a part's row sums to 1 or is zero). Only the positive probabilities are
-    stored, part after part, in the sensitivities' dtype (:attr:`values`, with
-    :attr:`lengths` per part): 4 bytes per edge for a float32 model, against 32 for the
-    float64 probabilities and logarithms of both parts kept before. (From sensitivities the
-    two parts of a row have disjoint supports, so this is one value per edge at most.)
+    non-negative (a part's row sums to 1 or is zero). Built from sensitivities
+    (:meth:`from_sensitivity`), a table refers to them (the two parts of a row have disjoint
+    supports, stored as one signed value per edge) and stores nothing per edge, except for
+    layers of at most :data:`COMPACT_LIMIT` edges, which keep the positive probabilities part
+    after part (:attr:`values`, :attr:`lengths`) for faster evaluation. The float64
+    probabilities and logarithms of both parts, 32 bytes per edge, are no longer kept.
 
     :meth:`expected_kept` is exact in float64; :meth:`expected_kept_fast` evaluates the same
     sum and its derivative in float32 for :func:`solve_budget`.
@@ -74,6 +102,7 @@ class PartTable:
             raise ValueError(
                 f"q must have one row per part ({self.totals.shape[0]}); got {tuple(qt.shape)}"
             )
+        self.sensitivity: LayerSensitivity | None = None
         positive = qt > 0
         self.values: torch.Tensor = qt[positive]
         self.lengths: torch.Tensor = positive.sum(dim=1)
@@ -85,44 +114,54 @@ class PartTable:
     @classmethod
     def from_sensitivity(cls, sens: LayerSensitivity) -> PartTable:
         """Both parts of a layer's :class:`~netcoreset.sampler.LayerSensitivity` (totals on
-        the CPU in float64; probabilities stay on the sensitivities' device and dtype)."""
-        qp, qn = sens.probabilities()
+        the CPU in float64; probabilities on the sensitivities' device and dtype)."""
         totals = torch.cat([sens.total_positive, sens.total_negative]).double().cpu().numpy()
-        return cls(totals=totals, q=torch.cat([qp, qn]))
+        if sens.signed.numel() <= COMPACT_LIMIT:
+            return cls(totals=totals, q=torch.cat(sens.probabilities()))
+        table = cls(totals=totals, q=torch.zeros((totals.shape[0], 0)))
+        table.sensitivity = sens
+        return table
 
     @property
     def q(self) -> np.ndarray:
-        """Each part's positive probabilities, zero-padded: float64 ``(2 * rows, width)``."""
+        """Each part's probabilities as a float64 ``(2 * rows, width)`` array: the dense rows
+        for a table on sensitivities, else the positive ones zero-padded."""
+        if self.sensitivity is not None:
+            return torch.cat(self.sensitivity.probabilities()).double().cpu().numpy()
         width = int(self.lengths.max()) if self.lengths.numel() else 0
         out = torch.zeros((self.lengths.numel(), width), dtype=torch.float64)
         mask = torch.arange(width)[None, :] < self.lengths.cpu()[:, None]
         out[mask] = self.values.double().cpu()
         return out.numpy()
 
-    def _per_edge_draws(self, m: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-        mt = torch.as_tensor(np.asarray(m, dtype=np.float64), device=self.values.device)
-        if dtype == torch.float32:
-            mt = mt.clamp(max=_F32_MAX_DRAWS)
-        return mt.to(dtype).index_select(0, self._part)
+    def _sums(self, m: np.ndarray, fast: bool) -> tuple[float, float]:
+        sens = self.sensitivity
+        device = self.values.device if sens is None else sens.signed.device
+        mt = torch.as_tensor(np.asarray(m, dtype=np.float64), device=device)
+        if sens is None:
+            if fast:
+                if self._log32 is None:
+                    self._log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
+                x = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32).index_select(0, self._part)
+                e = torch.exp(x.mul_(self._log32))
+                return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
+            return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
+        rows = sens.signed.shape[0]
+        value = slope = 0.0
+        for r0, r1 in row_blocks(*sens.signed.shape):
+            for q, part in zip(sens.probabilities(slice(r0, r1)), (0, rows), strict=True):
+                v, d = _term_sums(q, mt[part + r0 : part + r1, None], fast)
+                value, slope = value + v, slope + d
+        return value, slope
 
     def expected_kept(self, m: np.ndarray) -> float:
         r""":math:`\sum_{\text{parts}}\sum_j (1 - (1-q_j)^m)` in float64 (see
         :func:`netcoreset.bounds.expected_distinct_edges`, which this equals to rounding).
         The last value is remembered (the budget solve and the report ask for the same
-        draws). On the CPU numpy does the float64 logarithm and exponential (vectorised;
-        torch's float64 ``log1p`` is several times slower)."""
+        draws)."""
         key = np.asarray(m, dtype=np.float64).tobytes()
         if self._exact is None or self._exact[0] != key:
-            draws = self._per_edge_draws(m, torch.float64)
-            if self.values.device.type == "cpu":
-                m_e = draws.numpy()
-                with np.errstate(divide="ignore", invalid="ignore"):  # q = 1: log 0
-                    x = np.where(m_e > 0, m_e * np.log1p(-self.values.double().numpy()), 0.0)
-                value = -float(np.sum(np.expm1(x)))
-            else:
-                xt = draws * torch.log1p(-self.values.double())
-                value = -float(torch.expm1(torch.where(draws > 0, xt, 0.0)).sum())
-            self._exact = (key, value)
+            self._exact = (key, self._sums(m, fast=False)[0])
         return self._exact[1]
 
     def expected_kept_fast(self, m: np.ndarray) -> tuple[float, float]:
@@ -133,14 +172,7 @@ class PartTable:
         exponential: each within about 3e-7 of its value relative, or 6e-8 absolute (the
         spacing of float32 below 1), so the sum is within about 3e-7 relative plus
         :math:`6\cdot10^{-8}` per edge of the float64 one (the float32 sum adds about 1e-7)."""
-        if self._log32 is None:
-            # q = 1 gives log 0 = -inf; -100 keeps x finite (e^-100 is 0 in float32).
-            self._log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
-        x = self._per_edge_draws(m, torch.float32).mul_(self._log32)
-        e = torch.exp(x)
-        slope = float(torch.dot(x, e))
-        value = -float(e.sub_(1.0).sum())
-        return value, slope
+        return self._sums(m, fast=True)
 
     def release(self) -> None:
         """Free the float32 logarithms kept by :meth:`expected_kept_fast`."""
@@ -195,6 +227,8 @@ def _saturated(tables: Sequence[PartTable], draws: Sequence[np.ndarray]) -> floa
     else None."""
     total = 0.0
     for tb, m in zip(tables, draws, strict=True):
+        if tb.sensitivity is not None:
+            return None  # no per-edge values kept: evaluate
         if tb.values.numel() == 0:
             continue
         active = np.asarray(m)[tb.lengths.cpu().numpy() > 0]

@@ -30,6 +30,8 @@ __all__ = [
     "max_times_product_reference",
     "augment_inputs",
     "LayerSensitivity",
+    "ROW_BLOCK_ELEMENTS",
+    "row_blocks",
     "empirical_sensitivity",
     "relative_cancellation",
 ]
@@ -215,44 +217,65 @@ def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor,
     return a, False
 
 
+#: Rows per block of the per-row work (sensitivities, sampling), as elements of a block:
+#: transient memory stays near ``ROW_BLOCK_ELEMENTS`` values whatever the layer's size.
+ROW_BLOCK_ELEMENTS = 1 << 18
+
+
+def row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive row blocks of about :data:`ROW_BLOCK_ELEMENTS`
+    elements (a function of the shape only, so results never depend on memory).
+
+    >>> row_blocks(5, 1 << 17)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    step = max(1, ROW_BLOCK_ELEMENTS // max(cols, 1))
+    return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
+
+
 @dataclass
 class LayerSensitivity:
     r"""Sensitivities of one layer, both parts, bias as the last column.
 
+    The two parts have disjoint supports (:math:`\mathcal{W}_+` and :math:`\mathcal{W}_-`),
+    so they are stored as one signed tensor, :math:`s^+_{ij} - s^-_{ij}`: one value per edge.
+
     Attributes
     ----------
+    signed : torch.Tensor
+        :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``.
     positive, negative : torch.Tensor
-        :math:`s_{ij}` of the positive part (zero off :math:`\mathcal{W}_+`) and of the
-        negative part (zero off :math:`\mathcal{W}_-`), shape ``(out, in + bias)``.
+        (Properties, new tensors.) :math:`s_{ij}` of the positive part (zero off
+        :math:`\mathcal{W}_+`) and of the negative part (zero off :math:`\mathcal{W}_-`).
     total_positive, total_negative : torch.Tensor
         :math:`\mathcal{S}_{i+}`, :math:`\mathcal{S}_{i-}` per neuron.
     split_inputs : bool
         Whether the :math:`x^+/x^-` split was used.
     """
 
-    positive: torch.Tensor
-    negative: torch.Tensor
+    signed: torch.Tensor
     total_positive: torch.Tensor
     total_negative: torch.Tensor
     split_inputs: bool
 
-    def probabilities(self) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`q_j = s_j / \mathcal{S}` per part (rows with :math:`\mathcal{S} = 0` are 0)."""
-        qp = (
-            self.positive
-            / self.total_positive.clamp(min=torch.finfo(self.positive.dtype).tiny)[:, None]
-        )
-        qn = (
-            self.negative
-            / self.total_negative.clamp(min=torch.finfo(self.negative.dtype).tiny)[:, None]
-        )
+    @property
+    def positive(self) -> torch.Tensor:
+        r""":math:`s^+` (zero off :math:`\mathcal{W}_+`)."""
+        return self.signed.clamp(min=0)
+
+    @property
+    def negative(self) -> torch.Tensor:
+        r""":math:`s^-` (zero off :math:`\mathcal{W}_-`)."""
+        return (-self.signed).clamp(min=0)
+
+    def probabilities(self, rows: slice = slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
+        r""":math:`q_j = s_j / \mathcal{S}` per part (rows with :math:`\mathcal{S} = 0` are 0),
+        for the rows ``rows`` (default all)."""
+        tiny = torch.finfo(self.signed.dtype).tiny
+        block = self.signed[rows]
+        qp = block.clamp(min=0) / self.total_positive[rows].clamp(min=tiny)[:, None]
+        qn = (-block).clamp(min=0) / self.total_negative[rows].clamp(min=tiny)[:, None]
         return qp, qn
-
-
-def _full_weight(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    if bias is None:
-        return weight
-    return torch.cat([weight, bias[:, None]], dim=1)
 
 
 @torch.no_grad()
@@ -316,25 +339,35 @@ def empirical_sensitivity(
         raise ValueError("activations must hold at least one point of S")
     acts = activations.to(device=weight.device, dtype=weight.dtype)
     points, split = augment_inputs(acts, bias is not None)
-    w_full = _full_weight(weight, bias)
-    w_pos = w_full.clamp(min=0)
-    w_neg = (-w_full).clamp(min=0)
-    parts = []
-    for w_part in (w_pos, w_neg):
+    cols = weight.shape[1]
+    w_part = weight.new_empty((weight.shape[0], cols + (0 if bias is None else 1)))
+    signed = torch.empty_like(w_part)
+    totals = []
+    for sign in (1.0, -1.0):
+        # w_part = max(+-[W, b], 0), built in one buffer (no copy of [W, b])
+        if sign > 0:
+            torch.clamp(weight, min=0, out=w_part[:, :cols])
+        else:
+            torch.neg(weight, out=w_part[:, :cols]).clamp_(min=0)
+        if bias is not None:
+            w_part[:, cols] = (bias if sign > 0 else -bias).clamp(min=0)
         z = points @ w_part.T  # (points, out), every term >= 0
         inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
-        if upper_bound_power is None:
-            m = max_times_product(inv, points, chunk_size, kernel)
-        else:
-            m = max_times_upper_bound(inv, points, upper_bound_power)
-        s = (w_part * m).clamp_(0.0, 1.0)
-        parts.append(s)
+        total = w_part.new_empty(w_part.shape[0])
+        for r0, r1 in row_blocks(*w_part.shape):
+            if upper_bound_power is None:
+                m = max_times_product(inv[r0:r1], points, chunk_size, kernel)
+            else:
+                m = max_times_upper_bound(inv[r0:r1], points, upper_bound_power)
+            s = (w_part[r0:r1] * m).clamp_(0.0, 1.0)
+            total[r0:r1] = s.sum(dim=1)
+            if sign > 0:
+                signed[r0:r1] = s
+            else:
+                signed[r0:r1] -= s  # disjoint supports: exact
+        totals.append(total)
     return LayerSensitivity(
-        positive=parts[0],
-        negative=parts[1],
-        total_positive=parts[0].sum(dim=1),
-        total_negative=parts[1].sum(dim=1),
-        split_inputs=split,
+        signed=signed, total_positive=totals[0], total_negative=totals[1], split_inputs=split
     )
 
 

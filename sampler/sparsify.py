@@ -272,7 +272,7 @@ def binomial(
 #: (:func:`torch.multinomial`); the others by binomial splitting.
 CATEGORICAL_MAX_RATIO = 8
 
-_BLOCK_ELEMENTS = 1 << 21  # rows x draws per call of torch.multinomial
+_BLOCK_ELEMENTS = 1 << 18  # rows x draws per call of torch.multinomial
 
 
 def _categorical_counts(
@@ -354,9 +354,9 @@ def multinomial_counts(
     below :data:`EXACT_COUNT_LIMIT`). For :math:`m > 2^{53}`, counts above :math:`2^{53}` are
     float64 numbers, not exact integers: each split is the binomial rounded to the float64
     grid (relative spacing :math:`2^{-52}`) and a row sums to :math:`m` only up to that
-    rounding. The random stream differs from netcoreset 0.1.0 (binary splitting with
-    :func:`torch.binomial` for every row), so results for a given seed differ from that
-    release's; the law is the same.
+    rounding. The random stream differs from earlier development versions (binary splitting
+    with :func:`torch.binomial` for every row), so their results for a given seed differ
+    from these; the law is the same (``docs/guide/performance.rst``).
 
     Parameters
     ----------

@@ -151,7 +151,7 @@ def _tables(widths, seed):
 
 
 def _bisection(tables, budget, args, rtol=1e-4):
-    """The solve of netcoreset 0.1.0: bisection on log eps with float64 sums."""
+    """The solve this replaced: bisection on log eps with float64 sums."""
 
     def expected(t):
         draws = draws_for_network_eps(tables, math.exp(t), *args)
