@@ -130,7 +130,8 @@ def max_times_product(
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     if U.shape[1] == 0 or U.numel() == 0 or A.numel() == 0:
         return U.new_zeros((U.shape[0], A.shape[1]))
-    if kernel != "torch" and bool(torch.isfinite(U).all()) and bool(torch.isfinite(A).all()):
+    # non-negative inputs: finite iff the maximum is (it propagates NaN); no temporary
+    if kernel != "torch" and bool(torch.isfinite(U.amax())) and bool(torch.isfinite(A.amax())):
         out = U.new_zeros((U.shape[0], A.shape[1]))
         if max_times_native(U, A, out):
             return out
