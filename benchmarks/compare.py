@@ -66,14 +66,39 @@ def table(before: dict[str, Any], after: dict[str, Any], rst: bool) -> str:
     return "\n".join(lines)
 
 
+def targets_table(res: dict[str, Any]) -> str:
+    """The ``targets`` section of one run as a reStructuredText list-table."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += ["   * - target", "     - value", "     - limit", "     - verdict"]
+    for row in res.get("targets", []):
+        value = "not measured" if row["value"] is None else f"{row['value']:.3g} {row['unit']}"
+        verdict = {True: "pass", False: "FAIL", None: "n/a"}[row["pass"]]
+        lines += [f"   * - {row['target']}", f"     - {value}"]
+        lines += [f"     - {row['limit']} {row['unit']}", f"     - {verdict}"]
+    return "\n".join(lines)
+
+
+def describe(res: dict[str, Any]) -> str:
+    """One line on where and when a run was made."""
+    env = res.get("environment", {})
+    return (
+        f"{res.get('label', '')}: {env.get('cpu', '?')}, {env.get('cpus', '?')} CPUs, torch "
+        f"{env.get('torch', '?')}, {env.get('torch_threads', '?')} thread, load average "
+        f"{res.get('load_before')} before and {res.get('load_after')} after, {env.get('date')}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before")
     parser.add_argument("after")
     parser.add_argument("--rst", action="store_true")
+    parser.add_argument("--targets", action="store_true", help="also the after run's targets")
     args = parser.parse_args()
     load = [json.loads(Path(p).read_text()) for p in (args.before, args.after)]
     print(table(load[0], load[1], args.rst))
+    if args.targets:
+        print("\n" + targets_table(load[1]))
 
 
 if __name__ == "__main__":

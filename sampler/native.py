@@ -13,9 +13,9 @@ same shape, against 20-100 times for elementwise torch operations). Every produc
 IEEE multiplication as torch's and the maximum is exact, so the result is bit-identical to the
 torch path and to :func:`~netcoreset.sampler.max_times_product_reference`.
 
-The same file holds one round of the large-count binomial sampler
-(:func:`~netcoreset.sampler.sparsify.binomial_large`): the operations of its torch path, in
-the same order, on the same uniforms (about 10 times faster). The two agree bit for bit except
+The same file holds one round of the binomial sampler
+(:func:`~netcoreset.sampler.sparsify.binomial`): the operations of its torch path, in the same
+order, on the same uniforms (about 10 times faster). The two agree bit for bit except
 where a logarithm's last bit (glibc against torch's vectorised one) decides a rejection test,
 an event of probability about 1e-15 per draw.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["btrs_round_native", "max_times_native", "native_available", "native_status"]
+__all__ = ["binomial_round_native", "max_times_native", "native_available", "native_status"]
 
 _SOURCE = r"""
 /* netcoreset (max, x) kernel: out[i, j] = max(out[i, j], max_x U[i, x] * A[x, j]).
@@ -86,9 +86,9 @@ void NAME(const T *U, const T *A, T *out, long R, long P, long C) {             
 KERNEL(netcoreset_max_times_f32, float, 64)
 KERNEL(netcoreset_max_times_f64, double, 32)
 
-/* One round of BTRS for the pending entries of netcoreset.sampler.sparsify.binomial_large:
-   the same operations in the same order as its torch path (see log_pmf_ratio there); draws
-   for p > 1/2 are n - Binomial(n, 1 - p). */
+/* One round of netcoreset.sampler.sparsify.binomial for the pending entries: the same
+   operations in the same order as its torch path (see log_pmf_ratio there): inversion for
+   n min(p, 1-p) < 10, BTRS otherwise; draws for p > 1/2 are n - Binomial(n, 1 - p). */
 #include <math.h>
 static const double TAIL[10] = {0.0810614667953272, 0.0413406959554092, 0.0276779256849983,
   0.02079067210376509, 0.0166446911898211, 0.0138761288230707, 0.0118967099458917,
@@ -118,27 +118,39 @@ static double log_pmf_ratio(double n, double p, double k, double m) {
          + d / (2.0 * (m + 1.0)) - d / (2.0 * np1) + d * log1p(num / ((1.0 - p) * (k + 1.0)))
          + tail(m) - tail(k) + tail(n - m) - tail(n - k);
 }
-long netcoreset_btrs_round(const double *uv, long count, const long *pending,
-                           const double *count_in, const double *prob_in, double *out,
-                           long *rest) {
+long netcoreset_binomial_round(const double *uv, long count, const long *pending,
+                               const double *count_in, const double *prob_in, double *out,
+                               double *gsum, double *num, long *rest) {
   long r = 0;
   for (long i = 0; i < count; ++i) {
     long e = pending[i];
-    double n = count_in[e], flip = prob_in[e] > 0.5, p = flip ? 1.0 - prob_in[e] : prob_in[e];
-    double q = 1.0 - p, spq = sqrt(n * p * q), b = 1.15 + 2.53 * spq;
-    double a = -0.0873 + 0.0248 * b + 0.01 * p, c = n * p + 0.5, vr = 0.92 - 4.2 / b;
-    double alpha = (2.83 + 5.1 / b) * spq;
-    double hi = (n + 1.0) * p, m = floor(hi);
-    if (hi == m && two_product_lo(n + 1.0, p, hi) < 0) m -= 1.0;
-    double u = uv[i] - 0.5, v = uv[count + i], us = 0.5 - fabs(u);
-    double k = floor((2.0 * a / us + b) * u + c);
-    int valid = k >= 0 && k <= n;
-    int accept = valid && us >= 0.07 && v <= vr;
-    if (valid && !accept) {
-      double log_v = log(v * alpha / (a / (us * us) + b));
-      accept = log_v <= log_pmf_ratio(n, p, k, m);
+    double n = count_in[e], pr = prob_in[e];
+    if (n <= 0 || pr <= 0) { out[e] = 0.0; continue; }
+    if (pr >= 1) { out[e] = n; continue; }
+    int flip = pr > 0.5;
+    double p = flip ? 1.0 - pr : pr, k;
+    if (n * p < 10.0) { /* inversion: geometric gaps between successes */
+      double geom = ceil(log(uv[i]) / log1p(-p)), gs = gsum[e] + geom;
+      gsum[e] = gs;
+      if (!(gs > n)) { num[e] += 1.0; rest[r++] = e; continue; }
+      k = num[e];
+    } else { /* BTRS */
+      double q = 1.0 - p, spq = sqrt(n * p * q), b = 1.15 + 2.53 * spq;
+      double a = -0.0873 + 0.0248 * b + 0.01 * p, c = n * p + 0.5, vr = 0.92 - 4.2 / b;
+      double alpha = (2.83 + 5.1 / b) * spq;
+      double hi = (n + 1.0) * p, m = floor(hi);
+      if (hi == m && two_product_lo(n + 1.0, p, hi) < 0) m -= 1.0;
+      double u = uv[i] - 0.5, v = uv[count + i], us = 0.5 - fabs(u);
+      k = floor((2.0 * a / us + b) * u + c);
+      int valid = k >= 0 && k <= n;
+      int accept = valid && us >= 0.07 && v <= vr;
+      if (valid && !accept) {
+        double log_v = log(v * alpha / (a / (us * us) + b));
+        accept = log_v <= log_pmf_ratio(n, p, k, m);
+      }
+      if (!accept) { rest[r++] = e; continue; }
     }
-    if (accept) out[e] = flip ? n - k : k; else rest[r++] = e;
+    out[e] = flip ? n - k : k;
   }
   return r;
 }
@@ -211,8 +223,8 @@ def _library() -> ctypes.CDLL | None:
         for name in ("netcoreset_max_times_f32", "netcoreset_max_times_f64"):
             getattr(lib, name).restype = None
             getattr(lib, name).argtypes = [ptr, ptr, ptr, size, size, size]
-        lib.netcoreset_btrs_round.restype = size
-        lib.netcoreset_btrs_round.argtypes = [ptr, size, ptr, ptr, ptr, ptr, ptr]
+        lib.netcoreset_binomial_round.restype = size
+        lib.netcoreset_binomial_round.argtypes = [ptr, size, ptr, ptr, ptr, ptr, ptr, ptr, ptr]
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
         _status = f"build or load failed: {err}"
         return None
@@ -269,24 +281,25 @@ def max_times_native(U: torch.Tensor, A: torch.Tensor, out: torch.Tensor) -> boo
     return True
 
 
-def btrs_round_native(
+def binomial_round_native(
     uv: torch.Tensor,
     pending: torch.Tensor,
     count: torch.Tensor,
     prob: torch.Tensor,
-    out: torch.Tensor,
+    state: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
 ) -> torch.Tensor | None:
-    """One round of :func:`~netcoreset.sampler.sparsify.binomial_large` in C.
+    """One round of :func:`~netcoreset.sampler.sparsify.binomial` in C.
 
     ``uv`` holds the round's uniforms (``2 x len(pending)``, float64), ``pending`` the int64
-    indices still to draw in the float64 ``count`` and ``prob``; accepted draws are written to
-    ``out``. Returns the indices still pending, or None when the kernel is unavailable (then
-    nothing is written).
+    indices still to draw in the float64 ``count`` and ``prob``; ``state`` is ``(out, gaps,
+    successes)``, float64 like ``count``: finished draws are written to ``out``, the
+    inversion's running sums to the other two. Returns the indices still pending, or None
+    when the kernel is unavailable (then nothing is written).
     """
-    tensors = (uv, pending, count, prob, out)
+    tensors = (uv, pending, count, prob, *state)
     if any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
         return None
-    if any(t.dtype != torch.float64 for t in (uv, count, prob, out)):
+    if any(t.dtype != torch.float64 for t in (uv, count, prob, *state)):
         return None
     if pending.dtype != torch.int64:
         return None
@@ -294,13 +307,13 @@ def btrs_round_native(
     if lib is None:
         return None
     rest = torch.empty_like(pending)
-    left = lib.netcoreset_btrs_round(
+    left = lib.netcoreset_binomial_round(
         uv.data_ptr(),
         pending.numel(),
         pending.data_ptr(),
         count.data_ptr(),
         prob.data_ptr(),
-        out.data_ptr(),
+        *(t.data_ptr() for t in state),
         rest.data_ptr(),
     )
     return rest[:left]

@@ -7,35 +7,30 @@ For one part with probabilities :math:`q` and :math:`m` draws, the count vector
 
     \hat w_j = \frac{c_j\, w_j}{m\, q_j}, \qquad \mathbb{E}[\hat w_j] = w_j .
 
-Binomial draws (the building block of :func:`multinomial_counts`) come from
-:func:`torch.binomial` for counts up to :data:`EXACT_COUNT_LIMIT` and from :func:`binomial_large`
-above: :func:`torch.binomial`'s rejection test (BTRS) subtracts terms of size :math:`n` and
-loses about :math:`n\,2^{-53}` in absolute log-probability at count :math:`n` (measured
-against 60-digit arithmetic: at most 1e-9 for :math:`n < 10^7`, 1e-2 near :math:`10^{13}`, 1.1
-near :math:`10^{15}`), so its draws drift from the binomial law at large counts (measured: the
-variance of :math:`\mathrm{Binomial}(10^{18}, 0.3)` draws comes out 1.95 times too large).
+Binomial draws (the building block of :func:`multinomial_counts`) come from :func:`binomial`:
+inversion for small means, Hörmann's BTRS otherwise, with a rejection test whose error does
+not grow with the count. :func:`torch.binomial` is not used: its BTRS rejection test subtracts
+terms of size :math:`n` and loses about :math:`n\,2^{-53}` in absolute log-probability at
+count :math:`n` (measured against 60-digit arithmetic: at most 1e-9 for :math:`n < 10^7`, 1e-2
+near :math:`10^{13}`, 1.1 near :math:`10^{15}`), so its draws drift from the binomial law at
+large counts (measured: the variance of :math:`\mathrm{Binomial}(10^{18}, 0.3)` draws comes
+out 1.95 times too large).
 """
 
 from __future__ import annotations
 
 import torch
 
-from .native import btrs_round_native
+from .native import binomial_round_native
 
 __all__ = [
-    "EXACT_COUNT_LIMIT",
     "INTEGER_COUNT_LIMIT",
     "binomial",
-    "binomial_large",
     "CATEGORICAL_MAX_RATIO",
     "log_pmf_ratio",
     "multinomial_counts",
     "sparsify_part",
 ]
-
-#: Counts above this go to :func:`binomial_large` (below it :func:`torch.binomial`'s error in
-#: the log acceptance ratio is about :math:`n 2^{-53} \le 1.2\cdot 10^{-10}`).
-EXACT_COUNT_LIMIT = 2.0**20
 
 #: Largest count below which every whole number is a float64 (:math:`2^{53}`).
 INTEGER_COUNT_LIMIT = 2.0**53
@@ -154,88 +149,65 @@ def log_pmf_ratio(n: torch.Tensor, p: torch.Tensor, k: torch.Tensor, m: torch.Te
     )
 
 
-def _btrs_round(
-    uv: torch.Tensor,
-    pending: torch.Tensor | None,
-    params: tuple[torch.Tensor, ...],
-    out: torch.Tensor,
-) -> torch.Tensor:
-    """One vectorised round of :func:`binomial_large` (the torch path of its C kernel):
-    writes the accepted draws to ``out`` and returns the indices still pending."""
-    n, p, m, a, b, c, v_r, alpha = params
-    u, v = uv[0] - 0.5, uv[1]
-
-    def sel(t: torch.Tensor) -> torch.Tensor:
-        return t if pending is None else t[pending]
-
-    us = 0.5 - u.abs()
-    a_, b_, n_ = sel(a), sel(b), sel(n)
-    k = torch.floor_((2.0 * a_ / us + b_).mul_(u).add_(sel(c)))
-    valid = (k >= 0) & (k <= n_)
-    accept = valid & (us >= 0.07) & (v <= sel(v_r))
-    test = (valid & ~accept).nonzero().squeeze(1)  # outside the squeeze: the full test
-    if test.numel():
-        ut, idx = us[test], test if pending is None else pending[test]
-        log_v = torch.log(v[test] * alpha[idx] / (a_[test] / (ut * ut) + b_[test]))
-        accept[test] = log_v <= log_pmf_ratio(n_[test], p[idx], k[test], m[idx])
-    done = accept.nonzero().squeeze(1)
-    out[done if pending is None else pending[done]] = k[done]
-    rest = (~accept).nonzero().squeeze(1)
-    return rest if pending is None else pending[rest]
-
-
-def binomial_large(
-    count: torch.Tensor, prob: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    r"""Binomial draws for large counts: Hörmann's BTRS with an accurate rejection test.
-
-    The proposal, the squeeze and the hat are those of BTRS (transformed rejection with
-    squeeze, :cite:`hormann1993binomial`), as in :func:`torch.binomial`; the rejection test
-    uses :func:`log_pmf_ratio`, whose error does not grow with the count, and the exact mode.
-    Needs :math:`n\min(p, 1-p) \ge 10`; vectorised over the entries (one pair of uniforms
-    per entry per round, about 1.2 rounds on average).
-
-    Exactness: for counts below :data:`INTEGER_COUNT_LIMIT` (:math:`2^{53}`) the law of a draw
-    is :math:`\mathrm{Binomial}(n, p)` up to the rounding of the rejection test (absolute
-    error about 1e-14 in the log ratio, i.e. a total-variation distance of that order) and
-    the 53-bit uniforms. Above :math:`2^{53}` the draws are float64 numbers on a grid coarser
-    than 1 (spacing :math:`\mathrm{ulp}(np)`): the law is the binomial's rounded to that grid,
-    accurate to about :math:`\mathrm{ulp}(np)/\sqrt{np(1-p)}` in distribution.
-
-    >>> import torch
-    >>> g = torch.Generator().manual_seed(0)
-    >>> x = binomial_large(torch.full((4000,), 1e18, dtype=torch.float64),
-    ...                    torch.full((4000,), 0.3, dtype=torch.float64), g)
-    >>> z = (x - 3e17) / (1e18 * 0.3 * 0.7) ** 0.5
-    >>> abs(float(z.mean())) < 0.1, abs(float(z.var()) - 1) < 0.1
-    (True, True)
-    """
-    n = count.to(torch.float64).contiguous()
-    p_in = prob.to(torch.float64).contiguous()
-    out = torch.empty_like(n)
-    pending = torch.arange(n.numel(), device=n.device)
-    uv = torch.rand(2, n.numel(), generator=generator, dtype=torch.float64, device=n.device)
-    rest = btrs_round_native(uv, pending, n, p_in, out)
-    while rest is not None and rest.numel():  # the C kernel: same operations and uniforms
-        uv = torch.rand(2, rest.numel(), generator=generator, dtype=torch.float64, device=n.device)
-        rest = btrs_round_native(uv, rest, n, p_in, out)
-    if rest is not None:
-        return out.to(count.dtype)
-    flip = p_in > 0.5
-    p = torch.where(flip, 1.0 - p_in, p_in)
+def _btrs_accept(
+    n: torch.Tensor, p: torch.Tensor, u: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One BTRS proposal per entry (``p <= 1/2``, ``n p >= 10``): ``(k, accepted)``."""
     q = 1.0 - p
     spq = torch.sqrt(n * p * q)
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
     v_r = 0.92 - 4.2 / b
-    alpha = (2.83 + 5.1 / b) * spq
-    params = (n, p, _mode(n, p), a, b, c, v_r, alpha)
-    left = _btrs_round(uv, None, params, out)
-    while left.numel():
-        uv = torch.rand(2, left.numel(), generator=generator, dtype=torch.float64, device=n.device)
-        left = _btrs_round(uv, left, params, out)
-    return torch.where(flip, n - out, out).to(count.dtype)
+    u = u - 0.5
+    us = 0.5 - u.abs()
+    k = torch.floor_((2.0 * a / us + b).mul_(u).add_(c))
+    valid = (k >= 0) & (k <= n)
+    accept = valid & (us >= 0.07) & (v <= v_r)
+    test = (valid & ~accept).nonzero().squeeze(1)  # outside the squeeze: the full test
+    if test.numel():
+        alpha = (2.83 + 5.1 / b[test]) * spq[test]
+        ut, at, bt = us[test], a[test], b[test]
+        log_v = torch.log(v[test] * alpha / (at / (ut * ut) + bt))
+        mode = _mode(n[test], p[test])
+        accept[test] = log_v <= log_pmf_ratio(n[test], p[test], k[test], mode)
+    return k, accept
+
+
+def _binomial_round(
+    uv: torch.Tensor,
+    pending: torch.Tensor,
+    n_all: torch.Tensor,
+    p_all: torch.Tensor,
+    state: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """One vectorised round of :func:`binomial` (the torch path of its C kernel): writes the
+    finished draws to ``state[0]`` and returns the indices still pending."""
+    out, gsum, num = state
+    n, pr = n_all[pending], p_all[pending]
+    flip = pr > 0.5
+    p = torch.where(flip, 1.0 - pr, pr)
+    trivial = (n <= 0) | (pr <= 0) | (pr >= 1)
+    done = trivial.clone()
+    k_all = torch.zeros_like(n)
+    idx = (~trivial & (n * p < 10.0)).nonzero().squeeze(1)  # inversion: geometric gaps
+    if idx.numel():
+        geom = torch.ceil(torch.log(uv[0][idx]) / torch.log1p(-p[idx]))
+        gs = gsum[pending[idx]] + geom
+        gsum[pending[idx]] = gs
+        stop = gs > n[idx]
+        k_all[idx[stop]] = num[pending[idx[stop]]]
+        num[pending[idx[~stop]]] += 1.0
+        done[idx[stop]] = True
+    idx = (~trivial & (n * p >= 10.0)).nonzero().squeeze(1)
+    if idx.numel():
+        k, accept = _btrs_accept(n[idx], p[idx], uv[0][idx], uv[1][idx])
+        k_all[idx[accept]] = k[accept]
+        done[idx[accept]] = True
+    value = torch.where(flip, n - k_all, k_all)
+    value = torch.where(trivial, torch.where((pr >= 1) & (n > 0), n, 0.0), value)
+    out[pending[done]] = value[done]
+    return pending[~done]
 
 
 def binomial(
@@ -243,29 +215,57 @@ def binomial(
 ) -> torch.Tensor:
     r"""Binomial draws, entrywise :math:`\mathrm{Binomial}(n, p)`, accurate for any count.
 
-    Entries with :math:`n \le` :data:`EXACT_COUNT_LIMIT` or a small mean
-    (:math:`n\min(p, 1-p) < 10`, sampled by inversion) use :func:`torch.binomial`; the rest
-    :func:`binomial_large`. :math:`n \le 0` or :math:`p \le 0` gives 0 and :math:`p \ge 1`
-    gives :math:`n`, without using the generator. On the CPU only the entries that need a
-    draw are passed to :func:`torch.binomial`, which (drawing its uniforms one entry at a time,
-    in order, and none for those entries) gives the same numbers as one call on everything.
+    For :math:`p > 1/2` the draw is :math:`n - \mathrm{Binomial}(n, 1-p)`; with
+    :math:`p \le 1/2`, a mean :math:`np < 10` is sampled by inversion (the geometric gaps
+    between successes, one uniform per step) and a larger one by Hörmann's BTRS
+    (transformed rejection with squeeze, :cite:`hormann1993binomial`, the algorithm of
+    :func:`torch.binomial`) with the rejection test of :func:`log_pmf_ratio`, whose error
+    does not grow with the count, and the exact mode. :math:`n \le 0` or :math:`p \le 0`
+    gives 0, :math:`p \ge 1` gives :math:`n`. The draws go in rounds, two uniforms per
+    pending entry per round, taken from ``generator`` in order; each round runs in C
+    (:mod:`netcoreset.sampler.native`) when the compiled kernels are available, else in
+    torch: the same operations on the same uniforms, so the two give the same numbers except
+    where a logarithm's last bit (glibc's against torch's) decides a test, an event of
+    probability about 1e-15 per draw.
+
+    Exactness: for counts below :data:`INTEGER_COUNT_LIMIT` (:math:`2^{53}`) the law of a draw
+    is :math:`\mathrm{Binomial}(n, p)` up to the rounding of the rejection test (at most
+    1.4e-14 in the log ratio, measured against 60-digit arithmetic: a total-variation
+    distance of that order) and the 53-bit uniforms. Above :math:`2^{53}` the draws are
+    float64 numbers on a grid coarser than 1 (spacing :math:`\mathrm{ulp}(np)`): the law is
+    the binomial's rounded to that grid, accurate to about
+    :math:`\mathrm{ulp}(np)/\sqrt{np(1-p)}` in distribution.
 
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
     >>> binomial(torch.tensor([0.0, 5.0, 7.0]), torch.tensor([0.5, 1.0, 0.0]), g)
     tensor([0., 5., 0.])
+    >>> x = binomial(torch.full((4000,), 1e18, dtype=torch.float64),
+    ...              torch.full((4000,), 0.3, dtype=torch.float64), g)
+    >>> z = (x - 3e17) / (1e18 * 0.3 * 0.7) ** 0.5
+    >>> abs(float(z.mean())) < 0.1, abs(float(z.var()) - 1) < 0.1
+    (True, True)
     """
-    pmin = torch.minimum(prob, 1.0 - prob)
-    large = (count > EXACT_COUNT_LIMIT) & (count * pmin >= 10.0) & (prob > 0) & (prob < 1)
-    if count.device.type != "cpu" and not bool(large.any()):
-        return torch.binomial(count, prob, generator=generator)
-    out = torch.where(prob >= 1, count, torch.zeros_like(count)).clamp_(min=0)
-    draw = (count > 0) & (prob > 0) & (prob < 1) & ~large
-    if bool(draw.any()):
-        out[draw] = torch.binomial(count[draw], prob[draw], generator=generator)
-    if bool(large.any()):
-        out[large] = binomial_large(count[large], prob[large], generator)
-    return out
+    n = count.to(torch.float64).contiguous()
+    p = prob.to(device=n.device, dtype=torch.float64).contiguous()
+    if n.shape != p.shape:
+        raise ValueError(f"shape mismatch: count is {tuple(n.shape)}, prob {tuple(p.shape)}")
+    if n.numel() and not (bool(torch.isfinite(p.amax())) and bool(torch.isfinite(p.amin()))):
+        raise ValueError("prob contains NaN or inf")
+    out = torch.zeros_like(n)
+    gaps = torch.zeros(n.numel(), dtype=torch.float64, device=n.device)
+    state = (out.view(-1), gaps, torch.zeros_like(gaps))
+    pending = torch.arange(n.numel(), device=n.device)
+    n_flat, p_flat = n.view(-1), p.view(-1)
+    while pending.numel():
+        uv = torch.rand(
+            2, pending.numel(), generator=generator, dtype=torch.float64, device=n.device
+        )
+        rest = binomial_round_native(uv, pending, n_flat, p_flat, state)
+        if rest is None:
+            rest = _binomial_round(uv, pending, n_flat, p_flat, state)
+        pending = rest
+    return out.to(count.dtype)
 
 
 #: Rows with at most this many draws per column are sampled draw by draw
@@ -312,14 +312,17 @@ def _split_counts(
         q = torch.cat([q, q.new_zeros((rows, width - n))], dim=1)
     levels = [q]  # sums of q over the nodes of each level, leaves first
     while levels[-1].shape[1] > 1:
-        levels.append(levels[-1].reshape(rows, -1, 2).sum(dim=2))
+        levels.append(levels[-1][:, 0::2] + levels[-1][:, 1::2])
     counts = m[:, None]
-    for level in reversed(levels[:-1]):
-        pairs = level.reshape(rows, -1, 2)
-        node = pairs.sum(dim=2)
-        p_left = torch.where(node > 0, pairs[:, :, 0] / torch.where(node > 0, node, 1.0), 0.0)
-        left = binomial(counts, p_left.clamp_(0.0, 1.0), generator)
-        counts = torch.stack([left, counts - left], dim=2).reshape(rows, -1)
+    for k in range(len(levels) - 2, -1, -1):
+        node, left_q = levels[k + 1], levels[k][:, 0::2]
+        # left_q <= node (rounding is monotone), so 0 <= p_left <= 1; 0/0 is not selected
+        p_left = torch.where(node > 0, left_q / node, 0.0)
+        left = binomial(counts, p_left, generator)
+        nxt = counts.new_empty((rows, 2 * counts.shape[1]))
+        nxt[:, 0::2] = left
+        torch.sub(counts, left, out=nxt[:, 1::2])
+        counts = nxt
     return counts[:, :n]
 
 
@@ -350,8 +353,7 @@ def multinomial_counts(
     :math:`m` exactly, and the law is the multinomial's up to floating point: the float64
     cumulative sums (relative rounding :math:`2^{-53}` per step) and 53-bit uniforms of the
     categorical sampler, and the binomial draws' accuracy (:func:`binomial`: total variation
-    of order 1e-14 per draw at large counts, at most about 1e-10 for :func:`torch.binomial`
-    below :data:`EXACT_COUNT_LIMIT`). For :math:`m > 2^{53}`, counts above :math:`2^{53}` are
+    of order 1e-14 per draw). For :math:`m > 2^{53}`, counts above :math:`2^{53}` are
     float64 numbers, not exact integers: each split is the binomial rounded to the float64
     grid (relative spacing :math:`2^{-52}`) and a row sums to :math:`m` only up to that
     rounding. The random stream differs from earlier development versions (binary splitting

@@ -23,7 +23,6 @@ from netcoreset.sampler.native import native_available
 from netcoreset.sampler.sensitivity import max_times_product, max_times_upper_bound
 from netcoreset.sampler.sparsify import (
     CATEGORICAL_MAX_RATIO,
-    EXACT_COUNT_LIMIT,
     binomial,
     log_pmf_ratio,
     multinomial_counts,
@@ -208,18 +207,32 @@ def test_fast_expected_count_is_within_its_error_bound():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_binomial_reproduces_torch_binomial_below_the_limit():
-    # Only entries that need a draw reach torch.binomial, which draws nothing for the others:
-    # the numbers are those of one call on everything.
-    g = torch.Generator().manual_seed(3)
-    count = torch.randint(0, 2000, (500,), generator=g).double()
-    count[::7] = 0
-    prob = torch.rand(500, generator=g, dtype=torch.float64)
-    prob[::5], prob[1::9] = 0.0, 1.0
-    assert float(count.max()) <= EXACT_COUNT_LIMIT
-    ours = binomial(count, prob, torch.Generator().manual_seed(11))
-    theirs = torch.binomial(count, prob, generator=torch.Generator().manual_seed(11))
-    assert torch.equal(ours, theirs)
+@pytest.mark.parametrize(("n", "p"), [(30, 0.1), (30, 0.95), (1000, 0.3), (2**40, 0.7)])
+def test_binomial_has_the_binomial_law(n, p):
+    # Chi-square goodness of fit of 40,000 draws (inversion for n min(p, 1-p) < 10, BTRS
+    # otherwise; p > 1/2 by symmetry), values grouped into cells of expected count >= 20 by
+    # the exact quantiles; rejecting at the chi2 quantile 1 - 1e-6 gives rate 1e-6 (the chi2
+    # approximation with >= 20 expected per cell is accurate to well within that).
+    draws = 40_000
+    g = torch.Generator().manual_seed(int(n) % 1000 + int(100 * p))
+    x = binomial(
+        torch.full((draws,), float(n), dtype=torch.float64),
+        torch.full((draws,), p, dtype=torch.float64),
+        g,
+    ).numpy()
+    assert np.all(x == np.round(x)) and x.min() >= 0 and x.max() <= n
+    law = stats.binom(n, p)
+    edges = list(np.unique(law.ppf(np.linspace(0, 1, 41)[1:-1])))  # right edges of cells
+    while True:  # merge the last cells until every cell expects >= 20 draws
+        cdf = np.concatenate([[0.0], law.cdf(edges), [1.0]])
+        expected = draws * np.diff(cdf)
+        if expected.min() >= 20 or len(edges) == 1:
+            break
+        edges.pop(int(np.argmin(expected[1:])) if expected[0] >= 20 else 0)
+    observed = np.bincount(np.searchsorted(edges, x, side="left"), minlength=expected.size)
+    chi2 = float(np.sum((observed - expected) ** 2 / expected))
+    assert expected.min() >= 20 and expected.size >= 4
+    assert chi2 <= stats.chi2.isf(FALSE_FAILURE_RATE, expected.size - 1), chi2
 
 
 @pytest.mark.parametrize("n", [1e6, 1e12, 4e15])
@@ -291,16 +304,40 @@ def test_counts_are_exact_integers_up_to_2_pow_53():
     assert torch.equal(c, c.round()) and torch.equal(c.sum(dim=1), m)
 
 
-def test_large_binomial_c_kernel_matches_its_torch_path(monkeypatch):
+def test_binomial_c_kernel_matches_its_torch_path(monkeypatch):
     # Same uniforms, same operations: identical draws (a last-bit difference between glibc's
-    # and torch's logarithm could flip a rejection test, an event of probability ~1e-15/draw).
+    # and torch's logarithm could flip a test, an event of probability ~1e-15 per draw).
     import netcoreset.sampler.sparsify as sparsify
 
     g = torch.Generator().manual_seed(4)
     n = torch.full((3000,), 1e15, dtype=torch.float64)
-    n[::3], n[1::5] = 3e7, 3e20
+    n[::3], n[1::5], n[2::7], n[3::11] = 3e7, 3e20, 40.0, 0.0
     p = torch.rand(3000, generator=g, dtype=torch.float64) * 0.98 + 0.01
-    first = sparsify.binomial_large(n, p, torch.Generator().manual_seed(1))
-    monkeypatch.setattr(sparsify, "btrs_round_native", lambda *args: None)
-    second = sparsify.binomial_large(n, p, torch.Generator().manual_seed(1))
+    p[5::13], p[6::17] = 0.0, 1.0
+    first = sparsify.binomial(n, p, torch.Generator().manual_seed(1))
+    monkeypatch.setattr(sparsify, "binomial_round_native", lambda *args: None)
+    second = sparsify.binomial(n, p, torch.Generator().manual_seed(1))
     assert torch.equal(first, second)
+    assert bool((first[n == 0] == 0).all()) and bool((first[(p == 1) & (n > 0)] > 0).all())
+
+
+def test_row_blocked_sensitivities_are_those_of_the_dense_computation(monkeypatch):
+    # Several row blocks (the block size made small): the same bits as one dense pass of
+    # w_part = max(+-[W, b], 0), the reference (max, x) product and the clamp.
+    import netcoreset.sampler.sensitivity as sensitivity
+
+    monkeypatch.setattr(sensitivity, "ROW_BLOCK_ELEMENTS", 64)
+    g = torch.Generator().manual_seed(12)
+    w, b = torch.randn(37, 20, generator=g), torch.randn(37, generator=g)
+    x = torch.randn(25, 20, generator=g).clamp(min=0)
+    sens = empirical_sensitivity(w, b, x)
+    points = torch.cat([x, torch.ones(25, 1)], dim=1)
+    w_full = torch.cat([w, b[:, None]], dim=1)
+    for part, mine, total in (
+        (w_full.clamp(min=0), sens.positive, sens.total_positive),
+        ((-w_full).clamp(min=0), sens.negative, sens.total_negative),
+    ):
+        z = points @ part.T
+        inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
+        ref = (part * max_times_product_reference(inv, points)).clamp_(0.0, 1.0)
+        assert torch.equal(mine, ref) and torch.equal(total, ref.sum(dim=1))
