@@ -59,6 +59,7 @@ def table(before: dict[str, Any], after: dict[str, Any], rst: bool) -> str:
             factor = f"{va / vb:.1f}x" if vb else "-"
         cells = [key, f"{va:.3g} {unit}".strip(), f"{vb:.3g} {unit}".strip(), factor]
         if rst:
+            cells = [c.replace("|", "\\|") for c in cells]
             lines.append(f"   * - {cells[0]}")
             lines += [f"     - {c}" for c in cells[1:]]
         else:
@@ -73,7 +74,8 @@ def targets_table(res: dict[str, Any]) -> str:
     for row in res.get("targets", []):
         value = "not measured" if row["value"] is None else f"{row['value']:.3g} {row['unit']}"
         verdict = {True: "pass", False: "FAIL", None: "n/a"}[row["pass"]]
-        lines += [f"   * - {row['target']}", f"     - {value}"]
+        target = row["target"].replace("|", "\\|")
+        lines += [f"   * - {target}", f"     - {value}"]
         lines += [f"     - {row['limit']} {row['unit']}", f"     - {verdict}"]
     return "\n".join(lines)
 
