@@ -9,6 +9,8 @@ over the test inputs, and mean ± standard deviation over independent compressio
 from __future__ import annotations
 
 import math
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,7 +37,8 @@ def relative_l2_error(compressed: nn.Module, original: nn.Module, x: torch.Tenso
 
 @dataclass(frozen=True)
 class BudgetRow:
-    """One (method, budget) cell: means and standard deviations over ``seeds`` runs.
+    """One (method, budget) cell: means and standard deviations over ``seeds`` runs, the
+    per-run accuracies and errors, and the mean compression time in seconds.
 
     >>> row = BudgetRow("corenet", 0.1, 0.1, 0.9, 0.01, 0.3, 0.02, 1e9, 3)
     >>> row.to_dict()["accuracy_mean"]
@@ -51,9 +54,14 @@ class BudgetRow:
     error_std: float
     certified_eps: float | None
     runs: int
+    accuracies: tuple[float, ...] = ()
+    errors: tuple[float, ...] = ()
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["accuracies"], d["errors"] = list(self.accuracies), list(self.errors)
+        return d
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -72,10 +80,12 @@ def compare_methods(
     keeps: Sequence[float] = (0.1, 0.2, 0.3),
     seeds: Sequence[int] = (0, 1, 2),
     delta: float = 0.1,
+    progress: bool | None = None,
     **compress_kwargs: Any,
 ) -> list[BudgetRow]:
     """Compress ``model`` (sensitivities from ``pool``) with every method at every budget
-    and seed; evaluate on the test set.
+    and seed; evaluate on the test set. ``progress``: a bar over the cells (default: only
+    on a terminal).
 
     >>> import torch
     >>> from torch import nn
@@ -87,43 +97,50 @@ def compare_methods(
     >>> rows[0].method, rows[0].runs
     ('corenet', 1)
     """
+    from tqdm.auto import tqdm
+
     from netcoreset.sampler import compress
 
     rows = []
+    quiet = not sys.stderr.isatty() if progress is None else not progress
+    cells = [(k, m) for k in keeps for m in methods]
     with torch.no_grad():
-        for keep in keeps:
-            for method in methods:
-                accs, errs, kept, certs = [], [], [], []
-                for seed in seeds:
-                    res = compress(
-                        model,
-                        pool,
-                        method=method,
-                        keep=keep,
-                        delta=delta,
-                        seed=seed,
-                        **compress_kwargs,
-                    )
-                    pred = res.model(x_test).argmax(dim=1)
-                    accs.append(float((pred == y_test).float().mean()))
-                    errs.append(relative_l2_error(res.model, model, x_test))
-                    kept.append(res.report.parameters / res.nnz_original)
-                    certs.append(res.certified_eps)
-                acc_m, acc_s = _mean_std(accs)
-                err_m, err_s = _mean_std(errs)
-                rows.append(
-                    BudgetRow(
-                        method=method,
-                        keep=keep,
-                        kept_fraction=sum(kept) / len(kept),
-                        accuracy_mean=acc_m,
-                        accuracy_std=acc_s,
-                        error_mean=err_m,
-                        error_std=err_s,
-                        certified_eps=None if certs[0] is None else max(certs),
-                        runs=len(seeds),
-                    )
+        for keep, method in tqdm(cells, desc="compressions", disable=quiet, leave=False):
+            accs, errs, kept, certs = [], [], [], []
+            t0 = time.perf_counter()
+            for seed in seeds:
+                res = compress(
+                    model,
+                    pool,
+                    method=method,
+                    keep=keep,
+                    delta=delta,
+                    seed=seed,
+                    **compress_kwargs,
                 )
+                pred = res.model(x_test).argmax(dim=1)
+                accs.append(float((pred == y_test).float().mean()))
+                errs.append(relative_l2_error(res.model, model, x_test))
+                kept.append(res.report.parameters / res.nnz_original)
+                certs.append(res.certified_eps)
+            acc_m, acc_s = _mean_std(accs)
+            err_m, err_s = _mean_std(errs)
+            rows.append(
+                BudgetRow(
+                    method=method,
+                    keep=keep,
+                    kept_fraction=sum(kept) / len(kept),
+                    accuracy_mean=acc_m,
+                    accuracy_std=acc_s,
+                    error_mean=err_m,
+                    error_std=err_s,
+                    certified_eps=None if certs[0] is None else max(certs),
+                    runs=len(seeds),
+                    accuracies=tuple(accs),
+                    errors=tuple(errs),
+                    seconds=(time.perf_counter() - t0) / len(seeds),
+                )
+            )
     return rows
 
 
@@ -154,9 +171,18 @@ def format_table(rows: Sequence[BudgetRow], reference_accuracy: float | None = N
 
 
 def plot_rows(
-    rows: Sequence[BudgetRow], path: str, reference_accuracy: float | None = None
+    rows: Sequence[BudgetRow],
+    path: str,
+    reference_accuracy: float | None = None,
+    *,
+    accuracy_drop: bool = False,
+    title: str | None = None,
 ) -> None:
     """Accuracy and relative error against the kept fraction, one line per method (PNG).
+
+    With ``accuracy_drop`` the left panel shows the drop in test accuracy from
+    ``reference_accuracy`` in percentage points (the paper's form), mean ± one standard
+    deviation over the runs.
 
     Draws on a bare :class:`matplotlib.figure.Figure` (Agg canvas): no pyplot state and no
     change of the global backend.
@@ -174,20 +200,33 @@ def plot_rows(
     fig = Figure(figsize=(10, 4))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)
+    if accuracy_drop and reference_accuracy is None:
+        raise ValueError("accuracy_drop needs reference_accuracy")
+    scale = 100.0 if accuracy_drop else 1.0
     for method in dict.fromkeys(r.method for r in rows):
         sel = [r for r in rows if r.method == method]
         xs = [100 * r.keep for r in sel]
+        acc = [
+            scale * (reference_accuracy - r.accuracy_mean) if accuracy_drop else r.accuracy_mean
+            for r in sel
+        ]
         for ax, mean, std in (
-            (axes[0], [r.accuracy_mean for r in sel], [r.accuracy_std for r in sel]),
+            (axes[0], acc, [scale * r.accuracy_std for r in sel]),
             (axes[1], [r.error_mean for r in sel], [r.error_std for r in sel]),
         ):
             ax.errorbar(xs, mean, std, label=method, marker="o", capsize=3)
-    if reference_accuracy is not None:
-        axes[0].axhline(reference_accuracy, color="k", ls="--", lw=1, label="uncompressed")
-    axes[0].set(xlabel="% of non-zero parameters kept", ylabel="test accuracy")
+    if accuracy_drop:
+        axes[0].axhline(0.0, color="k", ls="--", lw=1)
+        axes[0].set(xlabel="% of non-zero parameters kept", ylabel="drop in test accuracy (pp)")
+    else:
+        if reference_accuracy is not None:
+            axes[0].axhline(reference_accuracy, color="k", ls="--", lw=1, label="uncompressed")
+        axes[0].set(xlabel="% of non-zero parameters kept", ylabel="test accuracy")
     axes[1].set(
         xlabel="% of non-zero parameters kept", ylabel="mean relative output error", yscale="log"
     )
     axes[0].legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
