@@ -61,8 +61,8 @@ LEVELS = ("full", "quick", "tiny")
 
 # Training epochs per data set (main net, depth nets) at each level.
 _EPOCHS = {
-    "full": {"digits": (30, 30), "mnist5k": (30, 30), "fashion-mnist": (15, 15)},
-    "quick": {"digits": (30, 20), "mnist5k": (15, 10), "fashion-mnist": (3, 2)},
+    "full": {"digits": (30, 30), "mnist5k": (30, 30), "fashion-mnist": (15, 10)},
+    "quick": {"digits": (30, 20), "mnist5k": (15, 10), "fashion-mnist": (3, 1)},
 }
 
 
