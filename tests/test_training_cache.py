@@ -31,13 +31,15 @@ def test_reload_is_bit_exact_and_stores_no_pickle(tmp_path, data):
     again = train_cached(x, y, BASE, cache_dir=tmp_path)
     assert (first.from_cache, again.from_cache) == (False, True)
     assert first.key == again.key and first.path == again.path
-    assert all(torch.equal(a, b) for a, b in zip(_params(first.model), _params(again.model)))
+    assert all(
+        torch.equal(a, b) for a, b in zip(_params(first.model), _params(again.model), strict=True)
+    )
     assert torch.equal(first.model(x_test), again.model(x_test))
     assert sorted(p.name for p in first.path.iterdir()) == ["config.json", "model.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == [first.key]  # no temporary folder left
     # training without the cache gives the same weights: the cache changes nothing
     plain = tr.train_mlp(x, y, (12, 8), epochs=2, batch_size=32, seed=0)
-    assert all(torch.equal(a, b) for a, b in zip(_params(plain), _params(first.model)))
+    assert all(torch.equal(a, b) for a, b in zip(_params(plain), _params(first.model), strict=True))
 
 
 CHANGES = {
