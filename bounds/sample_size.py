@@ -1,9 +1,9 @@
 r"""Sample sizes of CoreNet's importance sampling and their inverses.
 
-Notation (spec section 1, 2, 5): :math:`\mathcal{S}` is the total empirical sensitivity of
-one part (the positive or the negative weights of one neuron), :math:`K` the constant of
-Assumption 1, :math:`\eta` the number of non-input neurons, :math:`\delta` the failure
-probability and :math:`\varepsilon` the relative error of the part.
+Notation (Baykal et al., 2019; see the theory pages): :math:`\mathcal{S}` is the total
+empirical sensitivity of one part (the positive or the negative weights of one neuron),
+:math:`K` the constant of Assumption 1, :math:`\eta` the number of non-input neurons,
+:math:`\delta` the failure probability and :math:`\varepsilon` the relative error of the part.
 
 All functions are vectorised: scalars give Python scalars, arrays give arrays (broadcast
 together).
@@ -51,7 +51,7 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     Lemma 1 needs, for one edge, :math:`F_j(M_j/K)^{|S|} \le e^{-|S|/K'}` small, and a union
     bound over the edges of a part; with at most :math:`n` edges per part,
     :math:`|S| \ge K'\log(8\eta n/\delta)` gives :math:`\delta/(8\eta)` per neuron. The
-    spec writes :math:`n = \eta^*`; the sampler and :func:`network_bound` pass
+    paper writes :math:`n = \eta^*`; the sampler and :func:`network_bound` pass
     :math:`\max(\eta^*, n_{\max})` (:func:`~netcoreset.bounds.max_part_size`) so that the
     first layer's fan-in is covered too.
 

@@ -2,7 +2,7 @@ r"""Empirical sample complexity: how much of the theorem's draw budget does the 
 
 CoreNet's guarantee mode draws
 :math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
-part (spec section 5). :func:`find_slack` scales all those draw counts by a
+part (the sample size of the main theorem). :func:`find_slack` scales all those draw counts by a
 factor :math:`c` (the sampler's ``draw_scale``) and searches for the smallest :math:`c` at which
 :func:`~netcoreset.verification.checker.check_guarantee` still certifies the (ε, δ) guarantee.
 :math:`1/c^\star` is then the theorem's slack: its budget is :math:`1/c^\star` times what this
@@ -30,6 +30,7 @@ no independence.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -409,8 +410,10 @@ def find_slack(
 
         return check
 
-    opts = dict(factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps))
-    overall = _search(make_check(lambda c: c), layer=None, **opts)
+    search = functools.partial(
+        _search, factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps)
+    )
+    overall = search(make_check(lambda c: c), layer=None)
     layers: list[SlackSearch] = []
     if per_layer:
         for ell in range(int(n_layers)):
@@ -420,7 +423,7 @@ def find_slack(
                 s[ell] = c
                 return s
 
-            layers.append(_search(make_check(scale_of), layer=ell, **opts))
+            layers.append(search(make_check(scale_of), layer=ell))
     # the binding layer needs the largest share of its budget; "never holds" counts as infinite
     binding = None
     if layers:
