@@ -117,6 +117,15 @@ class ReproducedRun(_ResultsDirective):
             f"to {100 * max(plan['keeps']):.0f}%, {len(plan['methods'])} methods, "
             f"{plan['seeds']} independent compressions each, delta = {plan['delta']}",
         ]
+        refused = [*r["sweep"].get("refused", [])]
+        for d_run in depth.get("results", []):
+            refused += [{**c, "method": f"{c['method']} (L={d_run['hidden_layers']})"}
+                        for c in d_run.get("refused", [])]  # fmt: skip
+        if refused:
+            items.append(
+                "cells the sampler refused (budget below the smallest it can meet): "
+                + ", ".join(f"{c['method']} at {100 * c['keep']:.0f}%" for c in refused)
+            )
         if depth:
             items.append(
                 f"depth: width {depth['width']}, {len(depth['results'])} depths "
@@ -180,7 +189,20 @@ class ReproducedDepth(_ResultsDirective):
                     *(f"{100 * g['gap_mean']:+.2f} ± {100 * g['gap_std']:.2f} pp" for g in gaps),
                 ]
             )
+        body.append(["slope", "least squares over all seeds", "", *map(_slope, (
+            depth["gaps"][m] for m in methods))])  # fmt: skip
         return self.render(_list_table(header, body, None))
+
+
+def _slope(gaps: list[dict[str, Any]]) -> str:
+    from scipy.stats import linregress
+
+    xs = [g["hidden_layers"] for g in gaps for _ in g["gaps"]]
+    ys = [v for g in gaps for v in g["gaps"]]
+    if len(gaps) < 3:
+        return "–"
+    fit = linregress(xs, ys)
+    return f"{100 * fit.slope:+.2f} ± {100 * fit.stderr:.2f} pp per layer (p = {fit.pvalue:.2g})"
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -203,13 +203,11 @@ def plot_rows(
     if accuracy_drop and reference_accuracy is None:
         raise ValueError("accuracy_drop needs reference_accuracy")
     scale = 100.0 if accuracy_drop else 1.0
+    ref = reference_accuracy if reference_accuracy is not None else 0.0
     for method in dict.fromkeys(r.method for r in rows):
         sel = [r for r in rows if r.method == method]
         xs = [100 * r.keep for r in sel]
-        acc = [
-            scale * (reference_accuracy - r.accuracy_mean) if accuracy_drop else r.accuracy_mean
-            for r in sel
-        ]
+        acc = [scale * (ref - r.accuracy_mean) if accuracy_drop else r.accuracy_mean for r in sel]
         for ax, mean, std in (
             (axes[0], acc, [scale * r.accuracy_std for r in sel]),
             (axes[1], [r.error_mean for r in sel], [r.error_std for r in sel]),

@@ -17,21 +17,28 @@ from netcoreset.bounds.serialization import to_jsonable
 __all__ = ["atomic_write", "write_text", "write_json", "write_csv"]
 
 
-def atomic_write(path: str | Path, writer: Callable[[str], None]) -> Path:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | Path, writer: Callable[[str], object]) -> Path:
     """Call ``writer(tmp_path)`` and rename the result to ``path``; on any error nothing
     is left behind. The temporary name keeps ``path``'s suffix (plot writers use it).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     p = atomic_write(f"{d}/a.txt", lambda tmp: Path(tmp).write_text("hi"))
-    ...     p.read_text(), sorted(os.listdir(d))
-    ('hi', ['a.txt'])
+    ...     p.read_text(), sorted(os.listdir(d)), p.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    ('hi', ['a.txt'], True)
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; results are not
         writer(tmp)
         os.replace(tmp, target)
     except BaseException:

@@ -215,7 +215,7 @@ def _dtype(rec: Any) -> np.dtype:
         order = _text(rec.state[1])
     if code not in _PLAIN_DTYPES or order not in ("|", "<", ">", "="):
         raise ValueError(f"dtype {order}{code} is not a plain numeric dtype")
-    return np.dtype(code).newbyteorder("=" if order == "|" else order)
+    return np.dtype(code if order in ("|", "=") else order + code)
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -276,7 +276,15 @@ def restricted_unpickle(data: bytes) -> Any:
         return _materialise(obj)
     except pickle.UnpicklingError as exc:
         raise ValueError(f"refused to unpickle: {exc}") from None
-    except (EOFError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as exc:
+    except (
+        EOFError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         raise ValueError(f"not a valid pickle of arrays: {exc}") from None
 
 

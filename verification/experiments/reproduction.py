@@ -83,9 +83,11 @@ def reproduce(
     how = "from the cache" if trained.from_cache else f"trained in {wall['train']:.0f}s"
     log(f"{'-'.join(map(str, arch))} on {splits.name}: test accuracy {ref:.4f} ({how})")
     t1 = time.perf_counter()
-    rows = run_sweep(trained.model, splits, plan, progress)
+    rows, refused = run_sweep(trained.model, splits, plan, progress)
     wall["sweep"] = time.perf_counter() - t1
     log(f"sweep: {len(rows)} cells x {plan.seeds} compressions in {wall['sweep']:.0f}s")
+    for cell in refused:
+        log(f"  refused: {cell['method']} at {cell['keep']:.0%}: {cell['reason']}")
     t2 = time.perf_counter()
     cache = str(cache_dir) if cache_dir is not None else None
     depth_rows = run_depth(splits, plan, cache_dir=cache, progress=progress) if depth else []
@@ -104,7 +106,7 @@ def reproduce(
             "train_seconds": trained.train_seconds,
         },
         "reference_accuracy": ref,
-        "sweep": {"pool": "validation", "rows": rows},
+        "sweep": {"pool": "validation", "rows": rows, "refused": refused},
         "depth": _depth_section(depth_rows, plan) if depth else {},
         "versions": _versions(),
     }

@@ -20,6 +20,7 @@ The plan (:func:`plan_for`) has three levels: ``"full"`` (the published numbers)
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -159,30 +160,44 @@ def run_sweep(
     splits: DataSplits,
     plan: SweepPlan,
     progress: bool | None = None,
-) -> list[dict[str, Any]]:
-    """The budget sweep of ``model``: one :func:`row_record` per (keep, method).
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The budget sweep of ``model``: one :func:`row_record` per (keep, method), and the
+    cells the sampler refused (a budget below the smallest it can meet, e.g. 1% of a small
+    net) as ``{"method", "keep", "reason"}``.
 
     >>> from netcoreset.verification.experiments.datasets import load_dataset
     >>> from netcoreset.verification.experiments.training import train_mlp
     >>> d = load_dataset("digits")
     >>> net = train_mlp(d.x_train, d.y_train, (16,), epochs=3)
     >>> plan = replace(plan_for("digits", "tiny"), keeps=(0.5,), methods=("uniform",), seeds=1)
-    >>> [(r["method"], r["keep"], r["runs"]) for r in run_sweep(net, d, plan)]
-    [('uniform', 0.5, 1)]
+    >>> rows, refused = run_sweep(net, d, plan)
+    >>> [(r["method"], r["keep"], r["runs"]) for r in rows], refused
+    ([('uniform', 0.5, 1)], [])
     """
+    from tqdm.auto import tqdm
+
     ref = accuracy(model, splits.x_test, splits.y_test)
-    rows = compare_methods(
-        model,
-        splits.x_val,
-        splits.x_test,
-        splits.y_test,
-        methods=plan.methods,
-        keeps=plan.keeps,
-        seeds=tuple(range(plan.seeds)),
-        delta=plan.delta,
-        progress=progress,
-    )
-    return [row_record(r, ref) for r in rows]
+    quiet = not sys.stderr.isatty() if progress is None else not progress
+    rows, refused = [], []
+    cells = [(k, m) for k in plan.keeps for m in plan.methods]
+    for keep, method in tqdm(cells, desc="compressions", disable=quiet, leave=False):
+        try:
+            (row,) = compare_methods(
+                model,
+                splits.x_val,
+                splits.x_test,
+                splits.y_test,
+                methods=(method,),
+                keeps=(keep,),
+                seeds=tuple(range(plan.seeds)),
+                delta=plan.delta,
+                progress=False,
+            )
+        except ValueError as exc:  # the sampler's refusal of this budget, kept on record
+            refused.append({"method": method, "keep": keep, "reason": str(exc)})
+            continue
+        rows.append(row_record(row, ref))
+    return rows, refused
 
 
 def run_depth(
@@ -203,6 +218,7 @@ def run_depth(
         )
         ref = accuracy(trained.model, splits.x_test, splits.y_test)
         sub = replace(plan, keeps=plan.depth_keeps, methods=plan.depth_methods)
+        rows, refused = run_sweep(trained.model, splits, sub, progress)
         out.append(
             {
                 "hidden_layers": layers,
@@ -211,7 +227,8 @@ def run_depth(
                 "cache_key": trained.key,
                 "from_cache": trained.from_cache,
                 "train_seconds": trained.train_seconds,
-                "rows": run_sweep(trained.model, splits, sub, progress),
+                "rows": rows,
+                "refused": refused,
             }
         )
     return out
@@ -362,6 +379,7 @@ def plot_depth(gaps_by_method: dict[str, list[dict[str, Any]]], path: str, title
             ax.errorbar(xs, ys, [100 * g["gap_std"] for g in gaps], marker="o", capsize=3,
                         label=method)  # fmt: skip
         ax.axhline(0.0, color="k", ls="--", lw=1)
+        ax.set_xticks(sorted({g["hidden_layers"] for gs in gaps_by_method.values() for g in gs}))
         ax.set(
             xlabel="hidden layers",
             ylabel="best baseline's drop − method's drop (pp)",

@@ -119,12 +119,14 @@ def _progress(iterable: Any, progress: bool | None, desc: str) -> Any:
     return tqdm(iterable, desc=desc, disable=quiet, leave=False)
 
 
-def _train(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, progress: bool | None) -> nn.Module:
+def _train(
+    x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, progress: bool | None
+) -> nn.Sequential:
     gen = torch.Generator().manual_seed(cfg.seed)
     widths = (x.shape[1], *cfg.hidden, int(y.max()) + 1)
     net = build_mlp(widths)
     with torch.no_grad():
-        for lin in net[::2]:
+        for lin in (m for m in net if isinstance(m, nn.Linear)):
             bound = 1.0 / lin.in_features**0.5
             lin.weight.uniform_(-bound, bound, generator=gen)
             lin.bias.uniform_(-bound, bound, generator=gen)
@@ -183,7 +185,7 @@ def train_mlp(
         optimizer=optimizer,
         seed=seed,
     )
-    return _train(x, y, cfg, progress)  # type: ignore[return-value]
+    return _train(x, y, cfg, progress)
 
 
 def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
@@ -314,7 +316,7 @@ def train_cached(
     seconds = time.perf_counter() - t0
     meta = {"key": key, "identity": identity, "train_seconds": seconds}
     path = _save_entry(root, key, net, meta)
-    return CachedModel(net, key, path, False, seconds)  # type: ignore[arg-type]
+    return CachedModel(net, key, path, False, seconds)
 
 
 @torch.no_grad()
