@@ -125,6 +125,12 @@ def _keeps_run(rows: Sequence[dict[str, Any]], method: str) -> list[float]:
     return [k for k in CLAIM_KEEPS if _cell(rows, method, k) is not None]
 
 
+def _which(error_lower: bool, drop_lower: bool) -> str:
+    return " and ".join(
+        name for name, lower in (("error", error_lower), ("accuracy", drop_lower)) if not lower
+    )
+
+
 def _beats_baselines(res: dict[str, Any]) -> Outcome | None:
     rows = res["sweep"]["rows"]
     cells = []
@@ -153,7 +159,11 @@ def _beats_baselines(res: dict[str, Any]) -> Outcome | None:
     if not cells:
         return None
     ok = [c for c in cells if c["error_lower"] and c["drop_lower"]]
-    failed = [f"{c['baseline']}@{c['keep']:.0%}" for c in cells if c not in ok]
+    failed = [
+        f"{c['baseline']}@{c['keep']:.0%} ({_which(c['error_lower'], c['drop_lower'])})"
+        for c in cells
+        if c not in ok
+    ]
     summary = f"CoreNet below the baseline in {len(ok)} of {len(cells)} cells" + (
         f"; not below: {', '.join(failed)}" if failed else ""
     )
