@@ -27,7 +27,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from netcoreset.verification.experiments.claims import CLAIM_KEEPS
-from netcoreset.verification.experiments.sweep import COREMETHODS, PAPER_METHODS
+from netcoreset.verification.experiments.sweep import COREMETHODS, PAPER_METHODS, drop_text
 
 _VERDICT = {True: "**reproduced**", False: "**not reproduced**"}
 
@@ -157,15 +157,13 @@ class ReproducedDrops(_ResultsDirective):
         header = ["method", *(f"{100 * k:.0f}% kept" for k in keeps)]
         body = []
         for m in PAPER_METHODS:
-            cells = []
-            for k in keeps:
-                c = _find(rows, m, k)
-                cells.append(
-                    "–"
-                    if c is None
-                    else f"{100 * c['accuracy_drop_mean']:.2f} ± {100 * c['accuracy_drop_std']:.2f}"
-                    f" pp\n\nerror {c['error_mean']:.3f} ± {c['error_std']:.3f}"
-                )
+            found = [_find(rows, m, k) for k in keeps]
+            cells = [
+                "–"
+                if c is None
+                else f"{drop_text(c)} pp\n\nerror {c['error_mean']:.3f} ± {c['error_std']:.3f}"
+                for c in found
+            ]
             body.append([m, *cells])
         return self.render(_list_table(header, body, None))
 

@@ -46,6 +46,7 @@ __all__ = [
     "run_sweep",
     "run_depth",
     "depth_gaps",
+    "drop_text",
     "format_drop_table",
     "sweep_csv",
     "depth_csv",
@@ -286,6 +287,17 @@ def depth_gaps(
     return out
 
 
+def drop_text(row: dict[str, Any] | None, missing: str = "-") -> str:
+    """``"mean ± std"`` of a row's accuracy drop in percentage points.
+
+    >>> drop_text({"accuracy_drop_mean": 0.0123, "accuracy_drop_std": 0.001})
+    '1.23 ± 0.10'
+    """
+    if row is None:
+        return missing
+    return f"{100 * row['accuracy_drop_mean']:.2f} ± {100 * row['accuracy_drop_std']:.2f}"
+
+
 def format_drop_table(
     rows: Sequence[dict[str, Any]],
     keeps: Sequence[float] = REPORT_KEEPS,
@@ -302,14 +314,7 @@ def format_drop_table(
     """
     lines = [f"{'method':<10}" + "".join(f"{f'{k:.0%}':>16}" for k in keeps)]
     for m in methods:
-        cells = []
-        for k in keeps:
-            c = _cell(rows, m, k)
-            cells.append(
-                "-"
-                if c is None
-                else f"{100 * c['accuracy_drop_mean']:.2f} ± {100 * c['accuracy_drop_std']:.2f}"
-            )
+        cells = [drop_text(_cell(rows, m, k)) for k in keeps]
         lines.append(f"{m:<10}" + "".join(f"{c:>16}" for c in cells))
     return "\n".join(lines)
 
