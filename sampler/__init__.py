@@ -7,6 +7,14 @@ sampling, budget allocation, neuron pruning, amplification) are public for exper
 from ._model import build_sequential, forward_activations, linear_layers
 from .amplify import KEstimate, estimate_K
 from .core import BUDGET_ALLOCATION_DEFAULT, BUDGET_KAPPA_DEFAULT, METHODS, compress
+from .quantize import (
+    QUANTIZERS,
+    Quantization,
+    kmeans_1d,
+    quantize,
+    quantize_values,
+    uniform_levels,
+)
 from .result import CompressionReport, CompressionResult, LayerReport, SparseLinear, load
 from .sensitivity import (
     LayerSensitivity,
@@ -39,4 +47,10 @@ __all__ = [
     "relative_cancellation",
     "sparsify_part",
     "SparseLinear",
+    "QUANTIZERS",
+    "Quantization",
+    "quantize",
+    "quantize_values",
+    "kmeans_1d",
+    "uniform_levels",
 ]
