@@ -38,6 +38,7 @@ from typing import Any
 
 from netcoreset.bounds import certified_eps, network_bound, sample_size
 
+from . import generalization
 from .common import OneLineParser, count, integer, real, real_list
 
 __all__ = ["register", "run_sample_size", "run_certified_eps", "run_network", "format_count"]
@@ -220,6 +221,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     nw.add_argument("--json", action="store_true", help="print JSON (NetworkBound.to_dict())")
     nw.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
     nw.set_defaults(handler=run_network)
+
+    generalization.register(bsub)
 
 
 def _form(tight: bool) -> str:

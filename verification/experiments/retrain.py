@@ -97,13 +97,16 @@ def _run(
     seed: int,
     after_step: object = None,
     desc: str = "training",
+    after_epoch: object = None,
 ) -> None:
-    """Adam with cosine decay over ``epochs`` of seeded minibatches."""
+    """Adam with cosine decay over ``epochs`` of seeded minibatches; ``after_step`` and
+    ``after_epoch`` are called after every step and every epoch."""
     opt = torch.optim.Adam(list(params), lr=lr)
-    steps = epochs * math.ceil(x.shape[0] / batch_size)
+    per_epoch = math.ceil(x.shape[0] / batch_size)
+    steps = epochs * per_epoch
     sched = _cosine(opt, steps)
     bar = _progress(steps, desc)
-    for idx in minibatches(x.shape[0], batch_size, epochs, seed, x.device):
+    for step, idx in enumerate(minibatches(x.shape[0], batch_size, epochs, seed, x.device), 1):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(loss_of(x[idx]), y[idx])  # type: ignore[operator]
         loss.backward()
@@ -111,6 +114,8 @@ def _run(
         sched.step()
         if after_step is not None:
             after_step()  # type: ignore[operator]
+        if after_epoch is not None and step % per_epoch == 0:
+            after_epoch()  # type: ignore[operator]
         bar.update()  # type: ignore[attr-defined]
     bar.close()  # type: ignore[attr-defined]
 
@@ -230,6 +235,7 @@ def quantization_aware_retrain(
     seed: int = 0,
     shared: bool = False,
     codebook_dtype: str = "float32",
+    keep_best: bool = True,
 ) -> Quantization:
     r"""Train latent weights and a :math:`k`-means-initialised codebook through the
     quantiser (straight-through, :func:`ste_quantize`), zero pattern fixed.
@@ -237,7 +243,9 @@ def quantization_aware_retrain(
     The codebook starts as :func:`~netcoreset.sampler.quantize`'s :math:`k`-means levels of
     ``model``; the result is :func:`~netcoreset.sampler.quantize` of the trained latent
     weights with the trained levels (rounded to ``codebook_dtype``), i.e. the network whose
-    training errors a bound counts.
+    training errors a bound counts. With ``keep_best`` the iterate (start or end of an
+    epoch) with the fewest training errors of its quantised network is returned; choosing it
+    on the training data is free in an Occam bound, which allows any data-dependent network.
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -266,17 +274,35 @@ def quantization_aware_retrain(
             out.append(full)
         return out
 
+    @torch.no_grad()
+    def errors() -> int:
+        mats = quantised()
+        return sum(int((_forward(mats, has_bias, x[i : i + 8192]).argmax(1) != y[i : i + 8192])
+                       .sum()) for i in range(0, x.shape[0], 8192))  # fmt: skip
+
+    best: list = [errors() if keep_best else None, [v.detach().clone() for v in latent],
+                  [b.detach().clone() for b in books]]  # fmt: skip
+
+    def snapshot() -> None:
+        k = errors()
+        if k < best[0]:
+            best[:] = [k, [v.detach().clone() for v in latent], [b.detach().clone() for b in books]]
+
     _run(
         latent + books,
         lambda xb: _forward(quantised(), has_bias, xb),
         x, y, epochs, lr, batch_size, seed, None, f"quantisation-aware ({levels} levels)",
+        snapshot if keep_best else None,
     )  # fmt: skip
-    with torch.no_grad():
-        final = []
-        for v, mask in zip(latent, masks, strict=True):
-            full = torch.zeros(mask.shape, device=ref.device, dtype=ref.dtype)
-            final.append(full.masked_scatter(mask, v))
-    tuned = [np.sort(b.detach().double().cpu().numpy()) for b in books]
+    if keep_best:
+        final_latent, final_books = best[1], best[2]
+    else:
+        final_latent, final_books = [v.detach() for v in latent], [b.detach() for b in books]
+    final = []
+    for v, mask in zip(final_latent, masks, strict=True):
+        full = torch.zeros(mask.shape, device=ref.device, dtype=ref.dtype)
+        final.append(full.masked_scatter(mask, v))
+    tuned = [np.sort(b.double().cpu().numpy()) for b in final_books]
     return quantize(
         _to_model(final, has_bias), levels, codebooks=tuned, shared=shared,
         codebook_dtype=codebook_dtype,
