@@ -93,10 +93,10 @@ def _count(name: str, value: Any, n: int) -> int:
 
 
 def _bits(name: str, value: Any) -> float:
-    arr = check_nonnegative_array(name, value)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a single real number >= 0; got {value!r}")
-    return float(arr)
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) < 0:
+        raise ValueError(f"{name} must be a finite real number >= 0; got {value!r}")
+    return float(value)
 
 
 def _form(form: Any, allowed: Sequence[str]) -> str:
