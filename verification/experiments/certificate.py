@@ -283,8 +283,7 @@ def _describe(
         hidden_widths=[r for r, _ in shapes[:-1]],
     )
     if shape_code == "declared":
-        bias = [c == declared[i] + 1 for i, (_, c) in enumerate(shapes)]
-        slots = [(declared[i + 1], declared[i] + int(bias[i])) for i in range(len(shapes))]
+        slots = [(declared[i + 1], declared[i] + int(q.has_bias[i])) for i in range(len(shapes))]
         if any(r > sr or c > sc for (r, c), (sr, sc) in zip(shapes, slots, strict=True)):
             raise ValueError("the network is wider than its declared architecture")
         return describe_shrunk_network(slots, nnz, counts, q.levels, **kwargs)
