@@ -95,6 +95,9 @@ def declared_grid(dataset: str) -> SearchGrid:
     })  # fmt: skip
 
 
+#: Margins declared for the margin form (Arora et al. 2018) of the best paper-setting network.
+GAMMAS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
 #: Epochs of the original (uncompressed) training, per data set.
 TRAIN_EPOCHS = {"fashion": 12, "mnist5k": 40, "digits": 60}
 
@@ -102,150 +105,46 @@ _PAPER = {"seed": (0,), "quantizer": ("kmeans", "uniform"), "codebook": ("per_la
           "codebook_dtype": ("float16",),
           "method": ("corenet", "corenet+", "magnitude", "uniform")}  # fmt: skip
 _ALL3 = ("corenet", "corenet+", "magnitude")
-_PLUS = ("corenet+", "magnitude")
-_RETRAIN_KEEPS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
 
 #: The evaluated subsets, in order: (setting, plan) pairs.
 PLANS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "fashion": [
-        (
-            "subspace",
-            {
-                "architecture": ("p2-32", "p2-64"),
-                "dim": (500, 1000, 2000, 3000),
-                "basis_seed": (0,),
-                "epochs": (8,),
-                "levels": (3, 4, 6, 8),
-                "qat_epochs": (3,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "retrained",
-            {
-                "architecture": ("p2-8", "p2-16"),
-                "method": _ALL3,
-                "keep": _RETRAIN_KEEPS,
-                "seed": (0,),
-                "retrain_epochs": (8,),
-                "levels": (4, 6, 8),
-                "qat_epochs": (6,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "retrained",
-            {
-                "architecture": ("p2-32", "p4-16", "d784-32"),
-                "method": _PLUS,
-                "keep": _RETRAIN_KEEPS,
-                "seed": (0,),
-                "retrain_epochs": (8,),
-                "levels": (4, 6, 8),
-                "qat_epochs": (6,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "retrained",
-            {
-                "architecture": ("d784-100",),
-                "method": _PLUS,
-                "keep": (0.01, 0.02, 0.03, 0.05, 0.1),
-                "seed": (0,),
-                "retrain_epochs": (8,),
-                "levels": (4, 6, 8, 16),
-                "qat_epochs": (6,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "paper",
-            {
-                "architecture": (
-                    "p2-8",
-                    "p2-16",
-                    "p2-32",
-                    "p4-16",
-                    "p4-32",
-                    "d784-32",
-                    "d784-100",
-                    "d784-300-100",
-                ),
-                **_PAPER,
-            },
-        ),
+        ("subspace", {"architecture": ("p2-32",), "dim": (1000, 2000),
+                      "basis_seed": (0,), "epochs": (8,), "levels": (4, 6, 8),
+                      "qat_epochs": (3,), "codebook_dtype": ("float16",)}),
+        ("retrained", {"architecture": ("p2-8", "p2-16"), "method": _ALL3,
+                       "keep": (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0), "seed": (0,),
+                       "retrain_epochs": (8,), "levels": (6, 8), "qat_epochs": (6,),
+                       "codebook_dtype": ("float16",)}),
+        ("retrained", {"architecture": ("d784-100",), "method": ("corenet+",),
+                       "keep": (0.02, 0.05), "seed": (0,), "retrain_epochs": (8,),
+                       "levels": (8, 16), "qat_epochs": (6,), "codebook_dtype": ("float16",)}),
+        ("paper", {"architecture": ("p2-16", "p2-32", "d784-100", "d784-300-100"),
+                   **_PAPER, "method": _ALL3, "quantizer": ("kmeans",),
+                   "keep": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0), "levels": (4, 8, 16, 32)}),
     ],  # fmt: skip
     "mnist5k": [
-        (
-            "subspace",
-            {
-                "architecture": ("p4-16", "p2-32"),
-                "dim": (100, 250, 500, 1000),
-                "basis_seed": (0,),
-                "epochs": (20,),
-                "levels": (2, 3, 4, 6, 8),
-                "qat_epochs": (8,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "retrained",
-            {
-                "architecture": ("p4-8", "p4-16", "p2-8", "p2-16", "d784-32"),
-                "method": ("corenet", "corenet+", "magnitude"),
-                "keep": _RETRAIN_KEEPS,
-                "seed": (0,),
-                "retrain_epochs": (20,),
-                "levels": (2, 3, 4, 6, 8),
-                "qat_epochs": (15,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "paper",
-            {
-                "architecture": (
-                    "p4-8",
-                    "p4-16",
-                    "p4-32",
-                    "p2-8",
-                    "p2-16",
-                    "p2-32",
-                    "d784-32",
-                    "d784-100",
-                    "d784-300-100",
-                ),
-                **_PAPER,
-            },
-        ),
-    ],  # fmt: skip
+        ("subspace", {"architecture": ("p4-16", "p2-32"), "dim": (100, 250, 500, 1000),
+                      "basis_seed": (0,), "epochs": (20,), "levels": (2, 3, 4, 6),
+                      "qat_epochs": (8,), "codebook_dtype": ("float16",)}),
+        ("retrained", {"architecture": ("p4-8", "p4-16", "p2-16"), "method": _ALL3,
+                       "keep": (0.1, 0.2, 0.3, 0.5, 0.7, 1.0), "seed": (0,),
+                       "retrain_epochs": (20,), "levels": (3, 4, 6), "qat_epochs": (15,),
+                       "codebook_dtype": ("float16",)}),
+        ("paper", {"architecture": ("p4-16", "p2-16", "d784-100", "d784-300-100"),
+                   **_PAPER, "method": _ALL3, "quantizer": ("kmeans",),
+                   "keep": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0), "levels": (4, 8, 16, 32)}),
+    ],
     "digits": [
-        (
-            "subspace",
-            {
-                "architecture": ("d64-16", "p2-16"),
-                "dim": (100, 250, 500),
-                "basis_seed": (0,),
-                "epochs": (20,),
-                "levels": (2, 3, 4, 6, 8),
-                "qat_epochs": (8,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        (
-            "retrained",
-            {
-                "architecture": ("d64-8", "d64-16", "p2-8", "p2-16"),
-                "method": ("corenet", "corenet+", "magnitude"),
-                "keep": _RETRAIN_KEEPS,
-                "seed": (0,),
-                "retrain_epochs": (20,),
-                "levels": (2, 3, 4, 6, 8),
-                "qat_epochs": (15,),
-                "codebook_dtype": ("float16",),
-            },
-        ),
-        ("paper", {"architecture": tuple(ARCHITECTURES["digits"]), **_PAPER}),
-    ],  # fmt: skip
-}
+        ("subspace", {"architecture": ("d64-16", "p2-16"), "dim": (100, 250, 500),
+                      "basis_seed": (0,), "epochs": (20,), "levels": (2, 3, 4, 6),
+                      "qat_epochs": (8,), "codebook_dtype": ("float16",)}),
+        ("retrained", {"architecture": ("d64-8", "d64-16", "p2-16"), "method": _ALL3,
+                       "keep": (0.2, 0.3, 0.5, 0.7, 1.0), "seed": (0,), "retrain_epochs": (20,),
+                       "levels": (2, 3, 4, 6), "qat_epochs": (15,),
+                       "codebook_dtype": ("float16",)}),
+        ("paper", {"architecture": tuple(ARCHITECTURES["digits"]), **_PAPER, "method": _ALL3,
+                   "quantizer": ("kmeans",), "keep": (0.1, 0.2, 0.3, 0.5, 0.7, 1.0),
+                   "levels": (2, 4, 8, 16)}),
+    ],
+}  # fmt: skip

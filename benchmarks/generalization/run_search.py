@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from grids import ARCHITECTURES, PLANS, TRAIN_EPOCHS, declared_grid  # noqa: E402
+from grids import ARCHITECTURES, GAMMAS, PLANS, TRAIN_EPOCHS, declared_grid  # noqa: E402
 
 from netcoreset.verification.experiments import (  # noqa: E402
     load_digits_split,
@@ -38,6 +38,7 @@ from netcoreset.verification.experiments import (  # noqa: E402
 )
 from netcoreset.verification.experiments.certificate import (  # noqa: E402
     code_variants,
+    margin_form,
     plot_certificates,
     summarize,
 )
@@ -127,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         best = min((c for c in certs if c.setting == setting), key=lambda c: c.bound)
         entry["code_variants_bits"] = code_variants(best, grid)
+        if setting == "paper":  # the paper's corollary form, for the best paper-setting network
+            arch = archs[best.config["architecture"]]
+            entry["margin_form"] = margin_form(models[arch.name], best, arch.transform(x), y,
+                                               GAMMAS)  # fmt: skip
     per_arch = {}
     for c in certs:
         key = f"{c.setting}/{c.config['architecture']}"

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,7 +77,7 @@ def minibatches(
         yield from order.split(batch_size)
 
 
-def _progress(total: int, desc: str) -> object:
+def _progress(total: int, desc: str) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
@@ -88,16 +89,16 @@ def _cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.
 
 def _run(
     params: Sequence[torch.Tensor],
-    loss_of: object,
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     y: torch.Tensor,
     epochs: int,
     lr: float,
     batch_size: int,
     seed: int,
-    after_step: object = None,
+    after_step: Callable[[], None] | None = None,
     desc: str = "training",
-    after_epoch: object = None,
+    after_epoch: Callable[[], None] | None = None,
 ) -> None:
     """Adam with cosine decay over ``epochs`` of seeded minibatches; ``after_step`` and
     ``after_epoch`` are called after every step and every epoch."""
@@ -108,16 +109,25 @@ def _run(
     bar = _progress(steps, desc)
     for step, idx in enumerate(minibatches(x.shape[0], batch_size, epochs, seed, x.device), 1):
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(loss_of(x[idx]), y[idx])  # type: ignore[operator]
+        loss = nn.functional.cross_entropy(loss_of(x[idx]), y[idx])
         loss.backward()
         opt.step()
         sched.step()
         if after_step is not None:
-            after_step()  # type: ignore[operator]
+            after_step()
         if after_epoch is not None and step % per_epoch == 0:
-            after_epoch()  # type: ignore[operator]
-        bar.update()  # type: ignore[attr-defined]
-    bar.close()  # type: ignore[attr-defined]
+            after_epoch()
+        bar.update()
+    bar.close()
+
+
+@torch.no_grad()
+def _errors(
+    forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor
+) -> int:
+    """Training errors of a functional forward pass, in slabs of 8192 points."""
+    return sum(int((forward(x[i : i + 8192]).argmax(1) != y[i : i + 8192]).sum())
+               for i in range(0, x.shape[0], 8192))  # fmt: skip
 
 
 def _matrices(model: nn.Module) -> tuple[list[torch.Tensor], list[bool]]:
@@ -274,13 +284,12 @@ def quantization_aware_retrain(
             out.append(full)
         return out
 
-    @torch.no_grad()
     def errors() -> int:
-        mats = quantised()
-        return sum(int((_forward(mats, has_bias, x[i : i + 8192]).argmax(1) != y[i : i + 8192])
-                       .sum()) for i in range(0, x.shape[0], 8192))  # fmt: skip
+        with torch.no_grad():
+            mats = quantised()
+        return _errors(lambda xb: _forward(mats, has_bias, xb), x, y)
 
-    best: list = [errors() if keep_best else None, [v.detach().clone() for v in latent],
+    best: list[Any] = [errors() if keep_best else None, [v.detach().clone() for v in latent],
                   [b.detach().clone() for b in books]]  # fmt: skip
 
     def snapshot() -> None:

@@ -37,8 +37,13 @@ from torch import nn
 
 from netcoreset.sampler import compress, linear_layers, quantize
 
-from .certificate import CODE_DIMENSIONS, Certificate, SearchGrid, certify_quantization
-from .certificate import certify_subspace as _certify_subspace
+from .certificate import (
+    CODE_DIMENSIONS,
+    Certificate,
+    SearchGrid,
+    certify_quantization,
+    certify_subspace,
+)
 from .retrain import quantization_aware_retrain, retrain_masked
 from .shrink import remove_dead_units
 from .subspace import SubspaceSpec, quantize_subspace, train_subspace
@@ -331,7 +336,7 @@ def search_subspace(
             sq = quantize_subspace(spec, z, xin, y, cfg["levels"], epochs=cfg["qat_epochs"],
                                    lr=qat_lr, batch_size=batch_size, seed=seed,
                                    codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
-            out.append(_certify_subspace(
+            out.append(certify_subspace(
                 sq.symbols, cfg["levels"], cfg["codebook_dtype"], sq.model, xin, y, grid=grid,
                 config=cfg, delta=delta, x_test=xt, y_test=y_test,
                 nnz_original=spec.num_params))  # fmt: skip

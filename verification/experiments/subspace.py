@@ -38,7 +38,7 @@ from torch import nn
 from netcoreset.bounds.validation import check_positive_int, check_seed
 from netcoreset.sampler import build_sequential, quantize_values
 
-from .retrain import _check_run, _check_xy, _run, ste_quantize
+from .retrain import _check_run, _check_xy, _errors, _run, ste_quantize
 
 __all__ = ["SubspaceSpec", "SubspaceQuantization", "subspace_basis", "subspace_model",
            "train_subspace", "quantize_subspace"]  # fmt: skip
@@ -211,7 +211,8 @@ def quantize_subspace(
     codebook_dtype: str = "float32",
 ) -> SubspaceQuantization:
     r"""Quantise :math:`z` to ``levels`` :math:`k`-means levels, then train :math:`z` and
-    the levels through the quantiser (straight-through, ``epochs`` > 0).
+    the levels through the quantiser (straight-through, ``epochs`` > 0), keeping the iterate
+    (start or end of an epoch) whose quantised network makes the fewest training errors.
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -228,11 +229,24 @@ def quantize_subspace(
         theta0, P = (t.to(x.device) for t in subspace_basis(spec))
         latent = z.detach().clone().float().to(x.device).requires_grad_(True)
         c = torch.tensor(book, dtype=torch.float32, device=x.device, requires_grad=True)
+        xf, yd = x.float(), y.to(x.device)
+
+        def errors() -> int:
+            theta = theta0 + P @ ste_quantize(latent, c).detach()
+            return _errors(lambda xb: _forward(spec, theta, xb), xf, yd)
+
+        best = [errors(), latent.detach().clone(), c.detach().clone()]
+
+        def snapshot() -> None:  # the iterate with the fewest training errors (free to pick)
+            k = errors()
+            if k < best[0]:
+                best[:] = [k, latent.detach().clone(), c.detach().clone()]
+
         _run([latent, c],
              lambda xb: _forward(spec, theta0 + P @ ste_quantize(latent, c), xb),
-             x.float(), y.to(x.device), epochs, lr, batch_size, seed, None,
-             f"subspace quantisation ({levels} levels)")  # fmt: skip
-        z, tuned = latent.detach(), np.sort(c.detach().double().cpu().numpy())
+             xf, yd, epochs, lr, batch_size, seed, None,
+             f"subspace quantisation ({levels} levels)", snapshot)  # fmt: skip
+        z, tuned = best[1], np.sort(best[2].double().cpu().numpy())
         book, _ = quantize_values(z, levels, codebook=tuned, codebook_dtype=codebook_dtype)
     _, symbols = quantize_values(z, levels, codebook=book, codebook_dtype=codebook_dtype)
     model = subspace_model(spec, book[symbols]).to(x.device)
