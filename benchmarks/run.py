@@ -2,7 +2,7 @@
 
 Timings are the median of several repetitions on one thread (``torch.set_num_threads(1)``);
 the headline figure is the ratio of compressing a 784-300-100-10 network with |S| = 200 to
-one forward pass of S through it (spec 2.1: the sensitivities cost the order of a forward
+one forward pass of S through it (the sensitivities cost the order of a forward
 pass times a constant).
 """
 

@@ -85,6 +85,41 @@ def _stirling_error(m: int) -> float:
     )
 
 
+_SMALL_STIRLING = np.array([0.0] + [_stirling_error(m) for m in range(1, 16)])
+
+
+def _stirling_errors(m: np.ndarray) -> np.ndarray:
+    """:func:`_stirling_error` of an integer array (0 for ``m = 0``)."""
+    m = np.asarray(m, dtype=np.float64)
+    inv = 1.0 / np.maximum(m, 16.0)
+    series = inv * (
+        _STIRLING[0] + inv**2 * (_STIRLING[1] + inv**2 * (_STIRLING[2] + inv**2 * _STIRLING[3]))
+    )
+    small = _SMALL_STIRLING[np.clip(m, 0, 15).astype(np.int64)]
+    return np.where(m < 16, small, series)
+
+
+def _log_binomials(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""``ln C(n, i)`` for ``i = 0..k`` and a bound on the size of its parts (for rounding).
+
+    Stirling's formula with its error series:
+    :math:`\ln\binom ni = -i\ln\frac in - (n-i)\ln\bigl(1-\frac in\bigr)
+    + \tfrac12\ln\frac{n}{2\pi i(n-i)} + s(n) - s(i) - s(n-i)`, whose first two terms
+    are non-negative, so each value is accurate to a few ulps of the returned size (exactly
+    0 at :math:`i = 0` and :math:`i = n`).
+    """
+    i = np.arange(k + 1, dtype=np.float64)
+    inner = (i > 0) & (i < n)
+    ii = np.where(inner, i, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -ii * np.log(ii / n) - (n - ii) * np.log1p(-ii / n)
+        half = 0.5 * np.log(n / (2.0 * np.pi * ii * (n - ii)))
+    stir = _stirling_error(n) - _stirling_errors(ii) - _stirling_errors(n - ii)
+    value = np.where(inner, ent + half + stir, 0.0)
+    size = np.where(inner, ent + np.abs(half) + 1.0, 0.0)
+    return value, size
+
+
 def _log2_multinomial_up(counts: Sequence[int]) -> float:
     r"""``log2(q! / prod c_i!)`` with ``q = sum c_i`` in floating point, rounded up.
 
@@ -125,6 +160,10 @@ def count_bits(N: int) -> int:
     Used for the number of non-zeros of a layer with :math:`N` slots (the decoder knows
     :math:`N` from the architecture). Exact integer arithmetic.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.count_bits_expr : the same formula in sympy.
+
     Examples
     --------
     >>> [count_bits(N) for N in (0, 1, 2, 3, 4, 235500)]
@@ -146,6 +185,10 @@ def positions_bits(N: int, q: int) -> float:
     Stirling's formula with its error series, summed without cancellation and raised by its
     rounding error, so the result is never below the exact value and is accurate to about
     :math:`10^{-14}` relative for any :math:`N`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.positions_bits_expr : the same formula in sympy.
 
     Examples
     --------
@@ -174,6 +217,10 @@ def fixed_width_bits(q: int, levels: int) -> int:
 
         \mathrm{bits}(q, r) = q\,\lceil\log_2 r\rceil
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.fixed_width_bits_expr : the same formula in sympy.
+
     Examples
     --------
     >>> fixed_width_bits(10, 16), fixed_width_bits(10, 5), fixed_width_bits(10, 1)
@@ -195,6 +242,10 @@ def count_table_bits(q: int, levels: int, how: str = "composition") -> float:
     "composition" is the uniform prior over the :math:`\binom{q+r-1}{r-1}` ways of writing
     :math:`q` as an ordered sum of :math:`r` non-negative counts (stars and bars); "fixed"
     writes each count with :func:`count_bits` of :math:`q`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.count_table_bits_expr : the same formula in sympy.
 
     Examples
     --------
@@ -237,6 +288,10 @@ def multinomial_bits(symbol_counts: ArrayLike) -> float:
 
     the uniform prior over the sequences with these counts (an enumerative code, Cover
     1973; :math:`\le q\,H(c/q)` bits, the empirical entropy).
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.multinomial_bits_expr : the same formula in sympy.
 
     Examples
     --------
@@ -286,6 +341,10 @@ def arithmetic_coding_bits(
     count_table : {"composition", "fixed"}, default "composition"
         See :func:`count_table_bits`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.arithmetic_coding_bits_expr : the same formula in sympy.
+
     Examples
     --------
     >>> # counts (2, 1): log2 C(4, 1) = 2 for the table, log2 3 for the symbols, 2 overhead
@@ -310,6 +369,10 @@ def codebook_bits(levels: int, bits_per_value: float = 32, kind: str = "table") 
     "table" stores every level (e.g. k-means centres) with :math:`b` bits each (32 for
     float32); "uniform" stores the two ends of an evenly spaced grid (:math:`r` is known).
     A codebook fixed before the data costs 0 bits and needs no call.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.codebook_bits_expr : the same formula in sympy.
 
     Examples
     --------
@@ -339,6 +402,10 @@ def permutation_credit_bits(hidden_widths: Sequence[int]) -> float:
     only when the permuted networks are pairwise distinct (no two units of a layer
     identical, e.g. two dead units); it is therefore reported separately and never
     subtracted by this package.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.permutation_credit_bits_expr : the same formula in sympy.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-r"""The error budget across layers (spec section 3).
+r"""The error budget across layers (Baykal et al., 2019, the analysis of the main theorem).
 
 :math:`\hat\Delta^\ell` bounds the cancellation :math:`\Delta^\ell_i(x) = \sum_k |w_k a_k(x)| /
 |\sum_k w_k a_k(x)|` of layer :math:`\ell`; the product :math:`\hat\Delta^{\ell\rightarrow}`
@@ -60,7 +60,8 @@ def max_hidden_width(arch: Sequence[int]) -> int:
 def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
     r"""The most edges one part of one neuron can have: :math:`\max_\ell (\eta^{\ell-1} + 1)`.
 
-    Lemma 1 takes a union bound over the edges of a part; the spec bounds their number by
+    The sensitivity lemma takes a union bound over the edges of a part; the paper bounds their
+    number by
     :math:`\eta^*`, which misses the first layer when the input is wider than every hidden
     layer (785 edges against :math:`\eta^* = 300` for 784-300-100-10). netcoreset draws
     :math:`|S| = \lceil K'\log(8\eta\max(\eta^*, n_{\max})/\delta)\rceil` with this
@@ -77,6 +78,12 @@ def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
 def lambda_star(eta: int, eta_star: int) -> float:
     r""":math:`\lambda^* = \tfrac12 \log(\eta\,\eta^*)`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.lambda_star_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(lambda_star(410, 300), 4)
     5.86
     """
@@ -97,6 +104,12 @@ def kappa(eta: int, eta_star: int, delta: float) -> float:
     :math:`\Delta^\ell_i(x)` over :math:`S` into a bound for a fresh input. It is large:
     about 192 for a 784-300-100-10 network at :math:`\delta = 0.1`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.kappa_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(kappa(410, 300, 0.1), 1)
     192.1
     """
@@ -105,7 +118,7 @@ def kappa(eta: int, eta_star: int, delta: float) -> float:
     return root * (1.0 + root * math.log(8.0 * eta * eta_star / delta))
 
 
-def delta_hat(mean_cancellation: ArrayLike, kappa_value: float = 0.0) -> float:
+def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
     r""":math:`\hat\Delta^\ell = \max_i \frac{1}{|S|}\sum_{x\in S}\Delta^\ell_i(x) + \kappa`.
 
     Parameters
@@ -113,10 +126,16 @@ def delta_hat(mean_cancellation: ArrayLike, kappa_value: float = 0.0) -> float:
     mean_cancellation : array_like
         Per-neuron means of :math:`\Delta^\ell_i(x)` over :math:`S` (each :math:`\ge 1`;
         NaN entries, neurons with :math:`z_i(x) = 0` on all of :math:`S`, are ignored).
-    kappa_value : float, default 0
+    kappa : float, default 0
         :math:`\kappa` (:func:`kappa`); ``0`` gives the purely empirical value, a heuristic
         outside the theorem.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
@@ -124,9 +143,9 @@ def delta_hat(mean_cancellation: ArrayLike, kappa_value: float = 0.0) -> float:
     arr = arr[~np.isnan(arr)]
     if arr.size and (np.any(arr < 1.0 - 1e-9) or not np.all(np.isfinite(arr))):
         raise ValueError("mean_cancellation entries must be finite and >= 1 (Delta >= 1)")
-    kappa_value = float(kappa_value)
+    kappa_value = float(kappa)
     if not math.isfinite(kappa_value) or kappa_value < 0:
-        raise ValueError(f"kappa_value must be finite and >= 0; got {kappa_value!r}")
+        raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
     base = float(arr.max()) if arr.size else 1.0
     return base + kappa_value
 
@@ -137,6 +156,12 @@ def delta_hat_product(delta_hats: ArrayLike) -> Any:
     ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
     the result has the same length, its last entry is :math:`\hat\Delta^L`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_product_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat_product([2.0, 3.0, 4.0]).tolist()
     [24.0, 12.0, 4.0]
     """
@@ -153,6 +178,12 @@ def eps_prime(eps: float, num_weight_layers: int, *, allocation: bool = False) -
     :math:`\varepsilon > 0` is accepted, as budget mode uses :math:`\varepsilon` as a
     parameter of the allocation rather than as a promise.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.eps_prime_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> eps_prime(0.5, 5)
     0.05
     """
@@ -172,13 +203,20 @@ def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = F
     :math:`L-1`); ``allocation`` as in :func:`eps_prime`. The inverse is
     :func:`network_eps`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.layer_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
     [0.003333, 0.006667, 0.02]
     """
     products = check_nonnegative_array("delta_hat_products", delta_hat_products)
     if products.ndim != 1 or products.size == 0 or np.any(products <= 0):
         raise ValueError("delta_hat_products must be a non-empty 1-d sequence of values > 0")
-    return eps_prime(eps, products.size, allocation=allocation) / products
+    eps = check_positive("eps", eps) if allocation else check_open_unit("eps", eps)
+    return eps / (2.0 * products.size * products)  # = eps_prime(eps, L - 1) / products
 
 
 def network_eps(
@@ -197,6 +235,12 @@ def network_eps(
     ``per_layer=True`` the array of every layer's :math:`2(L-1)\hat\Delta^{\ell\rightarrow}
     \varepsilon_\ell` is returned instead of its maximum.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.network_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(network_eps([0.08 / 24, 0.08 / 12, 0.02], [24.0, 12.0, 4.0]), 12)
     0.48
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
+from scipy import optimize
 
-from .description_length import count_bits, positions_bits
+from .description_length import _log_binomials, count_bits, positions_bits
 from .error_budget import num_neurons
 from .network import compressed_size_bound
 from .serialization import to_jsonable
@@ -131,6 +131,10 @@ def binary_kl(q: ArrayLike, p: ArrayLike) -> Any:
     -------
     float or numpy.ndarray
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binary_kl_expr : the same formula in sympy.
+
     Examples
     --------
     >>> # 0.1 ln(0.1/0.2) + 0.9 ln(0.9/0.8) = -0.069315 + 0.106005
@@ -150,25 +154,45 @@ def binary_kl(q: ArrayLike, p: ArrayLike) -> Any:
     return float(out) if scalar else out
 
 
-_SERIES_TERMS = 60  # x - log1p(x) = sum_{j>=2} (-x)^j / j: |x| < 1/2 needs ~52 terms
+_ATANH_TERMS = 20  # |s| <= 1/3 below: (1/9)^20 is far below one ulp
 
 
 def _phi(x: np.ndarray, ratio: np.ndarray) -> np.ndarray:
-    """``x - log(1 + x)`` (>= 0) to a few ulps of its own size; ``ratio`` is ``1 + x``
+    r"""``x - log(1 + x)`` (>= 0) to a few ulps of its own size; ``ratio`` is ``1 + x``
     computed directly by the caller (used when ``x <= -1/2``, where ``1 + x`` formed from
     ``x`` would lose its digits).
 
-    Near 0 a Taylor series (Horner) avoids the cancellation of ``x - log1p(x)``.
+    For :math:`|x| < 1/2`, with :math:`s = x/(2+x) \in (-1/3, 1/5)`,
+    :math:`\ln(1+x) = 2\operatorname{atanh}(s)` and :math:`x = 2s/(1-s)`, so
+    :math:`x - \ln(1+x) = \frac{2s^2}{1-s} - 2s^3\sum_{j\ge0}\frac{s^{2j}}{2j+3}`: no
+    cancellation of the leading terms.
     """
     small = np.abs(x) < 0.5
     xs = np.where(small, x, 0.0)
-    acc = np.zeros_like(xs)
-    for j in range(_SERIES_TERMS, 1, -1):
-        acc = acc * (-xs) + 1.0 / j
+    sv = xs / (2.0 + xs)
+    s2 = sv * sv
+    acc = np.zeros_like(sv)
+    for j in range(_ATANH_TERMS, -1, -1):
+        acc = acc * s2 + 1.0 / (2 * j + 3)
+    series = 2.0 * s2 / (1.0 - sv) - 2.0 * s2 * sv * acc
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         big = x - np.log1p(np.maximum(x, 0.0))
         neg = x - np.log(ratio)
-    return np.where(small, acc * xs * xs, np.where(x > 0.0, big, neg))
+    return np.where(small, series, np.where(x > 0.0, big, neg))
+
+
+def _phi_scalar(x: float, ratio: float) -> float:
+    """:func:`_phi` for one float, in plain Python (numpy's per-call cost dominates here)."""
+    if abs(x) < 0.5:
+        sv = x / (2.0 + x)
+        s2 = sv * sv
+        acc = 0.0
+        for j in range(_ATANH_TERMS, -1, -1):
+            acc = acc * s2 + 1.0 / (2 * j + 3)
+        return 2.0 * s2 / (1.0 - sv) - 2.0 * s2 * sv * acc
+    if x > 0.0:
+        return x - math.log1p(x)
+    return math.inf if ratio <= 0.0 else x - math.log(ratio)
 
 
 def _kl(q: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -190,13 +214,20 @@ def _kl(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where(inner, mid, np.where(q <= 0.0, at0, at1))
 
 
+def _kl_scalar(q: float, p: float) -> float:
+    """:func:`_kl` for one pair of floats, in plain Python."""
+    if q <= 0.0:
+        return math.inf if p >= 1.0 else -math.log1p(-p)
+    if q >= 1.0:
+        return math.inf if p <= 0.0 else -math.log(p)
+    d = p - q
+    return q * _phi_scalar(d / q, p / q) + (1.0 - q) * _phi_scalar(
+        -d / (1.0 - q), (1.0 - p) / (1.0 - q)
+    )
+
+
 # Relative rounding error allowed for the computed kl before a point is ruled out.
 _KL_RTOL = 64.0 * _EPS
-
-
-def _kl_infeasible(q: np.ndarray, p: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """True where kl(q || p) certainly exceeds c (by more than its rounding error)."""
-    return _kl(q, p) > c * (1.0 + _KL_RTOL)
 
 
 def _bisect_upper(
@@ -217,6 +248,19 @@ def _bisect_upper(
         above = infeasible(mid)
         hi = np.where(active & above, mid, hi)
         lo = np.where(active & ~above, mid, lo)
+    return hi
+
+
+def _bisect_upper_scalar(lo: float, hi: float, infeasible: Callable[[float], bool]) -> float:
+    """:func:`_bisect_upper` for one bracket, in plain Python."""
+    for _ in range(_MAX_BISECTIONS):
+        mid = lo + 0.5 * (hi - lo)
+        if not lo < mid < hi:
+            break
+        if infeasible(mid):
+            hi = mid
+        else:
+            lo = mid
     return hi
 
 
@@ -247,6 +291,11 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
     -------
     float or numpy.ndarray
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binary_kl_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_chernoff_kl : the derivation check (sympy).
+
     Examples
     --------
     >>> round(kl_upper(0.1, binary_kl(0.1, 0.2)), 12)  # the inverse of binary_kl
@@ -269,6 +318,14 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
         raise ValueError(f"c must be a real number >= 0; got {c!r}") from exc
     if ca.size and (np.any(np.isnan(ca)) or np.any(ca < 0)):
         raise ValueError(f"c must be a real number >= 0 (inf allowed); got {c!r}")
+    if scalar:
+        qf, cv = float(qa), float(ca)
+        if qf >= 1.0 or math.isinf(cv):
+            return 1.0
+        if cv == 0.0:
+            return qf
+        limit = cv * (1.0 + _KL_RTOL)
+        return _bisect_upper_scalar(qf, 1.0, lambda p: _kl_scalar(qf, p) > limit)
     qa, ca = np.broadcast_arrays(qa, ca)
     done_one = (qa >= 1.0) | np.isinf(ca)
     done_q = (ca == 0.0) & ~done_one
@@ -276,11 +333,11 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
     cf = np.where(todo, ca, 0.0)
 
     def infeasible(p: np.ndarray) -> np.ndarray:
-        return _kl_infeasible(qa, p, cf)
+        # kl(q || p) certainly exceeds c: by more than its rounding error
+        return _kl(qa, p) > cf * (1.0 + _KL_RTOL)
 
     hi = _bisect_upper(np.where(todo, qa, 1.0), np.ones_like(qa), infeasible)
-    out = np.where(done_one, 1.0, np.where(done_q, qa, hi))
-    return float(out) if scalar else out
+    return np.where(done_one, 1.0, np.where(done_q, qa, hi))
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,18 +345,29 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _log_binom_cdf_fn(k: int, n: int) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``p -> (log P[Bin(n, p) <= k], magnitude of the summed terms)``, in log space."""
-    i = np.arange(k + 1, dtype=np.float64)
-    base = special.gammaln(n + 1.0) - special.gammaln(i + 1.0) - special.gammaln(n - i + 1.0)
-    scale = float(special.gammaln(n + 1.0))
+def _log_binom_cdf_fn(k: int, n: int) -> Callable[[float], tuple[float, float]]:
+    """``p -> (log P[Bin(n, p) <= k], its rounding-error bound)``, in log space.
 
-    def log_cdf(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pp = p[..., None]
-        with np.errstate(divide="ignore"):
-            terms = base + special.xlogy(i, pp) + special.xlog1py(n - i, -pp)
-            mag = scale + np.abs(special.xlogy(k, p)) + np.abs(special.xlog1py(n, -p))
-        return special.logsumexp(terms, axis=-1), mag
+    The log-binomials come from :func:`~netcoreset.bounds.description_length._log_binomials`
+    (accurate to a few ulps of their size, exact at ``i = 0``); the error bound of the
+    log-sum-exp is the weighted mean of the terms' sizes, times 16 ulps.
+    """
+    base, size = _log_binomials(n, k)
+    i = np.arange(k + 1, dtype=np.float64)
+
+    def log_cdf(p: float) -> tuple[float, float]:
+        if p <= 0.0:
+            return 0.0, 0.0
+        if p >= 1.0:
+            return -math.inf, 0.0
+        lp, lq = math.log(p), math.log1p(-p)
+        terms = base + i * lp + (n - i) * lq
+        top = float(terms.max())
+        weights = np.exp(terms - top)
+        total = float(weights.sum())
+        value = top + math.log(total)
+        mag = float(weights @ (size + i * abs(lp) + (n - i) * abs(lq))) / total
+        return value, 16.0 * _EPS * (mag + abs(value) + 1.0)
 
     return log_cdf
 
@@ -315,11 +383,13 @@ def binomial_tail_upper(k: int, n: int, log_delta: float) -> float:
 
     the one-sided Clopper-Pearson upper limit (Clopper and Pearson, 1934) and Langford's
     binomial tail inversion. The lower tail is computed in log space (a log-sum-exp of the
-    :math:`k+1` log-probabilities, with :func:`scipy.special.gammaln`), so a level
+    :math:`k+1` log-probabilities, the log-binomials from Stirling's series), so a level
     :math:`\delta\,2^{-\ell}` with :math:`\ell \approx 10^5` bits does not underflow. The
-    tail is decreasing in :math:`p`; bisection returns the upper end of its final bracket
-    and rules a point out only when its log-tail is below the level by more than the
-    rounding error. :math:`k = n` gives ``1.0``.
+    tail is decreasing in :math:`p`; the search (the Chernoff bound as the first upper end,
+    Brent's method, then bisection to adjacent floats) returns the upper end of its final
+    bracket and rules a point out only when its log-tail is below the level by more than the
+    rounding error, so the result is never below the exact limit (and above it only by
+    rounding, about :math:`10^{-14}` relative). :math:`k = n` gives ``1.0``.
 
     Parameters
     ----------
@@ -333,6 +403,10 @@ def binomial_tail_upper(k: int, n: int, log_delta: float) -> float:
     Returns
     -------
     float
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.binomial_tail_expr : the same formula in sympy.
 
     Examples
     --------
@@ -361,11 +435,28 @@ def binomial_tail_upper(k: int, n: int, log_delta: float) -> float:
         return 1.0
     log_cdf = _log_binom_cdf_fn(k, n)
 
-    def infeasible(p: np.ndarray) -> np.ndarray:
-        value, mag = log_cdf(p)
-        return value < ld - 16.0 * _EPS * (mag + abs(ld)) - 1e-300
+    def infeasible(p: float) -> bool:
+        # the tail at p is certainly below the level (by more than its rounding error)
+        value, tol = log_cdf(p)
+        return value < ld - tol
 
-    return float(_bisect_upper(np.zeros(1), np.ones(1), infeasible)[0])
+    # Chernoff: the tail at the kl inverse is at most exp(-n kl) <= delta', so it bounds the
+    # root from above; Brent's method then finds the root to 1e-12, a bracket of relative
+    # width 2e-10 around it is verified (else widened to the whole range), and bisection
+    # shrinks it to adjacent floats and returns the upper end.
+    hi = kl_upper(k / n, -ld / n)
+    if hi < 1.0 and not infeasible(hi):  # pragma: no cover - Chernoff makes this impossible
+        hi = 1.0
+    lo = 0.0
+    try:
+        guess = optimize.brentq(lambda p: log_cdf(p)[0] - ld, lo, hi, xtol=1e-300, rtol=1e-12)
+    except (ValueError, RuntimeError):  # pragma: no cover - no sign change in floats
+        guess = None
+    if guess is not None:
+        a, b = max(lo, guess * (1.0 - 1e-10)), min(hi, guess * (1.0 + 1e-10))
+        lo = a if not infeasible(a) else lo
+        hi = b if infeasible(b) else hi
+    return _bisect_upper_scalar(lo, hi, infeasible)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,6 +474,10 @@ def prior_cost_nats(weight: float) -> float:
     A classifier of prior weight :math:`w` enters the union bound with failure probability
     :math:`\delta w`, which adds :math:`\ln(1/w)` to the confidence term
     :math:`\ln(1/\delta)`. Divide by :math:`\ln 2` for bits.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.prior_cost_nats_expr : the same formula in sympy.
 
     Examples
     --------
@@ -407,6 +502,11 @@ def union_bound_nats(num_choices: int) -> float:
     Giving each of :math:`k` choices the weight :math:`1/k` spends the failure probability
     :math:`\delta/k` on each, so the bound of every choice carries :math:`\ln(1/\delta) +
     \ln k` and all :math:`k` hold together with probability :math:`\ge 1-\delta`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.union_bound_nats_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_union_bound_cost : the derivation check (sympy).
 
     Examples
     --------
@@ -515,6 +615,12 @@ def occam_bound(errors: int, n: int, bits: float, delta: float, form: str = "kl"
     -------
     OccamBound
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.occam_rate_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.occam_hoeffding_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.occam_binomial_level_expr : the same formula in sympy.
+
     Examples
     --------
     >>> b = occam_bound(0, 1000, 10.0, 0.05, form="hoeffding")
@@ -597,8 +703,8 @@ def margin_error_count(logits: ArrayLike, labels: ArrayLike, gamma: float = 0.0)
 
     Parameters
     ----------
-    logits : array_like, shape (n, classes)
-    labels : array_like of int, shape (n,)
+    logits : array_like, shape ``(n, classes)``
+    labels : array_like of int, shape ``(n,)``
     gamma : float, default 0
         :math:`\ge 0`.
 
@@ -754,6 +860,11 @@ def margin_compression_bound(
     Returns
     -------
     MarginCompressionBound
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.margin_compression_bound_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_margin_shift : the derivation check (sympy).
 
     Examples
     --------
@@ -970,6 +1081,12 @@ def corenet_generalization_bound(
     Returns
     -------
     CorollaryBound
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.corollary_eps_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.corollary_size_term_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_corollary_constants : the derivation check (sympy).
 
     Examples
     --------

@@ -77,6 +77,10 @@ def compressed_size_bound(
     numpy.ndarray
         One float per layer (can exceed 2**53 for tiny eps; floats avoid overflow).
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.size_term_expr : the same formula in sympy.
+
     Examples
     --------
     >>> compressed_size_bound([[2.0, 2.0], [2.0]], [1.0, 1.0], 0.5, 0.1, 3).tolist()

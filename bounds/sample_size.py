@@ -1,9 +1,9 @@
 r"""Sample sizes of CoreNet's importance sampling and their inverses.
 
-Notation (spec section 1, 2, 5): :math:`\mathcal{S}` is the total empirical sensitivity of
-one part (the positive or the negative weights of one neuron), :math:`K` the constant of
-Assumption 1, :math:`\eta` the number of non-input neurons, :math:`\delta` the failure
-probability and :math:`\varepsilon` the relative error of the part.
+Notation (Baykal et al., 2019; see the theory pages): :math:`\mathcal{S}` is the total
+empirical sensitivity of one part (the positive or the negative weights of one neuron),
+:math:`K` the constant of Assumption 1, :math:`\eta` the number of non-input neurons,
+:math:`\delta` the failure probability and :math:`\varepsilon` the relative error of the part.
 
 All functions are vectorised: scalars give Python scalars, arrays give arrays (broadcast
 together).
@@ -51,7 +51,7 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     Lemma 1 needs, for one edge, :math:`F_j(M_j/K)^{|S|} \le e^{-|S|/K'}` small, and a union
     bound over the edges of a part; with at most :math:`n` edges per part,
     :math:`|S| \ge K'\log(8\eta n/\delta)` gives :math:`\delta/(8\eta)` per neuron. The
-    spec writes :math:`n = \eta^*`; the sampler and :func:`network_bound` pass
+    paper writes :math:`n = \eta^*`; the sampler and :func:`network_bound` pass
     :math:`\max(\eta^*, n_{\max})` (:func:`~netcoreset.bounds.max_part_size`) so that the
     first layer's fan-in is covered too.
 
@@ -69,6 +69,10 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     Returns
     -------
     int
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.sensitivity_set_size_expr : the same formula in sympy.
 
     Examples
     --------
@@ -151,6 +155,10 @@ def sample_size(
         array of whole numbers when some entry exceeds :math:`2^{62}` (the theorem's sizes
         with :math:`\kappa` can).
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.sample_size_expr : the same formula in sympy.
+
     Examples
     --------
     >>> sample_size(2.0, 0.1, 0.05, 410, K=1.0)
@@ -216,6 +224,10 @@ def certified_eps(
     its validity (:math:`\varepsilon \le 1`): use ``tight=True`` there, which holds for
     every :math:`\varepsilon > 0`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.certified_eps_expr : the same formula in sympy.
+
     Examples
     --------
     >>> round(certified_eps(17747, 2.0, 0.05, 410), 4)
@@ -266,6 +278,10 @@ def expected_distinct_edges(q: ArrayLike, m: ArrayLike) -> Any:
     a probability vector along its last axis (rows of a matrix are separate parts); ``m``
     broadcasts against ``q[..., 0]``. For :math:`m \ge 1` the value lies in
     :math:`[1, \min(m, |\{j : q_j > 0\}|)]`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.expected_distinct_edges_expr : the same formula in sympy.
 
     Examples
     --------

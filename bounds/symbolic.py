@@ -207,6 +207,10 @@ def sensitivity_set_size_expr() -> sp.Expr:
 
         |S| = \left\lceil K' \log\frac{8\,\eta\,\eta^*}{\delta} \right\rceil
 
+    See Also
+    --------
+    netcoreset.bounds.sensitivity_set_size : the numeric function.
+
     Examples
     --------
     >>> sensitivity_set_size_expr()
@@ -227,6 +231,10 @@ def sample_size_expr(tight: bool = False, *, integer: bool = True) -> sp.Expr:
 
     ``integer=False`` drops the ceiling (the real-valued :math:`m(\varepsilon)` the
     derivations work with).
+
+    See Also
+    --------
+    netcoreset.bounds.sample_size : the numeric function.
 
     Examples
     --------
@@ -250,6 +258,10 @@ def certified_eps_expr(tight: bool = False) -> sp.Expr:
 
     the latter being the positive root of :math:`m\varepsilon^2 - 2c\varepsilon - 6c = 0`
     (:func:`check_certified_eps_inverse`).
+
+    See Also
+    --------
+    netcoreset.bounds.certified_eps : the numeric function.
 
     Examples
     --------
@@ -287,6 +299,10 @@ def lambda_star_expr() -> sp.Expr:
 
         \lambda^* = \frac{\log(\eta\,\eta^*)}{2}
 
+    See Also
+    --------
+    netcoreset.bounds.lambda_star : the numeric function.
+
     Examples
     --------
     >>> lambda_star_expr()
@@ -303,6 +319,10 @@ def kappa_expr(substitute: bool = True) -> sp.Expr:
         \kappa = \sqrt{2\lambda^*}\Bigl(1 + \sqrt{2\lambda^*}\log\frac{8\eta\eta^*}{\delta}\Bigr)
 
     ``substitute=True`` writes :math:`\lambda^*` out (:func:`lambda_star_expr`).
+
+    See Also
+    --------
+    netcoreset.bounds.kappa : the numeric function.
 
     Examples
     --------
@@ -324,6 +344,10 @@ def delta_hat_expr(include_kappa: bool = True) -> sp.Expr:
 
     ``include_kappa=False`` is the purely empirical value (a heuristic outside the theorem).
 
+    See Also
+    --------
+    netcoreset.bounds.delta_hat : the numeric function.
+
     Examples
     --------
     >>> delta_hat_expr()
@@ -338,6 +362,10 @@ def delta_hat_product_expr() -> sp.Expr:
     .. math::
 
         \hat\Delta^{\ell\rightarrow} = \prod_{k=\ell}^{L} \hat\Delta^{k}
+
+    See Also
+    --------
+    netcoreset.bounds.delta_hat_product : the numeric function.
 
     Examples
     --------
@@ -354,6 +382,10 @@ def eps_prime_expr() -> sp.Expr:
 
         \varepsilon' = \frac{\varepsilon}{2(L-1)}
 
+    See Also
+    --------
+    netcoreset.bounds.eps_prime : the numeric function.
+
     Examples
     --------
     >>> eps_prime_expr()
@@ -368,6 +400,10 @@ def layer_eps_expr() -> sp.Expr:
     .. math::
 
         \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}}
+
+    See Also
+    --------
+    netcoreset.bounds.layer_eps : the numeric function.
 
     Examples
     --------
@@ -385,6 +421,10 @@ def network_eps_expr() -> sp.Expr:
 
         \varepsilon = 2(L-1)\,\hat\Delta^{\ell\rightarrow}\,\varepsilon_\ell
 
+    See Also
+    --------
+    netcoreset.bounds.network_eps : the numeric function.
+
     Examples
     --------
     >>> sp.simplify(network_eps_expr().subs(SYM.eps_l, layer_eps_expr()))
@@ -399,6 +439,10 @@ def default_tau_expr() -> sp.Expr:
     .. math::
 
         \tau = \left\lceil \log_2 \frac{1}{\delta} \right\rceil
+
+    See Also
+    --------
+    netcoreset.bounds.default_tau : the numeric function.
 
     Examples
     --------
@@ -415,6 +459,10 @@ def amplified_log_ratio_expr() -> sp.Expr:
 
         \rho_\tau = \frac{\log 2 + \frac{1}{\tau}\log\frac{4\eta}{\delta}}
         {\log\frac{8\eta}{\delta}}
+
+    See Also
+    --------
+    netcoreset.bounds.amplified_log_ratio : the numeric function.
 
     Examples
     --------
@@ -434,6 +482,10 @@ def size_term_expr(integer: bool = True) -> sp.Expr:
 
     ``integer=False`` gives the real-valued quotient (no ceiling, no ``+ 1``).
 
+    See Also
+    --------
+    netcoreset.bounds.compressed_size_bound : the numeric function.
+
     Examples
     --------
     >>> per_part = sample_size_expr(integer=False).subs(SYM.S, SYM.S_i)
@@ -450,6 +502,10 @@ def expected_distinct_edges_expr() -> sp.Expr:
     .. math::
 
         \sum_{j=1}^{n}\bigl(1 - (1 - q_j)^m\bigr)
+
+    See Also
+    --------
+    netcoreset.bounds.expected_distinct_edges : the numeric function.
 
     Examples
     --------
@@ -841,115 +897,164 @@ def check_numeric_agreement(
     if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
         raise ValueError(f"rtol must be a finite real number > 0; got {rtol!r}")
     rng = np.random.default_rng(seed)
-    worst = 0.0
-    worst_name = ""
-    s = SYM
 
-    def record(name: str, numeric: Any, symbolic: Any) -> None:
-        nonlocal worst, worst_name
-        r = _rel(float(numeric), float(symbolic))
-        if not r <= worst:  # also catches NaN
-            worst, worst_name = r, name
-
-    base_args = [s.S, s.K, s.eps, s.delta, s.eta]
-    f_cs = _mp(sensitivity_set_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta])
-    f_m8 = _mp(sample_size_expr(False), base_args)
-    f_mt = _mp(sample_size_expr(True), base_args)
-    f_e8 = _mp(certified_eps_expr(False), [*base_args, s.m])
-    f_et = _mp(certified_eps_expr(True), [*base_args, s.m])
-    f_lam = _mp(lambda_star_expr(), [s.eta, s.eta_star])
-    f_kap = _mp(kappa_expr(), [s.eta, s.eta_star, s.delta])
-    f_dh = _mp(delta_hat_expr(), [s.delta_bar, s.kappa])
-    f_epsp = _mp(eps_prime_expr(), [s.eps, s.L])
-    f_epsl = _mp(layer_eps_expr(), [s.eps, s.L, s.delta_hat_product])
-    f_neps = _mp(network_eps_expr(), [s.L, s.delta_hat_product, s.eps_l])
-    f_tau = _mp(default_tau_expr(), [s.delta])
-    f_rho = _mp(amplified_log_ratio_expr(), [s.eta, s.delta, s.tau])
-    f_term = _mp(size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.delta_hat_product])
-    mpf = mpmath.mpf
+    worst = _Worst()
     with mpmath.workdps(_DIGITS):
         for _ in range(n_trials):
-            S = float(rng.uniform(0.5, 50.0))
-            K = float(rng.uniform(0.2, 5.0))
-            kp = float(rng.uniform(0.5, 6.0))
-            eps = float(rng.uniform(0.01, 0.99))
-            delta = float(rng.uniform(1e-3, 0.5))
-            eta = int(rng.integers(1, 5000))
-            eta_star = int(rng.integers(1, eta + 1))
-            L = int(rng.integers(2, 7))
-            m = int(rng.integers(1, 10**9))
-            b = [mpf(S), mpf(K), mpf(eps), mpf(delta), eta]
-            record(
-                "sensitivity_set_size",
-                _sensitivity_set_size(eta, eta_star, delta, kp),
-                f_cs(mpf(kp), eta, eta_star, mpf(delta)),
-            )
-            record("sample_size", _sample_size(S, eps, delta, eta, K), f_m8(*b))
-            record("sample_size_tight", _sample_size(S, eps, delta, eta, K, tight=True), f_mt(*b))
-            record("certified_eps", _certified_eps(m, S, delta, eta, K), f_e8(*b, m))
-            record(
-                "certified_eps_tight", _certified_eps(m, S, delta, eta, K, tight=True), f_et(*b, m)
-            )
-            record("lambda_star", _eb.lambda_star(eta, eta_star), f_lam(eta, eta_star))
-            kap = _eb.kappa(eta, eta_star, delta)
-            record("kappa", kap, f_kap(eta, eta_star, mpf(delta)))
-            for mu in rng.uniform(1.0, 20.0, size=L - 1):
-                record("delta_hat", _eb.delta_hat([mu, 1.0], kap), f_dh(mpf(mu), mpf(kap)))
-            dh = rng.uniform(1.0, 300.0, size=L - 1)
-            products = _eb.delta_hat_product(dh)
-            eps_l = _eb.layer_eps(eps, products)
-            record("eps_prime", _eb.eps_prime(eps, L - 1), f_epsp(mpf(eps), L))
-            record(
-                "network_eps",
-                _eb.network_eps(eps_l, products),
-                max(
-                    f_neps(L, mpf(float(d)), mpf(float(e)))
-                    for d, e in zip(products, eps_l, strict=True)
-                ),
-            )
-            tau = int(rng.integers(1, 12))
-            record("default_tau", _amp.default_tau(delta), f_tau(mpf(delta)))
-            record(
-                "amplified_log_ratio",
-                _amp.amplified_log_ratio(eta, delta, tau),
-                f_rho(eta, mpf(delta), tau),
-            )
-            s_i = rng.uniform(0.0, 40.0, size=L - 1)
-            sizes = _compressed_size_bound([[float(v)] for v in s_i], products, eps, delta, eta, K)
-            layer_syms = [s.delta_hat_indexed[k] for k in range(2, L + 1)]
-            for idx in range(L - 1):
-                prod = delta_hat_product_expr().subs({s.ell: idx + 2, s.L: L}).doit()
-                record(
-                    "delta_hat_product",
-                    products[idx],
-                    _mp(prod, layer_syms)(*(mpf(float(v)) for v in dh)),
-                )
-                product = mpf(float(products[idx]))
-                record("layer_eps", eps_l[idx], f_epsl(mpf(eps), L, product))
-                record(
-                    "size_term",
-                    sizes[idx],
-                    f_term(mpf(float(s_i[idx])), *b[1:], L, product),
-                )
-            n_edges = int(rng.integers(1, 30))
-            q = rng.dirichlet(np.ones(n_edges))
-            draws = int(rng.integers(0, 400))
-            ede = expected_distinct_edges_expr().subs(s.n, n_edges).doit()
-            f_ede = _mp(ede, [s.m, *(s.q[i] for i in range(1, n_edges + 1))])
-            record(
-                "expected_distinct_edges",
-                _expected_distinct_edges(q, draws),
-                f_ede(draws, *(mpf(float(v)) for v in q)),
-            )
-    ok = worst <= rtol
-    residual = f"max relative difference {worst:.3g}" + (f" ({worst_name})" if worst_name else "")
+            _agree_sample_sizes(rng, worst.record)
+            _agree_error_budget(rng, worst.record)
+            _agree_expected_edges(rng, worst.record)
+    ok = worst.value <= rtol
+    residual = f"max relative difference {worst.value:.3g}" + (
+        f" ({worst.name})" if worst.name else ""
+    )
     return DerivationCheck(
         claim=f"BY EVALUATION (not a proof): numeric bounds functions agree with the sympy "
         f"expressions to relative {rtol:g} on {n_trials} random inputs (seed {seed})",
         assumptions="S in [0.5, 50], K in [0.2, 5], K' in [0.5, 6], eps in [0.01, 0.99], "
         "delta in [0.001, 0.5], eta in [1, 5000], 2 <= L <= 6, m in [1, 1e9]",
-        proved=bool(ok and math.isfinite(worst)),
+        proved=bool(ok and math.isfinite(worst.value)),
         residual=residual,
+    )
+
+
+class _Worst:
+    """The largest relative difference seen so far, and where."""
+
+    def __init__(self) -> None:
+        self.value, self.name = 0.0, ""
+
+    def record(self, name: str, numeric: Any, symbolic: Any) -> None:
+        r = _rel(float(numeric), float(symbolic))
+        if not r <= self.value:  # also catches NaN
+            self.value, self.name = r, name
+
+
+_Record = Callable[[str, Any, Any], None]
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled() -> dict[str, Callable[..., Any]]:
+    """The expressions as mpmath functions (lambdify once)."""
+    s = SYM
+    base = [s.S, s.K, s.eps, s.delta, s.eta]
+    return {
+        "sensitivity_set_size": _mp(
+            sensitivity_set_size_expr(), [s.K_prime, s.eta, s.eta_star, s.delta]
+        ),
+        "sample_size": _mp(sample_size_expr(False), base),
+        "sample_size_tight": _mp(sample_size_expr(True), base),
+        "certified_eps": _mp(certified_eps_expr(False), [*base, s.m]),
+        "certified_eps_tight": _mp(certified_eps_expr(True), [*base, s.m]),
+        "lambda_star": _mp(lambda_star_expr(), [s.eta, s.eta_star]),
+        "kappa": _mp(kappa_expr(), [s.eta, s.eta_star, s.delta]),
+        "delta_hat": _mp(delta_hat_expr(), [s.delta_bar, s.kappa]),
+        "eps_prime": _mp(eps_prime_expr(), [s.eps, s.L]),
+        "layer_eps": _mp(layer_eps_expr(), [s.eps, s.L, s.delta_hat_product]),
+        "network_eps": _mp(network_eps_expr(), [s.L, s.delta_hat_product, s.eps_l]),
+        "default_tau": _mp(default_tau_expr(), [s.delta]),
+        "amplified_log_ratio": _mp(amplified_log_ratio_expr(), [s.eta, s.delta, s.tau]),
+        "size_term": _mp(
+            size_term_expr(), [s.S_i, s.K, s.eps, s.delta, s.eta, s.L, s.delta_hat_product]
+        ),
+    }
+
+
+def _agree_sample_sizes(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    f, mpf = _compiled(), mpmath.mpf
+    S, K, kp = (
+        float(rng.uniform(0.5, 50.0)),
+        float(rng.uniform(0.2, 5.0)),
+        float(rng.uniform(0.5, 6.0)),
+    )
+    eps, delta = float(rng.uniform(0.01, 0.99)), float(rng.uniform(1e-3, 0.5))
+    eta = int(rng.integers(1, 5000))
+    eta_star, m = int(rng.integers(1, eta + 1)), int(rng.integers(1, 10**9))
+    b = [mpf(S), mpf(K), mpf(eps), mpf(delta), eta]
+    record(
+        "sensitivity_set_size",
+        _sensitivity_set_size(eta, eta_star, delta, kp),
+        f["sensitivity_set_size"](mpf(kp), eta, eta_star, mpf(delta)),
+    )
+    record("sample_size", _sample_size(S, eps, delta, eta, K), f["sample_size"](*b))
+    record(
+        "sample_size_tight",
+        _sample_size(S, eps, delta, eta, K, tight=True),
+        f["sample_size_tight"](*b),
+    )
+    record("certified_eps", _certified_eps(m, S, delta, eta, K), f["certified_eps"](*b, m))
+    record(
+        "certified_eps_tight",
+        _certified_eps(m, S, delta, eta, K, tight=True),
+        f["certified_eps_tight"](*b, m),
+    )
+    record("lambda_star", _eb.lambda_star(eta, eta_star), f["lambda_star"](eta, eta_star))
+    record("kappa", _eb.kappa(eta, eta_star, delta), f["kappa"](eta, eta_star, mpf(delta)))
+    tau = int(rng.integers(1, 12))
+    record("default_tau", _amp.default_tau(delta), f["default_tau"](mpf(delta)))
+    record(
+        "amplified_log_ratio",
+        _amp.amplified_log_ratio(eta, delta, tau),
+        f["amplified_log_ratio"](eta, mpf(delta), tau),
+    )
+
+
+def _agree_error_budget(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    f, mpf, s = _compiled(), mpmath.mpf, SYM
+    K, eps, delta = (
+        float(rng.uniform(0.2, 5.0)),
+        float(rng.uniform(0.01, 0.99)),
+        float(rng.uniform(1e-3, 0.5)),
+    )
+    eta, L = int(rng.integers(1, 5000)), int(rng.integers(2, 7))
+    kap = _eb.kappa(eta, max(1, eta // 2), delta)
+    for mu in rng.uniform(1.0, 20.0, size=L - 1):
+        record("delta_hat", _eb.delta_hat([mu, 1.0], kap), f["delta_hat"](mpf(mu), mpf(kap)))
+    dh = rng.uniform(1.0, 300.0, size=L - 1)
+    products = _eb.delta_hat_product(dh)
+    eps_l = _eb.layer_eps(eps, products)
+    record("eps_prime", _eb.eps_prime(eps, L - 1), f["eps_prime"](mpf(eps), L))
+    record(
+        "network_eps",
+        _eb.network_eps(eps_l, products),
+        max(
+            f["network_eps"](L, mpf(float(d)), mpf(float(e)))
+            for d, e in zip(products, eps_l, strict=True)
+        ),
+    )
+    s_i = rng.uniform(0.0, 40.0, size=L - 1)
+    sizes = _compressed_size_bound([[float(v)] for v in s_i], products, eps, delta, eta, K)
+    layer_syms = [s.delta_hat_indexed[k] for k in range(2, L + 1)]
+    for idx in range(L - 1):
+        prod = delta_hat_product_expr().subs({s.ell: idx + 2, s.L: L}).doit()
+        value = _mp(prod, layer_syms)(*(mpf(float(v)) for v in dh))
+        record("delta_hat_product", products[idx], value)
+        product = mpf(float(products[idx]))
+        record("layer_eps", eps_l[idx], f["layer_eps"](mpf(eps), L, product))
+        record(
+            "size_term",
+            sizes[idx],
+            f["size_term"](mpf(float(s_i[idx])), mpf(K), mpf(eps), mpf(delta), eta, L, product),
+        )
+
+
+def _agree_expected_edges(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    s, mpf = SYM, mpmath.mpf
+    n_edges = int(rng.integers(1, 30))
+    q = rng.dirichlet(np.ones(n_edges))
+    draws = int(rng.integers(0, 400))
+    ede = expected_distinct_edges_expr().subs(s.n, n_edges).doit()
+    f_ede = _mp(ede, [s.m, *(s.q[i] for i in range(1, n_edges + 1))])
+    record(
+        "expected_distinct_edges",
+        _expected_distinct_edges(q, draws),
+        f_ede(draws, *(mpf(float(v)) for v in q)),
     )
 
 
@@ -1085,6 +1190,11 @@ def binary_kl_expr() -> sp.Expr:
         \mathrm{kl}(\hat L\,\|\,p) = \hat L\ln\frac{\hat L}{p}
         + (1-\hat L)\ln\frac{1-\hat L}{1-p}
 
+    See Also
+    --------
+    netcoreset.bounds.binary_kl : the numeric function.
+    netcoreset.bounds.kl_upper : the numeric function.
+
     Examples
     --------
     >>> binary_kl_expr().subs({GSYM.L_hat: sp.Rational(1, 2), GSYM.p: sp.Rational(1, 2)})
@@ -1102,6 +1212,10 @@ def occam_rate_expr() -> sp.Expr:
 
         c = \frac{\ell(g)\ln 2 + \ln(1/\delta)}{n}
 
+    See Also
+    --------
+    netcoreset.bounds.occam_bound : the numeric function.
+
     Examples
     --------
     >>> occam_rate_expr().subs({GSYM.ell: 0, GSYM.n: 1, SYM.delta: sp.exp(-3)})
@@ -1118,6 +1232,10 @@ def occam_hoeffding_expr() -> sp.Expr:
 
         \frac kn + \sqrt{\frac{\ell(g)\ln 2 + \ln(1/\delta)}{2n}}
 
+    See Also
+    --------
+    netcoreset.bounds.occam_bound : the numeric function.
+
     Examples
     --------
     >>> occam_hoeffding_expr().subs({GSYM.k: 0, GSYM.ell: 0, GSYM.n: 2, SYM.delta: sp.exp(-1)})
@@ -1132,6 +1250,10 @@ def binomial_tail_expr() -> sp.Expr:
     .. math::
 
         P[\mathrm{Bin}(n, p) \le k] = \sum_{i=0}^{k}\binom ni p^i (1-p)^{n-i}
+
+    See Also
+    --------
+    netcoreset.bounds.binomial_tail_upper : the numeric function.
 
     Examples
     --------
@@ -1148,6 +1270,10 @@ def occam_binomial_level_expr() -> sp.Expr:
     .. math::
 
         \delta' = \delta\,2^{-\ell(g)}
+
+    See Also
+    --------
+    netcoreset.bounds.occam_bound : the numeric function.
 
     Examples
     --------
@@ -1182,6 +1308,10 @@ def union_bound_nats_expr() -> sp.Expr:
 
         -\ln\frac1k = \ln k
 
+    See Also
+    --------
+    netcoreset.bounds.union_bound_nats : the numeric function.
+
     Examples
     --------
     >>> sp.simplify(union_bound_nats_expr())
@@ -1196,6 +1326,10 @@ def prior_cost_nats_expr() -> sp.Expr:
     .. math::
 
         \ln\frac1w
+
+    See Also
+    --------
+    netcoreset.bounds.prior_cost_nats : the numeric function.
 
     Examples
     --------
@@ -1213,6 +1347,10 @@ def margin_compression_bound_expr() -> sp.Expr:
 
         L_0(g) \le \hat L_\gamma(f) + \sqrt{\frac{q\ln r + \ln(1/\delta)}{2n}}
 
+    See Also
+    --------
+    netcoreset.bounds.margin_compression_bound : the numeric function.
+
     Examples
     --------
     >>> margin_compression_bound_expr().subs({GSYM.r: 1, SYM.delta: 1, GSYM.L_gamma: 0})
@@ -1227,6 +1365,10 @@ def corollary_eps_expr() -> sp.Expr:
     .. math::
 
         \varepsilon = \frac{\gamma}{2M},\qquad M = \max_i\|f_\theta(x_i)\|_2
+
+    See Also
+    --------
+    netcoreset.bounds.corenet_generalization_bound : the numeric function.
 
     Examples
     --------
@@ -1244,6 +1386,11 @@ def corollary_size_term_expr() -> sp.Expr:
 
         \frac{128\,(L-1)^2 M^2 (\hat\Delta^{\ell\rightarrow})^2\,\mathcal{S}^\ell_i K
         \log(8\eta n/\delta_c)}{\gamma^2}
+
+    See Also
+    --------
+    netcoreset.bounds.corenet_generalization_bound : the numeric function.
+    netcoreset.bounds.compressed_size_bound : the numeric function.
 
     Examples
     --------
@@ -1269,6 +1416,10 @@ def count_bits_expr() -> sp.Expr:
 
         \lceil\log_2(N+1)\rceil
 
+    See Also
+    --------
+    netcoreset.bounds.count_bits : the numeric function.
+
     Examples
     --------
     >>> count_bits_expr().subs(GSYM.N, 4)
@@ -1283,6 +1434,10 @@ def positions_bits_expr() -> sp.Expr:
     .. math::
 
         \log_2\binom Nq
+
+    See Also
+    --------
+    netcoreset.bounds.positions_bits : the numeric function.
 
     Examples
     --------
@@ -1299,6 +1454,10 @@ def fixed_width_bits_expr() -> sp.Expr:
 
         q\,\lceil\log_2 r\rceil
 
+    See Also
+    --------
+    netcoreset.bounds.fixed_width_bits : the numeric function.
+
     Examples
     --------
     >>> fixed_width_bits_expr().subs({GSYM.q: 10, GSYM.r: 5})
@@ -1314,6 +1473,10 @@ def count_table_bits_expr() -> sp.Expr:
 
         \log_2\binom{q+r-1}{r-1}
 
+    See Also
+    --------
+    netcoreset.bounds.count_table_bits : the numeric function.
+
     Examples
     --------
     >>> sp.simplify(count_table_bits_expr().subs({GSYM.q: 3, GSYM.r: 2}))
@@ -1328,6 +1491,10 @@ def multinomial_bits_expr() -> sp.Expr:
     .. math::
 
         \log_2\frac{q!}{\prod_{i=1}^{r} c_i!}
+
+    See Also
+    --------
+    netcoreset.bounds.multinomial_bits : the numeric function.
 
     Examples
     --------
@@ -1345,6 +1512,10 @@ def arithmetic_coding_bits_expr() -> sp.Expr:
 
         \log_2\binom{q+r-1}{r-1} + \log_2\frac{q!}{\prod_i c_i!} + 2
 
+    See Also
+    --------
+    netcoreset.bounds.arithmetic_coding_bits : the numeric function.
+
     Examples
     --------
     >>> arithmetic_coding_bits_expr().has(GSYM.counts)
@@ -1360,6 +1531,10 @@ def codebook_bits_expr() -> sp.Expr:
 
         r\,b
 
+    See Also
+    --------
+    netcoreset.bounds.codebook_bits : the numeric function.
+
     Examples
     --------
     >>> codebook_bits_expr().subs({GSYM.r: 16, GSYM.b: 32})
@@ -1374,6 +1549,10 @@ def permutation_credit_bits_expr() -> sp.Expr:
     .. math::
 
         \sum_{i=1}^{H}\log_2(\eta_i!)
+
+    See Also
+    --------
+    netcoreset.bounds.permutation_credit_bits : the numeric function.
 
     Examples
     --------
@@ -1727,115 +1906,136 @@ def check_generalization_numeric_agreement(
     """
     import mpmath
 
-    from . import description_length as _dl
-    from . import generalization as _gen
-
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"n_trials must be an integer >= 1; got {n_trials!r}")
     if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
         raise ValueError(f"rtol must be a finite real number > 0; got {rtol!r}")
     rng = np.random.default_rng(seed)
-    worst, worst_name = 0.0, ""
-    g = GSYM
-
-    def record(name: str, numeric: Any, symbolic: Any) -> None:
-        nonlocal worst, worst_name
-        r = _rel(float(numeric), float(symbolic))
-        if not r <= worst:
-            worst, worst_name = r, name
-
-    def fail_unless(name: str, ok: bool) -> None:
-        record(name, 0.0 if ok else 1.0, 0.0)
-
-    mpf = mpmath.mpf
-    f_kl = _mp(binary_kl_expr(), [g.L_hat, g.p])
-    f_hoef = _mp(occam_hoeffding_expr(), [g.k, g.n, g.ell, SYM.delta])
-    f_marg = _mp(margin_compression_bound_expr(), [g.L_gamma, g.q, g.r, SYM.delta, g.n])
-    f_eps = _mp(corollary_eps_expr(), [g.gamma, g.M])
-    f_union = _mp(union_bound_nats_expr(), [g.k_choices])
-    f_prior = _mp(prior_cost_nats_expr(), [g.w])
-    f_pos = _mp(positions_bits_expr(), [g.N, g.q])
-    f_table = _mp(count_table_bits_expr(), [g.q, g.r])
-    f_code = _mp(codebook_bits_expr(), [g.r, g.b])
+    worst = _Worst()
     with mpmath.workdps(_DIGITS):
         for _ in range(n_trials):
-            L = float(rng.uniform(0.001, 0.999))
-            p = float(rng.uniform(0.001, 0.999))
-            record("binary_kl", _gen.binary_kl(L, p), f_kl(mpf(L), mpf(p)))
-            c = float(10 ** rng.uniform(-8, 1))
-            u = _gen.kl_upper(L, c)
-            if u < 1.0:
-                fail_unless("kl_upper (exact kl at the result >= c)", f_kl(mpf(L), mpf(u)) >= c)
-                below = float(np.nextafter(u, 0.0))
-                fail_unless("kl_upper (float below)", f_kl(mpf(L), mpf(below)) <= c * (1 + 1e-12))
-            n = int(rng.integers(1, 60))
-            k = int(rng.integers(0, n))
-            log_level = float(np.log(rng.uniform(1e-6, 0.5)))
-            ub = _gen.binomial_tail_upper(k, n, log_level)
-            tail = binomial_tail_expr().subs({g.k: k, g.n: n}).doit()
-            f_tail = _mp(tail, [g.p])
-            level = mpmath.exp(mpf(log_level))
-            fail_unless(
-                "binomial_tail_upper (tail at the result <= level)", f_tail(mpf(ub)) <= level
-            )
-            fail_unless(
-                "binomial_tail_upper (float below)",
-                f_tail(mpf(float(np.nextafter(ub, 0.0)))) >= level * (1 - mpf(10) ** -9),
-            )
-            nn = int(rng.integers(1, 10**6))
-            kk = int(rng.integers(0, nn + 1))
-            bits = float(rng.uniform(0.0, 1e4))
-            delta = float(rng.uniform(1e-4, 0.5))
-            hoef = _gen.occam_bound(kk, nn, bits, delta, form="hoeffding").terms["uncapped"]
-            record("occam_hoeffding", hoef, f_hoef(kk, nn, mpf(bits), mpf(delta)))
-            q = int(rng.integers(1, 10**5))
-            r = int(rng.integers(1, 2**10))
-            mb = _gen.margin_compression_bound(kk, nn, q, r, delta).terms["uncapped"]
-            record("margin_compression_bound", mb, f_marg(mpf(kk) / nn, q, r, mpf(delta), nn))
-            gamma, M = float(rng.uniform(0.01, 5.0)), float(rng.uniform(5.0, 50.0))
-            record("corollary_eps", gamma / (2 * M), f_eps(mpf(gamma), mpf(M)))
-            kc = int(rng.integers(1, 10**6))
-            record("union_bound_nats", _gen.union_bound_nats(kc), f_union(kc))
-            w = float(rng.uniform(1e-9, 1.0))
-            record("prior_cost_nats", _gen.prior_cost_nats(w), f_prior(mpf(w)))
-            N = int(rng.integers(1, 10**6))
-            qq = int(rng.integers(0, N + 1))
-            record("count_bits", _dl.count_bits(N), count_bits_expr().subs(g.N, N))
-            if 0 < qq < N:
-                record("positions_bits", _dl.positions_bits(N, qq), f_pos(N, qq))
-            record(
-                "fixed_width_bits",
-                _dl.fixed_width_bits(qq, r),
-                fixed_width_bits_expr().subs({g.q: qq, g.r: r}),
-            )
-            counts = rng.multinomial(int(rng.integers(1, 5000)), rng.dirichlet(np.ones(8)))
-            qc = int(counts.sum())
-            mult = mpmath.log(mpmath.factorial(qc), 2) - sum(
-                mpmath.log(mpmath.factorial(int(ci)), 2) for ci in counts
-            )
-            record("multinomial_bits", _dl.multinomial_bits(counts), mult)
-            record("count_table_bits", _dl.count_table_bits(qc, 8), f_table(qc, 8))
-            record(
-                "arithmetic_coding_bits",
-                _dl.arithmetic_coding_bits(counts),
-                f_table(qc, 8) + mult + 2,
-            )
-            bpv = float(rng.uniform(1.0, 64.0))
-            record("codebook_bits", _dl.codebook_bits(r, bpv), f_code(r, mpf(bpv)))
-            widths = [int(v) for v in rng.integers(1, 3000, size=3)]
-            credit = sum(mpmath.log(mpmath.factorial(v), 2) for v in widths)
-            record("permutation_credit_bits", _dl.permutation_credit_bits(widths), credit)
-    ok = worst <= rtol
-    residual = f"max relative difference {worst:.3g}" + (f" ({worst_name})" if worst_name else "")
+            _agree_inverses(rng, worst.record)
+            _agree_occam(rng, worst.record)
+            _agree_codes(rng, worst.record)
+    ok = worst.value <= rtol
+    residual = f"max relative difference {worst.value:.3g}" + (
+        f" ({worst.name})" if worst.name else ""
+    )
     return DerivationCheck(
         claim=f"BY EVALUATION (not a proof): numeric generalisation and description-length "
         f"functions agree with the sympy expressions to relative {rtol:g} on {n_trials} random "
         f"inputs (seed {seed}); kl_upper and binomial_tail_upper bracket the exact inverse",
         assumptions="L, p in [0.001, 0.999], c in [1e-8, 10], n <= 1e6, N <= 1e6, "
         "q <= 1e5, r < 1024, binomial tails with n < 60",
-        proved=bool(ok and math.isfinite(worst)),
+        proved=bool(ok and math.isfinite(worst.value)),
         residual=residual,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_generalization() -> dict[str, Callable[..., Any]]:
+    """The generalisation expressions as mpmath functions (lambdify once)."""
+    g = GSYM
+    return {
+        "binary_kl": _mp(binary_kl_expr(), [g.L_hat, g.p]),
+        "occam_hoeffding": _mp(occam_hoeffding_expr(), [g.k, g.n, g.ell, SYM.delta]),
+        "margin": _mp(margin_compression_bound_expr(), [g.L_gamma, g.q, g.r, SYM.delta, g.n]),
+        "corollary_eps": _mp(corollary_eps_expr(), [g.gamma, g.M]),
+        "union_bound_nats": _mp(union_bound_nats_expr(), [g.k_choices]),
+        "prior_cost_nats": _mp(prior_cost_nats_expr(), [g.w]),
+        "positions_bits": _mp(positions_bits_expr(), [g.N, g.q]),
+        "count_table_bits": _mp(count_table_bits_expr(), [g.q, g.r]),
+        "codebook_bits": _mp(codebook_bits_expr(), [g.r, g.b]),
+    }
+
+
+def _pass(ok: bool) -> tuple[float, float]:
+    # a bracket test as a "relative difference": 0 when it holds, 1 when it does not
+    return (0.0, 0.0) if ok else (1.0, 0.0)
+
+
+def _agree_inverses(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    from . import generalization as _gen
+
+    f, mpf = _compiled_generalization(), mpmath.mpf
+    L, p = float(rng.uniform(0.001, 0.999)), float(rng.uniform(0.001, 0.999))
+    record("binary_kl", _gen.binary_kl(L, p), f["binary_kl"](mpf(L), mpf(p)))
+    c = float(10 ** rng.uniform(-8, 1))
+    u = _gen.kl_upper(L, c)
+    if u < 1.0:
+        below = float(np.nextafter(u, 0.0))
+        record(
+            "kl_upper (exact kl at the result >= c)", *_pass(f["binary_kl"](mpf(L), mpf(u)) >= c)
+        )
+        record(
+            "kl_upper (float below)",
+            *_pass(f["binary_kl"](mpf(L), mpf(below)) <= c * (1 + 1e-12)),
+        )
+    n = int(rng.integers(1, 60))
+    k = int(rng.integers(0, n))
+    log_level = float(np.log(rng.uniform(1e-6, 0.5)))
+    ub = _gen.binomial_tail_upper(k, n, log_level)
+    tail = _mp(binomial_tail_expr().subs({GSYM.k: k, GSYM.n: n}).doit(), [GSYM.p])
+    level = mpmath.exp(mpf(log_level))
+    record("binomial_tail_upper (tail at the result <= level)", *_pass(tail(mpf(ub)) <= level))
+    below = mpf(float(np.nextafter(ub, 0.0)))
+    record(
+        "binomial_tail_upper (float below)",
+        *_pass(tail(below) >= level * (1 - mpf(10) ** -9)),
+    )
+
+
+def _agree_occam(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    from . import generalization as _gen
+
+    f, mpf = _compiled_generalization(), mpmath.mpf
+    nn = int(rng.integers(1, 10**6))
+    kk = int(rng.integers(0, nn + 1))
+    bits, delta = float(rng.uniform(0.0, 1e4)), float(rng.uniform(1e-4, 0.5))
+    hoef = _gen.occam_bound(kk, nn, bits, delta, form="hoeffding").terms["uncapped"]
+    record("occam_hoeffding", hoef, f["occam_hoeffding"](kk, nn, mpf(bits), mpf(delta)))
+    q, r = int(rng.integers(1, 10**5)), int(rng.integers(1, 2**10))
+    mb = _gen.margin_compression_bound(kk, nn, q, r, delta).terms["uncapped"]
+    record("margin_compression_bound", mb, f["margin"](mpf(kk) / nn, q, r, mpf(delta), nn))
+    gamma, M = float(rng.uniform(0.01, 5.0)), float(rng.uniform(5.0, 50.0))
+    record("corollary_eps", gamma / (2 * M), f["corollary_eps"](mpf(gamma), mpf(M)))
+    kc = int(rng.integers(1, 10**6))
+    record("union_bound_nats", _gen.union_bound_nats(kc), f["union_bound_nats"](kc))
+    w = float(rng.uniform(1e-9, 1.0))
+    record("prior_cost_nats", _gen.prior_cost_nats(w), f["prior_cost_nats"](mpf(w)))
+
+
+def _agree_codes(rng: np.random.Generator, record: _Record) -> None:
+    import mpmath
+
+    from . import description_length as _dl
+
+    f, mpf = _compiled_generalization(), mpmath.mpf
+    N = int(rng.integers(1, 10**6))
+    q, r = int(rng.integers(0, N + 1)), int(rng.integers(1, 2**10))
+    record("count_bits", _dl.count_bits(N), count_bits_expr().subs(GSYM.N, N))
+    if 0 < q < N:
+        record("positions_bits", _dl.positions_bits(N, q), f["positions_bits"](N, q))
+    fixed = fixed_width_bits_expr().subs({GSYM.q: q, GSYM.r: r})
+    record("fixed_width_bits", _dl.fixed_width_bits(q, r), fixed)
+    counts = rng.multinomial(int(rng.integers(1, 5000)), rng.dirichlet(np.ones(8)))
+    qc = int(counts.sum())
+    mult = mpmath.log(mpmath.factorial(qc), 2) - sum(
+        mpmath.log(mpmath.factorial(int(ci)), 2) for ci in counts
+    )
+    table = f["count_table_bits"](qc, 8)
+    record("multinomial_bits", _dl.multinomial_bits(counts), mult)
+    record("count_table_bits", _dl.count_table_bits(qc, 8), table)
+    record("arithmetic_coding_bits", _dl.arithmetic_coding_bits(counts), table + mult + 2)
+    bpv = float(rng.uniform(1.0, 64.0))
+    record("codebook_bits", _dl.codebook_bits(r, bpv), f["codebook_bits"](r, mpf(bpv)))
+    widths = [int(v) for v in rng.integers(1, 3000, size=3)]
+    credit = sum(mpmath.log(mpmath.factorial(v), 2) for v in widths)
+    record("permutation_credit_bits", _dl.permutation_credit_bits(widths), credit)
 
 
 def _generalization_checks() -> tuple[DerivationCheck, ...]:

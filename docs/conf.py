@@ -16,12 +16,11 @@ Offline by default. Two environment variables change that:
     warnings are errors here.
 
 ``NETCORESET_MATHJAX_PATH=/path/to/mathjax``
-    Serve MathJax from the built site instead of its CDN, so that formulas render without
-    network access (``make docs-check`` uses this). The directory is either a MathJax 3
-    package (containing ``es5/tex-mml-chtml.js`` or ``es5/tex-chtml.js``), its ``es5``
-    folder itself, or a MathJax 2 tree (``MathJax.js``, e.g. Debian's libjs-mathjax at
-    ``/usr/share/javascript/mathjax``). It is linked into ``_static/mathjax/`` of the
-    output. Without it the pages load MathJax 3 from jsDelivr.
+    Another local MathJax to publish with the pages. By default the MathJax 3.2 copy of the
+    ``sphinx-mathjax-offline`` package (a docs dependency) is published as
+    ``_static/mathjax/``, so the HTML shows typeset formulas on a machine with no network;
+    no page ever loads MathJax from a CDN. The directory is either a MathJax 3 package
+    (``es5/tex-mml-chtml.js`` or ``tex-mml-chtml.js``) or a MathJax 2 tree (``MathJax.js``).
 """
 
 from __future__ import annotations
@@ -84,6 +83,13 @@ autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 autodoc_member_order = "bysource"
 autodoc_preserve_defaults = True
+# Show the names of type aliases instead of their expansion (numpy's ArrayLike alone would be
+# a 200-character union); modules annotate with ``from __future__ import annotations``.
+autodoc_type_aliases = {
+    "ArrayLike": "numpy.typing.ArrayLike",
+    "npt.ArrayLike": "numpy.typing.ArrayLike",
+    "NDArray": "numpy.typing.NDArray",
+}
 autodoc_class_signature = "mixed"
 
 # NumPy-style docstrings written by several people: napoleon parses both NumPy and Google
@@ -148,13 +154,25 @@ else:
 intersphinx_timeout = 10
 intersphinx_disabled_reftypes = ["std:doc"]
 
-# -- MathJax (CDN by default; local copy with NETCORESET_MATHJAX_PATH) --------------------------
+# -- MathJax (offline: a local copy is published with the pages; never a CDN) -----------------
 
-mathjax_path = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
 mathjax3_config = {
     "tex": {"macros": {"R": r"\mathbb{R}", "nnz": r"\operatorname{nnz}"}},
 }
 html_static_path = ["_static"]
+
+
+def _bundled_mathjax() -> str:
+    """MathJax 3.2 as shipped by the ``sphinx-mathjax-offline`` package (a docs dependency)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "the docs need a local MathJax: pip install sphinx-mathjax-offline (make docs does), "
+            "or set NETCORESET_MATHJAX_PATH to a MathJax 2 or 3 folder"
+        )
+    return str(Path(spec.origin).parent / "static" / "mathjax")
 
 
 def _local_mathjax(root: str) -> tuple[Path, str, bool]:
@@ -172,23 +190,24 @@ def _local_mathjax(root: str) -> tuple[Path, str, bool]:
     )
 
 
-if os.environ.get("NETCORESET_MATHJAX_PATH"):
-    _mj_dir, _mj_entry, _mj2 = _local_mathjax(os.environ["NETCORESET_MATHJAX_PATH"])
-    # Sphinx copies every html_static_path entry's *contents* into _static/ (following
-    # links), so a staging folder holding one link named "mathjax" becomes _static/mathjax/.
-    _stage = DOCS / "_build" / "mathjax-static"
-    _stage.mkdir(parents=True, exist_ok=True)
-    _link = _stage / "mathjax"
-    if _link.is_symlink() or _link.exists():
-        if not (_link.is_symlink() and _link.resolve() == _mj_dir):
-            _link.unlink()
-    if not _link.is_symlink():
-        _link.symlink_to(_mj_dir, target_is_directory=True)
-    html_static_path.append(str(_stage))
-    mathjax_path = f"mathjax/{_mj_entry}"
-    if _mj2:  # MathJax 2 reads its own configuration; the v3 one would be ignored anyway
-        mathjax3_config = None
-        mathjax2_config = {"TeX": {"Macros": {"R": r"\mathbb{R}", "nnz": r"\operatorname{nnz}"}}}
+_mj_dir, _mj_entry, _mj2 = _local_mathjax(
+    os.environ.get("NETCORESET_MATHJAX_PATH") or _bundled_mathjax()
+)
+# Sphinx copies every html_static_path entry's *contents* into _static/ (following links), so a
+# staging folder holding one link named "mathjax" becomes _static/mathjax/.
+_stage = DOCS / "_build" / "mathjax-static"
+_stage.mkdir(parents=True, exist_ok=True)
+_link = _stage / "mathjax"
+if _link.is_symlink() or _link.exists():
+    if not (_link.is_symlink() and _link.resolve() == _mj_dir):
+        _link.unlink()
+if not _link.is_symlink():
+    _link.symlink_to(_mj_dir, target_is_directory=True)
+html_static_path.append(str(_stage))
+mathjax_path = f"mathjax/{_mj_entry}"
+if _mj2:  # MathJax 2 reads its own configuration; the v3 one would be ignored anyway
+    mathjax3_config = None
+    mathjax2_config = {"TeX": {"Macros": {"R": r"\mathbb{R}", "nnz": r"\operatorname{nnz}"}}}
 
 # -- HTML -----------------------------------------------------------------------------------
 

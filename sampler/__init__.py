@@ -1,12 +1,18 @@
 """CoreNet, CoreNet+, CoreNet++ and the baselines, on torch models.
 
-The entry point is :func:`compress`; the building blocks (sensitivities, multinomial
-sampling, budget allocation, neuron pruning, amplification) are public for experiments.
+The entry point is :func:`compress`; it validates its arguments into a
+:class:`~netcoreset.sampler.config.CompressionConfig`, runs the stages of
+:mod:`~netcoreset.sampler.pipeline` and compresses each layer with the method's function from
+the registry in :mod:`~netcoreset.sampler.methods`. The building blocks (sensitivities,
+multinomial sampling, budget allocation, neuron pruning, amplification) are public for
+experiments.
 """
 
-from ._model import build_sequential, forward_activations, linear_layers
+from ._model import as_inputs, build_sequential, forward_activations, linear_layers
 from .amplify import KEstimate, estimate_K
-from .core import BUDGET_ALLOCATION_DEFAULT, BUDGET_KAPPA_DEFAULT, METHODS, compress
+from .config import BUDGET_ALLOCATION_DEFAULT, BUDGET_INCLUDE_KAPPA_DEFAULT, CompressionConfig
+from .core import compress
+from .methods import METHODS, get_method
 from .quantize import (
     QUANTIZERS,
     Quantization,
@@ -15,7 +21,8 @@ from .quantize import (
     quantize_values,
     uniform_levels,
 )
-from .result import CompressionReport, CompressionResult, LayerReport, SparseLinear, load
+from .report import CompressionReport, LayerReport
+from .result import CompressionResult, SparseLinear, load
 from .sensitivity import (
     LayerSensitivity,
     empirical_sensitivity,
@@ -26,15 +33,18 @@ from .sensitivity import (
 from .sparsify import multinomial_counts, sparsify_part
 
 __all__ = [
+    "as_inputs",
     "BUDGET_ALLOCATION_DEFAULT",
-    "BUDGET_KAPPA_DEFAULT",
+    "BUDGET_INCLUDE_KAPPA_DEFAULT",
     "build_sequential",
     "compress",
+    "CompressionConfig",
     "CompressionReport",
     "CompressionResult",
     "empirical_sensitivity",
     "estimate_K",
     "forward_activations",
+    "get_method",
     "KEstimate",
     "LayerReport",
     "LayerSensitivity",

@@ -9,11 +9,19 @@ module turns a user's :class:`torch.nn.Module` into the ordered list of its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["linear_layers", "build_sequential", "forward_activations"]
+__all__ = [
+    "linear_layers",
+    "build_sequential",
+    "forward_activations",
+    "as_inputs",
+    "starts_with_flatten",
+]
 
 _SKIPPED = (nn.Dropout, nn.Identity)
 
@@ -186,3 +194,82 @@ def forward_activations(
         preacts.append(z)
         a = torch.relu(z) if idx < len(layers) - 1 else z
     return inputs, preacts
+
+
+def starts_with_flatten(model: nn.Module) -> bool:
+    """Whether ``model`` is an ``nn.Sequential`` whose first module is ``nn.Flatten``.
+
+    >>> starts_with_flatten(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
+    True
+    """
+    if not isinstance(model, nn.Sequential):
+        return False
+    first = next(iter(model.children()), None)
+    while isinstance(first, nn.Sequential):
+        first = next(iter(first.children()), None)
+    return isinstance(first, nn.Flatten)
+
+
+def as_inputs(
+    data: Any,
+    *,
+    name: str = "data",
+    like: torch.Tensor | None = None,
+    features: int | None = None,
+    flatten: bool = False,
+) -> torch.Tensor:
+    r"""Validate a batch of inputs and move it to ``like``'s device and dtype.
+
+    ``data`` (a tensor or numpy array, one row per input) must be non-empty, real and finite.
+    With ``features`` the rows must have that many entries: inputs of shape ``(n, ...)`` are
+    flattened to ``(n, features)`` when ``flatten`` is true (a model that starts with
+    ``nn.Flatten``) and refused otherwise. Without ``features`` any shape ``(n, ...)`` is kept.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the problem: not an array, empty, complex or boolean, a shape
+        mismatch, NaN or inf.
+
+    Examples
+    --------
+    >>> as_inputs(np.ones((3, 2, 2)), features=4, flatten=True).shape
+    torch.Size([3, 4])
+    >>> as_inputs(torch.ones(3, 5), features=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: shape mismatch: data has shape (3, 5) but the first layer expects 4 input features
+    """
+    if isinstance(data, np.ndarray):
+        try:
+            data = torch.from_numpy(np.ascontiguousarray(data))
+        except TypeError as exc:
+            raise ValueError(f"{name} must be a numeric array; got dtype {data.dtype}") from exc
+    if not isinstance(data, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor or numpy array; got {type(data).__name__}")
+    if data.ndim == 0 or data.shape[0] == 0:
+        raise ValueError(f"{name} is empty: pass at least one input point")
+    if data.is_complex() or data.dtype == torch.bool:
+        raise ValueError(f"{name} must be real-valued; got dtype {data.dtype}")
+    if features is not None:
+        if data.ndim > 2:
+            if not flatten:
+                raise ValueError(
+                    f"{name} has shape {tuple(data.shape)}; expected (n, {features}) "
+                    "(or a model that starts with nn.Flatten)"
+                )
+            data = data.reshape(data.shape[0], -1)
+        if data.ndim == 1 or data.shape[1] != features:
+            raise ValueError(
+                f"shape mismatch: {name} has shape {tuple(data.shape)} but the first layer "
+                f"expects {features} input features"
+            )
+    elif data.ndim < 2:
+        raise ValueError(
+            f"{name} must have shape (n, ...) with one row per input; got {tuple(data.shape)}"
+        )
+    if like is not None and (like.is_floating_point() or features is not None):
+        data = data.to(device=like.device, dtype=like.dtype)
+    if data.is_floating_point() and not bool(torch.isfinite(data).all()):
+        raise ValueError(f"{name} contains NaN or inf")
+    return data

@@ -7,7 +7,7 @@ Every part (one sign of one neuron) of weight layer :math:`\ell` gets
     m = \left\lceil c\,\frac{8\,\mathcal{S}\,K\log(8\eta/\delta)}{\varepsilon_\ell^2}\right\rceil,
     \qquad \varepsilon_\ell = \frac{\varepsilon}{2(L-1)\,\hat\Delta^{\ell\rightarrow}},
 
-with :math:`c` the ``draw_scale`` (1 for the theorem). Budget mode (spec 6.1) finds the one
+with :math:`c` the ``draw_scale`` (1 for the theorem). Budget mode finds the one
 :math:`\varepsilon` for which the expected number of distinct kept edges,
 :math:`\sum_{\text{parts}}\sum_j (1 - (1 - q_j)^m)`, equals the budget, by bisection on
 :math:`\log\varepsilon`. The certificate inverts the sample size part by part.

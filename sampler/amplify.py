@@ -1,4 +1,4 @@
-r"""CoreNet++ amplification and the estimate of :math:`K` (spec 6.3).
+r"""CoreNet++ amplification and the estimate of :math:`K` of Assumption 1 (Baykal et al., 2019).
 
 Amplification: for each part draw :math:`\tau` independent candidates and keep the one with
 the smallest maximum relative error of the part's pre-activation over a held-out set

@@ -1,4 +1,5 @@
-r"""Baselines at the same per-layer budget (spec 6.4).
+r"""Baselines at the same per-layer budget (the paper's uniform and norm-based sampling, plus
+magnitude pruning and SVD).
 
 Sampling baselines draw ``m`` edges i.i.d. per row, with one ``m`` shared by the rows of a
 layer, chosen so that the layer's expected number of distinct kept edges matches its budget,

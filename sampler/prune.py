@@ -1,4 +1,4 @@
-r"""CoreNet+ neuron pruning (spec 6.2).
+r"""CoreNet+ neuron pruning (Baykal et al., 2019, the CoreNet+ extension).
 
 A hidden neuron whose activation :math:`a^\ell_i(x) = \mathrm{ReLU}(z^\ell_i(x))` is 0 for
 every :math:`x \in S` gets zero sensitivity everywhere downstream; it is removed with its
@@ -60,6 +60,7 @@ def prune_inactive_neurons(
             const_pos = constant & (b > 0)
             if bool(const_pos.any()):
                 nxt_b = biases[idx + 1]
+                assert nxt_b is not None  # checked above
                 nxt_b += weights[idx + 1][:, const_pos] @ b[const_pos]
                 folded = int(const_pos.sum())
             remove_const = const_pos

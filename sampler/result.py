@@ -1,125 +1,22 @@
-"""The result of a compression: the new model, its report, sparse storage, save and load."""
+"""The result of a compression: the new model and its report, sparse storage, save and load."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from netcoreset.bounds.serialization import from_jsonable, to_jsonable
-
 from ._model import build_sequential, linear_layers
+from .report import CompressionReport
 
-__all__ = ["LayerReport", "CompressionReport", "CompressionResult", "SparseLinear", "load"]
+__all__ = ["CompressionResult", "SparseLinear", "load"]
 
 _FORMAT_VERSION = 1
-
-
-@dataclass
-class LayerReport:
-    r"""Per-layer figures of a compression.
-
-    ``draws_*`` summarise the draw counts :math:`m` over the layer's active parts,
-    ``sensitivity_sum`` is :math:`\sum_i (\mathcal{S}_{i+} + \mathcal{S}_{i-})`,
-    ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
-    the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
-    ``delta_hat_empirical`` the mean-cancellation part alone.
-    """
-
-    index: int
-    in_features: int
-    out_features: int
-    nnz_before: int
-    nnz_after: int
-    parameters_after: int
-    draws_min: float
-    draws_median: float
-    draws_max: float
-    sensitivity_sum: float
-    eps_layer: float
-    delta_hat: float
-    delta_hat_empirical: float
-    expected_kept: float
-    certified_eps: float | None = None
-    pruned_neurons: int = 0
-    folded_neurons: int = 0
-    chosen_candidates: list[int] | None = None
-    svd_rank: int | None = None
-    baseline_draws: int | None = None
-
-
-@dataclass
-class CompressionReport:
-    """Everything needed to reproduce and audit a compression (see :meth:`to_dict`).
-
-    >>> import torch
-    >>> from netcoreset.sampler import compress
-    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2))
-    >>> rep = compress(net, torch.rand(50, 4), keep=0.5, seed=0).report
-    >>> rep.method, rep.mode, rep.nnz_original, len(rep.layers)
-    ('corenet', 'budget', 44, 2)
-    >>> type(rep).from_dict(rep.to_dict()) == rep
-    True
-    """
-
-    method: str
-    mode: str
-    delta: float
-    eps: float | None
-    keep: float | None
-    nnz_budget: float | None
-    K: float
-    k_prime: float
-    kappa: bool
-    allocation: str
-    activations: str
-    tight: bool
-    prune_neurons: bool
-    amplify: bool
-    tau: int | None
-    draw_scale: list[float]
-    seed: int | None
-    sensitivity_set_size: int
-    sensitivity_set_size_requested: int
-    holdout_size: int
-    eta: int
-    eta_star: int
-    kappa_value: float
-    eps_allocation: float
-    certified_eps: float | None
-    certified_eps_empirical: float | None
-    nnz_original: int
-    nnz: int
-    parameters: int
-    expected_nnz: float
-    theorem_nnz_bound: float | None
-    split_inputs: bool
-    device: str
-    dtype: str
-    elapsed_s: float
-    layers: list[LayerReport] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
-        return to_jsonable(dataclasses.asdict(self))
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CompressionReport:
-        """Inverse of :meth:`to_dict`."""
-        data = from_jsonable(dict(data))
-        layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
-        return cls(**data, layers=layers)
 
 
 class SparseLinear(nn.Module):
@@ -131,6 +28,9 @@ class SparseLinear(nn.Module):
     >>> layer(torch.tensor([[1.0, 3.0]]))
     tensor([[6., 1.]])
     """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-r"""Empirical sensitivities of a whole layer (spec section 2).
+r"""Empirical sensitivities of a whole layer (Baykal et al., 2019, empirical sensitivity).
 
 For neuron :math:`i` of layer :math:`\ell` with incoming row :math:`w` (bias appended as an
 edge whose activation is 1) and a point :math:`x \in S` with non-negative input
@@ -88,7 +88,8 @@ def max_times_product(U: torch.Tensor, A: torch.Tensor, chunk_size: int = 1) -> 
 
 def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor, bool]:
     r"""Points used for sensitivities: the inputs with the bias activation appended, and
-    the :math:`x = x^+ - x^-` split when some entry is negative (spec 2.3).
+    the :math:`x = x^+ - x^-` split when some entry is negative (signed inputs, as the
+    authors' code does).
 
     With a split, :math:`x^+` keeps the bias activation 1 and :math:`x^-` gets 0, so that
     :math:`z = \hat w\cdot(x^+, 1) - \hat w\cdot(x^-, 0)`. Returns ``(points, was_split)``.
@@ -158,7 +159,7 @@ def empirical_sensitivity(
     activations: torch.Tensor,
     chunk_size: int = 1,
 ) -> LayerSensitivity:
-    r"""Empirical sensitivities :math:`s_{ij}` of every edge of a layer (spec 2, 2.1, 2.3).
+    r"""Empirical sensitivities :math:`s_{ij}` of every edge of a layer.
 
     .. math::
 
@@ -224,7 +225,7 @@ def empirical_sensitivity(
 def relative_cancellation(
     weight: torch.Tensor, bias: torch.Tensor | None, activations: torch.Tensor
 ) -> torch.Tensor:
-    r"""Per-neuron mean over :math:`S` of :math:`\Delta_i(x)` (spec 2.2, 3).
+    r"""Per-neuron mean over :math:`S` of :math:`\Delta_i(x)`.
 
     .. math::
 

@@ -1,4 +1,4 @@
-r"""SPARSIFY: i.i.d. importance sampling of edges with unbiased reweighting (spec section 4).
+r"""SPARSIFY (Baykal et al., 2019): i.i.d. importance sampling of edges, unbiased reweighting.
 
 For one part with probabilities :math:`q` and :math:`m` draws, the count vector
 :math:`c \sim \mathrm{Multinomial}(m, q)` gives

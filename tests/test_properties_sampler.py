@@ -1,4 +1,5 @@
-"""Property and statistical tests of the sampler (netcoreset.sampler), spec sections 2, 4, 5, 6.1.
+"""Property and statistical tests of the sampler (netcoreset.sampler): the paper's sensitivity,
+SPARSIFY, size and budget statements.
 
 Deterministic properties run under hypothesis (the ``ci`` profile: derandomised, 30
 examples). Statistical properties use fixed seeds; each states its false-failure rate, which
@@ -55,7 +56,7 @@ def _layer_inputs(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
 def _reference_sensitivity(
     weight: torch.Tensor, bias: torch.Tensor | None, acts: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """s_ij straight from the definition (spec 2, 2.3), in float64.
+    """s_ij straight from the definition (including the x = x+ - x- split), in float64.
 
     The x = x+ - x- split is applied to EVERY layer input: for a non-negative point x- = 0 has
     z = 0 and contributes g = 0, so splitting or not must give the same sensitivities.
@@ -85,7 +86,7 @@ def _full(lin: nn.Linear) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. The per-neuron lemma (spec 5): SPARSIFY with the theorem's m keeps z+ within (1 +- eps)
+# 1. The per-neuron lemma: SPARSIFY with the theorem's m keeps z+ within (1 +- eps)
 # ---------------------------------------------------------------------------------------------
 
 LEMMA_EDGES = 20_000
@@ -385,17 +386,21 @@ def _params(model: nn.Module) -> list[torch.Tensor]:
 def test_compress_never_adds_weights(model_x, p, prune):
     model, x = model_x
     before = _params(model)
-    prune = prune and p["method"] == "corenet"
+    method = "corenet+" if prune and p["method"] == "corenet" else p["method"]
+    if method == "corenet++" and x.shape[0] < 2:  # needs one point for S and one for T
+        with pytest.raises(ValueError, match="at least 2 data points"):
+            compress(model, x, method=method, eps=p["eps"], seed=0)
+        return
+    prune = method in ("corenet+", "corenet++")
     res = compress(
         model,
         x,
-        method=p["method"],
+        method=method,
         eps=p["eps"],
         delta=p["delta"],
         K=p["K"],
-        kappa=p["kappa"],
+        include_kappa=p["include_kappa"],
         tight=p["tight"],
-        prune_neurons=prune,
         seed=0,
     )
     # the original is untouched
@@ -409,7 +414,7 @@ def test_compress_never_adds_weights(model_x, p, prune):
         assert lay.nnz_after <= lay.nnz_before
     if not prune:
         assert layer_widths(res.model) == layer_widths(model)
-        if p["method"] != "svd":
+        if method != "svd":
             # sampling and pruning never create an edge or flip a sign
             for old, lin in zip(_linears(model), new, strict=True):
                 w0, w1 = _full(old), _full(lin)
@@ -455,7 +460,7 @@ def test_different_seeds_give_different_samples():
     [({"keep": 0.2}, False), ({"keep": 0.2}, True), ({"nnz": 1500}, False), ({"keep": 0.6}, None)],
 )
 def test_budget_mode_hits_the_budget(kwargs, kappa):
-    # 100-80-60-10 with biases: 13,550 weights (>= 10^4, where spec 6.1 promises 1%).
+    # 100-80-60-10 with biases: 13,550 weights (>= 10^4, where budget mode promises 1%).
     # Realised nnz = sum over parts of the indicators 1[c_j > 0]; within a part these are
     # monotone functions of disjoint multinomial counts, hence negatively associated
     # (Dubhashi & Ranjan 1998), and parts are independent, so the Chernoff bounds hold:
@@ -463,7 +468,7 @@ def test_budget_mode_hits_the_budget(kwargs, kappa):
     # With each tail set to 5e-7 the false-failure rate is <= 1e-6.
     net = build_relu_network((100, 80, 60, 10), seed=3)
     x = make_inputs(500, 100, seed=4)
-    res = compress(net, x, seed=11, kappa=kappa, **kwargs)
+    res = compress(net, x, seed=11, include_kappa=kappa, **kwargs)
     assert res.nnz_original == 100 * 80 + 80 + 80 * 60 + 60 + 60 * 10 + 10
     budget = kwargs.get("nnz", kwargs.get("keep", 0) * res.nnz_original)
     mu = res.report.expected_nnz
@@ -565,8 +570,8 @@ def test_guarantee_mode_keeps_everything_signed_net():
     # count is Binomial(T, p <= delta), and k = binom.isf(5e-7, T, delta) gives a
     # false-failure rate <= 5e-7 (+ 1e-30). Caveat, by design of this net: hidden neuron 0 is
     # inactive on all of S but fires on ~2.5% of fresh inputs; its outgoing edges have zero
-    # sensitivity and are dropped, so Assumption 1 is not exact here (spec 6.2 counts this in
-    # the failure probability); it is the only source of failures seen while writing this
+    # sensitivity and are dropped, so Assumption 1 is not exact here (CoreNet+'s argument counts
+    # this in the failure probability); it is the only source of failures seen while writing this
     # test (0 of these 100 fresh inputs, 1 of 40 in another draw, relative error 19).
     eps, delta, T = 0.5, 0.1, 100
     net, x, probs = _tiny_setting("gaussian", eps, delta)

@@ -84,7 +84,7 @@ def test_non_finite_weights(bad):
         ({}, "exactly one of eps"),
         ({"keep": 0.5, "K": 0.0}, "K must be a finite real number > 0"),
         ({"keep": 0.5, "method": "random"}, "method must be one of"),
-        ({"keep": 0.5, "method": "uniform", "amplify": True}, "apply to method='corenet' only"),
+        ({"keep": 0.5, "method": "uniform", "tau": 3}, r"apply to method='corenet\+\+' only"),
         ({"keep": 0.5, "draw_scale": [1.0]}, "one value per weight layer"),
         ({"keep": 0.5, "draw_scale": -1.0}, "draw_scale must be finite and > 0"),
         ({"keep": 0.5, "sensitivity_set_size": 0}, "sensitivity_set_size must be an integer >= 1"),

@@ -1,4 +1,4 @@
-"""Reference values computed by hand from the spec's formulas (sections 2-5), not from the code.
+"""Reference values computed by hand from the paper's formulas, not from the code.
 
 The layer: w = (1, 2, -1), bias 0.5; S = {x1 = (1, 1, 1), x2 = (3, 0, 1)}.
 Augmented inputs (bias activation 1): a(x1) = (1, 1, 1, 1), a(x2) = (3, 0, 1, 1).
@@ -70,14 +70,16 @@ def test_cancellation_matches_hand_computation():
 
 def test_draw_counts_match_the_sample_size_formula():
     # One layer 3 -> 1: eta = 1, eta* = eta^2 = 1, L - 1 = 1.
-    # kappa=False: Delta-hat = 1.8, eps_l = eps / (2 * 1 * 1.8).
+    # include_kappa=False: Delta-hat = 1.8, eps_l = eps / (2 * 1 * 1.8).
     # m+ = ceil(8 * (11/7) * K * log(8 * 1 / delta) / eps_l^2), m- = same with S- = 1.
     net = nn.Sequential(nn.Linear(3, 1)).double()
     with torch.no_grad():
         net[0].weight.copy_(W)
         net[0].bias.copy_(B)
     eps, delta = 0.5, 0.1
-    res = compress(net, S, eps=eps, delta=delta, kappa=False, sensitivity_set_size=2, seed=0)
+    res = compress(
+        net, S, eps=eps, delta=delta, include_kappa=False, sensitivity_set_size=2, seed=0
+    )
     eps_l = eps / (2 * 1.8)
     m_pos = math.ceil(8 * (11 / 7) * math.log(80) / eps_l**2)
     m_neg = math.ceil(8 * 1.0 * math.log(80) / eps_l**2)
@@ -87,7 +89,7 @@ def test_draw_counts_match_the_sample_size_formula():
     assert layer.delta_hat_empirical == pytest.approx(1.8, rel=1e-12)
     assert layer.sensitivity_sum == pytest.approx(11 / 7 + 1, rel=1e-12)
     # kappa with eta = eta* = 1: lambda* = 0, so kappa = 0 too.
-    assert res.report.kappa_value == 0.0
+    assert res.report.kappa == 0.0
 
 
 def test_sensitivity_set_size_formula_and_cap():

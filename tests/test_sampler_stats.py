@@ -155,7 +155,7 @@ def test_guarantee_mode_on_784_300_100_10_keeps_almost_everything():
     x = torch.rand(200, 784)
     res = compress(net, x, eps=0.5, delta=0.1, seed=0)
     # kappa ~ 190: the theorem's draws dwarf the fan-in; (almost) every weight is kept.
-    assert res.report.kappa_value > 150
+    assert res.report.kappa > 150
     assert res.nnz / res.nnz_original > 0.95
     assert res.report.theorem_nnz_bound >= res.nnz_original
     assert res.certified_eps <= 0.5
@@ -175,7 +175,7 @@ def test_corenet_plus_prunes_dead_neurons_without_changing_outputs_on_s():
         delta=0.1,
         method="corenet+",
         seed=0,
-        kappa=False,
+        include_kappa=False,
         draw_scale=1e6,
         sensitivity_set_size=100,
     )
@@ -189,7 +189,7 @@ def test_corenet_plus_plus_reports_candidates():
     net = _mlp([20, 30, 5], seed=8)
     x = torch.rand(200, 20)
     res = compress(net, x, keep=0.3, method="corenet++", seed=0, tau=3)
-    assert res.report.tau == 3 and res.report.holdout_size == res.report.sensitivity_set_size
+    assert res.report.tau == 3 and res.report.holdout_set_size == res.report.sensitivity_set_size
     for layer in res.report.layers:
         assert layer.chosen_candidates is not None and len(layer.chosen_candidates) == 3
         assert sum(layer.chosen_candidates) == 2 * layer.out_features  # one choice per part
@@ -198,8 +198,8 @@ def test_corenet_plus_plus_reports_candidates():
 def test_draw_scale_scales_draws():
     net = _mlp([20, 30, 5], seed=9)
     x = torch.rand(200, 20)
-    r1 = compress(net, x, eps=0.5, seed=0, kappa=False)
-    r2 = compress(net, x, eps=0.5, seed=0, kappa=False, draw_scale=[0.5, 2.0])
+    r1 = compress(net, x, eps=0.5, seed=0, include_kappa=False)
+    r2 = compress(net, x, eps=0.5, seed=0, include_kappa=False, draw_scale=[0.5, 2.0])
     l1, l2 = r1.report.layers, r2.report.layers
     assert np.isclose(l2[0].draws_max, np.ceil(0.5 * l1[0].draws_max), atol=1)
     assert np.isclose(l2[1].draws_max, np.ceil(2.0 * l1[1].draws_max), atol=1)
@@ -209,9 +209,9 @@ def test_draw_scale_scales_draws():
 def test_compressed_activations_variant():
     net = _mlp([20, 30, 10, 4], seed=10)
     x = torch.rand(200, 20)
-    orig = compress(net, x, eps=0.5, seed=0, kappa=False, allocation="uniform")
+    orig = compress(net, x, eps=0.5, seed=0, include_kappa=False, allocation="uniform")
     var = compress(
-        net, x, eps=0.5, seed=0, kappa=False, allocation="uniform", activations="compressed"
+        net, x, eps=0.5, seed=0, include_kappa=False, allocation="uniform", activations="compressed"
     )
     assert var.report.activations == "compressed" and orig.report.activations == "original"
     # The first layer sees the same inputs either way: identical draws and weights there.

@@ -32,7 +32,7 @@ def _linears(model: nn.Module) -> list[nn.Linear]:
 
 
 def _rows(lin: nn.Linear) -> torch.Tensor:
-    """Weight rows with the bias appended as one more edge (spec section 1)."""
+    """Weight rows with the bias appended as one more edge (the paper's convention)."""
     w = lin.weight.detach().double()
     if lin.bias is None:
         return w
@@ -275,16 +275,16 @@ def test_network_and_inputs_fit_together(model_x):
 
 @given(compression_params())
 def test_compression_params_ranges(p):
-    assert set(p) == {"eps", "delta", "K", "keep", "method", "kappa", "tight"}
+    assert set(p) == {"eps", "delta", "K", "keep", "method", "include_kappa", "tight"}
     assert 0 < p["eps"] < 1 and 0 < p["delta"] < 1
     assert p["K"] > 0 and 0 < p["keep"] <= 1
     assert p["method"] in METHODS
-    assert isinstance(p["kappa"], bool) and isinstance(p["tight"], bool)
+    assert isinstance(p["include_kappa"], bool) and isinstance(p["tight"], bool)
 
 
-@given(compression_params(eps=0.3, method=st.sampled_from(["l1", "l2"]), kappa=False))
+@given(compression_params(eps=0.3, method=st.sampled_from(["l1", "l2"]), include_kappa=False))
 def test_compression_params_overrides(p):
-    assert p["eps"] == 0.3 and p["method"] in ("l1", "l2") and p["kappa"] is False
+    assert p["eps"] == 0.3 and p["method"] in ("l1", "l2") and p["include_kappa"] is False
 
 
 # ------------------------------------------------------------------ bad arguments
@@ -314,7 +314,7 @@ def test_compression_params_overrides(p):
         (lambda: compression_params(K=-1.0), "K must be"),
         (lambda: compression_params(keep=0.0), "keep must be"),
         (lambda: compression_params(method="random"), "method must be one of"),
-        (lambda: compression_params(kappa=0), "kappa must be"),
+        (lambda: compression_params(include_kappa=0), "include_kappa must be"),
         (lambda: build_relu_network((3, 0)), "arch must contain only integers"),
         (lambda: layer_widths(nn.ReLU()), "at least one torch.nn.Linear"),
         (

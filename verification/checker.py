@@ -1,6 +1,6 @@
 r"""Statistical check of the (ε, δ) output guarantee of a compression method.
 
-The guarantee of the spec (section 1) is a statement about one random compression
+The guarantee of CoreNet (Baykal et al., 2019) is a statement about one random compression
 :math:`\hat\theta` and one fresh input :math:`x \sim D`:
 
 .. math::
@@ -43,6 +43,7 @@ from torch import nn
 
 from netcoreset.bounds.serialization import to_jsonable
 from netcoreset.bounds.validation import check_open_unit, check_positive_int, check_seed
+from netcoreset.sampler import as_inputs
 
 from .confidence import (
     BettingConfidenceSequence,
@@ -123,7 +124,7 @@ def entrywise_relative_errors(
         \text{fail}(x) \iff \exists k:\ |\hat f_k - f_k| > \varepsilon |f_k|,
 
     where an entry with :math:`f_k = 0` contributes :math:`+\infty` if :math:`\hat f_k \ne 0` and 0
-    otherwise (the entry-wise guarantee of spec section 1 then requires :math:`\hat f_k = 0`), and
+    otherwise (the entry-wise guarantee then requires :math:`\hat f_k = 0`), and
     a NaN output counts as :math:`W = +\infty` and a failure. ``fail`` is computed directly from
     the inequality (not from :math:`W`), so it is exact in floating point. Computed in float64.
 
@@ -316,31 +317,6 @@ class GuaranteeCheck:
 # ------------------------------------------------------------------------------------------------
 
 
-def _as_data(name: str, value: Any, like: torch.Tensor | None) -> torch.Tensor:
-    if isinstance(value, np.ndarray):
-        try:
-            value = torch.from_numpy(np.ascontiguousarray(value))
-        except TypeError as exc:
-            raise ValueError(f"{name} must be a numeric array; got dtype {value.dtype}") from exc
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}"
-        )
-    if value.ndim < 2:
-        raise ValueError(
-            f"{name} must have shape (n, ...) with one row per input; got {tuple(value.shape)}"
-        )
-    if value.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 inputs)")
-    if value.is_complex() or value.dtype == torch.bool:
-        raise ValueError(f"{name} must be real-valued; got dtype {value.dtype}")
-    if like is not None and like.is_floating_point():
-        value = value.to(device=like.device, dtype=like.dtype)
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or inf")
-    return value
-
-
 def _model_param(model: nn.Module) -> torch.Tensor | None:
     for p in model.parameters():
         return p
@@ -392,7 +368,7 @@ def check_guarantee(
     ----------
     model : nn.Module
         The original network (never modified; each trial gets a deep copy).
-    data : Tensor or ndarray, shape (n, ...)
+    data : Tensor or ndarray, shape ``(n, ...)``
         Inputs. Without ``holdout`` they are split at random (seeded by ``seed``) into the pool
         :math:`P` (given to the compressor) and the held-out set :math:`H` (a fraction
         ``holdout_fraction``); with ``holdout`` all of ``data`` is the pool.
@@ -460,6 +436,56 @@ def check_guarantee(
     k = check_positive_int("inputs_per_trial", inputs_per_trial)
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_seed("seed", seed)
+    cap = _trial_cap(bound, k, sequential, trials, max_trials)
+    pool, hold = _pool_and_holdout(model, data, holdout, holdout_fraction, seed, k)
+    if sequential:
+        interval_name = "betting"
+    elif bound == "auto":
+        interval_name = "clopper-pearson" if k == 1 else "betting"
+    else:
+        interval_name = bound
+    cs = BettingConfidenceSequence(alpha) if sequential else None
+    runner = _TrialRunner(compressor, model, pool, hold, eps, seed, k, executor)
+    outcomes, stopped_early = runner.run(cap, batch_size, cs, delta, progress)
+    worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
+    fails = np.stack([o.fails for o in outcomes])
+    fractions = fails.mean(axis=1)
+    lower, upper, description, more = _interval(
+        interval_name, cs, fractions, int(fails.sum()), alpha, delta, batch_size, cap
+    )
+    decision = verdict(lower, upper, delta)
+    achieved, _, _ = quantile_ci(worst.reshape(-1), 1.0 - delta, alpha)
+    _, ach_lo, ach_hi = quantile_ci(worst[:, 0], 1.0 - delta, alpha)
+    return GuaranteeCheck(
+        verdict=decision,
+        p_hat=float(fractions.mean()),
+        lower=float(lower),
+        upper=float(upper),
+        alpha=alpha,
+        eps=eps,
+        delta=delta,
+        trials=len(outcomes),
+        inputs_per_trial=k,
+        failures=int(fails.sum()),
+        failed_trials=int(fails.any(axis=1).sum()),
+        failure_fractions=fractions,
+        worst_errors=worst,
+        achieved_eps=float(achieved),
+        achieved_eps_lower=float(ach_lo),
+        achieved_eps_upper=float(ach_hi),
+        interval=description + f"; alpha={alpha:g}",
+        sequential=bool(sequential),
+        stopped_early=stopped_early,
+        more_trials=0 if decision != "inconclusive" else more,
+        seed=seed,
+        pool_size=int(pool.shape[0]),
+        holdout_size=int(hold.shape[0]),
+        compressor=repr(compressor),
+    )
+
+
+def _trial_cap(bound: str, k: int, sequential: bool, trials: int, max_trials: int | None) -> int:
+    """Check the interval choice against the design; the number of trials to run at most."""
     if bound not in _BOUNDS:
         raise ValueError(f"bound must be one of {_BOUNDS}; got {bound!r}")
     if bound == "clopper-pearson" and (k != 1 or sequential):
@@ -475,9 +501,20 @@ def check_guarantee(
         cap = check_positive_int("max_trials", max_trials)
     if bound == "bernstein" and cap < 2:
         raise ValueError("bound='bernstein' needs trials >= 2")
+    return cap
 
+
+def _pool_and_holdout(
+    model: nn.Module,
+    data: Any,
+    holdout: Any,
+    holdout_fraction: Any,
+    seed: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pool P (for the compressor) and the held-out set H, validated against the model."""
     param = _model_param(model)
-    x = _as_data("data", data, param)
+    x = as_inputs(data, name="data", like=param)
     if holdout is None:
         if not isinstance(holdout_fraction, (int, float)) or isinstance(holdout_fraction, bool):
             raise ValueError(
@@ -495,7 +532,7 @@ def check_guarantee(
             )
     else:
         pool = x
-        hold = _as_data("holdout", holdout, param)
+        hold = as_inputs(holdout, name="holdout", like=param)
         if hold.shape[1:] != pool.shape[1:]:
             raise ValueError(
                 f"holdout has per-input shape {tuple(hold.shape[1:])} but data has "
@@ -506,7 +543,11 @@ def check_guarantee(
             f"the holdout has {hold.shape[0]} inputs, fewer than inputs_per_trial={k}; "
             "give more data, a larger holdout_fraction or a smaller inputs_per_trial"
         )
+    _check_model_accepts(model, pool, hold)
+    return pool, hold
 
+
+def _check_model_accepts(model: nn.Module, pool: torch.Tensor, hold: torch.Tensor) -> None:
     reference_model = copy.deepcopy(model).eval()
     try:
         _forward(reference_model, pool[:1])
@@ -521,123 +562,115 @@ def check_guarantee(
     if reference.is_floating_point() and not bool(torch.isfinite(reference).all()):
         raise ValueError("the model's outputs on the holdout contain NaN or inf")
 
-    # -- the interval ---------------------------------------------------------------------------
-    if sequential:
-        method_name = "betting"
-    elif bound == "auto":
-        method_name = "clopper-pearson" if k == 1 else "betting"
-    else:
-        method_name = bound
-    cs = BettingConfidenceSequence(alpha) if sequential else None
 
-    # -- run the trials -------------------------------------------------------------------------
-    from tqdm.auto import tqdm
+@dataclass
+class _TrialRunner:
+    """Runs trials in batches (in-process or through an executor), ordered by index."""
 
-    disable = (not progress) if progress is not None else (not sys.stderr.isatty())
-    outcomes: list[_TrialOutcome] = []
-    stopped_early = False
-    n_hold_total = hold.shape[0]
-    with tqdm(total=cap, desc="trials", unit="trial", disable=disable, file=sys.stderr) as bar:
+    compressor: Any
+    model: nn.Module
+    pool: torch.Tensor
+    hold: torch.Tensor
+    eps: float
+    seed: int
+    k: int
+    executor: Executor | None
+
+    def _tasks(self, start: int, stop: int) -> list[_TrialTask]:
+        tasks = []
+        for t in range(start, stop):
+            comp_seed, input_seed = _trial_seeds(self.seed, t)
+            g_in = torch.Generator().manual_seed(input_seed)
+            idx = torch.randperm(self.hold.shape[0], generator=g_in)[: self.k]
+            tasks.append(
+                _TrialTask(
+                    t, self.compressor, self.model, self.pool, self.hold[idx], self.eps, comp_seed
+                )
+            )
+        return tasks
+
+    def _batch(self, tasks: list[_TrialTask], bar: Any) -> list[_TrialOutcome]:
+        if self.executor is None:
+            batch = []
+            for task in tasks:
+                batch.append(_run_trial(task))
+                bar.update(1)
+            return batch
+        futures = [self.executor.submit(_run_trial, task) for task in tasks]
+        try:
+            for fut in as_completed(futures):
+                fut.result()  # re-raise a worker's error at once
+                bar.update(1)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        return sorted((f.result() for f in futures), key=lambda o: o.index)
+
+    def run(
+        self,
+        cap: int,
+        batch_size: int,
+        cs: BettingConfidenceSequence | None,
+        delta: float,
+        progress: bool | None,
+    ) -> tuple[list[_TrialOutcome], bool]:
+        """Up to ``cap`` trials; with a confidence sequence, stop once the verdict is decided."""
+        from tqdm.auto import tqdm
+
+        disable = (not progress) if progress is not None else (not sys.stderr.isatty())
+        outcomes: list[_TrialOutcome] = []
         start = 0
-        while start < cap:
-            stop = min(cap, start + batch_size)
-            tasks = []
-            for t in range(start, stop):
-                comp_seed, input_seed = _trial_seeds(seed, t)
-                g_in = torch.Generator().manual_seed(input_seed)
-                idx = torch.randperm(n_hold_total, generator=g_in)[:k]
-                tasks.append(_TrialTask(t, compressor, model, pool, hold[idx], eps, comp_seed))
-            batch: list[_TrialOutcome] = []
-            if executor is None:
-                for task in tasks:
-                    batch.append(_run_trial(task))
-                    bar.update(1)
-            else:
-                futures = [executor.submit(_run_trial, task) for task in tasks]
-                try:
-                    for fut in as_completed(futures):
-                        fut.result()  # re-raise a worker's error at once
-                        bar.update(1)
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
-                batch = [f.result() for f in futures]
-            batch.sort(key=lambda o: o.index)
-            outcomes.extend(batch)
-            start = stop
-            if cs is not None:
-                cs.update([float(o.fails.mean()) for o in batch])
-                lo, hi = cs.interval()
-                if verdict(lo, hi, delta) != "inconclusive":
-                    stopped_early = start < cap
-                    break
+        with tqdm(total=cap, desc="trials", unit="trial", disable=disable, file=sys.stderr) as bar:
+            while start < cap:
+                stop = min(cap, start + batch_size)
+                batch = self._batch(self._tasks(start, stop), bar)
+                outcomes.extend(batch)
+                start = stop
+                if cs is not None:
+                    cs.update([float(o.fails.mean()) for o in batch])
+                    if verdict(*cs.interval(), delta) != "inconclusive":
+                        return outcomes, start < cap
+        return outcomes, False
 
-    worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
-    fails = np.stack([o.fails for o in outcomes])
-    fractions = fails.mean(axis=1)
-    T = len(outcomes)
-    n_fail = int(fails.sum())
+
+def _interval(
+    name: str,
+    cs: BettingConfidenceSequence | None,
+    fractions: np.ndarray,
+    n_fail: int,
+    alpha: float,
+    delta: float,
+    batch_size: int,
+    cap: int,
+) -> tuple[float, float, str, int | None]:
+    """(lower, upper, description, planning estimate of more trials) for the failure rate."""
+    T = fractions.size
     p_hat = float(fractions.mean())
-
-    if method_name == "clopper-pearson":
+    if name == "clopper-pearson":
         lower, upper = clopper_pearson(n_fail, T, alpha)
         description = (
             f"exact Clopper-Pearson two-sided interval on {n_fail} failure(s) in {T} trial(s) "
             "(one input per trial, i.i.d. Bernoulli)"
         )
-        more = trials_to_decide(p_hat, T, delta, alpha)
+        return lower, upper, description, trials_to_decide(p_hat, T, delta, alpha)
+    if cs is not None:
+        lower, upper = cs.interval()
+        description = (
+            f"anytime-valid betting confidence sequence (Waudby-Smith & Ramdas 2024, hedged "
+            f"capital, grid {cs.m.size}) on the per-trial failure fractions, checked after "
+            f"every batch of {batch_size} trial(s), stopped at {T} of at most {cap}"
+        )
+    elif name == "betting":
+        lower, upper = betting_cs(fractions, alpha, horizon=T)
+        description = (
+            f"betting confidence interval (Waudby-Smith & Ramdas 2024, hedged capital, bets "
+            f"tuned to n={T}) on the per-trial failure fractions"
+        )
     else:
-        if cs is not None:
-            lower, upper = cs.interval()
-            description = (
-                f"anytime-valid betting confidence sequence (Waudby-Smith & Ramdas 2024, hedged "
-                f"capital, grid {cs.m.size}) on the per-trial failure fractions, checked after "
-                f"every batch of {batch_size} trial(s), stopped at {T} of at most {cap}"
-            )
-        elif method_name == "betting":
-            lower, upper = betting_cs(fractions, alpha, horizon=T)
-            description = (
-                f"betting confidence interval (Waudby-Smith & Ramdas 2024, hedged capital, bets "
-                f"tuned to n={T}) on the per-trial failure fractions"
-            )
-        else:
-            lower, upper = empirical_bernstein(fractions, alpha)
-            description = (
-                "empirical Bernstein interval (Maurer & Pontil 2009) on the per-trial failure "
-                "fractions"
-            )
-        more = trials_to_decide(p_hat, T, delta, alpha, lower=lower, upper=upper)
-    decision = verdict(lower, upper, delta)
-    if decision != "inconclusive":
-        more = 0
-    achieved, ach_lo, ach_hi = quantile_ci(worst.reshape(-1), 1.0 - delta, alpha)
-    _, ach_lo, ach_hi = quantile_ci(worst[:, 0], 1.0 - delta, alpha)
-    description += f"; alpha={alpha:g}"
-
-    return GuaranteeCheck(
-        verdict=decision,
-        p_hat=p_hat,
-        lower=float(lower),
-        upper=float(upper),
-        alpha=alpha,
-        eps=eps,
-        delta=delta,
-        trials=T,
-        inputs_per_trial=k,
-        failures=n_fail,
-        failed_trials=int(fails.any(axis=1).sum()),
-        failure_fractions=fractions,
-        worst_errors=worst,
-        achieved_eps=float(achieved),
-        achieved_eps_lower=float(ach_lo),
-        achieved_eps_upper=float(ach_hi),
-        interval=description,
-        sequential=bool(sequential),
-        stopped_early=stopped_early,
-        more_trials=more,
-        seed=seed,
-        pool_size=int(pool.shape[0]),
-        holdout_size=int(hold.shape[0]),
-        compressor=repr(compressor),
-    )
+        lower, upper = empirical_bernstein(fractions, alpha)
+        description = (
+            "empirical Bernstein interval (Maurer & Pontil 2009) on the per-trial failure fractions"
+        )
+    more = trials_to_decide(p_hat, T, delta, alpha, lower=lower, upper=upper)
+    return lower, upper, description, more

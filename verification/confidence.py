@@ -1,7 +1,7 @@
 r"""Confidence intervals and sequences for failure probabilities (numpy/scipy only, no torch).
 
 The verification module turns repeated compress-and-evaluate trials into a verdict on the
-(ε, δ) guarantee of the spec (section 1). The tools here are the statistical core:
+(ε, δ) guarantee of CoreNet (Baykal et al., 2019). The tools here are the statistical core:
 
 * :func:`clopper_pearson` — exact binomial interval for a failure count (one input per trial).
 * :class:`BettingConfidenceSequence` / :func:`betting_cs` — anytime-valid confidence sequence

@@ -285,7 +285,7 @@ def build_relu_network(
             if weight_law == "dead_neurons":
                 dead_all.append(dead)
     model = nn.Sequential(*modules).eval()
-    model._netcoreset_draw = NetworkDraw(  # type: ignore[attr-defined]
+    draw = NetworkDraw(
         sizes=sizes,
         bias=bias,
         weight_law=weight_law,
@@ -293,6 +293,7 @@ def build_relu_network(
         seed=seed,
         dead=tuple(dead_all),
     )
+    setattr(model, "_netcoreset_draw", draw)  # noqa: B010 - a plain attribute, not a Module
     return model
 
 
@@ -357,7 +358,7 @@ def make_inputs(
         \operatorname{Bernoulli}(0.7)`: non-negative with about 30% exact zeros (like
         post-ReLU activations or images).
     ``"signed"``
-        :math:`x = \sigma Z` (standardised data; spec section 2.3).
+        :math:`x = \sigma Z` (standardised data, which the sampler splits as :math:`x = x^+ - x^-`).
     ``"with_zero_rows"``
         ``"nonnegative"``, then between 1 and :math:`\max(1, \lfloor n/2 \rfloor)` whole rows set
         to zero (inputs on which every first-layer part without bias is inactive).

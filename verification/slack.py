@@ -2,7 +2,7 @@ r"""Empirical sample complexity: how much of the theorem's draw budget does the 
 
 CoreNet's guarantee mode draws
 :math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
-part (spec section 5). :func:`find_slack` scales all those draw counts by a
+part (the sample size of the main theorem). :func:`find_slack` scales all those draw counts by a
 factor :math:`c` (the sampler's ``draw_scale``) and searches for the smallest :math:`c` at which
 :func:`~netcoreset.verification.checker.check_guarantee` still certifies the (ε, δ) guarantee.
 :math:`1/c^\star` is then the theorem's slack: its budget is :math:`1/c^\star` times what this
@@ -30,6 +30,7 @@ no independence.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,6 +290,25 @@ def _search(
     return SlackSearch(layer=layer, c=hi, bracket=(lo, hi), status=status, checks=checks)
 
 
+def _check_grid(
+    factor: Any, c_min: Any, c_max: Any, bisection_steps: Any
+) -> tuple[float, float, float]:
+    factor = check_positive("factor", factor)
+    if factor <= 1.0:
+        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
+    c_min = check_positive("c_min", c_min)
+    c_max = check_positive("c_max", c_max)
+    if not c_min <= 1.0 <= c_max:
+        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
+    if (
+        isinstance(bisection_steps, bool)
+        or not isinstance(bisection_steps, (int, np.integer))
+        or bisection_steps < 0
+    ):
+        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    return factor, c_min, c_max
+
+
 def find_slack(
     model: nn.Module,
     data: torch.Tensor | np.ndarray,
@@ -359,19 +379,7 @@ def find_slack(
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     alpha_total = check_open_unit("alpha_total", alpha_total)
-    factor = check_positive("factor", factor)
-    if factor <= 1.0:
-        raise ValueError(f"factor must be a real number > 1; got {factor!r}")
-    c_min = check_positive("c_min", c_min)
-    c_max = check_positive("c_max", c_max)
-    if not c_min <= 1.0 <= c_max:
-        raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
-    if (
-        isinstance(bisection_steps, bool)
-        or not isinstance(bisection_steps, (int, np.integer))
-        or bisection_steps < 0
-    ):
-        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    factor, c_min, c_max = _check_grid(factor, c_min, c_max, bisection_steps)
     if "alpha" in check_kwargs:
         raise ValueError("alpha is set per check by the search; use alpha_total")
     if not isinstance(model, nn.Module):
@@ -409,8 +417,10 @@ def find_slack(
 
         return check
 
-    opts = dict(factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps))
-    overall = _search(make_check(lambda c: c), layer=None, **opts)
+    search = functools.partial(
+        _search, factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps)
+    )
+    overall = search(make_check(lambda c: c), layer=None)
     layers: list[SlackSearch] = []
     if per_layer:
         for ell in range(int(n_layers)):
@@ -420,7 +430,7 @@ def find_slack(
                 s[ell] = c
                 return s
 
-            layers.append(_search(make_check(scale_of), layer=ell, **opts))
+            layers.append(search(make_check(scale_of), layer=ell))
     # the binding layer needs the largest share of its budget; "never holds" counts as infinite
     binding = None
     if layers:

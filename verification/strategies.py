@@ -346,31 +346,31 @@ def compression_params(
     K: float | SearchStrategy[float] | None = None,
     keep: float | SearchStrategy[float] | None = None,
     method: str | SearchStrategy[str] | None = None,
-    kappa: bool | SearchStrategy[bool] | None = None,
+    include_kappa: bool | SearchStrategy[bool] | None = None,
     tight: bool | SearchStrategy[bool] | None = None,
 ) -> SearchStrategy[dict[str, Any]]:
     r"""Strategy for a dict of compression parameters.
 
     Keys and default strategies (each overridable by a fixed value or a strategy):
 
-    ================  =====================================  ===========================
-    key               default                                range promised
-    ================  =====================================  ===========================
-    ``eps``           ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
-    ``delta``         ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
-    ``K``             ``st.floats(0.1, 10)``                 :math:`> 0`
-    ``keep``          ``st.floats(0.01, 1)``                 :math:`(0, 1]`
-    ``method``        ``st.sampled_from(METHODS)``           :data:`METHODS`
-    ``kappa``         ``st.booleans()``
-    ``tight``         ``st.booleans()``
-    ================  =====================================  ===========================
+    =================  =====================================  ===========================
+    key                default                                range promised
+    =================  =====================================  ===========================
+    ``eps``            ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
+    ``delta``          ``st.floats(0.01, 0.99)``              :math:`(0, 1)`
+    ``K``              ``st.floats(0.1, 10)``                 :math:`> 0`
+    ``keep``           ``st.floats(0.01, 1)``                 :math:`(0, 1]`
+    ``method``         ``st.sampled_from(METHODS)``           ``netcoreset.sampler.METHODS``
+    ``include_kappa``  ``st.booleans()``
+    ``tight``          ``st.booleans()``
+    =================  =====================================  ===========================
 
     The defaults stay away from 0 so that the sample sizes
     (:math:`\propto \log(1/\delta)/\varepsilon^2`) stay small; pass wider strategies to
     explore the extremes. Use either ``eps`` (guarantee mode) or ``keep`` (budget mode)::
 
         compress(model, x, method=p["method"], eps=p["eps"], delta=p["delta"], K=p["K"],
-                 kappa=p["kappa"], tight=p["tight"], seed=0)
+                 include_kappa=p["include_kappa"], tight=p["tight"], seed=0)
 
     Examples
     --------
@@ -400,7 +400,7 @@ def compression_params(
     if method is not None and not isinstance(method, SearchStrategy):
         _check_choice("method", method, METHODS)
     fixed["method"] = st.sampled_from(METHODS) if method is None else method
-    for name, value in (("kappa", kappa), ("tight", tight)):
+    for name, value in (("include_kappa", include_kappa), ("tight", tight)):
         if value is not None and not isinstance(value, (bool, SearchStrategy)):
             raise ValueError(f"{name} must be True, False, None or a strategy; got {value!r}")
         fixed[name] = st.booleans() if value is None else value

@@ -399,21 +399,33 @@ def run_network(args: argparse.Namespace) -> int:
         tight=args.tight,
         bias=args.bias,
     )
-    keeps_all = nb.kept_fraction >= 0.99
     if args.json:
-        out = nb.to_dict()
-        out["inputs"] = {
-            "sensitivity_sum": sens,
-            "mean_cancellation": canc,
-            "defaults_used": args.sensitivity_sum is None or args.delta_hat is None,
-        }
-        out["within_theorem"] = bool(args.kappa)
-        out["keeps_almost_everything"] = bool(keeps_all)
-        if args.latex:
-            out["latex"] = _latex(_NETWORK_FORMULAS)
-        _dump(out)
+        _dump(_network_json(nb, args, sens, canc))
         return 0
+    _print_network_table(nb)
+    _print_network_notes(nb, args)
+    if args.latex:
+        _print_latex(_NETWORK_FORMULAS)
+    return 0
 
+
+def _network_json(
+    nb: Any, args: argparse.Namespace, sens: list[float], canc: list[float]
+) -> dict[str, Any]:
+    out: dict[str, Any] = nb.to_dict()
+    out["inputs"] = {
+        "sensitivity_sum": sens,
+        "mean_cancellation": canc,
+        "defaults_used": args.sensitivity_sum is None or args.delta_hat is None,
+    }
+    out["within_theorem"] = bool(args.kappa)
+    out["keeps_almost_everything"] = bool(nb.kept_fraction >= 0.99)
+    if args.latex:
+        out["latex"] = _latex(_NETWORK_FORMULAS)
+    return out
+
+
+def _print_network_table(nb: Any) -> None:
     arch_txt = "-".join(str(w) for w in nb.arch)
     print(
         f"CoreNet size theorem for {arch_txt} (eps = {nb.eps:g}, delta = {nb.delta:g}, "
@@ -429,7 +441,7 @@ def run_network(args: argparse.Namespace) -> int:
     )
     print()
     header = (
-        f"{'layer':>5} {'eta^l':>6} {'fan-in':>7} {'Delta-hat':>10} {'suffix':>10} "
+        f"{'layer':>5} {'eta^l':>6} {'fan-in':>7} {'Delta-hat':>10} {'product':>10} "
         f"{'eps_l':>10} {'m/part':>10} {'m/neuron':>10} {'nnz bound':>10} {'weights':>10} "
         f"{'kept':>6}"
     )
@@ -449,27 +461,30 @@ def run_network(args: argparse.Namespace) -> int:
         f"{format_count(total_nnz):>10} {nb.total_weights:>10} {nb.kept_fraction:>6.3f}"
     )
     print()
+
+
+def _print_network_notes(nb: Any, args: argparse.Namespace) -> None:
     _note(
-        "suffix = Delta-hat^{l->} (product of Delta-hat from layer l to the output); "
-        "eps_l = eps / (2 (L-1) suffix); m/part = draws for the positive or the negative "
+        "product = Delta-hat^{l->} (product of Delta-hat from layer l to the output); "
+        "eps_l = eps / (2 (L-1) product); m/part = draws for the positive or the negative "
         "weights of one neuron; nnz bound = the theorem's bound, kept = min(bound, weights) "
         "/ weights."
     )
-    if args.sensitivity_sum is None or args.delta_hat is None:
-        missing = [
-            f
-            for f, v in (
-                ("--sensitivity-sum", args.sensitivity_sum),
-                ("--delta-hat", args.delta_hat),
-            )
-            if v is None
-        ]
+    missing = [
+        flag
+        for flag, value in (
+            ("--sensitivity-sum", args.sensitivity_sum),
+            ("--delta-hat", args.delta_hat),
+        )
+        if value is None
+    ]
+    if missing:
         _note(
             f"{' and '.join(missing)} not given: using 1, the smallest possible value, so the "
             "figures are lower bounds on what the theorem demands."
         )
     who = "The theorem" if nb.include_kappa else "The heuristic (--no-kappa)"
-    if keeps_all:
+    if nb.kept_fraction >= 0.99:
         _note(
             f"{who} keeps {nb.kept_fraction:.1%} of the weights: its sample sizes exceed "
             "the number of edges, so guarantee mode keeps (almost) every weight."
@@ -489,9 +504,6 @@ def run_network(args: argparse.Namespace) -> int:
         "random input x ~ D, f_hat(x) is within (1 +- eps) of f(x); per random input, not "
         "uniform over inputs; K is an assumption."
     )
-    if args.latex:
-        _print_latex(_NETWORK_FORMULAS)
-    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,6 +515,7 @@ _OCCAM_TEXT = {
     "kl": "L <= kl^-1(k/n, (bits ln 2 + ln(1/delta)) / n)",
     "hoeffding": "L <= k/n + sqrt((bits ln 2 + ln(1/delta)) / (2n))",
 }
+_VACUOUS = 1.0 - 1e-9  # a bound this close to 1 says nothing the trivial bound does not
 _OCCAM_LATEX = {
     "binomial": ["binomial_tail", "occam_binomial_level"],
     "kl": ["binary_kl", "occam_rate"],
@@ -571,7 +584,7 @@ def run_occam(args: argparse.Namespace) -> int:
         out = best.to_dict()
         if args.form == "all":
             out["forms"] = {f: r.to_dict() for f, r in results.items()}
-        out["vacuous"] = best.bound >= 1.0
+        out["vacuous"] = best.bound >= _VACUOUS
         if args.latex:
             out["latex"] = _latex(names)
         _dump(out)
@@ -594,8 +607,10 @@ def run_occam(args: argparse.Namespace) -> int:
         for f, r in results.items():
             print(f"  {f:>9}: {r.bound:.6g}   ({_OCCAM_TEXT[f]})")
         print(f"bound = {best.bound:.6g} (binomial: the tightest; kl and hoeffding relax it)")
-    if best.bound >= 1.0:
-        _note("The bound is >= 1: vacuous (it says nothing the trivial bound does not).")
+    if best.bound >= _VACUOUS:
+        _note(
+            "The bound is (within 1e-9 of) 1: vacuous, it says nothing the trivial bound does not."
+        )
     _note(
         "Valid only if the code (the B bits) was fixed before the n training points were "
         "seen; the classifier itself may depend on them. Every choice made after looking at "

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         delta=args.delta,
         K=args.K,
         k_prime=args.k_prime,
-        kappa=args.kappa,
+        include_kappa=args.kappa,
         allocation=args.allocation,
         tight=args.tight,
         seed=args.seed,
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if rep.certified_eps is not None:
         print(
-            f"certified eps (theorem, with kappa={rep.kappa_value:.3g}): {rep.certified_eps:.4g}; "
+            f"certified eps (theorem, with kappa={rep.kappa:.3g}): {rep.certified_eps:.4g}; "
             f"with the empirical Delta-hat only (heuristic): {rep.certified_eps_empirical:.4g}"
         )
     if args.out:

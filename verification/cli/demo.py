@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     guar = compress(net, x_tr, eps=0.5, delta=0.1, seed=0)
     print(
-        f"guarantee mode (eps=0.5, delta=0.1, kappa={guar.report.kappa_value:.0f}): the theorem's "
+        f"guarantee mode (eps=0.5, delta=0.1, kappa={guar.report.kappa:.0f}): the theorem's "
         f"draws keep {guar.nnz / guar.nnz_original:.1%} of the weights "
         f"(certified eps {guar.certified_eps:.3g}, "
         f"test accuracy {accuracy(guar.model, x_te, y_te):.3f})"

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     model, data = _load_inputs(args)
     kwargs: dict[str, Any] = {"delta": args.delta, "K": args.K, "k_prime": args.k_prime}
     if args.kappa is not None:
-        kwargs["kappa"] = args.kappa
+        kwargs["include_kappa"] = args.kappa
     if args.keep is not None:
         kwargs["keep"] = args.keep
     else:

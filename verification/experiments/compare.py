@@ -120,7 +120,7 @@ def compare_methods(
                         accuracy_std=acc_s,
                         error_mean=err_m,
                         error_std=err_s,
-                        certified_eps=None if certs[0] is None else max(certs),
+                        certified_eps=max((c for c in certs if c is not None), default=None),
                         runs=len(seeds),
                     )
                 )

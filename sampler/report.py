@@ -1,0 +1,254 @@
+r"""The report of a compression: every figure needed to reproduce and audit it.
+
+:func:`build_report` assembles a :class:`CompressionReport` (with one :class:`LayerReport`
+per weight layer) from the stages of :mod:`netcoreset.sampler.pipeline`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from netcoreset.bounds import layer_eps
+from netcoreset.bounds.serialization import from_jsonable, to_jsonable
+
+from .config import CompressionConfig
+from .pipeline import (
+    Allocation,
+    Certificate,
+    ErrorBudget,
+    LayerStatistics,
+    Network,
+    Points,
+    Sampled,
+    count_nonzeros,
+)
+
+__all__ = ["LayerReport", "CompressionReport", "build_report"]
+
+
+@dataclass
+class LayerReport:
+    r"""Per-layer figures of a compression.
+
+    ``draws_*`` summarise the draw counts :math:`m` over the layer's active parts,
+    ``sensitivity_sum`` is :math:`\sum_i (\mathcal{S}_{i+} + \mathcal{S}_{i-})`,
+    ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
+    the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
+    ``delta_hat_empirical`` the mean-cancellation part alone.
+    """
+
+    index: int
+    in_features: int
+    out_features: int
+    nnz_before: int
+    nnz_after: int
+    parameters_after: int
+    draws_min: float
+    draws_median: float
+    draws_max: float
+    sensitivity_sum: float
+    eps_layer: float
+    delta_hat: float
+    delta_hat_empirical: float
+    expected_kept: float
+    certified_eps: float | None = None
+    pruned_neurons: int = 0
+    folded_neurons: int = 0
+    chosen_candidates: list[int] | None = None
+    svd_rank: int | None = None
+    baseline_draws: int | None = None
+
+
+@dataclass
+class CompressionReport:
+    """Everything needed to reproduce and audit a compression (see :meth:`to_dict`).
+
+    >>> import torch
+    >>> from netcoreset.sampler import compress
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2))
+    >>> rep = compress(net, torch.rand(50, 4), keep=0.5, seed=0).report
+    >>> rep.method, rep.mode, rep.nnz_original, len(rep.layers)
+    ('corenet', 'budget', 44, 2)
+    >>> type(rep).from_dict(rep.to_dict()) == rep
+    True
+    """
+
+    method: str
+    mode: str
+    delta: float
+    eps: float | None
+    keep: float | None
+    nnz_budget: float | None
+    K: float
+    k_prime: float
+    include_kappa: bool
+    allocation: str
+    activations: str
+    tight: bool
+    tau: int | None
+    draw_scale: list[float]
+    seed: int | None
+    sensitivity_set_size: int
+    sensitivity_set_size_requested: int
+    holdout_set_size: int
+    eta: int
+    eta_star: int
+    kappa: float
+    eps_allocation: float
+    certified_eps: float | None
+    certified_eps_empirical: float | None
+    nnz_original: int
+    nnz: int
+    parameters: int
+    expected_nnz: float
+    theorem_nnz_bound: float | None
+    split_inputs: bool
+    device: str
+    dtype: str
+    elapsed_s: float
+    layers: list[LayerReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
+        return to_jsonable(dataclasses.asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompressionReport:
+        """Inverse of :meth:`to_dict`."""
+        data = from_jsonable(dict(data))
+        layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
+        return cls(**data, layers=layers)
+
+
+def _layer_report(
+    idx: int,
+    net: Network,
+    stats: LayerStatistics,
+    alloc: Allocation,
+    budget: ErrorBudget,
+    sampled: Sampled,
+    cert: Certificate,
+    eps_layer: float,
+    pruned: Sequence[int],
+    folded: Sequence[int],
+) -> LayerReport:
+    w = net.weights[idx]
+    rows, cols = w.shape
+    active = alloc.draws[idx][stats.table.totals > 0]
+    nnz_before = count_nonzeros([w], [net.biases[idx]])[0]
+    nnz_after = count_nonzeros([sampled.weights[idx]], [sampled.biases[idx]])[0]
+    extras = sampled.extras[idx]
+    rank = extras.get("svd_rank")
+    new_b = sampled.biases[idx]
+    params = nnz_after
+    if rank is not None:
+        params = rank * (rows + cols) + (0 if new_b is None else int((new_b != 0).sum()))
+    return LayerReport(
+        index=idx,
+        in_features=int(cols),
+        out_features=int(rows),
+        nnz_before=nnz_before,
+        nnz_after=nnz_after,
+        parameters_after=params,
+        draws_min=float(active.min()) if active.size else 0.0,
+        draws_median=float(np.median(active)) if active.size else 0.0,
+        draws_max=float(active.max()) if active.size else 0.0,
+        sensitivity_sum=float(stats.table.totals.sum()),
+        eps_layer=eps_layer,
+        delta_hat=float(budget.delta_hat[idx]),
+        delta_hat_empirical=float(budget.delta_hat_empirical[idx]),
+        expected_kept=float(alloc.expected[idx]),
+        certified_eps=cert.per_layer[idx],
+        pruned_neurons=pruned[idx],
+        folded_neurons=folded[idx],
+        chosen_candidates=extras.get("chosen_candidates"),
+        svd_rank=rank,
+        baseline_draws=extras.get("baseline_draws"),
+    )
+
+
+def build_report(
+    cfg: CompressionConfig,
+    net: Network,
+    points: Points,
+    stats: Sequence[LayerStatistics],
+    budget: ErrorBudget,
+    alloc: Allocation,
+    sampled: Sampled,
+    cert: Certificate,
+    *,
+    pruned: Sequence[int],
+    folded: Sequence[int],
+    nnz_original: int,
+    seed: int | None,
+    device: torch.device,
+    dtype: torch.dtype,
+    elapsed_s: float,
+    notes: list[str],
+) -> CompressionReport:
+    """Assemble the report of a finished compression."""
+    eps_layers = layer_eps(alloc.eps, budget.products_allocation, allocation=True)
+    layers = [
+        _layer_report(
+            idx,
+            net,
+            stats[idx],
+            alloc,
+            budget,
+            sampled,
+            cert,
+            float(eps_layers[idx]),
+            pruned,
+            folded,
+        )
+        for idx in range(len(stats))
+    ]
+    return CompressionReport(
+        method=cfg.method,
+        mode=cfg.mode,
+        delta=cfg.delta,
+        eps=cfg.eps,
+        keep=cfg.keep,
+        nnz_budget=alloc.budget,
+        K=cfg.K,
+        k_prime=cfg.k_prime,
+        include_kappa=cfg.include_kappa,
+        allocation=cfg.allocation,
+        activations=cfg.activations,
+        tight=cfg.tight,
+        tau=cfg.tau,
+        draw_scale=cfg.draw_scales(len(stats)),
+        seed=seed,
+        sensitivity_set_size=int(points.s.shape[0]),
+        sensitivity_set_size_requested=int(points.requested),
+        holdout_set_size=int(points.t.shape[0]),
+        eta=net.eta,
+        eta_star=net.eta_star,
+        kappa=budget.kappa,
+        eps_allocation=alloc.eps,
+        certified_eps=cert.eps,
+        certified_eps_empirical=cert.eps_empirical,
+        nnz_original=nnz_original,
+        nnz=sum(lay.nnz_after for lay in layers),
+        parameters=sum(lay.parameters_after for lay in layers),
+        expected_nnz=float(sum(alloc.expected)),
+        theorem_nnz_bound=cert.nnz_bound,
+        split_inputs=any(s.sensitivity.split_inputs for s in stats),
+        device=str(device),
+        dtype=str(dtype).replace("torch.", ""),
+        elapsed_s=elapsed_s,
+        layers=layers,
+        warnings=notes,
+    )
