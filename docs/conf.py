@@ -63,10 +63,7 @@ language = "en"
 # a ``[WSR24]_`` reference; Sphinx would warn "Citation [...] is not referenced" (and, with the
 # same type, about a label defined twice). Neither makes a page wrong, so they are not errors.
 # The bibliography of these pages uses sphinxcontrib-bibtex, whose warnings are unaffected.
-# "ref.python": a parameter type such as ``shape (n, classes)`` is looked up as a Python name,
-# and ``n`` is an attribute of several result classes (OccamBound.n, Certificate.n, ...):
-# Sphinx warns that the reference is ambiguous although no link is meant.
-suppress_warnings = ["ref.citation", "ref.python"]
+suppress_warnings = ["ref.citation"]
 nitpicky = False
 # Equations are numbered per theory page, prefixed by the page's number ((3.2) is the second
 # equation of the third theory page), so that a reference from another page is unambiguous.
