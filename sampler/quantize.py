@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,7 +49,11 @@ __all__ = [
 
 #: The codebook constructions: an evenly spaced grid, or k-means.
 QUANTIZERS = ("uniform", "kmeans")
-_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+_DTYPES: dict[str, type[np.floating[Any]]] = {
+    "float64": np.float64,
+    "float32": np.float32,
+    "float16": np.float16,
+}
 
 
 def uniform_levels(values: np.ndarray, levels: int, codebook_dtype: str = "float64") -> np.ndarray:

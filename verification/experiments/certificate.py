@@ -539,14 +539,15 @@ def plot_certificates(
     curve = [c for c in best_per_keep(certificates) if c.kept_fraction is not None]
     colours = {"paper": "tab:blue", "retrained": "tab:orange", "subspace": "tab:green"}
     for setting in dict.fromkeys(c.setting for c in curve):
-        sel = sorted((c for c in curve if c.setting == setting), key=lambda c: c.kept_fraction)
-        xs = [100 * c.kept_fraction for c in sel]  # type: ignore[operator]
+        sel = sorted((c for c in curve if c.setting == setting),
+                     key=lambda c: float(c.kept_fraction or 0.0))  # fmt: skip
+        xs = [100 * float(c.kept_fraction or 0.0) for c in sel]
         col = colours.get(setting, "k")
         ax.plot(xs, [c.bound for c in sel], "o-", color=col, label=f"{setting}: bound")
         ax.plot(xs, [c.train_error for c in sel], "s--", color=col, alpha=0.7, ms=4,
                 label=f"{setting}: training error")  # fmt: skip
         if all(c.test_error is not None for c in sel):
-            ax.plot(xs, [c.test_error for c in sel], "^:", color=col, alpha=0.7, ms=4,
+            ax.plot(xs, [float(c.test_error or 0.0) for c in sel], "^:", color=col, alpha=0.7, ms=4,
                     label=f"{setting}: test error")  # fmt: skip
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set(xscale="log", xlabel="% of the parameters kept (subspace: d / D)",

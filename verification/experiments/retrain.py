@@ -130,6 +130,22 @@ def _errors(
                for i in range(0, x.shape[0], 8192))  # fmt: skip
 
 
+class _BestIterate:
+    """Copies of ``tensors`` at the call of :meth:`update` (or creation) with the fewest
+    training errors so far; choosing an iterate on the training data is free in an Occam
+    bound."""
+
+    def __init__(self, errors: Callable[[], int], tensors: Sequence[torch.Tensor]) -> None:
+        self._count, self._tensors = errors, list(tensors)
+        self.errors = errors()
+        self.values = [t.detach().clone() for t in self._tensors]
+
+    def update(self) -> None:
+        k = self._count()
+        if k < self.errors:
+            self.errors, self.values = k, [t.detach().clone() for t in self._tensors]
+
+
 def _matrices(model: nn.Module) -> tuple[list[torch.Tensor], list[bool]]:
     lays = linear_layers(model)
     mats, has_bias = [], []
@@ -289,24 +305,16 @@ def quantization_aware_retrain(
             mats = quantised()
         return _errors(lambda xb: _forward(mats, has_bias, xb), x, y)
 
-    best: list[Any] = [errors() if keep_best else None, [v.detach().clone() for v in latent],
-                  [b.detach().clone() for b in books]]  # fmt: skip
-
-    def snapshot() -> None:
-        k = errors()
-        if k < best[0]:
-            best[:] = [k, [v.detach().clone() for v in latent], [b.detach().clone() for b in books]]
-
+    tracked = latent + books
+    best = _BestIterate(errors, tracked) if keep_best else None
     _run(
-        latent + books,
+        tracked,
         lambda xb: _forward(quantised(), has_bias, xb),
         x, y, epochs, lr, batch_size, seed, None, f"quantisation-aware ({levels} levels)",
-        snapshot if keep_best else None,
+        None if best is None else best.update,
     )  # fmt: skip
-    if keep_best:
-        final_latent, final_books = best[1], best[2]
-    else:
-        final_latent, final_books = [v.detach() for v in latent], [b.detach() for b in books]
+    values = [t.detach() for t in tracked] if best is None else best.values
+    final_latent, final_books = values[: len(latent)], values[len(latent) :]
     final = []
     for v, mask in zip(final_latent, masks, strict=True):
         full = torch.zeros(mask.shape, device=ref.device, dtype=ref.dtype)

@@ -38,7 +38,7 @@ from torch import nn
 from netcoreset.bounds.validation import check_positive_int, check_seed
 from netcoreset.sampler import build_sequential, quantize_values
 
-from .retrain import _check_run, _check_xy, _errors, _run, ste_quantize
+from .retrain import _BestIterate, _check_run, _check_xy, _errors, _run, ste_quantize
 
 __all__ = ["SubspaceSpec", "SubspaceQuantization", "subspace_basis", "subspace_model",
            "train_subspace", "quantize_subspace"]  # fmt: skip
@@ -235,18 +235,12 @@ def quantize_subspace(
             theta = theta0 + P @ ste_quantize(latent, c).detach()
             return _errors(lambda xb: _forward(spec, theta, xb), xf, yd)
 
-        best = [errors(), latent.detach().clone(), c.detach().clone()]
-
-        def snapshot() -> None:  # the iterate with the fewest training errors (free to pick)
-            k = errors()
-            if k < best[0]:
-                best[:] = [k, latent.detach().clone(), c.detach().clone()]
-
+        best = _BestIterate(errors, [latent, c])
         _run([latent, c],
              lambda xb: _forward(spec, theta0 + P @ ste_quantize(latent, c), xb),
              xf, yd, epochs, lr, batch_size, seed, None,
-             f"subspace quantisation ({levels} levels)", snapshot)  # fmt: skip
-        z, tuned = best[1], np.sort(best[2].double().cpu().numpy())
+             f"subspace quantisation ({levels} levels)", best.update)  # fmt: skip
+        z, tuned = best.values[0], np.sort(best.values[1].double().cpu().numpy())
         book, _ = quantize_values(z, levels, codebook=tuned, codebook_dtype=codebook_dtype)
     _, symbols = quantize_values(z, levels, codebook=book, codebook_dtype=codebook_dtype)
     model = subspace_model(spec, book[symbols]).to(x.device)
