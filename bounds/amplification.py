@@ -24,6 +24,10 @@ def default_tau(delta: float) -> int:
 
         \tau = \max\bigl(1, \lceil \log_2(1/\delta) \rceil\bigr)
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.default_tau_expr : the same formula in sympy.
+
     Examples
     --------
     >>> default_tau(0.1)
@@ -43,6 +47,10 @@ def amplified_log_ratio(eta: int, delta: float, tau: int) -> float:
 
     so that a candidate's draws are :math:`\lceil \rho_\tau\, m \rceil` with :math:`m` of
     :func:`~netcoreset.bounds.sample_size`.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.amplified_log_ratio_expr : the same formula in sympy.
 
     Examples
     --------

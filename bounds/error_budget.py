@@ -16,10 +16,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .validation import (
+    _as_float,
+    _is_real_scalar,
+    check_architecture,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
     check_positive_int,
+    check_real_array,
 )
 
 __all__ = [
@@ -42,7 +46,7 @@ def num_neurons(arch: Sequence[int]) -> int:
     >>> num_neurons((784, 300, 100, 10))
     410
     """
-    return int(sum(arch[1:]))
+    return int(sum(check_architecture(arch)[1:]))
 
 
 def max_hidden_width(arch: Sequence[int]) -> int:
@@ -53,8 +57,9 @@ def max_hidden_width(arch: Sequence[int]) -> int:
     >>> max_hidden_width((4, 3))
     3
     """
-    hidden = arch[1:-1]
-    return int(max(hidden)) if len(hidden) else int(arch[-1])
+    widths = check_architecture(arch)
+    hidden = widths[1:-1]
+    return int(max(hidden)) if len(hidden) else int(widths[-1])
 
 
 def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
@@ -72,12 +77,20 @@ def max_part_size(arch: Sequence[int], bias: bool = True) -> int:
     >>> max_part_size((4, 30, 2), bias=False)
     30
     """
-    return int(max(arch[:-1])) + (1 if bias else 0)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"bias must be True or False; got {bias!r}")
+    return int(max(check_architecture(arch)[:-1])) + (1 if bias else 0)
 
 
 def lambda_star(eta: int, eta_star: int) -> float:
     r""":math:`\lambda^* = \tfrac12 \log(\eta\,\eta^*)`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.lambda_star_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(lambda_star(410, 300), 4)
     5.86
     """
@@ -98,6 +111,12 @@ def kappa(eta: int, eta_star: int, delta: float) -> float:
     :math:`\Delta^\ell_i(x)` over :math:`S` into a bound for a fresh input. It is large:
     about 192 for a 784-300-100-10 network at :math:`\delta = 0.1`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.kappa_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(kappa(410, 300, 0.1), 1)
     192.1
     """
@@ -118,14 +137,22 @@ def delta_hat(mean_cancellation: ArrayLike, kappa: float = 0.0) -> float:
         :math:`\kappa` (:func:`kappa`); ``0`` gives the purely empirical value, a heuristic
         outside the theorem.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat([1.5, 3.0, float("nan")], 2.0)
     5.0
     """
-    arr = np.asarray(mean_cancellation, dtype=np.float64).ravel()
+    arr = check_real_array("mean_cancellation", mean_cancellation).ravel()
     arr = arr[~np.isnan(arr)]
     if arr.size and (np.any(arr < 1.0 - 1e-9) or not np.all(np.isfinite(arr))):
         raise ValueError("mean_cancellation entries must be finite and >= 1 (Delta >= 1)")
-    kappa_value = float(kappa)
+    if not _is_real_scalar(kappa):
+        raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
+    kappa_value = _as_float(kappa)
     if not math.isfinite(kappa_value) or kappa_value < 0:
         raise ValueError(f"kappa must be finite and >= 0; got {kappa!r}")
     base = float(arr.max()) if arr.size else 1.0
@@ -138,6 +165,12 @@ def delta_hat_product(delta_hats: ArrayLike) -> Any:
     ``delta_hats`` lists :math:`\hat\Delta^2, \dots, \hat\Delta^L` (one per weight layer);
     the result has the same length, its last entry is :math:`\hat\Delta^L`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.delta_hat_product_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> delta_hat_product([2.0, 3.0, 4.0]).tolist()
     [24.0, 12.0, 4.0]
     """
@@ -154,6 +187,12 @@ def eps_prime(eps: float, num_weight_layers: int, *, allocation: bool = False) -
     :math:`\varepsilon > 0` is accepted, as budget mode uses :math:`\varepsilon` as a
     parameter of the allocation rather than as a promise.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.eps_prime_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> eps_prime(0.5, 5)
     0.05
     """
@@ -173,6 +212,12 @@ def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = F
     :math:`L-1`); ``allocation`` as in :func:`eps_prime`. The inverse is
     :func:`network_eps`.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.layer_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> layer_eps(0.48, [24.0, 12.0, 4.0]).round(6).tolist()
     [0.003333, 0.006667, 0.02]
     """
@@ -199,12 +244,18 @@ def network_eps(
     ``per_layer=True`` the array of every layer's :math:`2(L-1)\hat\Delta^{\ell\rightarrow}
     \varepsilon_\ell` is returned instead of its maximum.
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.network_eps_expr : the same formula in sympy.
+
+    Examples
+    --------
     >>> round(network_eps([0.08 / 24, 0.08 / 12, 0.02], [24.0, 12.0, 4.0]), 12)
     0.48
     >>> network_eps([0.01, 0.0], [2.0, 1.0], per_layer=True).tolist()
     [0.08, 0.0]
     """
-    e = np.asarray(layer_eps_values, dtype=np.float64).ravel()
+    e = check_real_array("layer_eps_values", layer_eps_values).ravel()
     products = check_nonnegative_array("delta_hat_products", delta_hat_products).ravel()
     if e.size != products.size or e.size == 0:
         raise ValueError("layer_eps_values and delta_hat_products need one value per layer")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,6 +114,45 @@ def layer_draws(
     return np.ceil(np.minimum(real, 1e300))
 
 
+#: The search for the budget's eps stays inside exp(+-700) (float64's range).
+_LOG_EPS_LIMIT = 700.0
+
+
+def _bracket(
+    expected: Any, budget: float, K: float, factors: Sequence[float]
+) -> tuple[float, float, tuple[float, Any], tuple[float, Any]]:
+    r"""A bracket ``[lo, hi]`` of :math:`\log\varepsilon` around the budget, not a fixed range.
+
+    The draw counts depend on :math:`\varepsilon` through :math:`cK/\varepsilon^2` (``c``:
+    the layer factors), so the search starts at :math:`\tfrac12\log(K\max c)` and widens by
+    :math:`e^{60}` steps until the expected count at ``lo`` reaches the budget (or every edge
+    that can be sampled is) and at ``hi`` falls below it (or one draw per part is left), so
+    extreme constants ``K`` get the same kept count as ``K = 1``.
+    """
+    scale = max((f for f in factors if f > 0), default=1.0)
+    centre = 0.5 * (math.log(K) + math.log(scale))
+    lo, hi = centre - 60.0, centre + 60.0
+    low, high = expected(math.exp(max(lo, -_LOG_EPS_LIMIT))), None
+    while low[0] < budget and lo > -_LOG_EPS_LIMIT:
+        lo -= 60.0
+        nxt = expected(math.exp(max(lo, -_LOG_EPS_LIMIT)))
+        if nxt[0] <= low[0]:  # saturated: every edge with positive sensitivity is kept
+            low = nxt
+            break
+        low = nxt
+    lo = max(lo, -_LOG_EPS_LIMIT)
+    high = expected(math.exp(min(hi, _LOG_EPS_LIMIT)))
+    while high[0] > budget and hi < _LOG_EPS_LIMIT:
+        hi += 60.0
+        nxt = expected(math.exp(min(hi, _LOG_EPS_LIMIT)))
+        if nxt[0] >= high[0]:  # one draw per active part: the minimum
+            high = nxt
+            break
+        high = nxt
+    hi = min(hi, _LOG_EPS_LIMIT)
+    return lo, hi, low, high
+
+
 def solve_budget(
     tables: Sequence[PartTable],
     budget: float,
@@ -141,9 +181,7 @@ def solve_budget(
         )
         return sum(t.expected_kept(m) for t, m in zip(tables, draws, strict=True)), draws
 
-    lo, hi = -60.0, 60.0  # natural log of eps
-    e_lo, d_lo = expected(math.exp(lo))
-    e_hi, d_hi = expected(math.exp(hi))
+    lo, hi, (e_lo, d_lo), (e_hi, d_hi) = _bracket(expected, budget, K, factors)
     if budget > e_lo * (1 - 1e-9):  # the caller reports the cap
         return math.exp(lo), d_lo, e_lo, True
     if budget < e_hi * (1 - 1e-12):

@@ -120,6 +120,8 @@ def test_bad_configuration_is_a_value_error():
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="hidden"):
-        TrainConfig(hidden=())
+        TrainConfig(hidden="300")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=float("nan"))
     with pytest.raises(ValueError, match="x must be"):
         train_cached(torch.zeros(3), torch.zeros(3, dtype=torch.long), BASE)

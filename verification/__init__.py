@@ -13,19 +13,10 @@
   (:mod:`~netcoreset.verification.cli`).
 """
 
-from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee, entrywise_relative_errors
-from .confidence import (
-    BettingConfidenceSequence,
-    Verdict,
-    betting_cs,
-    clopper_pearson,
-    empirical_bernstein,
-    quantile_ci,
-    trials_to_decide,
-    verdict,
-)
-from .plots import plot_check, plot_slack
-from .slack import DrawScaleFactory, SlackCheck, SlackResult, SlackSearch, find_slack
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "BettingConfidenceSequence",
@@ -34,12 +25,12 @@ __all__ = [
     "clopper_pearson",
     "DrawScaleFactory",
     "empirical_bernstein",
+    "entrywise_relative_errors",
     "find_slack",
     "GuaranteeCheck",
     "plot_check",
     "plot_slack",
     "quantile_ci",
-    "entrywise_relative_errors",
     "SamplerCompressor",
     "SlackCheck",
     "SlackResult",
@@ -48,3 +39,41 @@ __all__ = [
     "verdict",
     "Verdict",
 ]
+
+# Where each exported name lives. The names load on first use (``__getattr__``), so that
+# ``import netcoreset.verification`` -- and with it ``netcoreset bound``, pure arithmetic --
+# does not import torch.
+_MODULE_OF = {
+    "GuaranteeCheck": "checker",
+    "SamplerCompressor": "checker",
+    "check_guarantee": "checker",
+    "entrywise_relative_errors": "checker",
+    "BettingConfidenceSequence": "confidence",
+    "Verdict": "confidence",
+    "betting_cs": "confidence",
+    "clopper_pearson": "confidence",
+    "empirical_bernstein": "confidence",
+    "quantile_ci": "confidence",
+    "trials_to_decide": "confidence",
+    "verdict": "confidence",
+    "plot_check": "plots",
+    "plot_slack": "plots",
+    "DrawScaleFactory": "slack",
+    "SlackCheck": "slack",
+    "SlackResult": "slack",
+    "SlackSearch": "slack",
+    "find_slack": "slack",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

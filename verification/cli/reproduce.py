@@ -14,6 +14,10 @@ import argparse
 import time
 from pathlib import Path
 
+from .common import bounded_int, check_output_folder
+
+_MAX_SEEDS = 1000
+
 DATASET_CHOICES = ("digits", "mnist5k", "fashion-mnist", "files")
 
 
@@ -34,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     level = p.add_mutually_exclusive_group()
     level.add_argument("--quick", action="store_true", help="minutes instead of the full run")
     level.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # test suite
-    p.add_argument("--seeds", type=int, help="independent compressions per cell")
+    p.add_argument(
+        "--seeds", type=bounded_int(1, _MAX_SEEDS), help="independent compressions per cell"
+    )
     p.add_argument("--out", help="output folder (default reproduce-DATASET[-quick])")
     p.add_argument("--cache-dir", help="model cache (default $NETCORESET_CACHE or ~/.cache)")
     p.add_argument("--no-depth", action="store_true", help="skip the depth experiment")
@@ -110,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     if args.claims_only:
         _print_claims(refresh_claims(args.claims_only)["claims"])
         return 0
-    if args.seeds is not None and args.seeds < 1:
-        raise ValueError("--seeds must be >= 1")
+    out = check_output_folder(args.out, "--out")
+    check_output_folder(args.cache_dir, "--cache-dir")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     splits = _load(args)
@@ -133,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     )
     results["command"] = _command(args)
     results["wall_seconds"]["load"] = t_load
-    out = Path(args.out or f"reproduce-{splits.name}" + ("" if level == "full" else f"-{level}"))
+    out = out or Path(f"reproduce-{splits.name}" + ("" if level == "full" else f"-{level}"))
     print("\naccuracy drop (pp, mean ± std over the compressions):")
     print(format_drop_table(results["sweep"]["rows"], keeps=plan.keeps))
     _print_claims(results["claims"])

@@ -18,7 +18,19 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["BudgetRow", "relative_l2_error", "compare_methods", "format_table", "plot_rows"]
+from netcoreset.bounds.serialization import to_jsonable
+from netcoreset.bounds.validation import check_seed
+
+from .training import _inputs, _labels, _outputs, accuracy
+
+__all__ = [
+    "BudgetRow",
+    "MAX_CELLS",
+    "relative_l2_error",
+    "compare_methods",
+    "format_table",
+    "plot_rows",
+]
 
 
 @torch.no_grad()
@@ -29,9 +41,19 @@ def relative_l2_error(compressed: nn.Module, original: nn.Module, x: torch.Tenso
     >>> net = torch.nn.Linear(3, 2)
     >>> relative_l2_error(net, net, torch.rand(4, 3))
     0.0
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is not a batch ``(n, ...)`` or a model rejects it or the two models' outputs
+        differ in shape.
     """
-    ref = original(x)
-    diff = (compressed(x) - ref).norm(dim=1)
+    x = _inputs(x)
+    ref = _outputs(original, x, "original")
+    out = _outputs(compressed, x, "compressed")
+    if out.shape != ref.shape:
+        raise ValueError(f"compressed outputs {tuple(out.shape)} vs original {tuple(ref.shape)}")
+    diff = (out - ref).norm(dim=1)
     return float((diff / ref.norm(dim=1).clamp(min=torch.finfo(ref.dtype).tiny)).mean())
 
 
@@ -59,15 +81,31 @@ class BudgetRow:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["accuracies"], d["errors"] = list(self.accuracies), list(self.errors)
-        return d
+        """Strict-JSON dictionary (:mod:`netcoreset.bounds.serialization`'s policy)."""
+        return to_jsonable(asdict(self))
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     var = sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)
     return mean, math.sqrt(var)
+
+
+#: Most compressions one :func:`compare_methods` call runs (methods x keeps x seeds).
+MAX_CELLS = 10**5
+
+
+def _grid(methods: Any, keeps: Any, seeds: Any) -> tuple[list[str], list[float], list[int]]:
+    """The three lists of :func:`compare_methods`, checked (non-empty, bounded, typed)."""
+    out = []
+    for name, values in (("methods", methods), ("keeps", keeps), ("seeds", seeds)):
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"{name} must be a non-empty sequence; got {values!r}")
+        out.append(list(values))
+    if math.prod(len(v) for v in out) > MAX_CELLS:
+        raise ValueError(f"methods x keeps x seeds asks for more than {MAX_CELLS} compressions")
+    seeds_checked = [check_seed("seeds entry", s) for s in out[2]]
+    return out[0], out[1], seeds_checked
 
 
 def compare_methods(
@@ -84,8 +122,7 @@ def compare_methods(
     **compress_kwargs: Any,
 ) -> list[BudgetRow]:
     """Compress ``model`` (sensitivities from ``pool``) with every method at every budget
-    and seed; evaluate on the test set. ``progress``: a bar over the cells (default: only
-    on a terminal).
+    and seed; evaluate on the test set.
 
     >>> import torch
     >>> from torch import nn
@@ -96,51 +133,61 @@ def compare_methods(
     >>> rows = compare_methods(net, x, x, y, methods=("corenet",), keeps=(0.5,), seeds=(0,))
     >>> rows[0].method, rows[0].runs
     ('corenet', 1)
+
+    Raises
+    ------
+    ValueError
+        For empty or too long lists (at most :data:`MAX_CELLS` compressions in all), labels that
+        are not ``(n,)`` integers for ``x_test``, and anything :func:`compress` refuses.
     """
     from tqdm.auto import tqdm
 
     from netcoreset.sampler import compress
 
+    methods, keeps, seeds = _grid(methods, keeps, seeds)
+    x_test = _inputs(x_test, "x_test")
+    y_test = _labels(y_test, x_test.shape[0])
     rows = []
-    quiet = not sys.stderr.isatty() if progress is None else not progress
-    cells = [(k, m) for k in keeps for m in methods]
-    with torch.no_grad():
-        for keep, method in tqdm(cells, desc="compressions", disable=quiet, leave=False):
-            accs, errs, kept, certs = [], [], [], []
-            t0 = time.perf_counter()
-            for seed in seeds:
-                res = compress(
-                    model,
-                    pool,
-                    method=method,
-                    keep=keep,
-                    delta=delta,
-                    seed=seed,
-                    **compress_kwargs,
+    quiet = (not sys.stderr.isatty()) if progress is None else (not progress)
+    bar = tqdm(total=len(methods) * len(keeps) * len(seeds), desc="compare", disable=quiet)
+    with torch.no_grad(), bar:
+        for keep in keeps:
+            for method in methods:
+                accs, errs, kept, certs = [], [], [], []
+                t0 = time.perf_counter()
+                for seed in seeds:
+                    bar.update(1)
+                    res = compress(
+                        model,
+                        pool,
+                        method=method,
+                        keep=keep,
+                        delta=delta,
+                        seed=seed,
+                        **compress_kwargs,
+                    )
+                    accs.append(accuracy(res.model, x_test, y_test))
+                    errs.append(relative_l2_error(res.model, model, x_test))
+                    kept.append(res.report.parameters / max(res.nnz_original, 1))
+                    certs.append(res.certified_eps)
+                acc_m, acc_s = _mean_std(accs)
+                err_m, err_s = _mean_std(errs)
+                rows.append(
+                    BudgetRow(
+                        method=method,
+                        keep=keep,
+                        kept_fraction=sum(kept) / len(kept),
+                        accuracy_mean=acc_m,
+                        accuracy_std=acc_s,
+                        error_mean=err_m,
+                        error_std=err_s,
+                        certified_eps=max((c for c in certs if c is not None), default=None),
+                        runs=len(seeds),
+                        accuracies=tuple(accs),
+                        errors=tuple(errs),
+                        seconds=(time.perf_counter() - t0) / len(seeds),
+                    )
                 )
-                pred = res.model(x_test).argmax(dim=1)
-                accs.append(float((pred == y_test).float().mean()))
-                errs.append(relative_l2_error(res.model, model, x_test))
-                kept.append(res.report.parameters / res.nnz_original)
-                certs.append(res.certified_eps)
-            acc_m, acc_s = _mean_std(accs)
-            err_m, err_s = _mean_std(errs)
-            rows.append(
-                BudgetRow(
-                    method=method,
-                    keep=keep,
-                    kept_fraction=sum(kept) / len(kept),
-                    accuracy_mean=acc_m,
-                    accuracy_std=acc_s,
-                    error_mean=err_m,
-                    error_std=err_s,
-                    certified_eps=max((c for c in certs if c is not None), default=None),
-                    runs=len(seeds),
-                    accuracies=tuple(accs),
-                    errors=tuple(errs),
-                    seconds=(time.perf_counter() - t0) / len(seeds),
-                )
-            )
     return rows
 
 

@@ -32,6 +32,7 @@ paper's analysis asks of :math:`S` (i.i.d. from :math:`\mathcal D`, independent 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -330,12 +331,45 @@ def load_fashion_mnist(
             "or pass a folder of Fashion-MNIST IDX files"
         )
     x_tr, y_tr, x_te, y_te = read_idx_directory(root)
+    for split, x in (("train", x_tr), ("t10k", x_te)):
+        if x.shape[1] != 784 or x.dtype != np.uint8:
+            raise ValueError(
+                f"{root}: {split} images of {x.shape[1]} {x.dtype} pixels; Fashion-MNIST has "
+                "784 unsigned bytes (28x28)"
+            )
     return (*_tensors(_scaled(x_tr), y_tr), *_tensors(_scaled(x_te), y_te))
+
+
+def _read_array(p: Path) -> torch.Tensor:
+    """The tensor stored in ``p`` (``.npy``: no pickles; ``.pt``: tensors only)."""
+    if p.suffix.lower() == ".npy":
+        arr = np.load(p, allow_pickle=False)
+        if arr.dtype.kind not in "iuf":
+            raise ValueError(f"it holds {arr.dtype} values, not real numbers")
+        return torch.from_numpy(np.ascontiguousarray(arr))
+    obj = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(obj, torch.Tensor):
+        raise ValueError(f"it holds a {type(obj).__name__}, not a single tensor")
+    return obj
 
 
 def load_array(path: str | Path) -> torch.Tensor:
     """Inputs from a ``.npy`` file or a ``.pt`` tensor file, as float32 of shape (n, d).
 
+    Neither format runs code: ``.npy`` files are read without pickles and ``.pt`` files with
+    ``torch.load(weights_only=True)``. Rows of more than one dimension are flattened.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        Naming the file and the problem: not a file, another suffix, unreadable or damaged,
+        not a numeric array (strings, objects, complex, booleans), fewer than two dimensions,
+        no rows, or values beyond the float32 range.
+
+    Examples
+    --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     np.save(f"{d}/x.npy", np.zeros((5, 2, 3)))
@@ -343,19 +377,31 @@ def load_array(path: str | Path) -> torch.Tensor:
     torch.Size([5, 6])
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"no such data file: {p}")
-    if p.suffix == ".npy":
-        try:
-            arr = torch.from_numpy(np.load(p, allow_pickle=False))
-        except ValueError as exc:
-            raise ValueError(f"{p} is not a plain numeric .npy array: {exc}") from None
-    elif p.suffix in (".pt", ".pth"):
-        arr = torch.load(p, map_location="cpu", weights_only=True)
-        if not isinstance(arr, torch.Tensor):
-            raise ValueError(f"{p} does not hold a single tensor")
-    else:
+    if not p.is_file():
+        raise ValueError(f"data file {p} is not a file")
+    if p.suffix.lower() not in (".npy", ".pt", ".pth"):
         raise ValueError(f"data file must be .npy or .pt; got {p.name}")
-    if arr.ndim < 2:
-        raise ValueError(f"data in {p} must have shape (n, features); got {tuple(arr.shape)}")
-    return arr.reshape(arr.shape[0], -1).to(torch.float32)
+    try:
+        arr = _read_array(p)
+    except (ValueError, EOFError, OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(f"cannot read data file {p}: {text}") from None
+    if (
+        arr.is_complex()
+        or arr.dtype == torch.bool
+        or not (arr.is_floating_point() or arr.dtype in _INTEGER_DTYPES)
+    ):
+        raise ValueError(f"data file {p} holds {arr.dtype} values, not real numbers")
+    if arr.ndim < 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"data in {p} must have shape (n, features) with n >= 1; got {tuple(arr.shape)}"
+        )
+    out = arr.reshape(arr.shape[0], -1).to(torch.float32)
+    if bool(torch.isinf(out).any()) and not bool(torch.isinf(arr).any()):
+        raise ValueError(f"data in {p} has values beyond the float32 range (about 3.4e38)")
+    return out
+
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)

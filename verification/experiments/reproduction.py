@@ -123,10 +123,15 @@ def refresh_claims(path: str | Path) -> dict[str, Any]:
     import json
 
     results = json.loads(Path(path).read_text())
-    if results.get("schema") != SCHEMA:
+    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
         raise ValueError(f"{path} is not a results file of netcoreset reproduce ({SCHEMA})")
-    results["claims"] = evaluate_claims(results)
-    results["observations"] = observations(results)
+    try:
+        results["claims"] = evaluate_claims(results)
+        results["observations"] = observations(results)
+    except (KeyError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"{path} is a damaged results file ({type(exc).__name__}: {exc})"
+        ) from None
     write_json(path, results)
     return results
 

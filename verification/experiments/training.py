@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from netcoreset.bounds.validation import check_positive, check_positive_int
+from netcoreset.bounds.validation import check_int, check_seed
 
 from .datasets import array_fingerprint
 
@@ -47,9 +47,63 @@ __all__ = [
     "default_cache_dir",
     "build_mlp",
     "accuracy",
+    "MAX_EPOCHS",
+    "MAX_WIDTH",
 ]
 
 OPTIMIZERS = ("adam", "sgd")
+
+#: Most epochs :func:`train_mlp` runs (a bound on the work; 10^5 epochs of digits take hours).
+MAX_EPOCHS = 10**5
+
+#: Widest layer :func:`train_mlp` builds (hidden widths and the number of classes).
+MAX_WIDTH = 10**5
+
+
+def _inputs(x: Any, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n, features) with n >= 1; got {tuple(x.shape)}")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise ValueError(f"{name} must be real-valued; got dtype {x.dtype}")
+    return x
+
+
+def _labels(y: Any, n: int) -> torch.Tensor:
+    """Integer class labels of shape ``(n,)``, or a ``ValueError`` naming the mismatch."""
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"y must be a torch.Tensor of class labels; got {type(y).__name__}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), one label per input; got {tuple(y.shape)}")
+    if n and int(y.min()) < 0:
+        raise ValueError(f"class labels must be >= 0; got {int(y.min())}")
+    return y
+
+
+def _outputs(model: nn.Module, x: torch.Tensor, name: str = "model") -> torch.Tensor:
+    """``model(x)`` as ``(n, k)``; a model that rejects ``x`` gives a ``ValueError``."""
+    try:
+        out = model(x)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise ValueError(
+            f"{name} does not accept inputs of shape {tuple(x.shape)}: {text}"
+        ) from None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != x.shape[0]:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"{name} must map {x.shape[0]} inputs to ({x.shape[0]}, k); got {shape}")
+    return out
+
+
+def _check_rate(name: str, value: Any, *, positive: bool) -> None:
+    """``lr`` in (0, 1e6], ``weight_decay`` in [0, 1e6] (larger values only diverge)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0 <= value <= 1e6 or (positive and value == 0):
+        bound = "in (0, 1e6]" if positive else "in [0, 1e6]"
+        raise ValueError(f"{name} must be a real number {bound}; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -70,18 +124,21 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.hidden:
-            raise ValueError("hidden must name at least one hidden layer width")
-        for h in self.hidden:
-            check_positive_int("hidden width", h)
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive("lr", self.lr)
-        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+            raise ValueError(f"hidden must be a tuple of layer widths; got {hidden!r}")
+        hidden = tuple(check_int("hidden width", h, 1, MAX_WIDTH) for h in hidden)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        check_int("batch_size", self.batch_size, 1, 2**31)
+        check_seed("seed", self.seed)
+        _check_rate("lr", self.lr, positive=True)
+        _check_rate("weight_decay", self.weight_decay, positive=False)
+        m = self.momentum
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
+            raise ValueError(f"momentum must be a real number in [0, 1); got {m!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        object.__setattr__(self, "hidden", hidden)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -105,11 +162,16 @@ def build_mlp(widths: tuple[int, ...] | list[int]) -> nn.Sequential:
     return nn.Sequential(*mods)
 
 
-def _check_xy(x: torch.Tensor, y: torch.Tensor) -> None:
-    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+def _check_xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Finite floating-point inputs ``(n, d)`` and their ``(n,)`` integer labels."""
+    x = _inputs(x)
+    if x.ndim != 2 or not x.is_floating_point() or not bool(torch.isfinite(x).all()):
         raise ValueError(
-            f"x must be (n, d) and y (n,) with n > 0; got {tuple(x.shape)}, {tuple(y.shape)}"
+            f"x must be finite floating-point inputs (n, d); got {x.dtype} {tuple(x.shape)}"
         )
+    y = _labels(y, x.shape[0])
+    check_int("the number of classes (max label + 1)", int(y.max()) + 1, 1, MAX_WIDTH)
+    return x, y
 
 
 def _progress(iterable: Any, progress: bool | None, desc: str) -> Any:
@@ -147,6 +209,8 @@ def _train(
             opt.zero_grad()
             loss_fn(net(x[idx]), y[idx]).backward()
             opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
+        raise ValueError(f"training diverged (NaN or inf weights) at lr={cfg.lr!r}: lower lr")
     return net.eval()
 
 
@@ -169,13 +233,28 @@ def train_mlp(
     default bound) from ``seed``; then ``epochs`` passes of mini-batch cross-entropy, the
     batches a seeded permutation. The model lives on ``x``'s device and dtype.
 
+    ``x`` is ``(n, d)`` real, ``y`` the ``(n,)`` integer labels; ``hidden`` the hidden widths
+    (at most :data:`MAX_WIDTH` each, classes too), ``epochs`` at most :data:`MAX_EPOCHS`.
+    ``progress`` shows a bar over the epochs (default: when stderr is a terminal).
+
+    Raises
+    ------
+    ValueError
+        For bad arguments (naming them), and when the training diverges (NaN or inf weights:
+        lower ``lr``).
+
+    Examples
+    --------
+
     >>> from netcoreset.verification.experiments.datasets import load_digits_split
     >>> x_tr, y_tr, x_te, y_te = load_digits_split()
     >>> net = train_mlp(x_tr, y_tr, (32,), epochs=5)
     >>> accuracy(net, x_te, y_te) > 0.8
     True
     """
-    _check_xy(x, y)
+    x, y = _check_xy(x, y)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+        raise ValueError(f"hidden must be a tuple of layer widths; got {hidden!r}")
     cfg = TrainConfig(
         hidden=tuple(hidden),
         epochs=epochs,
@@ -302,7 +381,7 @@ def train_cached(
     >>> a.from_cache, b.from_cache, torch.equal(a.model[0].weight, b.model[0].weight)
     (False, True, True)
     """
-    _check_xy(x, y)
+    x, y = _check_xy(x, y)
     identity = _identity(x, y, config)
     key = cache_key(x, y, config)
     root = default_cache_dir(cache_dir)
@@ -328,5 +407,14 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     >>> _ = net.weight.data.copy_(torch.eye(2))
     >>> accuracy(net, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
     0.5
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is not ``(n,)`` integer labels for the ``n`` inputs (a column ``(n, 1)``
+        would otherwise broadcast into an ``(n, n)`` comparison), or the model rejects ``x``.
     """
-    return float((model(x).argmax(dim=1) == y).float().mean())
+    x = _inputs(x)
+    y = _labels(y, x.shape[0])
+    out = _outputs(model, x)
+    return int((out.argmax(dim=1) == y.to(out.device)).sum()) / x.shape[0]
