@@ -123,5 +123,5 @@ def test_bad_configuration_is_a_value_error():
         TrainConfig(hidden="300")
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=float("nan"))
-    with pytest.raises(ValueError, match="x must be"):
+    with pytest.raises(ValueError, match="x must have shape"):
         train_cached(torch.zeros(3), torch.zeros(3, dtype=torch.long), BASE)
