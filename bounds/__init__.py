@@ -1,8 +1,13 @@
-r"""Sample sizes, error budgets and size bounds of CoreNet (numeric and symbolic).
+r"""Sample sizes, error budgets, size bounds and generalisation bounds of CoreNet (numeric
+and symbolic).
 
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
 loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast.
+
+:mod:`netcoreset.bounds.generalization` holds the Occam, margin-compression and corollary
+bounds and :mod:`netcoreset.bounds.description_length` the code length of a compressed network
+that they need.
 
 Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.validation`
 (argument checks that raise ``ValueError`` naming the argument) and
@@ -15,6 +20,21 @@ import importlib
 from typing import Any
 
 from .amplification import amplified_log_ratio, default_tau
+from .description_length import (
+    ARITHMETIC_OVERHEAD_BITS,
+    ChoiceCost,
+    DescriptionLength,
+    LayerCode,
+    arithmetic_coding_bits,
+    codebook_bits,
+    count_bits,
+    count_table_bits,
+    describe_network,
+    fixed_width_bits,
+    multinomial_bits,
+    permutation_credit_bits,
+    positions_bits,
+)
 from .error_budget import (
     delta_hat,
     delta_hat_product,
@@ -26,6 +46,22 @@ from .error_budget import (
     max_part_size,
     network_eps,
     num_neurons,
+)
+from .generalization import (
+    OCCAM_FORMS,
+    CorollaryBound,
+    MarginCompressionBound,
+    OccamBound,
+    binary_kl,
+    binomial_tail_upper,
+    corenet_generalization_bound,
+    kl_upper,
+    margin_compression_bound,
+    margin_error_count,
+    max_logit_deviation,
+    occam_bound,
+    prior_cost_nats,
+    union_bound_nats,
 )
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
 from .sample_size import (
@@ -62,6 +98,35 @@ __all__ = [
     "network_bound",
     "num_neurons",
     "sample_size",
+    # generalisation bounds (netcoreset.bounds.generalization)
+    "binary_kl",
+    "kl_upper",
+    "binomial_tail_upper",
+    "union_bound_nats",
+    "prior_cost_nats",
+    "OCCAM_FORMS",
+    "OccamBound",
+    "occam_bound",
+    "margin_error_count",
+    "max_logit_deviation",
+    "MarginCompressionBound",
+    "margin_compression_bound",
+    "CorollaryBound",
+    "corenet_generalization_bound",
+    # description length (netcoreset.bounds.description_length)
+    "count_bits",
+    "positions_bits",
+    "fixed_width_bits",
+    "count_table_bits",
+    "multinomial_bits",
+    "arithmetic_coding_bits",
+    "ARITHMETIC_OVERHEAD_BITS",
+    "codebook_bits",
+    "permutation_credit_bits",
+    "LayerCode",
+    "ChoiceCost",
+    "DescriptionLength",
+    "describe_network",
 ]
 
 

@@ -26,8 +26,10 @@ from .error_budget import (
     num_neurons,
 )
 from .sample_size import sample_size, sensitivity_set_size
+from .serialization import to_jsonable
 from .validation import (
     check_architecture,
+    check_bool,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -90,6 +92,10 @@ def compressed_size_bound(
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
     eta = check_positive_int("eta", eta)
+    if isinstance(sensitivity_sums, (str, bytes)) or not isinstance(
+        sensitivity_sums, (Sequence, np.ndarray)
+    ):
+        raise ValueError(f"sensitivity_sums must be one array per layer; got {sensitivity_sums!r}")
     products = check_nonnegative_array("delta_hat_products", delta_hat_products)
     if products.ndim != 1 or products.size != len(sensitivity_sums):
         raise ValueError("delta_hat_products needs one value per layer of sensitivity_sums")
@@ -166,12 +172,13 @@ class NetworkBound:
         return self.total_nnz_bound / self.total_weights
 
     def to_dict(self) -> dict[str, Any]:
+        """Strict-JSON dictionary (:mod:`netcoreset.bounds.serialization`'s policy)."""
         d = asdict(self)
         d["total_weights"] = self.total_weights
         d["total_nnz_bound"] = self.total_nnz_bound
         d["kept_fraction"] = self.kept_fraction
         d["arch"] = list(self.arch)
-        return d
+        return to_jsonable(d)
 
 
 def network_bound(
@@ -239,6 +246,9 @@ def network_bound(
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
     k_prime = check_positive("k_prime", k_prime)
+    include_kappa = check_bool("include_kappa", include_kappa)
+    tight = check_bool("tight", tight)
+    bias = check_bool("bias", bias)
     n_layers = len(widths) - 1
     sens = check_nonnegative_array("sensitivity_sum", sensitivity_sum)
     canc = check_nonnegative_array("mean_cancellation", mean_cancellation)

@@ -18,10 +18,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .validation import (
+    MAX_EXACT_INT,
+    check_bool,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
     check_positive_int,
+    check_real_array,
 )
 
 __all__ = [
@@ -83,7 +86,10 @@ def sensitivity_set_size(eta: int, eta_star: int, delta: float, k_prime: float =
     eta_star = check_positive_int("eta_star", eta_star)
     delta = check_open_unit("delta", delta)
     k_prime = check_positive("k_prime", k_prime)
-    return int(math.ceil(k_prime * math.log(8.0 * eta * eta_star / delta)))
+    size = k_prime * math.log(8.0 * eta * eta_star / delta)
+    if not size <= MAX_EXACT_INT:
+        raise ValueError(f"k_prime={k_prime!r} is too large: |S| = {size:.3g} points exceeds 2**53")
+    return int(math.ceil(size))
 
 
 def draws_for_eps(
@@ -94,7 +100,7 @@ def draws_for_eps(
     K: float = 1.0,
     tight: bool = False,
 ) -> np.ndarray:
-    r"""Unchecked real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
+    r"""Real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
 
     Used by :func:`sample_size` and by the budget-mode bisection, where the shared
     :math:`\varepsilon` may exceed 1 (an allocation rule, not a certificate).
@@ -103,8 +109,12 @@ def draws_for_eps(
     >>> round(float(draws_for_eps(1.0, 0.5, 0.1, 10)), 3)
     213.908
     """
-    s = np.asarray(sensitivity_sum, dtype=np.float64)
-    e = np.asarray(eps, dtype=np.float64)
+    delta = check_open_unit("delta", delta)
+    eta = check_positive_int("eta", eta)
+    K = check_positive("K", K)
+    tight = check_bool("tight", tight)
+    s = check_real_array("sensitivity_sum", sensitivity_sum)
+    e = check_real_array("eps", eps)
     c = (6.0 + 2.0 * e) if tight else 8.0
     log_term = math.log(8.0 * eta / delta)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -177,6 +187,7 @@ def sample_size(
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
+    tight = check_bool("tight", tight)
     with np.errstate(over="ignore"):
         val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight))
     if not np.all(np.isfinite(val)):
@@ -243,6 +254,7 @@ def certified_eps(
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
+    tight = check_bool("tight", tight)
     m_arr, s = np.broadcast_arrays(m_arr, s)
     c_term = s * K * math.log(8.0 * eta / delta)
     eps = _closed_form_eps(m_arr, c_term, tight)

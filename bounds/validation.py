@@ -16,14 +16,35 @@ __all__ = [
     "check_open_unit",
     "check_positive",
     "check_nonnegative_array",
+    "check_real_array",
     "check_architecture",
+    "check_bool",
+    "check_int",
     "check_positive_int",
     "check_seed",
+    "MAX_EXACT_INT",
+    "MAX_SEED",
 ]
+
+#: Largest integer the float64 formulas represent exactly (:math:`2^{53}`): the default cap
+#: of :func:`check_positive_int`, so that a huge integer gets a ``ValueError``, not an
+#: ``OverflowError`` or a silently rounded result.
+MAX_EXACT_INT = 2**53
+
+#: Largest seed (:math:`2^{64} - 1`, what ``torch.Generator.manual_seed`` accepts).
+MAX_SEED = 2**64 - 1
 
 
 def _is_real_scalar(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _as_float(value: Any) -> float:
+    """``float(value)``, with integers too large for a float as infinity (no OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def check_open_unit(name: str, value: Any) -> float:
@@ -36,7 +57,7 @@ def check_open_unit(name: str, value: Any) -> float:
     ...
     ValueError: delta must be a real number in the open interval (0, 1); got 1.0
     """
-    if not _is_real_scalar(value) or not (0.0 < float(value) < 1.0):
+    if not _is_real_scalar(value) or not (0.0 < _as_float(value) < 1.0):
         raise ValueError(f"{name} must be a real number in the open interval (0, 1); got {value!r}")
     return float(value)
 
@@ -47,23 +68,73 @@ def check_positive(name: str, value: Any, *, allow_inf: bool = False) -> float:
     >>> check_positive("K", 2)
     2.0
     """
-    ok = _is_real_scalar(value) and float(value) > 0.0
-    if ok and not allow_inf and not math.isfinite(float(value)):
+    ok = _is_real_scalar(value) and _as_float(value) > 0.0
+    if ok and not allow_inf and not math.isfinite(_as_float(value)):
         ok = False
     if not ok:
         raise ValueError(f"{name} must be a finite real number > 0; got {value!r}")
-    return float(value)
+    return _as_float(value)
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int after checking it is an integer ``>= 1``.
+def check_int(name: str, value: Any, minimum: int, maximum: int) -> int:
+    """Return ``value`` as an int after checking it is an integer in ``[minimum, maximum]``.
+
+    Floats are refused, even whole ones (``2.0``): a count is never silently truncated.
+
+    >>> check_int("bisection_steps", 3, 0, 60)
+    3
+    >>> check_int("trials", 10**9, 1, 10**7)
+    Traceback (most recent call last):
+    ...
+    ValueError: trials must be an integer <= 10000000 (a bound on the work); got 1000000000
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value > maximum:
+        raise ValueError(
+            f"{name} must be an integer <= {maximum} (a bound on the work); got {value!r}"
+        )
+    return int(value)
+
+
+def check_positive_int(name: str, value: Any, maximum: int = MAX_EXACT_INT) -> int:
+    """Return ``value`` as an int after checking it is an integer ``>= 1`` (and at most
+    ``maximum``, by default :data:`MAX_EXACT_INT`).
 
     >>> check_positive_int("eta", 410)
     410
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    return int(value)
+    return check_int(name, value, 1, maximum)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` after checking it is ``True`` or ``False`` (numpy booleans too).
+
+    >>> check_bool("tight", False)
+    False
+    >>> check_bool("bias", "no")
+    Traceback (most recent call last):
+    ...
+    ValueError: bias must be True or False; got 'no'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_real_array(name: str, value: Any) -> np.ndarray:
+    """Return ``value`` as a float64 array of any shape (NaN and inf allowed), or raise a
+    ``ValueError`` naming ``name`` for anything that is not real numbers.
+
+    >>> check_real_array("eps", [0.1, float("inf")])
+    array([0.1, inf])
+    """
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"{name} must be a real number or array of real numbers; got {value!r}"
+        ) from None
 
 
 def check_nonnegative_array(name: str, value: Any) -> np.ndarray:
@@ -74,6 +145,8 @@ def check_nonnegative_array(name: str, value: Any) -> np.ndarray:
     """
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float64 (above about 1.8e308)") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must be a real number or array of real numbers; got {value!r}"
@@ -111,12 +184,20 @@ def check_architecture(arch: Sequence[Any] | str) -> tuple[int, ...]:
                 raise ValueError(
                     f"arch must be a comma-separated list of positive integers; got {arch!r}"
                 ) from None
-    else:
+    elif isinstance(arch, (Sequence, np.ndarray)):
         widths = list(arch)
+    else:
+        raise ValueError(f"arch must be a sequence of layer widths; got {arch!r}")
     out = []
     for w in widths:
-        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or int(w) < 1:
-            raise ValueError(f"arch must contain only integers >= 1; got {tuple(widths)!r}")
+        if (
+            isinstance(w, bool)
+            or not isinstance(w, (int, np.integer))
+            or not 1 <= int(w) <= MAX_EXACT_INT
+        ):
+            raise ValueError(
+                f"arch must contain only integers in [1, 2**53]; got {tuple(widths)!r}"
+            )
         out.append(int(w))
     if len(out) < 2:
         raise ValueError(
@@ -126,7 +207,8 @@ def check_architecture(arch: Sequence[Any] | str) -> tuple[int, ...]:
 
 
 def check_seed(name: str, value: Any) -> int:
-    """Return ``value`` as an int after checking it is an integer ``>= 0`` (a seed).
+    """Return ``value`` as an int after checking it is a seed: an integer in
+    ``[0, 2**64 - 1]`` (:data:`MAX_SEED`, the range of ``torch.Generator.manual_seed``).
 
     >>> check_seed("seed", 7)
     7
@@ -135,6 +217,8 @@ def check_seed(name: str, value: Any) -> int:
     ...
     ValueError: seed must be an integer >= 0; got -1
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    if value > MAX_SEED:
+        raise ValueError(f"{name} must be an integer <= 2**64 - 1; got {value!r}")
     return int(value)

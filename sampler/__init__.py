@@ -13,6 +13,15 @@ from .amplify import KEstimate, estimate_K
 from .config import BUDGET_ALLOCATION_DEFAULT, BUDGET_INCLUDE_KAPPA_DEFAULT, CompressionConfig
 from .core import compress
 from .methods import METHODS, get_method
+from .model_io import architecture_of, load_model, save_model
+from .quantize import (
+    QUANTIZERS,
+    Quantization,
+    kmeans_1d,
+    quantize,
+    quantize_values,
+    uniform_levels,
+)
 from .report import CompressionReport, LayerReport
 from .result import CompressionResult, SparseLinear, load
 from .sensitivity import (
@@ -25,6 +34,7 @@ from .sensitivity import (
 from .sparsify import multinomial_counts, sparsify_part
 
 __all__ = [
+    "architecture_of",
     "as_inputs",
     "BUDGET_ALLOCATION_DEFAULT",
     "BUDGET_INCLUDE_KAPPA_DEFAULT",
@@ -42,11 +52,19 @@ __all__ = [
     "LayerSensitivity",
     "linear_layers",
     "load",
+    "load_model",
     "max_times_product",
     "max_times_product_reference",
     "METHODS",
     "multinomial_counts",
     "relative_cancellation",
+    "save_model",
     "sparsify_part",
     "SparseLinear",
+    "QUANTIZERS",
+    "Quantization",
+    "quantize",
+    "quantize_values",
+    "kmeans_1d",
+    "uniform_levels",
 ]

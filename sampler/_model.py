@@ -40,6 +40,11 @@ def _check_finite(layers: Sequence[nn.Linear]) -> None:
         for name, tensor in (("weight", layer.weight), ("bias", layer.bias)):
             if tensor is None:
                 continue
+            if tensor.device.type == "meta":
+                raise ValueError(
+                    f"layer {idx} ({layer!r}): {name} is on the meta device (a shape without "
+                    "values): materialise the weights first"
+                )
             if not torch.is_floating_point(tensor):
                 raise ValueError(f"layer {idx} ({layer!r}): {name} must be a floating-point tensor")
             if not _all_finite(tensor):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -214,11 +214,46 @@ def layer_draws(
     return np.ceil(np.minimum(real, 1e300))
 
 
+#: The search for the budget's eps stays inside exp(+-700) (float64's range).
+_LOG_EPS_LIMIT = 700.0
+
+
 def _log_draw_slope(eps: float, tight: bool) -> float:
     r""":math:`d\log m/d\log\varepsilon` of the draw formula: -2, or with ``tight``
     (:math:`m \propto (6 + 2\varepsilon)/\varepsilon^2`)
     :math:`2\varepsilon/(6 + 2\varepsilon) - 2`."""
-    return 2.0 * eps / (6.0 + 2.0 * eps) - 2.0 if tight else -2.0
+    return 2.0 / (6.0 / eps + 2.0) - 2.0 if tight else -2.0
+
+
+def _bracket(
+    value_at: Callable[[float], float], budget: float, K: float, factors: Sequence[float]
+) -> tuple[float, float, float, float]:
+    r"""A bracket ``(lo, hi, E(lo), E(hi))`` of :math:`t = \log\varepsilon` around the budget.
+
+    The draw counts depend on :math:`\varepsilon` through :math:`cK/\varepsilon^2` (``c``: the
+    layer factors), so the search starts at :math:`\tfrac12\log(K\max c) \pm 60` and widens
+    by 60 until :math:`E(lo)` reaches the budget (or stops growing: every edge that can be
+    sampled is kept) and :math:`E(hi)` falls below it (or stops falling: one draw per part), so
+    extreme constants ``K`` get the same kept count as ``K = 1``.
+    """
+    scale = max((f for f in factors if f > 0), default=1.0)
+    centre = 0.5 * (math.log(K) + math.log(scale))
+    lo, hi = max(centre - 60.0, -_LOG_EPS_LIMIT), min(centre + 60.0, _LOG_EPS_LIMIT)
+    e_lo = value_at(lo)
+    while e_lo < budget and lo > -_LOG_EPS_LIMIT:
+        lo = max(lo - 60.0, -_LOG_EPS_LIMIT)
+        nxt = value_at(lo)
+        saturated, e_lo = nxt <= e_lo, nxt
+        if saturated:
+            break
+    e_hi = value_at(hi)
+    while e_hi > budget and hi < _LOG_EPS_LIMIT:
+        hi = min(hi + 60.0, _LOG_EPS_LIMIT)
+        nxt = value_at(hi)
+        floor, e_hi = nxt >= e_hi, nxt
+        if floor:
+            break
+    return lo, hi, e_lo, e_hi
 
 
 def _saturated(tables: Sequence[PartTable], draws: Sequence[np.ndarray]) -> float | None:
@@ -254,9 +289,10 @@ def solve_budget(
     r"""The shared :math:`\varepsilon` whose expected kept-edge count is ``budget``.
 
     :math:`E(t)`, the expected count at :math:`\varepsilon = e^t`, is non-increasing in
-    :math:`t \in [-60, 60]`. A safeguarded Newton iteration on
-    :math:`\log E(t) - \log\text{budget}` (a step outside the bracket, or one that does
-    not halve it, is replaced by bisection) evaluates :math:`E` and :math:`E'` in one
+    :math:`t`. A safeguarded Newton iteration on
+    :math:`\log E(t) - \log\text{budget}` inside a bracket found around
+    :math:`\tfrac12\log(K\max c)` (``_bracket``; a step outside it is replaced by
+    bisection) evaluates :math:`E` and :math:`E'` in one
     float32 pass over the edges (:meth:`PartTable.expected_kept_fast`), with
 
     .. math::
@@ -301,25 +337,27 @@ def solve_budget(
         expected = sum(tb.expected_kept(m) for tb, m in zip(tables, draws, strict=True))
         return math.exp(t), draws, expected, capped
 
-    lo, hi = -60.0, 60.0  # natural log of eps
-    e_lo = _saturated(tables, draws_at(lo))
-    if e_lo is None:
-        e_lo, _ = evaluate(lo)
+    def value_at(t: float) -> float:
+        draws = draws_at(t)
+        known = _saturated(tables, draws)  # every edge kept surely
+        if known is None and all(np.max(m, initial=0) <= 1 for m in draws):
+            known = float(sum(np.count_nonzero(m) for m in draws))  # one draw: one edge
+        return known if known is not None else evaluate(t)[0]
+
+    lo, hi, e_lo, e_hi = _bracket(value_at, budget, K, factors)
     if budget > e_lo * (1 - 1e-6):  # the caller reports the cap
         return finish(lo, True)
-    d_hi = draws_at(hi)
-    e_hi = float(sum(np.count_nonzero(m) for m in d_hi))  # one draw: one edge
-    if any(np.max(m, initial=0) > 1 for m in d_hi):
-        e_hi, _ = evaluate(hi)
     if budget < e_hi * (1 - 1e-6):
         _, _, minimum, _ = finish(hi, False)
         raise ValueError(
             f"budget of {budget:.6g} weights is below the minimum of {minimum:.6g}: every "
             "active part keeps at least one edge"
         )
-    # Start where the draws add up to the budget (E <= sum of draws, so E(t0) <= budget).
-    total_draws = sum(float(np.sum(m)) for m in draws_at(0.0))
-    t = float(np.clip(0.5 * math.log(max(total_draws, 1e-300) / budget), lo, hi))
+    # Start where the draws add up to the budget (E <= sum of draws, so E(t0) <= budget);
+    # the draws scale like exp(-2t) from the bracket's middle.
+    mid = 0.5 * (lo + hi)
+    total_draws = sum(float(np.sum(m)) for m in draws_at(mid))
+    t = float(np.clip(mid + 0.5 * math.log(max(total_draws, 1e-300) / budget), lo, hi))
     prev: tuple[float, float] | None = None  # the last (t, log E - log budget)
     for _ in range(max_iter):
         value, slope = evaluate(t)

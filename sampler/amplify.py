@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import torch
 
+from netcoreset.bounds.validation import check_positive, check_positive_int
+
+from ._model import linear_layers
 from .sensitivity import augment_inputs
 from .sparsify import sparsify_part
 
@@ -117,9 +120,18 @@ def estimate_K(
     >>> est.K >= 1.0, est.sample_size
     (True, 200)
     """
+    layers = linear_layers(torch.nn.Sequential(), layers)  # validates the chain
+    if (
+        not isinstance(holdout, torch.Tensor)
+        or holdout.ndim != 2
+        or holdout.shape[1] != layers[0].in_features
+    ):
+        raise ValueError(f"holdout must be a tensor of shape (n, {layers[0].in_features})")
     n = holdout.shape[0]
     if n < 2:
         raise ValueError(f"holdout must hold at least 2 points; got {n}")
+    k_prime = check_positive("k_prime", k_prime)
+    chunk_rows = check_positive_int("chunk_rows", chunk_rows)
     level = math.exp(-1.0 / k_prime)
     a = holdout.to(layers[0].weight.dtype)
     per_layer: list[float] = []

@@ -126,6 +126,8 @@ def svd_layer(weight: torch.Tensor, bias_params: int, budget: float) -> tuple[to
     """
     n_out, n_in = weight.shape
     r = int(max(1, min(min(n_out, n_in), (budget - bias_params) // (n_in + n_out))))
+    if r == min(n_out, n_in):  # full rank: the weight itself, not its rounded reconstruction
+        return weight.clone(), r
     u, s, vh = torch.linalg.svd(weight.to(torch.float64), full_matrices=False)
     low = (u[:, :r] * s[:r]) @ vh[:r]
     return low.to(weight.dtype), r

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from netcoreset.bounds import check_open_unit, check_positive, default_tau
-from netcoreset.bounds.validation import check_seed
+from netcoreset.bounds.validation import check_int, check_seed
 
 from .methods import get_method
 
@@ -31,6 +31,10 @@ BUDGET_INCLUDE_KAPPA_DEFAULT = False
 #: 0.51/0.83/0.93 with "uniform" against 0.12/0.13-0.19/0.21 with "theorem" (with or without
 #: :math:`\kappa`), which gives the last layers one draw per part.
 BUDGET_ALLOCATION_DEFAULT = "uniform"
+
+#: Most CoreNet++ candidates per part: each is a full resample of the part, and
+#: :math:`\lceil\log_2(1/\delta)\rceil \le 1075` for every float64 :math:`\delta`.
+MAX_TAU = 2048
 
 Mode = Literal["guarantee", "budget"]
 
@@ -171,7 +175,7 @@ class CompressionConfig:
             tight=bool(tight),
             activations=activations,
             tau=(
-                (default_tau(delta) if tau is None else _optional_count("tau", tau))
+                (default_tau(delta) if tau is None else check_int("tau", tau, 1, MAX_TAU))
                 if entry.amplify
                 else None
             ),

@@ -160,9 +160,8 @@ def compress(
     entry = get_method(cfg.method)
     original = linear_layers(model, layers)
     ref = original[0].weight
-    x = as_inputs(
-        data, like=ref, features=original[0].in_features, flatten=starts_with_flatten(model)
-    )
+    flatten = starts_with_flatten(model)
+    x = as_inputs(data, like=ref, features=original[0].in_features, flatten=flatten)
     cfg.draw_scales(len(original))  # validates the length before any work
     cpu_gen, dev_gen, seed_used = _generators(cfg.seed, generator, ref.device)
     notes: list[str] = []
@@ -174,7 +173,9 @@ def compress(
         net, pruned, folded = stage.prune_neurons(net, original, points.s)
     stats = stage.layer_statistics(net, points.s, cfg)
     budget = stage.error_budget(stats, net, cfg)
-    alloc = stage.allocate_draws(stats, budget, net, cfg, nnz_original, notes)
+    alloc = stage.allocate_draws(
+        stats, budget, net, cfg, nnz_original, notes, entry.sensitivity_sampling
+    )
     sampled = stage.sample_layers(entry, net, points, stats, alloc, budget, cfg, dev_gen)
     cert = stage.certify(entry, stats, alloc, budget, net, cfg)
     report = build_report(
@@ -182,4 +183,4 @@ def compress(
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,
         elapsed_s=time.perf_counter() - t_start, notes=notes,
     )  # fmt: skip
-    return CompressionResult(model=stage.build_model(sampled), report=report)
+    return CompressionResult(model=stage.build_model(sampled, flatten), report=report)

@@ -53,7 +53,8 @@ class LayerTask:
     draws : numpy.ndarray
         :math:`m` of every part, ``(2 * out,)``, positive parts first.
     budget : float
-        The layer's expected number of kept weights (the baselines match it).
+        The layer's expected number of kept weights (the baselines match it; at or above the
+        layer's number of non-zero weights they return the layer unchanged).
     holdout_points : torch.Tensor or None
         CoreNet++'s :math:`T`, augmented like :math:`S` (bias column, sign split).
     tau : int or None
@@ -141,8 +142,20 @@ def _corenet_amplified(task: LayerTask) -> LayerOutcome:
     return LayerOutcome(parts[0] - parts[1], {"chosen_candidates": [int(v) for v in chosen]})
 
 
+def _whole(task: LayerTask) -> LayerOutcome | None:
+    """The layer unchanged when its budget covers all of its non-zero weights (a baseline at
+    ``keep=1`` returns the model itself, not a resample of it); else None."""
+    full = task.full_weight()
+    if task.budget >= int((full != 0).sum()):
+        return LayerOutcome(full.clone())
+    return None
+
+
 def _sampling_baseline(name: str) -> Callable[[LayerTask], LayerOutcome]:
     def compress_layer(task: LayerTask) -> LayerOutcome:
+        whole = _whole(task)
+        if whole is not None:
+            return whole
         w_hat, m = sample_layer(task.full_weight(), name, task.budget, task.generator)
         return LayerOutcome(w_hat, {"baseline_draws": m})
 
@@ -155,6 +168,9 @@ def _magnitude(task: LayerTask) -> LayerOutcome:
 
 
 def _svd(task: LayerTask) -> LayerOutcome:
+    whole = _whole(task)
+    if whole is not None:
+        return whole
     b = task.bias
     low, rank = svd_layer(task.weight, 0 if b is None else int((b != 0).sum()), task.budget)
     full = low if b is None else torch.cat([low, b[:, None]], dim=1)

@@ -237,7 +237,13 @@ def layer_statistics(
     net: Network, x_s: torch.Tensor, cfg: CompressionConfig
 ) -> list[LayerStatistics]:
     """Sensitivities and cancellation of every layer from the activations of :math:`S`."""
-    inputs, _ = forward_activations(net.layers(), x_s)
+    inputs, preacts = forward_activations(net.layers(), x_s)
+    for idx, z in enumerate(preacts):
+        if not bool(torch.isfinite(z).all()):
+            raise ValueError(
+                f"layer {idx}'s pre-activations on S overflow to inf or NaN in {z.dtype}: the "
+                "data or the weights are too large for the model's dtype (rescale them)"
+            )
     return [
         _statistics(net.weights[idx], net.biases[idx], inputs[idx], cfg.chunk_size)
         for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities")
@@ -294,9 +300,12 @@ def allocate_draws(
     cfg: CompressionConfig,
     nnz_original: int,
     notes: list[str],
+    sensitivity_sampling: bool = True,
 ) -> Allocation:
     """Guarantee mode: the draws for ``cfg.eps``. Budget mode: the shared :math:`\\varepsilon`
-    whose expected number of kept edges equals the budget (capped with a warning)."""
+    whose expected number of kept edges equals the budget (capped with a warning). A budget
+    of every non-zero weight gives a baseline (``sensitivity_sampling=False``) every layer
+    whole: the baselines do not depend on the sensitivities on :math:`S`."""
     tables = [s.table for s in stats]
     args = (budget.products_allocation, cfg.delta, net.eta, cfg.K, cfg.tight, budget.factors)
     target = None
@@ -307,6 +316,9 @@ def allocate_draws(
     else:
         target = float(cfg.nnz) if cfg.nnz is not None else cfg.budget_fraction() * nnz_original
         eps, draws, expected, capped = solve_budget(tables, target, *args)
+        if not sensitivity_sampling and target >= nnz_original:
+            whole = [float(n) for n in count_nonzeros(net.weights, net.biases)]
+            return Allocation(eps, draws, whole, target)
         if capped:
             msg = (
                 f"budget of {target:.6g} weights exceeds the {expected:.6g} edges that can be "
@@ -459,7 +471,9 @@ def certify(
     return Certificate(eps, eps_emp, list(per_layer), bound)
 
 
-def build_model(sampled: Sampled) -> torch.nn.Sequential:
+def build_model(sampled: Sampled, flatten: bool = False) -> torch.nn.Sequential:
     """The compressed network as a new ``Linear -> ReLU -> ... -> Linear`` that owns the
-    sampled tensors (no copy)."""
-    return _shared_sequential(sampled.weights, sampled.biases, trainable=True)
+    sampled tensors (no copy), after an ``nn.Flatten`` when the original starts with one (so
+    that it takes the same inputs)."""
+    net = _shared_sequential(sampled.weights, sampled.biases, trainable=True)
+    return torch.nn.Sequential(torch.nn.Flatten(), *net) if flatten else net

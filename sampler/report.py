@@ -117,19 +117,28 @@ class CompressionReport:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (non-finite floats become the strings ``"inf"``, ...)."""
+        """A strict-JSON dict (non-finite floats as ``null``, listed under ``"non_finite"``:
+        :mod:`netcoreset.bounds.serialization`)."""
         return to_jsonable(dataclasses.asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:
         """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), **kwargs)
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CompressionReport:
-        """Inverse of :meth:`to_dict`."""
-        data = from_jsonable(dict(data))
-        layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
-        return cls(**data, layers=layers)
+    def from_dict(cls, data: dict[str, Any], *, legacy_strings: bool = False) -> CompressionReport:
+        """Inverse of :meth:`to_dict` (``legacy_strings``: a report of netcoreset 0.1.0).
+
+        Raises ``ValueError`` when ``data`` is not such a report (missing or unknown fields).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a report must be a dict; got {type(data).__name__}")
+        data = from_jsonable(dict(data), legacy_strings=legacy_strings)
+        try:
+            layers = [LayerReport(**layer) for layer in data.pop("layers", [])]
+            return cls(**data, layers=layers)
+        except TypeError as exc:
+            raise ValueError(f"not a compression report: {exc}") from None
 
 
 def _layer_report(

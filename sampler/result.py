@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,22 +10,26 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._model import build_sequential, linear_layers
+from ._model import build_sequential, linear_layers, starts_with_flatten
 from .report import CompressionReport
 
 __all__ = ["CompressionResult", "SparseLinear", "load"]
-
-_FORMAT_VERSION = 1
 
 
 class SparseLinear(nn.Module):
     """A linear layer whose weight is stored as ``torch.sparse_csr`` (see
     :meth:`CompressionResult.to_sparse`): :math:`y = W x + b` with :math:`W` sparse.
 
+    Like :class:`torch.nn.Linear` it maps inputs of shape ``(*, in_features)`` to
+    ``(*, out_features)``. Half and bfloat16 weights are stored and multiplied in float32 (CPU
+    kernels for sparse half matrices are missing) and the output is cast back.
+
     >>> import torch
     >>> layer = SparseLinear(torch.tensor([[0.0, 2.0], [1.0, 0.0]]), torch.zeros(2))
     >>> layer(torch.tensor([[1.0, 3.0]]))
     tensor([[6., 1.]])
+    >>> layer(torch.ones(4, 5, 2)).shape
+    torch.Size([4, 5, 2])
     """
 
     weight: torch.Tensor
@@ -36,16 +39,26 @@ class SparseLinear(nn.Module):
         super().__init__()
         self.in_features = weight.shape[1]
         self.out_features = weight.shape[0]
+        self.output_dtype = weight.dtype
+        stored = weight.detach()
+        if stored.dtype in (torch.float16, torch.bfloat16):
+            stored = stored.float()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-            self.register_buffer("weight", weight.detach().to_sparse_csr())
+            self.register_buffer("weight", stored.to_sparse_csr())
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = (self.weight @ x.reshape(-1, self.in_features).T).T
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"SparseLinear expects inputs (*, {self.in_features}); got {tuple(x.shape)}"
+            )
+        lead = x.shape[:-1]
+        flat = x.reshape(-1, self.in_features).to(self.weight.dtype)
+        out = (self.weight @ flat.T).T.to(self.output_dtype)
         if self.bias is not None:
             out = out + self.bias
-        return out
+        return out.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
         nnz = int(self.weight.values().numel())
@@ -96,8 +109,9 @@ class CompressionResult:
         return self.report.to_dict()
 
     def to_sparse(self) -> nn.Sequential:
-        """The model with every weight as ``torch.sparse_csr`` (for storage and inference)."""
-        mods: list[nn.Module] = []
+        """The model with every weight as ``torch.sparse_csr`` (for storage and inference);
+        a leading ``nn.Flatten`` is kept."""
+        mods: list[nn.Module] = [nn.Flatten()] if starts_with_flatten(self.model) else []
         layers = linear_layers(self.model)
         for idx, layer in enumerate(layers):
             mods.append(SparseLinear(layer.weight, layer.bias))
@@ -106,57 +120,70 @@ class CompressionResult:
         return nn.Sequential(*mods)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``model.safetensors`` (the tensors, bit-exact) and ``metadata.json``."""
-        from safetensors.torch import save_file
+        """Write the result to the folder ``directory``, whole or not at all.
 
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
+        The folder holds ``model.safetensors`` (the tensors, bit-exact) and ``metadata.json``
+        (the layers and the report); each file carries the SHA-256 of the other's content, so
+        :func:`load` detects a damaged or mismatched pair. Both are written to a temporary
+        folder next to ``directory``, flushed to disk, and the folder is renamed into place; an
+        existing result there is replaced (it is moved aside first and deleted after), so an
+        interruption leaves the old result, the new one, or no folder, never a mixture.
+
+        Raises
+        ------
+        ValueError
+            When ``directory`` is a file, lies under a file, or is a folder that holds
+            something other than a saved result (it is never deleted).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from netcoreset.sampler import compress
+        >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+        >>> res = compress(net, torch.rand(50, 4), keep=0.5, seed=0)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sorted(p.name for p in res.save(f"{d}/run").iterdir())
+        ['metadata.json', 'model.safetensors']
+        """
+        from ._store import write_result
+
         layers = linear_layers(self.model)
-        tensors = {}
-        for idx, layer in enumerate(layers):
-            tensors[f"layers.{idx}.weight"] = layer.weight.detach().cpu().contiguous()
-            if layer.bias is not None:
-                tensors[f"layers.{idx}.bias"] = layer.bias.detach().cpu().contiguous()
-        save_file(tensors, str(path / "model.safetensors"))
-        meta = {
-            "format": "netcoreset-compressed",
-            "version": _FORMAT_VERSION,
-            "layers": [[lay.in_features, lay.out_features, lay.bias is not None] for lay in layers],
-            "report": self.report.to_dict(),
-        }
-        (path / "metadata.json").write_text(json.dumps(meta, indent=2))
-        return path
+        return write_result(
+            Path(directory),
+            weights=[lay.weight for lay in layers],
+            biases=[lay.bias for lay in layers],
+            flatten=starts_with_flatten(self.model),
+            report=self.report.to_dict(),
+        )
 
 
 def load(directory: str | Path, device: str | torch.device = "cpu") -> CompressionResult:
     """Load a :class:`CompressionResult` written by :meth:`CompressionResult.save`.
 
-    Raises ``ValueError`` when the folder is not such a result.
+    The checksums written by ``save`` are verified: a truncated, altered or mismatched
+    ``model.safetensors``/``metadata.json`` pair is refused. Results of netcoreset 0.1.0
+    (format version 1, without checksums) load with their structure checked only.
 
-    >>> import tempfile, torch
+    Raises
+    ------
+    ValueError
+        When the folder is not a complete, intact saved result (naming what is wrong).
+
+    Examples
+    --------
+    >>> import tempfile
     >>> from netcoreset.sampler import compress
-    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2))
+    >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     >>> res = compress(net, torch.rand(50, 4), keep=0.5, seed=0)
     >>> with tempfile.TemporaryDirectory() as d:
     ...     back = load(res.save(d))
     >>> all(torch.equal(a, b) for a, b in zip(res.model.parameters(), back.model.parameters()))
     True
     """
-    from safetensors.torch import load_file
+    from ._store import read_result
 
-    path = Path(directory)
-    meta_file, tensor_file = path / "metadata.json", path / "model.safetensors"
-    if not meta_file.is_file() or not tensor_file.is_file():
-        raise ValueError(f"{path} holds no saved compression (metadata.json, model.safetensors)")
-    meta = json.loads(meta_file.read_text())
-    if meta.get("format") != "netcoreset-compressed":
-        raise ValueError(f"{meta_file} is not a netcoreset compression")
-    tensors = load_file(str(tensor_file), device=str(device))
-    weights, biases = [], []
-    for idx, (_, _, has_bias) in enumerate(meta["layers"]):
-        weights.append(tensors[f"layers.{idx}.weight"])
-        biases.append(tensors[f"layers.{idx}.bias"] if has_bias else None)
-    return CompressionResult(
-        model=build_sequential(weights, biases),
-        report=CompressionReport.from_dict(meta["report"]),
-    )
+    stored = read_result(Path(directory), device)
+    net = build_sequential(stored.weights, stored.biases)
+    model = nn.Sequential(nn.Flatten(), *net) if stored.flatten else net
+    report = CompressionReport.from_dict(stored.report, legacy_strings=stored.version == 1)
+    return CompressionResult(model=model, report=report)

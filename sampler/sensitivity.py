@@ -338,6 +338,8 @@ def empirical_sensitivity(
         )
     if activations.shape[0] == 0:
         raise ValueError("activations must hold at least one point of S")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1; got {chunk_size!r}")
     acts = activations.to(device=weight.device, dtype=weight.dtype)
     points, split = augment_inputs(acts, bias is not None)
     cols = weight.shape[1]

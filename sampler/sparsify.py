@@ -387,9 +387,17 @@ def multinomial_counts(
     rows, n = q.shape
     qd = q.to(torch.float64)
     md = m.to(device=q.device, dtype=torch.float64)
+    if qd.numel() and not (bool(qd.amin() >= 0) and bool(torch.isfinite(qd.amax()))):
+        raise ValueError("q must be finite and non-negative")
+    if md.numel() and not (bool(md.amin() >= 0) and bool(torch.isfinite(md.amax()))):
+        raise ValueError("m must be finite and non-negative")
+    if not torch.equal(md, md.floor()):
+        raise ValueError("m must hold whole numbers of draws")
     counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
     has_mass = qd.sum(dim=1) > 0 if n else torch.zeros(rows, dtype=torch.bool, device=q.device)
-    draw = (md > 0) & has_mass
+    if bool(((md > 0) & ~has_mass).any()):
+        raise ValueError("a row with draws (m > 0) has no probability mass (q all zero)")
+    draw = md > 0
     few = draw & (md <= CATEGORICAL_MAX_RATIO * n)
     many = draw & ~few
     if bool(few.any()):

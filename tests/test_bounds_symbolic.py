@@ -40,9 +40,12 @@ def test_every_derivation_check_is_proved(check):
 
 def test_checks_cover_the_brief():
     claims = " | ".join(c.claim for c in CHECKS)
-    assert len(CHECKS) == 8
+    assert len(CHECKS) == 16
     assert "Bernstein" in claims and "eps <= 1" in claims and "32 (L-1)^2" in claims
     assert "8-form" in claims and "tight form" in claims and "BY EVALUATION" in claims
+    # generalisation bounds (symbolic section of netcoreset.bounds.generalization)
+    assert "ln k" in claims and "Pinsker" in claims and "Chernoff" in claims
+    assert "margin shift" in claims and "128 (L-1)^2" in claims and "Kraft" in claims
     assert symbolic.all_derivation_checks() == CHECKS  # cached, same answer
 
 

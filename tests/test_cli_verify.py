@@ -153,8 +153,8 @@ def test_verify_process_executor(files, capsys):
     ("extra", "message"),
     [
         (["--eps", "1.5"], "eps must be a real number in the open interval"),
-        (["--eps", "0.5", "--trials", "0"], "trials must be an integer >= 1"),
-        (["--eps", "0.5", "--workers", "0"], "--workers must be"),
+        (["--eps", "0.5", "--trials", "0"], "argument --trials: expected an integer from 1"),
+        (["--eps", "0.5", "--workers", "0"], "argument --workers: expected an integer from 1"),
         (["--eps", "0.5", "--alpha", "2"], "alpha must be"),
     ],
 )

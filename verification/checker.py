@@ -42,7 +42,12 @@ import torch
 from torch import nn
 
 from netcoreset.bounds.serialization import to_jsonable
-from netcoreset.bounds.validation import check_open_unit, check_positive_int, check_seed
+from netcoreset.bounds.validation import (
+    check_bool,
+    check_open_unit,
+    check_positive_int,
+    check_seed,
+)
 from netcoreset.sampler import as_inputs
 
 from .confidence import (
@@ -57,12 +62,17 @@ from .confidence import (
 
 __all__ = [
     "GuaranteeCheck",
+    "MAX_TRIALS",
     "SamplerCompressor",
     "check_guarantee",
     "entrywise_relative_errors",
 ]
 
 _BOUNDS = ("auto", "clopper-pearson", "betting", "bernstein")
+
+#: Most trials one call runs (``trials``, ``max_trials``, ``batch_size``): ten million
+#: compressions take days even for small networks; split a larger study into several calls.
+MAX_TRIALS = 10**7
 
 
 # ------------------------------------------------------------------------------------------------
@@ -270,14 +280,16 @@ class GuaranteeCheck:
     compressor: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary (arrays as lists; non-finite floats as "inf"/"-inf"/"nan").
+        """Strict-JSON dictionary (arrays as lists; non-finite floats as ``null``, listed under
+        ``"non_finite"``: see :mod:`netcoreset.bounds.serialization`).
 
         >>> import json
         >>> r = GuaranteeCheck("holds", 0.0, 0.0, 0.01, 1e-3, 0.1, 0.1, 1, 1, 0, 0,
         ...     np.zeros(1), np.array([[np.inf]]), np.inf, 0.0, np.inf, "m", False, False, 0,
         ...     0, 1, 1, "c")
-        >>> json.loads(json.dumps(r.to_dict()))["worst_errors"]
-        [['inf']]
+        >>> d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+        >>> d["worst_errors"], d["non_finite"]["/worst_errors/0/0"]
+        ([[None]], 'inf')
         """
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         return to_jsonable(out)
@@ -368,7 +380,7 @@ def check_guarantee(
     ----------
     model : nn.Module
         The original network (never modified; each trial gets a deep copy).
-    data : Tensor or ndarray, shape (n, ...)
+    data : Tensor or ndarray, shape ``(n, ...)``
         Inputs. Without ``holdout`` they are split at random (seeded by ``seed``) into the pool
         :math:`P` (given to the compressor) and the held-out set :math:`H` (a fraction
         ``holdout_fraction``); with ``holdout`` all of ``data`` is the pool.
@@ -379,7 +391,8 @@ def check_guarantee(
     eps, delta : float
         The guarantee to test, both in (0, 1).
     trials : int
-        Number of trials (sequential mode: the cap, unless ``max_trials`` is given).
+        Number of trials (sequential mode: the cap, unless ``max_trials`` is given), at most
+        :data:`MAX_TRIALS`.
     inputs_per_trial : int
         Held-out inputs evaluated per compression (at most :math:`|H|`).
     holdout : Tensor or ndarray, optional
@@ -432,10 +445,13 @@ def check_guarantee(
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     alpha = check_open_unit("alpha", alpha)
-    trials = check_positive_int("trials", trials)
+    trials = check_positive_int("trials", trials, MAX_TRIALS)
     k = check_positive_int("inputs_per_trial", inputs_per_trial)
-    batch_size = check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size, MAX_TRIALS)
     seed = check_seed("seed", seed)
+    sequential = check_bool("sequential", sequential)
+    if progress is not None:
+        progress = check_bool("progress", progress)
     cap = _trial_cap(bound, k, sequential, trials, max_trials)
     pool, hold = _pool_and_holdout(model, data, holdout, holdout_fraction, seed, k)
     if sequential:
@@ -498,7 +514,7 @@ def _trial_cap(bound: str, k: int, sequential: bool, trials: int, max_trials: in
     if max_trials is not None:
         if not sequential:
             raise ValueError("max_trials applies to sequential=True only (use trials)")
-        cap = check_positive_int("max_trials", max_trials)
+        cap = check_positive_int("max_trials", max_trials, MAX_TRIALS)
     if bound == "bernstein" and cap < 2:
         raise ValueError("bound='bernstein' needs trials >= 2")
     return cap

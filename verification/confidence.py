@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from netcoreset.bounds.validation import check_open_unit
+from netcoreset.bounds.validation import check_int, check_open_unit, check_positive_int
 
 __all__ = [
     "BettingConfidenceSequence",
@@ -206,8 +206,7 @@ class BettingConfidenceSequence:
         horizon: int | None = None,
     ) -> None:
         self.alpha = check_open_unit("alpha", alpha)
-        if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 3:
-            raise ValueError(f"grid must be an integer >= 3; got {grid!r}")
+        grid = check_int("grid", grid, 3, 10**6)  # memory and time grow with the grid
         self.truncation = check_open_unit("truncation", truncation)
         if horizon is not None and (
             isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1
@@ -420,6 +419,10 @@ def quantile_ci(
 # ------------------------------------------------------------------------------------------------
 
 
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def verdict(lower: float, upper: float, delta: float) -> Verdict:
     r"""Decision on :math:`H: p \le \delta` from a confidence interval :math:`[l, u]` for :math:`p`.
 
@@ -435,7 +438,7 @@ def verdict(lower: float, upper: float, delta: float) -> Verdict:
     ('holds', 'violated', 'inconclusive')
     """
     delta = check_open_unit("delta", delta)
-    if not 0.0 <= lower <= upper <= 1.0:
+    if not (_real(lower) and _real(upper) and 0.0 <= lower <= upper <= 1.0):
         raise ValueError(f"need 0 <= lower <= upper <= 1; got ({lower!r}, {upper!r})")
     if upper <= delta:
         return "holds"
@@ -476,10 +479,10 @@ def trials_to_decide(
     """
     delta = check_open_unit("delta", delta)
     alpha = check_open_unit("alpha", alpha)
-    if not 0.0 <= p_hat <= 1.0:
+    if not (_real(p_hat) and 0.0 <= p_hat <= 1.0):
         raise ValueError(f"p_hat must be in [0, 1]; got {p_hat!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1; got {n!r}")
+    n = check_positive_int("n", n)
+    max_n = check_positive_int("max_n", max_n)
     if p_hat == delta:
         return None
     if lower is not None and upper is not None:

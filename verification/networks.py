@@ -53,6 +53,7 @@ __all__ = [
     "make_inputs",
     "network_draw",
     "layer_widths",
+    "MAX_ELEMENTS",
 ]
 
 WEIGHT_LAWS: tuple[str, ...] = (
@@ -69,6 +70,10 @@ INPUT_DISTRIBUTIONS: tuple[str, ...] = ("nonnegative", "signed", "with_zero_rows
 """The input distributions :func:`make_inputs` knows."""
 
 _SEED_MAX = 2**32 - 1
+
+#: Most entries one builder call allocates (an input batch, or one layer's weights): 10^8
+#: float64 values are 800 MB.
+MAX_ELEMENTS = 10**8
 _DTYPES = (torch.float32, torch.float64)
 
 
@@ -255,6 +260,8 @@ def build_relu_network(
     True
     """
     sizes = check_architecture(sizes)
+    if any(a * b > MAX_ELEMENTS for a, b in zip(sizes, sizes[1:], strict=False)):
+        raise ValueError(f"sizes {sizes} give a layer of more than {MAX_ELEMENTS} weights")
     if not isinstance(bias, bool):
         raise ValueError(f"bias must be True or False; got {bias!r}")
     weight_law = _check_choice("weight_law", weight_law, WEIGHT_LAWS)
@@ -385,9 +392,13 @@ def make_inputs(
         raise ValueError(f"n must be an integer >= 1; got {n!r}")
     if isinstance(in_features, bool) or not isinstance(in_features, int) or in_features < 1:
         raise ValueError(f"in_features must be an integer >= 1; got {in_features!r}")
+    if n * in_features > MAX_ELEMENTS:
+        raise ValueError(f"n * in_features = {n * in_features} exceeds {MAX_ELEMENTS} entries")
     distribution = _check_choice("distribution", distribution, INPUT_DISTRIBUTIONS)
     dtype = _check_dtype(dtype)
     scale = check_positive("scale", scale)
+    if scale > 1e30:  # |Z| reaches about 6; beyond this float32 inputs overflow
+        raise ValueError(f"scale must be <= 1e30; got {scale!r}")
     seed = _check_seed(seed)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     z = _normal(gen, n, in_features) * scale

@@ -41,7 +41,12 @@ import torch
 from torch import nn
 
 from netcoreset.bounds.serialization import to_jsonable
-from netcoreset.bounds.validation import check_open_unit, check_positive, check_positive_int
+from netcoreset.bounds.validation import (
+    check_int,
+    check_open_unit,
+    check_positive,
+    check_positive_int,
+)
 
 from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee
 
@@ -51,6 +56,7 @@ __all__ = [
     "SlackResult",
     "SlackSearch",
     "find_slack",
+    "MAX_CHECKS",
 ]
 
 Scale = float | list[float]
@@ -230,6 +236,10 @@ def _count_weight_layers(model: nn.Module) -> int:
     return sum(1 for m in model.modules() if isinstance(m, nn.Linear))
 
 
+#: Most checks one search of :func:`find_slack` may run (grid steps + bisection + 1).
+MAX_CHECKS = 1000
+
+
 def _grid_steps(c_min: float, c_max: float, factor: float) -> int:
     span = max(1.0 / c_min, c_max)
     return max(0, math.ceil(math.log(span) / math.log(factor) - 1e-12))
@@ -300,12 +310,13 @@ def _check_grid(
     c_max = check_positive("c_max", c_max)
     if not c_min <= 1.0 <= c_max:
         raise ValueError(f"need 0 < c_min <= 1 <= c_max; got c_min={c_min!r}, c_max={c_max!r}")
-    if (
-        isinstance(bisection_steps, bool)
-        or not isinstance(bisection_steps, (int, np.integer))
-        or bisection_steps < 0
-    ):
-        raise ValueError(f"bisection_steps must be an integer >= 0; got {bisection_steps!r}")
+    steps = check_int("bisection_steps", bisection_steps, 0, 60)  # 2^-60: float noise
+    grid = math.log(max(1.0 / c_min, c_max)) / math.log(factor)
+    if not 1 + grid + steps <= MAX_CHECKS:
+        raise ValueError(
+            f"factor={factor!r}, c_min={c_min!r}, c_max={c_max!r} ask for {grid:.3g} grid "
+            f"checks; at most {MAX_CHECKS} checks per search (a bound on the work)"
+        )
     return factor, c_min, c_max
 
 

@@ -12,6 +12,11 @@ Three sub-commands, all pure arithmetic (no model, no data, no torch):
     :math:`\hat\Delta^\ell`, :math:`\hat\Delta^{\ell\rightarrow}`, :math:`\varepsilon_\ell`,
     draws per part and per neuron, the bound on the number of non-zero weights and the
     fraction of the layer's weights it allows.
+``netcoreset bound occam``
+    the Occam bound on the true error of a classifier with ``--errors`` training errors out
+    of ``--n`` and a description of ``--bits`` bits (or ``--nats``) fixed before the data:
+    the kl, Hoeffding or exact binomial form, or all three
+    (:func:`~netcoreset.bounds.occam_bound`).
 
 ``--json`` prints machine-readable output, ``--latex`` the formulas (from
 :mod:`netcoreset.bounds.symbolic`). Bad input exits with status 2 and a one-line message.
@@ -30,17 +35,25 @@ m = 17747
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from netcoreset.bounds import certified_eps, network_bound, sample_size
+from netcoreset.bounds import OCCAM_FORMS, certified_eps, network_bound, occam_bound, sample_size
+from netcoreset.bounds.serialization import to_json
 
+from . import generalization
 from .common import OneLineParser, count, integer, real, real_list
 
-__all__ = ["register", "run_sample_size", "run_certified_eps", "run_network", "format_count"]
+__all__ = [
+    "register",
+    "run_sample_size",
+    "run_certified_eps",
+    "run_network",
+    "run_occam",
+    "format_count",
+]
 
 # Python argument names in the bounds' error messages -> the command-line flag.
 _FLAGS = {
@@ -53,6 +66,9 @@ _FLAGS = {
     "eta": "--eta",
     "K": "--K",
     "m": "--m",
+    "errors": "--errors",
+    "n": "--n",
+    "bits": "--bits",
 }
 
 
@@ -109,7 +125,7 @@ def _note(text: str) -> None:
 
 
 def _dump(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    print(to_json(obj, indent=2))
 
 
 def _common(p: argparse.ArgumentParser, *, sensitivity_help: str) -> None:
@@ -220,6 +236,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     nw.add_argument("--json", action="store_true", help="print JSON (NetworkBound.to_dict())")
     nw.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
     nw.set_defaults(handler=run_network)
+    _register_occam(bsub)
+
+    generalization.register(bsub)
 
 
 def _form(tight: bool) -> str:
@@ -302,7 +321,7 @@ def run_certified_eps(args: argparse.Namespace) -> int:
         note = "eps >= 1 is outside the 8-form's validity (eps <= 1); use --tight"
     if args.json:
         out: dict[str, Any] = {
-            "certified_eps": eps if math.isfinite(eps) else None,
+            "certified_eps": eps,
             "form": _form(args.tight),
             "m": args.m,
             "sensitivity_sum": args.sensitivity_sum,
@@ -485,3 +504,118 @@ def _print_network_notes(nb: Any, args: argparse.Namespace) -> None:
         "random input x ~ D, f_hat(x) is within (1 +- eps) of f(x); per random input, not "
         "uniform over inputs; K is an assumption."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# netcoreset bound occam
+# --------------------------------------------------------------------------------------------
+
+_OCCAM_TEXT = {
+    "binomial": "L <= max{p : P[Bin(n, p) <= k] >= delta 2^-bits}",
+    "kl": "L <= kl^-1(k/n, (bits ln 2 + ln(1/delta)) / n)",
+    "hoeffding": "L <= k/n + sqrt((bits ln 2 + ln(1/delta)) / (2n))",
+}
+_VACUOUS = 1.0 - 1e-9  # a bound this close to 1 says nothing the trivial bound does not
+_OCCAM_LATEX = {
+    "binomial": ["binomial_tail", "occam_binomial_level"],
+    "kl": ["binary_kl", "occam_rate"],
+    "hoeffding": ["occam_hoeffding"],
+}
+
+
+def _register_occam(bsub: argparse._SubParsersAction) -> None:
+    oc = bsub.add_parser(
+        "occam",
+        help="Occam bound on the true error from training errors and a description length",
+        description="With probability >= 1 - delta over n i.i.d. training points, "
+        "simultaneously for every classifier g with a code of B bits fixed before the data "
+        "and K training errors: L(g) <= the bound. Forms: binomial (exact tail) <= kl "
+        "(Chernoff) <= hoeffding (Pinsker).",
+    )
+    oc.add_argument("--errors", type=integer, required=True, metavar="K", help="training errors")
+    oc.add_argument("--n", type=integer, required=True, help="training points, >= 1")
+    size = oc.add_mutually_exclusive_group(required=True)
+    size.add_argument("--bits", type=real, metavar="B", help="description length in bits, >= 0")
+    size.add_argument("--nats", type=real, metavar="C", help="description length in nats, >= 0")
+    oc.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
+    oc.add_argument(
+        "--form",
+        choices=[*OCCAM_FORMS, "all"],
+        default="kl",
+        help="kl (default), hoeffding, binomial, or all three",
+    )
+    oc.add_argument("--json", action="store_true", help="print JSON (OccamBound.to_dict())")
+    oc.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
+    oc.set_defaults(handler=run_occam)
+
+
+def _occam_bits(args: argparse.Namespace) -> float:
+    if args.nats is None:
+        return float(args.bits)
+    if not (math.isfinite(args.nats) and args.nats >= 0):
+        raise ValueError(f"--nats must be a finite real number >= 0; got {args.nats!r}")
+    return args.nats / math.log(2.0)
+
+
+def run_occam(args: argparse.Namespace) -> int:
+    r"""Handler of ``netcoreset bound occam``; prints the bound(s) and returns 0.
+
+    .. math::
+
+        L(g) \le \mathrm{kl}^{-1}\Bigl(\frac kn, \frac{\ell\ln 2 + \ln(1/\delta)}{n}\Bigr)
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(errors=0, n=1000, bits=10.0, nats=None, delta=0.05,
+    ...                         form="hoeffding", json=False, latex=False)
+    >>> run_occam(ns)  # doctest: +ELLIPSIS
+    Occam bound (hoeffding form): L <= k/n + sqrt((bits ln 2 + ln(1/delta)) / (2n))
+    ...
+    bound = 0.0704528
+    ...
+    0
+    """
+    bits = _occam_bits(args)
+    forms = list(OCCAM_FORMS) if args.form == "all" else [args.form]
+    results = {f: _call(occam_bound, args.errors, args.n, bits, args.delta, form=f) for f in forms}
+    best = results[forms[0]]  # binomial first: the tightest; the others relax it
+    names = [name for f in forms for name in _OCCAM_LATEX[f]]
+    if args.json:
+        out = best.to_dict()
+        if args.form == "all":
+            out["forms"] = {f: r.to_dict() for f, r in results.items()}
+        out["vacuous"] = best.bound >= _VACUOUS
+        if args.latex:
+            out["latex"] = _latex(names)
+        _dump(out)
+        return 0
+    t = best.terms
+    head = "all forms" if args.form == "all" else f"{best.form} form"
+    print(f"Occam bound ({head}): {_OCCAM_TEXT[best.form] if len(forms) == 1 else ''}".rstrip())
+    print(
+        f"  k = {best.errors} errors of n = {best.n} (train error {best.train_error:.6g}), "
+        f"delta = {best.delta:g}"
+    )
+    print(
+        f"  description {t['complexity_bits']:.6g} bits = {t['complexity_nats']:.6g} nats, "
+        f"ln(1/delta) = {t['confidence_nats']:.6g} nats, "
+        f"c = total / n = {t['rate']:.6g}"
+    )
+    if len(forms) == 1:
+        print(f"bound = {best.bound:.6g}")
+    else:
+        for f, r in results.items():
+            print(f"  {f:>9}: {r.bound:.6g}   ({_OCCAM_TEXT[f]})")
+        print(f"bound = {best.bound:.6g} (binomial: the tightest; kl and hoeffding relax it)")
+    if best.bound >= _VACUOUS:
+        _note(
+            "The bound is (within 1e-9 of) 1: vacuous, it says nothing the trivial bound does not."
+        )
+    _note(
+        "Valid only if the code (the B bits) was fixed before the n training points were "
+        "seen; the classifier itself may depend on them. Every choice made after looking at "
+        "the data must be paid for in B (a union bound: ln k nats for k options)."
+    )
+    if args.latex:
+        _print_latex(names)
+    return 0

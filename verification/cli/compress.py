@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from .common import add_assumption_args, load_model
+from netcoreset.bounds.validation import MAX_SEED
+
+from .common import (
+    add_assumption_args,
+    add_model_args,
+    bounded_int,
+    check_output_folder,
+    integer,
+    load_model_file,
+    real,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,38 +22,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compress",
         help="compress a saved fully-connected ReLU network",
         description=(
-            "Compress MODEL.pt (a whole nn.Sequential saved with torch.save; it is unpickled, "
-            "so load only files you trust) using the points of --data or --dataset."
+            "Compress MODEL (.safetensors with its architecture, or .pt/.pth: an nn.Sequential "
+            "saved with torch.save, or a state dict with --architecture; read without running "
+            "code from the file) using the points of --data or --dataset."
         ),
     )
-    p.add_argument("model", help="MODEL.pt: torch.save(model) of an nn.Sequential")
+    p.add_argument("model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="inputs P as .npy or .pt, shape (n, features)")
     src.add_argument("--dataset", choices=["digits"], help="bundled data (digits: 64 features)")
     mode = p.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--keep", type=float, help="budget: fraction of weights to keep")
-    mode.add_argument("--nnz", type=int, help="budget: number of weights to keep")
-    mode.add_argument("--eps", type=float, help="guarantee mode: relative error eps in (0, 1)")
+    mode.add_argument("--keep", type=real, help="budget: fraction of weights to keep")
+    mode.add_argument("--nnz", type=integer, help="budget: number of weights to keep")
+    mode.add_argument("--eps", type=real, help="guarantee mode: relative error eps in (0, 1)")
     p.add_argument(
         "--method",
         default="corenet",
         help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd",
     )
-    p.add_argument("--delta", type=float, default=0.1, help="failure probability (0.1)")
+    p.add_argument("--delta", type=real, default=0.1, help="failure probability (0.1)")
     add_assumption_args(p, "include kappa in the allocation (default: on in guarantee mode)")
     p.add_argument("--allocation", choices=["theorem", "uniform"], default=None)
     p.add_argument("--tight", action="store_true", help="exact Bernstein sample sizes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="seed (0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--out", help="save the result (safetensors + metadata.json) to this folder")
+    p.add_argument(
+        "--out",
+        help="save the result (safetensors + metadata.json) to this folder (a new folder, or "
+        "a saved result, which is replaced whole)",
+    )
+    add_model_args(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from netcoreset.bounds.serialization import to_json
     from netcoreset.sampler import compress
     from netcoreset.verification.experiments import load_array, load_digits_split
 
-    model = load_model(args.model)
+    check_output_folder(args.out, "--out")
+    model = load_model_file(args.model, args)
     data = load_digits_split()[0] if args.dataset == "digits" else load_array(args.data)
     res = compress(
         model,
@@ -65,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         res.save(args.out)
     if args.json:
-        json.dump(res.to_dict(), sys.stdout, indent=2)
-        print()
+        print(to_json(res.to_dict(), indent=2))
         return 0
     rep = res.report
     print(
@@ -85,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             f"{lay.nnz_after:>10} {draws:>26} {lay.delta_hat:>10.3g}"
         )
     print(
-        f"kept {rep.nnz}/{rep.nnz_original} non-zeros ({rep.nnz / rep.nnz_original:.1%}); "
+        f"kept {rep.nnz}/{rep.nnz_original} non-zeros ({rep.nnz / max(rep.nnz_original, 1):.1%}); "
         f"parameters {rep.parameters}"
     )
     if rep.certified_eps is not None:

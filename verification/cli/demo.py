@@ -12,11 +12,37 @@ import argparse
 import time
 from pathlib import Path
 
+from .common import bounded_int, check_output_folder, write_text_atomic
+
+_MAX_SEEDS = 1000
+_MAX_KEEPS = 100
+_MAX_EPOCHS = 10**5  # netcoreset.verification.experiments.training.MAX_EPOCHS
+
+
+def _keeps(text: str) -> list[float]:
+    """``--keeps``: comma-separated fractions in (0, 1], at most ``_MAX_KEEPS`` of them."""
+    try:
+        keeps = [float(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise ValueError(f"--keeps must be comma-separated fractions; got {text!r}") from None
+    if not keeps or len(keeps) > _MAX_KEEPS or not all(0 < k <= 1 for k in keeps):
+        raise ValueError(
+            f"--keeps must be 1 to {_MAX_KEEPS} comma-separated fractions in (0, 1]; got {text!r}"
+        )
+    return keeps
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train on bundled digits, compress, print and plot the result")
-    p.add_argument("--seeds", type=int, default=3, help="independent compressions per cell (3)")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs (30)")
+    p.add_argument(
+        "--seeds",
+        type=bounded_int(1, _MAX_SEEDS),
+        default=3,
+        help="independent compressions per cell (3)",
+    )
+    p.add_argument(
+        "--epochs", type=bounded_int(1, _MAX_EPOCHS), default=30, help="training epochs (30)"
+    )
     p.add_argument("--keeps", default="0.1,0.2,0.3", help="budgets as fractions (0.1,0.2,0.3)")
     p.add_argument(
         "--out", default="demo-output", help="folder for the plot and JSON (demo-output)"
@@ -26,10 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     import torch
 
+    from netcoreset.bounds.serialization import to_json
     from netcoreset.sampler import compress
     from netcoreset.verification.experiments import (
         accuracy,
@@ -40,12 +65,8 @@ def run(args: argparse.Namespace) -> int:
         train_mlp,
     )
 
-    try:
-        keeps = [float(k) for k in args.keeps.split(",") if k.strip()]
-    except ValueError:
-        raise ValueError(f"--keeps must be comma-separated fractions; got {args.keeps!r}") from None
-    if args.seeds < 1 or args.epochs < 1:
-        raise ValueError("--seeds and --epochs must be >= 1")
+    keeps = _keeps(args.keeps)
+    out = check_output_folder(str(args.out), "--out") or Path(args.out)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
@@ -81,17 +102,17 @@ def run(args: argparse.Namespace) -> int:
         "certified eps: the (1±eps) the draws certify under the theorem (with kappa); "
         "values >= 1 certify nothing useful at these budgets."
     )
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "demo.json").write_text(
-        json.dumps(
+    write_text_atomic(
+        out / "demo.json",
+        to_json(
             {
                 "reference_accuracy": ref_acc,
                 "rows": [r.to_dict() for r in rows],
                 "guarantee_mode": guar.report.to_dict(),
             },
             indent=2,
-        )
+        ),
     )
     if not args.no_plot:
         plot_rows(rows, str(out / "demo.png"), ref_acc)

@@ -7,13 +7,30 @@ prints the verdict table, and optionally writes the result as JSON and a figure.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 from pathlib import Path
 from typing import Any
 
-from .common import add_assumption_args
+from netcoreset.bounds.validation import MAX_SEED
+
+from .common import (
+    add_assumption_args,
+    add_model_args,
+    bounded_int,
+    check_output_file,
+    load_model_file,
+    real,
+    write_text_atomic,
+)
 
 _EXECUTORS = ("serial", "process")
+#: Mirrors :data:`netcoreset.verification.checker.MAX_TRIALS` and
+#: :data:`netcoreset.verification.experiments.training.MAX_EPOCHS` (not imported: they live
+#: in modules that import torch, and ``netcoreset --help`` must stay fast).
+_MAX_TRIALS = 10**7
+_MAX_EPOCHS = 10**5
+_MAX_WORKERS = 4 * (os.cpu_count() or 1)
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,54 +41,82 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Compress the model many times (one seeded generator per trial) and evaluate held-out "
             "inputs; report whether P(some output leaves (1 +- eps) f) <= delta holds, is "
             "violated or is undecided at confidence 1 - alpha. Without --model a small "
-            "64-300-100-10 ReLU net is trained on scikit-learn's digits (seeded). MODEL.pt is "
-            "unpickled: load only files you trust."
+            "64-300-100-10 ReLU net is trained on scikit-learn's digits (seeded). MODEL is read "
+            "without running code from the file (see compress --help)."
         ),
     )
     p.add_argument("--dataset", choices=["digits"], default="digits", help="bundled data (digits)")
-    p.add_argument("--model", help="MODEL.pt: torch.save(model) of an nn.Sequential")
+    p.add_argument("--model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
     p.add_argument("--data", help="inputs as .npy or .pt, shape (n, features) (default: dataset)")
     p.add_argument(
         "--method",
         default="corenet",
         help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd (corenet)",
     )
-    p.add_argument("--eps", type=float, required=True, help="relative error eps in (0, 1)")
-    p.add_argument("--delta", type=float, default=0.1, help="failure probability (0.1)")
+    p.add_argument("--eps", type=real, required=True, help="relative error eps in (0, 1)")
+    p.add_argument("--delta", type=real, default=0.1, help="failure probability (0.1)")
     p.add_argument(
         "--keep",
-        type=float,
+        type=real,
         help="compress to this fraction of the weights (budget mode) instead of the theorem's "
         "sample sizes for eps",
     )
     add_assumption_args(p, "include kappa in Delta-hat (sampler default when omitted)")
     p.add_argument(
-        "--draw-scale", type=float, default=1.0, help="multiply the theorem's draw counts (1)"
+        "--draw-scale", type=real, default=1.0, help="multiply the theorem's draw counts (1)"
     )
-    p.add_argument("--trials", type=int, default=200, help="trials (sequential: the cap) (200)")
-    p.add_argument("--inputs-per-trial", type=int, default=1, help="held-out inputs per trial (1)")
     p.add_argument(
-        "--holdout-fraction", type=float, default=0.5, help="fraction of the data held out (0.5)"
+        "--trials",
+        type=bounded_int(1, _MAX_TRIALS),
+        default=200,
+        help="trials (sequential: the cap) (200)",
+    )
+    p.add_argument(
+        "--inputs-per-trial",
+        type=bounded_int(1, _MAX_TRIALS),
+        default=1,
+        help="held-out inputs per trial (1)",
+    )
+    p.add_argument(
+        "--holdout-fraction", type=real, default=0.5, help="fraction of the data held out (0.5)"
     )
     p.add_argument(
         "--sequential",
         action="store_true",
         help="anytime-valid betting sequence, stop as soon as decided",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="trials per batch (32)")
-    p.add_argument("--alpha", type=float, default=1e-3, help="P(wrong decisive verdict) (1e-3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of data split, training, trials (0)")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs without --model (30)")
+    p.add_argument(
+        "--batch-size", type=bounded_int(1, _MAX_TRIALS), default=32, help="trials per batch (32)"
+    )
+    p.add_argument("--alpha", type=real, default=1e-3, help="P(wrong decisive verdict) (1e-3)")
+    p.add_argument(
+        "--seed",
+        type=bounded_int(0, MAX_SEED),
+        default=0,
+        help="seed of data split, training, trials (0)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=bounded_int(1, _MAX_EPOCHS),
+        default=30,
+        help="training epochs without --model (30)",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write the figure (PNG, PDF or SVG)")
     p.add_argument("--executor", choices=_EXECUTORS, default="serial", help="serial or process")
-    p.add_argument("--workers", type=int, default=None, help="process workers (CPU count)")
+    p.add_argument(
+        "--workers",
+        type=bounded_int(1, _MAX_WORKERS),
+        default=None,
+        help="process workers (CPU count)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress bar (default: when stderr is a terminal)",
     )
+    add_model_args(p)
     p.set_defaults(handler=run)
 
 
@@ -85,27 +130,23 @@ def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """(model, data): from files, or the digits net trained here."""
     from netcoreset.verification.experiments import load_array, load_digits_split, train_mlp
 
-    from .common import load_model
-
     if args.model is not None and args.data is not None:
-        return load_model(args.model), load_array(args.data)
+        return load_model_file(args.model, args), load_array(args.data)
     x_train, y_train, x_test, _ = load_digits_split(args.seed)
     data = load_array(args.data) if args.data is not None else x_test
     if args.model is not None:
-        return load_model(args.model), data
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be an integer >= 1; got {args.epochs}")
+        return load_model_file(args.model, args), data
     print(f"training a 64-300-100-10 ReLU net on digits (seed {args.seed}, {args.epochs} epochs)")
     model = train_mlp(x_train, y_train, hidden=(300, 100), seed=args.seed, epochs=args.epochs)
     return model, data
 
 
 def run(args: argparse.Namespace) -> int:
+    from netcoreset.sampler import CompressionConfig
     from netcoreset.verification.checker import SamplerCompressor, check_guarantee
 
-    if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers must be an integer >= 1; got {args.workers}")
-    model, data = _load_inputs(args)
+    json_path = check_output_file(args.json, "--json")
+    plot_path = check_output_file(args.plot, "--plot", _PLOT_SUFFIXES)
     kwargs: dict[str, Any] = {"delta": args.delta, "K": args.K, "k_prime": args.k_prime}
     if args.kappa is not None:
         kwargs["include_kappa"] = args.kappa
@@ -114,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         kwargs["eps"] = args.eps
         kwargs["draw_scale"] = args.draw_scale
+    CompressionConfig.create(method=args.method, **kwargs)  # bad values fail before any work
+    model, data = _load_inputs(args)
     compressor = SamplerCompressor(args.method, **kwargs)
 
     executor = None
@@ -147,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
         if executor is not None:
             executor.shutdown()
     print(result.summary())
-    if args.json:
+    if json_path is not None:
+        from netcoreset.bounds.serialization import to_json
+
         out = result.to_dict()
         out["config"] = {
             "dataset": None if args.model and args.data else args.dataset,
@@ -157,11 +202,25 @@ def run(args: argparse.Namespace) -> int:
             "compress_kwargs": kwargs,
             "executor": args.executor,
         }
-        Path(args.json).write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
-        print(f"wrote {args.json}")
-    if args.plot:
-        from netcoreset.verification.plots import plot_check
-
-        plot_check(result, args.plot)
-        print(f"wrote {args.plot}")
+        write_text_atomic(json_path, to_json(out, indent=2) + "\n")
+        print(f"wrote {json_path}")
+    if plot_path is not None:
+        _plot(result, plot_path)
+        print(f"wrote {plot_path}")
     return 0
+
+
+def _plot(result: Any, path: Path) -> None:
+    """The figure, written under a temporary name and renamed (whole or not at all)."""
+    import tempfile
+
+    from netcoreset.verification.plots import plot_check
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        plot_check(result, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
