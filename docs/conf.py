@@ -53,10 +53,11 @@ extensions = [
     "sphinxcontrib.bibtex",
     "matplotlib.sphinxext.plot_directive",
     "netcoreset_docs",  # docs/_ext: API walk for the templates, ``.. derivation-checks::``
+    "netcoreset_claims",  # docs/_ext: ``.. reproduced-claims::`` etc. from docs/results/*.json
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results"]
 root_doc = "index"
 language = "en"
 # Docstrings may define classic reST citations (``.. [WSR24]``) and name them in prose without

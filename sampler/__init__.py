@@ -20,6 +20,14 @@ from .config import (
 from .core import compress
 from .methods import METHODS, get_method
 from .model_io import architecture_of, load_model, save_model
+from .quantize import (
+    QUANTIZERS,
+    Quantization,
+    kmeans_1d,
+    quantize,
+    quantize_values,
+    uniform_levels,
+)
 from .report import CompressionReport, LayerReport
 from .result import CompressionResult, SparseLinear, load
 from .sensitivity import (
@@ -63,4 +71,10 @@ __all__ = [
     "save_model",
     "sparsify_part",
     "SparseLinear",
+    "QUANTIZERS",
+    "Quantization",
+    "quantize",
+    "quantize_values",
+    "kmeans_1d",
+    "uniform_levels",
 ]

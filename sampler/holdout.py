@@ -26,6 +26,7 @@ an order statistic of its worst relative errors on :math:`V`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -108,6 +109,12 @@ def _outputs(
     return a
 
 
+def _own_copies(stats: Sequence[LayerStatistics]) -> list[LayerStatistics]:
+    """Shallow copies a candidate may release (:meth:`LayerStatistics.release_edges`) without
+    touching the statistics the next candidate samples from."""
+    return [dataclasses.replace(s, table=copy.copy(s.table)) for s in stats]
+
+
 def _reference(original: Sequence[torch.nn.Linear]) -> torch.nn.Sequential:
     return build_sequential(
         [lay.weight.detach() for lay in original],
@@ -163,9 +170,10 @@ def holdout_search(
     def candidate(g: int) -> tuple[Allocation, Sampled, int]:
         if g not in evaluated:
             scaled = dataclasses.replace(budget, factors=[f * 2.0**-g for f in budget.factors])
-            alloc = allocate_draws(stats, scaled, net, cfg, nnz_original, [])
+            own = _own_copies(stats)  # sampling releases a layer's per-edge data
+            alloc = allocate_draws(own, scaled, net, cfg, nnz_original, [])
             gen = torch.Generator(device=device).manual_seed(base_seed + g)
-            sampled = sample_layers(method, net, points, list(stats), alloc, scaled, cfg, gen)
+            sampled = sample_layers(method, net, points, own, alloc, scaled, cfg, gen)
             out = _outputs(sampled.weights, sampled.biases, points.v)
             fails = holdout_failures(out, exact, points.v, eps)
             evaluated[g] = (alloc, sampled, fails)

@@ -34,7 +34,7 @@ import torch
 
 from .amplify import best_of_candidates
 from .baselines import magnitude_layer, sample_layer, svd_layer
-from .sensitivity import LayerSensitivity
+from .sensitivity import LayerSensitivity, row_blocks
 from .sparsify import sparsify_part
 
 __all__ = ["LayerTask", "LayerOutcome", "Method", "METHODS", "get_method"]
@@ -104,15 +104,23 @@ class Method:
 
 
 def _corenet(task: LayerTask) -> LayerOutcome:
-    w_full = task.full_weight()
-    m = torch.from_numpy(task.draws).to(w_full.device)
-    rows = w_full.shape[0]
-    parts = []
-    qs = task.sensitivity.probabilities()
-    mags = (w_full.clamp(min=0), (-w_full).clamp(min=0))
-    for mag, q, m_part in zip(mags, qs, (m[:rows], m[rows:]), strict=True):
-        parts.append(sparsify_part(mag, q, m_part, task.generator))
-    return LayerOutcome(parts[0] - parts[1])
+    # Block by block of rows (:func:`~netcoreset.sampler.sensitivity.row_blocks`), so that
+    # the float64 work stays near a block's size; the blocks' order fixes the random stream.
+    w, b = task.weight, task.bias
+    rows = w.shape[0]
+    out = w.new_empty((rows, w.shape[1] + (0 if b is None else 1)))
+    m = torch.from_numpy(task.draws).to(w.device)
+    for r0, r1 in row_blocks(*out.shape):
+        w_full = w[r0:r1] if b is None else torch.cat([w[r0:r1], b[r0:r1, None]], dim=1)
+        mags = (w_full.clamp(min=0), (-w_full).clamp(min=0))
+        qs = task.sensitivity.probabilities(slice(r0, r1))
+        counts = (m[r0:r1], m[rows + r0 : rows + r1])
+        pos, neg = (
+            sparsify_part(mag, q, m_part, task.generator)
+            for mag, q, m_part in zip(mags, qs, counts, strict=True)
+        )
+        torch.sub(pos, neg, out=out[r0:r1])
+    return LayerOutcome(out)
 
 
 def _corenet_amplified(task: LayerTask) -> LayerOutcome:

@@ -20,7 +20,7 @@ import math
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -66,6 +66,7 @@ from .sensitivity import (
     augment_inputs,
     empirical_sensitivity,
     relative_cancellation,
+    row_blocks,
 )
 
 __all__ = [
@@ -106,8 +107,8 @@ def count_nonzeros(
     >>> count_nonzeros([torch.eye(2)], [torch.zeros(2)])
     [2]
     """
-    return [
-        int((w != 0).sum()) + (0 if b is None else int((b != 0).sum()))
+    return [  # torch.count_nonzero: no tensor-sized temporary, unlike (w != 0).sum()
+        int(torch.count_nonzero(w)) + (0 if b is None else int(torch.count_nonzero(b)))
         for w, b in zip(weights, biases, strict=True)
     ]
 
@@ -133,14 +134,35 @@ class Network:
         return max_hidden_width(self.arch)
 
     def layers(self) -> list[torch.nn.Linear]:
-        return linear_layers(build_sequential(self.weights, self.biases))
+        """``Linear`` modules on the same tensors (no copy; for forward passes)."""
+        net = _shared_sequential(self.weights, self.biases, trainable=False)
+        return [mod for mod in net if isinstance(mod, torch.nn.Linear)]
+
+
+def _shared_sequential(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None], trainable: bool
+) -> torch.nn.Sequential:
+    """``Linear -> ReLU -> ... -> Linear`` whose parameters are the given tensors (no copy)."""
+    mods: list[torch.nn.Module] = []
+    for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        lin = torch.nn.utils.skip_init(
+            torch.nn.Linear, w.shape[1], w.shape[0], bias=b is not None, device="meta"
+        )
+        lin.weight = torch.nn.Parameter(w, requires_grad=trainable)
+        if b is not None:
+            lin.bias = torch.nn.Parameter(b, requires_grad=trainable)
+        mods.append(lin)
+        if idx < len(weights) - 1:
+            mods.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*mods)
 
 
 def working_copy(layers: Sequence[torch.nn.Linear]) -> Network:
-    """Detached copies of the layers' tensors."""
+    """The layers' tensors, detached and shared, not copied: no stage writes into them
+    (CoreNet+'s pruning makes new ones), so the caller's model is never modified."""
     return Network(
-        weights=[lay.weight.detach().clone() for lay in layers],
-        biases=[None if lay.bias is None else lay.bias.detach().clone() for lay in layers],
+        weights=[lay.weight.detach() for lay in layers],
+        biases=[None if lay.bias is None else lay.bias.detach() for lay in layers],
     )
 
 
@@ -232,6 +254,12 @@ class LayerStatistics:
     sensitivity: LayerSensitivity
     table: PartTable
     mean_cancellation: np.ndarray
+
+    def release_edges(self) -> None:
+        """Drop the per-edge data once the layer is sampled; the totals stay."""
+        empty = self.sensitivity.signed.new_zeros((self.sensitivity.signed.shape[0], 0))
+        self.sensitivity = replace(self.sensitivity, signed=empty)
+        self.table.sensitivity = None
 
 
 def _statistics(
@@ -504,10 +532,33 @@ def sample_layers(
             generator=generator,
         )
         outcome = method.compress_layer(task)
-        done.weights.append(outcome.weight_full[:, : w.shape[1]].contiguous())
-        done.biases.append(None if b is None else outcome.weight_full[:, -1].contiguous())
+        del task
+        stats[idx].release_edges()  # only the totals are needed from here on
+        new_w, new_b = _split_bias(outcome.weight_full, w.shape[1], b is not None)
+        if new_w.untyped_storage().data_ptr() == w.untyped_storage().data_ptr():
+            new_w = new_w.clone()  # never hand out the caller's tensors
+        done.weights.append(new_w)
+        done.biases.append(new_b)
         done.extras.append(outcome.extras)
     return done
+
+
+def _split_bias(
+    full: torch.Tensor, cols: int, has_bias: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(W, b)`` from ``[W, b]``. When ``full`` is a fresh contiguous tensor, ``W`` is packed
+    in place, block by block, into the start of its storage (no second copy of the layer)."""
+    if not has_bias:
+        return full.contiguous(), None
+    bias = full[:, cols].clone()
+    rows = full.shape[0]
+    if not full.is_contiguous() or full._base is not None:
+        return full[:, :cols].contiguous(), bias
+    flat = full.view(-1)
+    for r0, r1 in row_blocks(rows, cols + 1):  # destinations never pass their sources
+        block = full[r0:r1, :cols].clone()
+        flat[r0 * cols : r1 * cols] = block.view(-1)
+    return flat[: rows * cols].view(rows, cols), bias
 
 
 @dataclass
@@ -605,9 +656,10 @@ def certify(
 
 
 def build_model(sampled: Sampled, flatten: bool = False) -> torch.nn.Sequential:
-    """The compressed network as a new ``Linear -> ReLU -> ... -> Linear``, after an
-    ``nn.Flatten`` when the original starts with one (so that it takes the same inputs)."""
-    net = build_sequential(sampled.weights, sampled.biases)
+    """The compressed network as a new ``Linear -> ReLU -> ... -> Linear`` that owns the
+    sampled tensors (no copy), after an ``nn.Flatten`` when the original starts with one (so
+    that it takes the same inputs)."""
+    net = _shared_sequential(sampled.weights, sampled.biases, trainable=True)
     return torch.nn.Sequential(torch.nn.Flatten(), *net) if flatten else net
 
 

