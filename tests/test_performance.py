@@ -331,8 +331,9 @@ def test_row_blocked_sensitivities_are_those_of_the_dense_computation(monkeypatc
     w, b = torch.randn(37, 20, generator=g), torch.randn(37, generator=g)
     x = torch.randn(25, 20, generator=g).clamp(min=0)
     sens = empirical_sensitivity(w, b, x)
-    points = torch.cat([x, torch.ones(25, 1)], dim=1)
-    w_full = torch.cat([w, b[:, None]], dim=1)
+    # the sensitivities are computed in float64 whatever the layer's dtype (issue 9, item 4)
+    points = torch.cat([x, torch.ones(25, 1)], dim=1).double()
+    w_full = torch.cat([w, b[:, None]], dim=1).double()
     for part, mine, total in (
         (w_full.clamp(min=0), sens.positive, sens.total_positive),
         ((-w_full).clamp(min=0), sens.negative, sens.total_negative),
