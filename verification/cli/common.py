@@ -65,6 +65,16 @@ def fail(prog: str, message: object, *, as_json: bool) -> int:
 
 
 @contextmanager
+def reported_warnings() -> Iterator[None]:
+    """Silence the warnings of :func:`~netcoreset.sampler.compress` around a call whose
+    report the command prints: every warning it raises is also in ``report.warnings``, which
+    the commands print (``WARNING: ...``) or write to JSON, so each is shown once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+@contextmanager
 def one_line_warnings(prog: str) -> Iterator[None]:
     """Show Python warnings as one line each: ``PROG: warning: message``."""
 

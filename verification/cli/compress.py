@@ -14,6 +14,7 @@ from .common import (
     integer,
     load_model_file,
     real,
+    reported_warnings,
 )
 
 
@@ -69,22 +70,23 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, "--out")
     model = load_model_file(args.model, args)
     data = load_digits_split()[0] if args.dataset == "digits" else load_array(args.data)
-    res = compress(
-        model,
-        data,
-        method=args.method,
-        eps=args.eps,
-        keep=args.keep,
-        nnz=args.nnz,
-        delta=args.delta,
-        K=args.K,
-        k_prime=args.k_prime,
-        include_kappa=args.kappa,
-        allocation=args.allocation,
-        tight=args.tight,
-        seed=args.seed,
-        certificate=args.certificate,
-    )
+    with reported_warnings():
+        res = compress(
+            model,
+            data,
+            method=args.method,
+            eps=args.eps,
+            keep=args.keep,
+            nnz=args.nnz,
+            delta=args.delta,
+            K=args.K,
+            k_prime=args.k_prime,
+            include_kappa=args.kappa,
+            allocation=args.allocation,
+            tight=args.tight,
+            seed=args.seed,
+            certificate=args.certificate,
+        )
     if args.out:
         res.save(args.out)
     if args.json:

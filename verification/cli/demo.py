@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .common import bounded_int, check_output_folder, write_text_atomic
+from .common import bounded_int, check_output_folder, reported_warnings, write_text_atomic
 
 _MAX_SEEDS = 1000
 _MAX_KEEPS = 100
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - t0:.1f}s: test accuracy {ref_acc:.3f}"
     )
 
-    guar = compress(net, x_tr, eps=0.5, delta=0.1, seed=0)
+    with reported_warnings():
+        guar = compress(net, x_tr, eps=0.5, delta=0.1, seed=0)
     print(
         f"guarantee mode (eps=0.5, delta=0.1, kappa={guar.report.kappa:.0f}): the theorem's "
         f"draws keep {guar.nnz / guar.nnz_original:.1%} of the weights "
