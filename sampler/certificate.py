@@ -35,7 +35,7 @@ import torch
 
 from netcoreset.bounds import order_statistic_rank, quantile_exceedance
 
-from .sensitivity import LayerSensitivity, augment_inputs, max_times_product
+from .sensitivity import LayerSensitivity, augment_inputs, max_times_product, row_blocks
 
 __all__ = [
     "CoverageEstimate",
@@ -83,10 +83,21 @@ def _part_ratio(points: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> 
     ratio = torch.where(covered, w_part / torch.where(covered, s, 1.0), 0.0)
     chunk = max(1, _SLAB_ELEMENTS // max(1, points.shape[0] * w_part.shape[0]))
     top = max_times_product(points, ratio.T.contiguous(), chunk)  # max_j a_j(x) w_j / s_j
-    lost = points @ torch.where(covered, 0.0, w_part).T  # mass on edges never sampled
     live = z > 0
     lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
+    unseen = torch.where(covered, 0.0, w_part)  # edges never sampled (s_j = 0)
+    if not bool((unseen > 0).any()):  # no such edge with weight: no input can use one
+        return lam
+    lost = points @ unseen.T  # a sum of non-negative terms: > 0 iff one of them is
     return torch.where(live & (lost > 0), math.inf, lam)
+
+
+def _blocks(rows: int, cols: int, points: int) -> list[tuple[int, int]]:
+    """Row blocks of the held-out work: a block's weights (rows x cols) and its outputs
+    (points x rows) both stay near :data:`~netcoreset.sampler.sensitivity.ROW_BLOCK_ELEMENTS`
+    values, so the float64 copies never scale with the layer (a function of the shapes only,
+    so results never depend on memory)."""
+    return row_blocks(rows, max(cols, points))
 
 
 @torch.no_grad()
@@ -119,15 +130,17 @@ def coverage_ratios(
     out = torch.zeros(n, dtype=torch.float64)
     for w, b, sens, a in zip(weights, biases, sensitivities, inputs, strict=True):
         points, split = augment_inputs(a.to(torch.float64), b is not None)
-        w_full = _full(w, b)
-        for w_part, s in (
-            (w_full.clamp(min=0), sens.positive.to(torch.float64)),
-            ((-w_full).clamp(min=0), sens.negative.to(torch.float64)),
-        ):
-            lam = _part_ratio(points, w_part, s).amax(dim=1).cpu()
-            if split:  # the x+ and x- pieces of the same input
-                lam = torch.maximum(lam[:n], lam[n:])
-            out = torch.maximum(out, lam)
+        for r0, r1 in _blocks(w.shape[0], points.shape[1], points.shape[0]):
+            w_full = _full(w[r0:r1], None if b is None else b[r0:r1])
+            signed = sens.signed[r0:r1].to(torch.float64)  # s+ - s- of these rows only
+            for w_part, s in (
+                (w_full.clamp(min=0), signed.clamp(min=0)),
+                ((-w_full).clamp(min=0), (-signed).clamp(min=0)),
+            ):
+                lam = _part_ratio(points, w_part, s).amax(dim=1).cpu()
+                if split:  # the x+ and x- pieces of the same input
+                    lam = torch.maximum(lam[:n], lam[n:])
+                out = torch.maximum(out, lam)
     return out.numpy()
 
 
@@ -234,13 +247,17 @@ def cancellation_exceedances(
     out = torch.zeros(n, dtype=torch.bool)
     for w, b, a, dh in zip(weights, biases, inputs, delta_hats, strict=True):
         acts = a.to(torch.float64)
-        wd = w.to(torch.float64)
-        bd = None if b is None else b.to(torch.float64)
-        z = torch.nn.functional.linear(acts, wd, bd)
-        mass = torch.nn.functional.linear(acts.abs(), wd.abs(), None if bd is None else bd.abs())
-        ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
-        ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
-        out |= (ratio > float(dh)).any(dim=1).cpu()
+        magnitudes = acts.abs()
+        for r0, r1 in _blocks(w.shape[0], w.shape[1] + 1, acts.shape[0]):
+            wd = w[r0:r1].to(torch.float64)
+            bd = None if b is None else b[r0:r1].to(torch.float64)
+            z = torch.nn.functional.linear(acts, wd, bd)
+            mass = torch.nn.functional.linear(
+                magnitudes, wd.abs(), None if bd is None else bd.abs()
+            )
+            ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
+            ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
+            out |= (ratio > float(dh)).any(dim=1).cpu()
     return out.numpy()
 
 

@@ -343,18 +343,19 @@ def empirical_sensitivity(
         raise ValueError(f"chunk_size must be an integer >= 1; got {chunk_size!r}")
     acts = activations.to(device=weight.device, dtype=torch.float64)
     points, split = augment_inputs(acts, bias is not None)
-    wd = weight.to(torch.float64)  # float64 whatever the model's dtype
-    bd = None if bias is None else bias.to(torch.float64)
-    cols = wd.shape[1]
-    w_part = wd.new_empty((wd.shape[0], cols + (0 if bd is None else 1)))
+    bd = None if bias is None else bias.to(torch.float64)  # float64 whatever the dtype
+    rows, cols = weight.shape
+    w_part = weight.new_empty((rows, cols + (0 if bd is None else 1)), dtype=torch.float64)
     signed = torch.empty_like(w_part)
     totals = []
     for sign in (1.0, -1.0):
-        # w_part = max(+-[W, b], 0), built in one buffer (no copy of [W, b])
+        # w_part = max(+-[W, b], 0) in float64, built in one buffer from the model's weights
+        # (no float64 copy of W or of [W, b]; the casts and the clamp are exact)
+        w_part[:, :cols].copy_(weight)
         if sign > 0:
-            torch.clamp(wd, min=0, out=w_part[:, :cols])
+            w_part[:, :cols].clamp_(min=0)
         else:
-            torch.neg(wd, out=w_part[:, :cols]).clamp_(min=0)
+            w_part[:, :cols].neg_().clamp_(min=0)
         if bd is not None:
             w_part[:, cols] = (bd if sign > 0 else -bd).clamp(min=0)
         z = points @ w_part.T  # (points, out), every term >= 0
@@ -399,12 +400,18 @@ def relative_cancellation(
     tensor([2.], dtype=torch.float64)
     """
     acts = activations.to(device=weight.device, dtype=torch.float64)
-    w = weight.to(torch.float64)
-    b = None if bias is None else bias.to(torch.float64)
-    z = torch.nn.functional.linear(acts, w, b)
-    absolute = torch.nn.functional.linear(acts.abs(), w.abs(), None if b is None else b.abs())
-    nonzero = z != 0
-    ratio = torch.where(nonzero, absolute / torch.where(nonzero, z.abs(), torch.ones_like(z)), 0.0)
-    count = nonzero.sum(dim=0)
-    mean = ratio.sum(dim=0) / count.clamp(min=1)
-    return torch.where(count > 0, mean.clamp(min=1.0), torch.full_like(mean, float("nan")))
+    magnitudes = acts.abs()
+    means = []
+    # row blocks: the float64 copies of the weights never exceed a block (memory near the
+    # weights); a neuron's result depends on the layer's shape only, never on memory
+    for r0, r1 in row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0])):
+        w = weight[r0:r1].to(torch.float64)
+        b = None if bias is None else bias[r0:r1].to(torch.float64)
+        z = torch.nn.functional.linear(acts, w, b)
+        absolute = torch.nn.functional.linear(magnitudes, w.abs(), None if b is None else b.abs())
+        nonzero = z != 0
+        ratio = torch.where(nonzero, absolute / torch.where(nonzero, z.abs(), 1.0), 0.0)
+        count = nonzero.sum(dim=0)
+        mean = ratio.sum(dim=0) / count.clamp(min=1)
+        means.append(torch.where(count > 0, mean.clamp(min=1.0), math.nan))
+    return torch.cat(means) if means else acts.new_zeros(0)

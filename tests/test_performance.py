@@ -342,3 +342,47 @@ def test_row_blocked_sensitivities_are_those_of_the_dense_computation(monkeypatc
         inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
         ref = (part * max_times_product_reference(inv, points)).clamp_(0.0, 1.0)
         assert torch.equal(mine, ref) and torch.equal(total, ref.sum(dim=1))
+
+
+def test_row_blocked_held_out_checks_are_those_of_the_dense_computation(monkeypatch):
+    # Several row blocks (the block size made small) for the float64 cancellation of S and
+    # the held-out checks: equal to one dense float64 pass up to the GEMMs' summation order
+    # (a few ulps), with the same infinities (inputs that use an edge unseen on S).
+    import netcoreset.sampler.sensitivity as sensitivity
+    from netcoreset.sampler.certificate import cancellation_exceedances, coverage_ratios
+    from netcoreset.sampler.sensitivity import relative_cancellation
+
+    monkeypatch.setattr(sensitivity, "ROW_BLOCK_ELEMENTS", 64)
+    g = torch.Generator().manual_seed(5)
+    w, b = torch.randn(37, 20, generator=g), torch.randn(37, generator=g)
+    x_s = torch.rand(25, 20, generator=g)
+    x_s[:, 3] = 0.0  # feature 3 unseen on S: held-out inputs that use it have Lambda = inf
+    x_v = torch.rand(30, 20, generator=g)
+    x_v[::2, 3] = 0.0
+    points, w_full = torch.cat([x_s, torch.ones(25, 1)], 1).double(), torch.cat([w, b[:, None]], 1)
+    z = points @ w_full.double().T
+    ratio = (points.abs() @ w_full.double().abs().T) / z.abs()
+    dense = ratio.where(z != 0, 0.0).sum(0) / (z != 0).sum(0)
+    assert torch.allclose(relative_cancellation(w, b, x_s), dense, rtol=1e-12, atol=0)
+
+    sens = empirical_sensitivity(w, b, x_s)
+    v = torch.cat([x_v, torch.ones(30, 1)], 1).double()
+    lam = torch.zeros(30, dtype=torch.float64)
+    for part, s in ((w_full.double().clamp(min=0), sens.positive),
+                    ((-w_full.double()).clamp(min=0), sens.negative)):  # fmt: skip
+        zp = v @ part.T
+        top = (v[:, None, :] * torch.where(s > 0, part / s.where(s > 0, 1.0), 0.0)).amax(2)
+        unseen = (v @ torch.where(s > 0, 0.0, part).T) > 0
+        part_lam = torch.where(zp > 0, top / zp.where(zp > 0, 1.0), 0.0)
+        lam = torch.maximum(lam, part_lam.where(~((zp > 0) & unseen), math.inf).amax(1))
+    mine = torch.from_numpy(coverage_ratios([w], [b], [sens], [x_v]))
+    assert torch.equal(mine.isinf(), lam.isinf()) and 0 < int(lam.isinf().sum()) < 30
+    finite = ~lam.isinf()
+    assert torch.allclose(mine[finite], lam[finite], rtol=1e-12, atol=0)
+
+    zv = v @ w_full.double().T
+    delta_v = (v.abs() @ w_full.double().abs().T) / zv.abs()
+    largest = delta_v.amax(1).sort().values  # a threshold between two values: no ties
+    threshold = float(largest[14] + largest[15]) / 2
+    expected = (delta_v > threshold).any(1).numpy()
+    assert (cancellation_exceedances([w], [b], [x_v], [threshold]) == expected).all()
