@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -916,6 +916,29 @@ def check_numeric_agreement(
     >>> check_numeric_agreement(n_trials=2).proved
     True
     """
+    return _agreement(
+        (_agree_sample_sizes, _agree_error_budget, _agree_expected_edges),
+        n_trials,
+        seed,
+        rtol,
+        claim=f"BY EVALUATION (not a proof): numeric bounds functions agree with the sympy "
+        f"expressions to relative {rtol:g} on {n_trials} random inputs (seed {seed})",
+        assumptions="S in [0.5, 50], K in [0.2, 5], K' in [0.5, 6], eps in [0.01, 0.99], "
+        "delta in [0.001, 0.5], eta in [1, 5000], 2 <= L <= 6, m in [1, 1e9]",
+    )
+
+
+def _agreement(
+    checks: Sequence[Callable[[np.random.Generator, _Record], None]],
+    n_trials: int,
+    seed: int,
+    rtol: float,
+    *,
+    claim: str,
+    assumptions: str,
+) -> DerivationCheck:
+    """Run each agreement check ``n_trials`` times at 40 digits and report the worst
+    relative difference (an evaluation, not a proof)."""
     import mpmath
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
@@ -923,23 +946,18 @@ def check_numeric_agreement(
     if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
         raise ValueError(f"rtol must be a finite real number > 0; got {rtol!r}")
     rng = np.random.default_rng(seed)
-
     worst = _Worst()
     with mpmath.workdps(_DIGITS):
         for _ in range(n_trials):
-            _agree_sample_sizes(rng, worst.record)
-            _agree_error_budget(rng, worst.record)
-            _agree_expected_edges(rng, worst.record)
-    ok = worst.value <= rtol
+            for check in checks:
+                check(rng, worst.record)
     residual = f"max relative difference {worst.value:.3g}" + (
         f" ({worst.name})" if worst.name else ""
     )
     return DerivationCheck(
-        claim=f"BY EVALUATION (not a proof): numeric bounds functions agree with the sympy "
-        f"expressions to relative {rtol:g} on {n_trials} random inputs (seed {seed})",
-        assumptions="S in [0.5, 50], K in [0.2, 5], K' in [0.5, 6], eps in [0.01, 0.99], "
-        "delta in [0.001, 0.5], eta in [1, 5000], 2 <= L <= 6, m in [1, 1e9]",
-        proved=bool(ok and math.isfinite(worst.value)),
+        claim=claim,
+        assumptions=assumptions,
+        proved=bool(worst.value <= rtol and math.isfinite(worst.value)),
         residual=residual,
         kind="evaluation",
     )
@@ -1934,32 +1952,16 @@ def check_generalization_numeric_agreement(
     >>> check_generalization_numeric_agreement(n_trials=2).proved
     True
     """
-    import mpmath
-
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1; got {n_trials!r}")
-    if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
-        raise ValueError(f"rtol must be a finite real number > 0; got {rtol!r}")
-    rng = np.random.default_rng(seed)
-    worst = _Worst()
-    with mpmath.workdps(_DIGITS):
-        for _ in range(n_trials):
-            _agree_inverses(rng, worst.record)
-            _agree_occam(rng, worst.record)
-            _agree_codes(rng, worst.record)
-    ok = worst.value <= rtol
-    residual = f"max relative difference {worst.value:.3g}" + (
-        f" ({worst.name})" if worst.name else ""
-    )
-    return DerivationCheck(
+    return _agreement(
+        (_agree_inverses, _agree_occam, _agree_codes),
+        n_trials,
+        seed,
+        rtol,
         claim=f"BY EVALUATION (not a proof): numeric generalisation and description-length "
         f"functions agree with the sympy expressions to relative {rtol:g} on {n_trials} random "
         f"inputs (seed {seed}); kl_upper and binomial_tail_upper bracket the exact inverse",
         assumptions="L, p in [0.001, 0.999], c in [1e-8, 10], n <= 1e6, N <= 1e6, "
         "q <= 1e5, r < 1024, binomial tails with n < 60",
-        proved=bool(ok and math.isfinite(worst.value)),
-        residual=residual,
-        kind="evaluation",
     )
 
 
