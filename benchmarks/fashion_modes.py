@@ -18,18 +18,17 @@ A lighter protocol than ``slack_modes.py`` (one Fashion compression takes second
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import torch
+from bench_common import certificate_network
 
 from netcoreset.sampler import compress
 from netcoreset.verification import SamplerCompressor, check_guarantee, entrywise_relative_errors
-from netcoreset.verification.experiments import accuracy, load_fashion_mnist, train_mlp
+from netcoreset.verification.experiments.files import write_json
 
 EPS, DELTA = 0.5, 0.1
 
@@ -58,10 +57,9 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
     t0 = time.perf_counter()
-    x_tr, y_tr, x_te, y_te = load_fashion_mnist()
-    net = train_mlp(x_tr, y_tr, (300, 100), seed=0, epochs=args.epochs)
-    data, pool, held = x_te[:4000], x_te[:2000], x_te[2000:4000]
-    out: dict[str, Any] = {"test_accuracy": accuracy(net, x_te, y_te), "eps": EPS, "delta": DELTA}
+    net, data, acc = certificate_network("fashion", args.epochs)
+    pool, held = data[:2000], data[2000:4000]
+    out: dict[str, Any] = {"test_accuracy": acc, "eps": EPS, "delta": DELTA}
     for mode in ("paper", "tight", "holdout"):
         t = time.perf_counter()
         rep = compress(net, pool, eps=EPS, delta=DELTA, certificate=mode, seed=0).report
@@ -117,11 +115,7 @@ def main() -> None:
             print(budget[-1], flush=True)
     out["budget"] = budget
     out["elapsed_s"] = time.perf_counter() - t0
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2, default=str))
-    tmp.replace(path)
+    path = write_json(args.out, out)
     print(f"elapsed {out['elapsed_s']:.0f}s -> {path}")
 
 

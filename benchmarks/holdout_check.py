@@ -8,15 +8,14 @@ decides with far fewer compressions than one input per trial.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
-from pathlib import Path
 
 import torch
+from bench_common import certificate_network
 
 from netcoreset.verification import SamplerCompressor, check_guarantee
-from netcoreset.verification.experiments import load_digits_split, load_fashion_mnist, train_mlp
+from netcoreset.verification.experiments.files import write_json
 
 EPS, DELTA = 0.5, 0.1
 
@@ -32,14 +31,7 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
     t0 = time.perf_counter()
-    if args.net == "digits":
-        x_tr, y_tr, x_te, _ = load_digits_split(seed=0)
-        net = train_mlp(x_tr, y_tr, (300, 100), seed=0, epochs=30)
-        data = torch.cat([x_tr, x_te])
-    else:
-        x_tr, y_tr, x_te, _ = load_fashion_mnist()
-        net = train_mlp(x_tr, y_tr, (300, 100), seed=0, epochs=10)
-        data = x_te[:4000]
+    net, data, _ = certificate_network(args.net, 30 if args.net == "digits" else 10)
     check = check_guarantee(
         net,
         data,
@@ -55,11 +47,7 @@ def main() -> None:
     )
     out = {k: v for k, v in check.to_dict().items() if k not in ("worst_errors",)}
     out["elapsed_s"] = time.perf_counter() - t0
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2, default=str))
-    tmp.replace(path)
+    path = write_json(args.out, out)
     print(check.summary())
     print(f"elapsed {out['elapsed_s']:.0f}s -> {path}")
 

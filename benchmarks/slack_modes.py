@@ -16,36 +16,19 @@ all checks, as in ``find_slack``).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import torch
+from bench_common import certificate_network
 
 from netcoreset.sampler import compress
 from netcoreset.verification import DrawScaleFactory, SamplerCompressor, check_guarantee, find_slack
-from netcoreset.verification.experiments import (
-    accuracy,
-    load_digits_split,
-    load_fashion_mnist,
-    train_mlp,
-)
+from netcoreset.verification.experiments.files import write_json
 
 EPS, DELTA = 0.5, 0.1
-
-
-def _network(name: str, epochs: int) -> tuple[torch.nn.Module, torch.Tensor, float]:
-    if name == "digits":
-        x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
-        net = train_mlp(x_tr, y_tr, (300, 100), seed=0, epochs=epochs)
-        return net, torch.cat([x_tr, x_te]), accuracy(net, x_te, y_te)
-    x_tr, y_tr, x_te, y_te = load_fashion_mnist()
-    net = train_mlp(x_tr, y_tr, (300, 100), seed=0, epochs=epochs)
-    # the checker's data: 4000 test images (pool 2000 for compress, 2000 held out)
-    return net, x_te[:4000], accuracy(net, x_te, y_te)
 
 
 def _summary(res: Any) -> dict[str, Any]:
@@ -76,7 +59,7 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
     t0 = time.perf_counter()
-    net, data, acc = _network(args.net, args.epochs)
+    net, data, acc = certificate_network(args.net, args.epochs)
     pool = data[: data.shape[0] // 2]
     out: dict[str, Any] = {"network": args.net, "test_accuracy": acc, "eps": EPS, "delta": DELTA}
     modes = args.modes.split(",")
@@ -133,11 +116,7 @@ def main() -> None:
         }
         print("holdout", statistics.median(scales), check.summary(), flush=True)
     out["elapsed_s"] = time.perf_counter() - t0
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2, default=str))
-    tmp.replace(path)
+    path = write_json(args.out, out)
     print(f"elapsed {out['elapsed_s']:.0f}s -> {path}")
 
 
