@@ -35,7 +35,13 @@ import torch
 
 from netcoreset.bounds import order_statistic_rank, quantile_exceedance
 
-from .sensitivity import LayerSensitivity, augment_inputs, max_times_product, row_blocks
+from .sensitivity import (
+    LayerSensitivity,
+    augment_inputs,
+    cancellation_terms,
+    max_times_product,
+    row_blocks,
+)
 
 __all__ = [
     "CoverageEstimate",
@@ -246,15 +252,7 @@ def cancellation_exceedances(
     n = inputs[0].shape[0]
     out = torch.zeros(n, dtype=torch.bool)
     for w, b, a, dh in zip(weights, biases, inputs, delta_hats, strict=True):
-        acts = a.to(torch.float64)
-        magnitudes = acts.abs()
-        for r0, r1 in _blocks(w.shape[0], w.shape[1] + 1, acts.shape[0]):
-            wd = w[r0:r1].to(torch.float64)
-            bd = None if b is None else b[r0:r1].to(torch.float64)
-            z = torch.nn.functional.linear(acts, wd, bd)
-            mass = torch.nn.functional.linear(
-                magnitudes, wd.abs(), None if bd is None else bd.abs()
-            )
+        for _, _, z, mass in cancellation_terms(w, b, a):
             ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
             ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
             out |= (ratio > float(dh)).any(dim=1).cpu()

@@ -17,6 +17,7 @@ The negative part uses :math:`-w` on :math:`\mathcal{W}_-`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,7 @@ __all__ = [
     "row_blocks",
     "empirical_sensitivity",
     "relative_cancellation",
+    "cancellation_terms",
 ]
 
 
@@ -399,19 +401,37 @@ def relative_cancellation(
     >>> relative_cancellation(torch.tensor([[1.0, -1.0]]), None, torch.tensor([[3.0, 1.0]]))
     tensor([2.], dtype=torch.float64)
     """
-    acts = activations.to(device=weight.device, dtype=torch.float64)
-    magnitudes = acts.abs()
     means = []
-    # row blocks: the float64 copies of the weights never exceed a block (memory near the
-    # weights); a neuron's result depends on the layer's shape only, never on memory
-    for r0, r1 in row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0])):
-        w = weight[r0:r1].to(torch.float64)
-        b = None if bias is None else bias[r0:r1].to(torch.float64)
-        z = torch.nn.functional.linear(acts, w, b)
-        absolute = torch.nn.functional.linear(magnitudes, w.abs(), None if b is None else b.abs())
+    for _, _, z, absolute in cancellation_terms(weight, bias, activations):
         nonzero = z != 0
         ratio = torch.where(nonzero, absolute / torch.where(nonzero, z.abs(), 1.0), 0.0)
         count = nonzero.sum(dim=0)
         mean = ratio.sum(dim=0) / count.clamp(min=1)
         means.append(torch.where(count > 0, mean.clamp(min=1.0), math.nan))
-    return torch.cat(means) if means else acts.new_zeros(0)
+    return torch.cat(means) if means else weight.new_zeros(0, dtype=torch.float64)
+
+
+def cancellation_terms(
+    weight: torch.Tensor, bias: torch.Tensor | None, activations: torch.Tensor
+) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
+    r"""The two sums of :math:`\Delta_i(x)`, in float64 by blocks of rows: yields
+    ``(r0, r1, z, absolute)`` with :math:`z_i(x) = \sum_k w_{ik}a_k(x)` and
+    :math:`\sum_k |w_{ik}a_k(x)|` of the rows ``r0:r1`` (shape ``(points, r1 - r0)``).
+
+    The float64 copies of the weights never exceed a block (memory near the weights), and
+    the blocks depend on the shapes only, so a result never depends on memory. Used by
+    :func:`relative_cancellation` (over :math:`S`) and by the held-out check
+    :func:`~netcoreset.sampler.certificate.cancellation_exceedances`.
+
+    >>> [tuple(t.shape) for t in next(cancellation_terms(torch.ones(3, 2), None,
+    ...                                                  torch.ones(4, 2)))[2:]]
+    [(4, 3), (4, 3)]
+    """
+    acts = activations.to(device=weight.device, dtype=torch.float64)
+    magnitudes = acts.abs()
+    for r0, r1 in row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0])):
+        w = weight[r0:r1].to(torch.float64)
+        b = None if bias is None else bias[r0:r1].to(torch.float64)
+        z = torch.nn.functional.linear(acts, w, b)
+        absolute = torch.nn.functional.linear(magnitudes, w.abs(), None if b is None else b.abs())
+        yield r0, r1, z, absolute
