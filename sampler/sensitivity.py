@@ -33,6 +33,8 @@ __all__ = [
     "LayerSensitivity",
     "ROW_BLOCK_ELEMENTS",
     "row_blocks",
+    "storage_dtype",
+    "round_up",
     "empirical_sensitivity",
     "relative_cancellation",
     "cancellation_terms",
@@ -225,15 +227,44 @@ def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor,
 ROW_BLOCK_ELEMENTS = 1 << 18
 
 
-def row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of consecutive row blocks of about :data:`ROW_BLOCK_ELEMENTS`
-    elements (a function of the shape only, so results never depend on memory).
+def row_blocks(rows: int, cols: int, scale: int = 1) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive row blocks of about ``scale`` times
+    :data:`ROW_BLOCK_ELEMENTS` elements (a function of the shape only, so results never
+    depend on memory).
 
     >>> row_blocks(5, 1 << 17)
     [(0, 2), (2, 4), (4, 5)]
     """
-    step = max(1, ROW_BLOCK_ELEMENTS // max(cols, 1))
+    step = max(1, scale * ROW_BLOCK_ELEMENTS // max(cols, 1))
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
+
+
+def storage_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype sensitivities are stored in: the model's, at least float32 (float64 for a
+    float64 model). They are computed in float64 and rounded up (:func:`round_up`).
+
+    >>> storage_dtype(torch.float16), storage_dtype(torch.float64)
+    (torch.float32, torch.float64)
+    """
+    return torch.promote_types(dtype, torch.float32)
+
+
+def round_up(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    r"""``values`` (non-negative, float64) in ``dtype``, rounded **up**: every result is
+    :math:`\ge` its value, and positive values stay positive (the smallest subnormal at
+    worst). Upper bounds on sensitivities keep the theorem valid (with :math:`\mathcal{S}`
+    their sum), so storing them in the model's precision costs no rigour.
+
+    >>> v = torch.tensor([1 / 3, 1e-300, 0.0], dtype=torch.float64)
+    >>> r = round_up(v, torch.float32)
+    >>> bool((r.double() >= v).all()), bool(r[1] > 0), float(r[2])
+    (True, True, 0.0)
+    """
+    out = values.to(dtype)
+    if dtype == values.dtype:
+        return out
+    low = out.to(values.dtype) < values
+    return torch.where(low, torch.nextafter(out, torch.full_like(out, math.inf)), out)
 
 
 @dataclass
@@ -246,12 +277,16 @@ class LayerSensitivity:
     Attributes
     ----------
     signed : torch.Tensor
-        :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``.
+        :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``, in
+        :func:`storage_dtype` of the layer (float32 for a float32 layer, float64 for a
+        float64 one): computed in float64 and rounded up, so each stored value is an upper
+        bound :math:`s'_{ij} \ge s_{ij}` (positive wherever :math:`s_{ij} > 0`).
     positive, negative : torch.Tensor
         (Properties, new tensors.) :math:`s_{ij}` of the positive part (zero off
         :math:`\mathcal{W}_+`) and of the negative part (zero off :math:`\mathcal{W}_-`).
     total_positive, total_negative : torch.Tensor
-        :math:`\mathcal{S}_{i+}`, :math:`\mathcal{S}_{i-}` per neuron.
+        :math:`\mathcal{S}_{i+}`, :math:`\mathcal{S}_{i-}` per neuron, float64 sums of the
+        stored values (so :math:`q_j = s'_j/\mathcal{S}` sums to one).
     split_inputs : bool
         Whether the :math:`x^+/x^-` split was used.
     """
@@ -274,8 +309,8 @@ class LayerSensitivity:
     def probabilities(self, rows: slice = slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
         r""":math:`q_j = s_j / \mathcal{S}` per part (rows with :math:`\mathcal{S} = 0` are 0),
         for the rows ``rows`` (default all)."""
-        tiny = torch.finfo(self.signed.dtype).tiny
-        block = self.signed[rows]
+        tiny = torch.finfo(torch.float64).tiny
+        block = self.signed[rows].to(torch.float64)  # float64 whatever the storage
         qp = block.clamp(min=0) / self.total_positive[rows].clamp(min=tiny)[:, None]
         qn = (-block).clamp(min=0) / self.total_negative[rows].clamp(min=tiny)[:, None]
         return qp, qn
@@ -301,8 +336,14 @@ def empirical_sensitivity(
 
     and likewise for the negative part with :math:`|w|` on :math:`\mathcal{W}_-`. A point
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
-    Computed for all neurons at once on the weight's device, in float64 whatever the
-    model's dtype: :math:`\mathcal{S}` sets the draw counts and the certificate.
+    Computed on the weight's device in float64 whatever the model's dtype, by blocks of rows
+    (the float64 work never exceeds a block), and stored in the model's precision (at least
+    float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}` with relative excess at most
+    :math:`2^{-24}` in float32, and :math:`\mathcal{S}` is the float64 sum of the stored
+    values. Any upper bounds on the sensitivities keep the theorem valid with their sum
+    (Baykal et al., 2019, the sensitivity bound enters only through
+    :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the certificate loses nothing,
+    and the per-edge storage stays at the weights' size.
 
     Parameters
     ----------
@@ -329,10 +370,12 @@ def empirical_sensitivity(
     >>> w = torch.tensor([[1.0, 2.0, -1.0]])
     >>> a = torch.tensor([[1.0, 1.0, 1.0], [3.0, 0.0, 1.0]])
     >>> sens = empirical_sensitivity(w, None, a)
-    >>> sens.positive  # g(x1) = (1/3, 2/3), g(x2) = (1, 0); float64 for a float32 layer
-    tensor([[1.0000, 0.6667, 0.0000]], dtype=torch.float64)
-    >>> [round(v, 12) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
-    ([1.666666666667], [1.0])
+    >>> sens.positive  # g(x1) = (1/3, 2/3), g(x2) = (1, 0); stored as float32, rounded up
+    tensor([[1.0000, 0.6667, 0.0000]])
+    >>> float(sens.positive[0, 1]) >= 2 / 3
+    True
+    >>> [round(v, 7) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
+    ([1.6666667], [1.0])
     """
     if activations.ndim != 2 or activations.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -347,34 +390,34 @@ def empirical_sensitivity(
     points, split = augment_inputs(acts, bias is not None)
     bd = None if bias is None else bias.to(torch.float64)  # float64 whatever the dtype
     rows, cols = weight.shape
-    w_part = weight.new_empty((rows, cols + (0 if bd is None else 1)), dtype=torch.float64)
-    signed = torch.empty_like(w_part)
-    totals = []
-    for sign in (1.0, -1.0):
-        # w_part = max(+-[W, b], 0) in float64, built in one buffer from the model's weights
-        # (no float64 copy of W or of [W, b]; the casts and the clamp are exact)
-        w_part[:, :cols].copy_(weight)
-        if sign > 0:
-            w_part[:, :cols].clamp_(min=0)
-        else:
-            w_part[:, :cols].neg_().clamp_(min=0)
-        if bd is not None:
-            w_part[:, cols] = (bd if sign > 0 else -bd).clamp(min=0)
-        z = points @ w_part.T  # (points, out), every term >= 0
-        inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
-        total = w_part.new_empty(w_part.shape[0])
-        for r0, r1 in row_blocks(*w_part.shape):
-            if upper_bound_power is None:
-                m = max_times_product(inv[r0:r1], points, chunk_size, kernel)
+    width = cols + (0 if bd is None else 1)
+    signed = weight.new_empty((rows, width), dtype=storage_dtype(weight.dtype))
+    totals = [weight.new_zeros(rows, dtype=torch.float64) for _ in range(2)]
+    # blocks of rows: the float64 work (w_part, z, the products) never exceeds a block (of
+    # 2^20 values, 8 MiB: large enough for efficient GEMMs, small against a large layer)
+    for r0, r1 in row_blocks(rows, max(width, points.shape[0]), scale=4):
+        w_part = weight.new_empty((r1 - r0, width), dtype=torch.float64)
+        for sign, total in zip((1.0, -1.0), totals, strict=True):
+            # w_part = max(+-[W, b], 0) of these rows in float64 (the casts are exact)
+            w_part[:, :cols].copy_(weight[r0:r1])
+            if sign > 0:
+                w_part[:, :cols].clamp_(min=0)
             else:
-                m = max_times_upper_bound(inv[r0:r1], points, upper_bound_power)
-            s = (w_part[r0:r1] * m).clamp_(0.0, 1.0)
-            total[r0:r1] = s.sum(dim=1)
+                w_part[:, :cols].neg_().clamp_(min=0)
+            if bd is not None:
+                w_part[:, cols] = (bd[r0:r1] if sign > 0 else -bd[r0:r1]).clamp(min=0)
+            z = points @ w_part.T  # (points, rows of the block), every term >= 0
+            inv = torch.where(z > 0, 1.0 / z, torch.zeros_like(z)).T.contiguous()
+            if upper_bound_power is None:
+                m = max_times_product(inv, points, chunk_size, kernel)
+            else:
+                m = max_times_upper_bound(inv, points, upper_bound_power)
+            s = round_up((w_part * m).clamp_(0.0, 1.0), signed.dtype)
+            total[r0:r1] = s.to(torch.float64).sum(dim=1)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s
             else:
                 signed[r0:r1] -= s  # disjoint supports: exact
-        totals.append(total)
     return LayerSensitivity(
         signed=signed, total_positive=totals[0], total_negative=totals[1], split_inputs=split
     )
