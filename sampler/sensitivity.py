@@ -395,8 +395,10 @@ def empirical_sensitivity(
     totals = [weight.new_zeros(rows, dtype=torch.float64) for _ in range(2)]
     # blocks of rows: the float64 work (w_part, z, the products) never exceeds a block (of
     # 2^20 values, 8 MiB: large enough for efficient GEMMs, small against a large layer)
-    for r0, r1 in row_blocks(rows, max(width, points.shape[0]), scale=4):
-        w_part = weight.new_empty((r1 - r0, width), dtype=torch.float64)
+    blocks = row_blocks(rows, max(width, points.shape[0]), scale=4)
+    buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=torch.float64)
+    for r0, r1 in blocks:
+        w_part = buffer[: r1 - r0]  # one float64 buffer for every block (no churn)
         for sign, total in zip((1.0, -1.0), totals, strict=True):
             # w_part = max(+-[W, b], 0) of these rows in float64 (the casts are exact)
             w_part[:, :cols].copy_(weight[r0:r1])
@@ -412,7 +414,7 @@ def empirical_sensitivity(
                 m = max_times_product(inv, points, chunk_size, kernel)
             else:
                 m = max_times_upper_bound(inv, points, upper_bound_power)
-            s = round_up((w_part * m).clamp_(0.0, 1.0), signed.dtype)
+            s = round_up(m.mul_(w_part).clamp_(0.0, 1.0), signed.dtype)  # in place
             total[r0:r1] = s.to(torch.float64).sum(dim=1)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s
