@@ -55,10 +55,6 @@ __all__ = [
 ]
 
 
-#: Elements of one slab of the (max, x) product over held-out points (memory ~ 8x bytes).
-_SLAB_ELEMENTS = 2**22
-
-
 def layer_inputs(
     weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None], x: torch.Tensor
 ) -> list[torch.Tensor]:
@@ -82,28 +78,32 @@ def _full(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _part_ratio(points: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """max_j g_j(x) / s_j per point and row; inf where an edge with s_j = 0 carries mass."""
-    z = points @ w_part.T  # (points, rows)
-    covered = s > 0
-    ratio = torch.where(covered, w_part / torch.where(covered, s, 1.0), 0.0)
-    chunk = max(1, _SLAB_ELEMENTS // max(1, points.shape[0] * w_part.shape[0]))
-    top = max_times_product(points, ratio.T.contiguous(), chunk)  # max_j a_j(x) w_j / s_j
+def _part_ratio(points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """max_j g_j(x) / s_j per point and row, from the points as columns (``points_t`` is
+    inputs x points); inf where an edge with s_j = 0 carries mass. The (max, x) product runs
+    rows x points, the orientation the kernel vectorises; a block's float64 work is a handful
+    of block-sized tensors."""
+    z = (points_t.T @ w_part.T).T  # (rows, points), the same GEMM as points @ w_part.T
+    uncovered = s <= 0
+    ratio = torch.div(w_part, s).masked_fill_(uncovered, 0.0)  # w_j / s_j on covered edges
+    top = max_times_product(ratio, points_t)  # (rows, points): max_j w_j a_j(x) / s_j
+    del ratio
     live = z > 0
     lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
-    unseen = torch.where(covered, 0.0, w_part)  # edges never sampled (s_j = 0)
-    if not bool((unseen > 0).any()):  # no such edge with weight: no input can use one
-        return lam
-    lost = points @ unseen.T  # a sum of non-negative terms: > 0 iff one of them is
-    return torch.where(live & (lost > 0), math.inf, lam)
+    uncovered &= w_part > 0  # edges never sampled (s_j = 0) that have weight
+    if bool(uncovered.any()):  # else no input can use such an edge
+        lost = torch.where(uncovered, w_part, 0.0) @ points_t  # > 0 iff one term is
+        lam = torch.where(live & (lost > 0), math.inf, lam)
+    return lam
 
 
 def _blocks(rows: int, cols: int, points: int) -> list[tuple[int, int]]:
     """Row blocks of the held-out work: a block's weights (rows x cols) and its outputs
-    (points x rows) both stay near :data:`~netcoreset.sampler.sensitivity.ROW_BLOCK_ELEMENTS`
-    values, so the float64 copies never scale with the layer (a function of the shapes only,
-    so results never depend on memory)."""
-    return row_blocks(rows, max(cols, points))
+    (points x rows) both stay near half of
+    :data:`~netcoreset.sampler.sensitivity.ROW_BLOCK_ELEMENTS` values (the check holds about
+    six block-sized float64 tensors at once), so the float64 copies never scale with the
+    layer (a function of the shapes only, so results never depend on memory)."""
+    return row_blocks(rows, 2 * max(cols, points))
 
 
 @torch.no_grad()
@@ -135,15 +135,17 @@ def coverage_ratios(
     n = inputs[0].shape[0]
     out = torch.zeros(n, dtype=torch.float64)
     for w, b, sens, a in zip(weights, biases, sensitivities, inputs, strict=True):
-        points, split = augment_inputs(a.to(torch.float64), b is not None)
-        for r0, r1 in _blocks(w.shape[0], points.shape[1], points.shape[0]):
+        points, split = augment_inputs(a, b is not None, torch.float64)
+        points_t = points.T.contiguous()  # inputs x points (the GEMMs and the kernel)
+        del points
+        for r0, r1 in _blocks(w.shape[0], *points_t.shape):
             w_full = _full(w[r0:r1], None if b is None else b[r0:r1])
             signed = sens.signed[r0:r1].to(torch.float64)  # s+ - s- of these rows only
-            for w_part, s in (
-                (w_full.clamp(min=0), signed.clamp(min=0)),
-                ((-w_full).clamp(min=0), (-signed).clamp(min=0)),
-            ):
-                lam = _part_ratio(points, w_part, s).amax(dim=1).cpu()
+            for sign in (1.0, -1.0):  # one part at a time (exact negations and clamps)
+                w_part = torch.mul(w_full, sign).clamp_(min=0)
+                s = torch.mul(signed, sign).clamp_(min=0)
+                lam = _part_ratio(points_t, w_part, s).amax(dim=0).cpu()
+                del w_part, s
                 if split:  # the x+ and x- pieces of the same input
                     lam = torch.maximum(lam[:n], lam[n:])
                 out = torch.maximum(out, lam)

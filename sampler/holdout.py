@@ -150,7 +150,7 @@ def holdout_search(
     n_layers = len(stats)
     if cfg.mode == "budget":
         alloc = allocate_draws(stats, budget, net, cfg, nnz_original, notes)
-        sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, generator)
+        sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, generator, True)
         reference = _reference(original)
         return (alloc, sampled, *_budget_certificate(sampled, reference, points, cfg, alpha))
     eps = cfg.eps
@@ -253,5 +253,5 @@ def sample_and_certify(
     alloc = allocate_draws(
         stats, budget, net, cfg, nnz_original, notes, method.sensitivity_sampling
     )
-    sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, dev_gen)
+    sampled = sample_layers(method, net, points, stats, alloc, budget, cfg, dev_gen, True)
     return alloc, sampled, certify(method, stats, alloc, budget, net, cfg), None

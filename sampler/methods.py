@@ -60,6 +60,10 @@ class LayerTask:
     tau : int or None
         CoreNet++'s number of candidates.
     generator : torch.Generator
+    consume_sensitivity : bool
+        Whether the method may write its result into the sensitivities' storage (the
+        pipeline sets it: the layer's sensitivities are not read again once it is sampled,
+        so the compressed layer costs no memory beyond them).
     """
 
     weight: torch.Tensor
@@ -70,6 +74,7 @@ class LayerTask:
     holdout_points: torch.Tensor | None
     tau: int | None
     generator: torch.Generator
+    consume_sensitivity: bool = False
 
     def full_weight(self) -> torch.Tensor:
         """:math:`[W^\\ell, b^\\ell]`: the bias as the last column."""
@@ -103,12 +108,30 @@ class Method:
     amplify: bool = False
 
 
+def _output_buffer(task: LayerTask) -> torch.Tensor:
+    """Where ``[W_hat, b_hat]`` is written: the sensitivities' own storage when the task
+    allows it and its dtype is the layer's (each block of rows reads its sensitivities before
+    its result overwrites them), else a new tensor."""
+    w, b = task.weight, task.bias
+    shape = (w.shape[0], w.shape[1] + (0 if b is None else 1))
+    signed = task.sensitivity.signed
+    if (
+        task.consume_sensitivity
+        and signed.dtype == w.dtype
+        and signed.device == w.device
+        and tuple(signed.shape) == shape
+        and signed.is_contiguous()
+    ):
+        return signed
+    return w.new_empty(shape)
+
+
 def _corenet(task: LayerTask) -> LayerOutcome:
     # Block by block of rows (:func:`~netcoreset.sampler.sensitivity.row_blocks`), so that
     # the float64 work stays near a block's size; the blocks' order fixes the random stream.
     w, b = task.weight, task.bias
     rows = w.shape[0]
-    out = w.new_empty((rows, w.shape[1] + (0 if b is None else 1)))
+    out = _output_buffer(task)
     m = torch.from_numpy(task.draws).to(w.device)
     for r0, r1 in row_blocks(*out.shape):
         w_full = w[r0:r1] if b is None else torch.cat([w[r0:r1], b[r0:r1, None]], dim=1)

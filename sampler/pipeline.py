@@ -506,8 +506,13 @@ def sample_layers(
     budget: ErrorBudget,
     cfg: CompressionConfig,
     generator: torch.Generator,
+    consume_sensitivities: bool = False,
 ) -> Sampled:
-    """Compress every layer with the method's registry function, in order."""
+    """Compress every layer with the method's registry function, in order.
+
+    With ``consume_sensitivities`` (a caller that samples once) a method may write a layer's
+    result into that layer's sensitivities, which are released right after; a caller that
+    samples the same statistics again (the held-out search) leaves it off."""
     working = net.layers()
     inputs_t = forward_activations(working, points.t)[0] if method.amplify else []
     done = Sampled()
@@ -530,6 +535,7 @@ def sample_layers(
             ),
             tau=cfg.tau,
             generator=generator,
+            consume_sensitivity=consume_sensitivities,
         )
         outcome = method.compress_layer(task)
         del task

@@ -33,6 +33,7 @@ __all__ = [
     "LayerSensitivity",
     "ROW_BLOCK_ELEMENTS",
     "row_blocks",
+    "FLOAT64_STORAGE_LIMIT",
     "storage_dtype",
     "round_up",
     "empirical_sensitivity",
@@ -196,13 +197,17 @@ def max_times_upper_bound(U: torch.Tensor, A: torch.Tensor, power: int = 16) -> 
     return torch.where(out.double() < bound, torch.nextafter(out, out.new_tensor(math.inf)), out)
 
 
-def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor, bool]:
+def augment_inputs(
+    activations: torch.Tensor, bias: bool, dtype: torch.dtype | None = None
+) -> tuple[torch.Tensor, bool]:
     r"""Points used for sensitivities: the inputs with the bias activation appended, and
     the :math:`x = x^+ - x^-` split when some entry is negative (signed inputs, as the
     authors' code does).
 
     With a split, :math:`x^+` keeps the bias activation 1 and :math:`x^-` gets 0, so that
-    :math:`z = \hat w\cdot(x^+, 1) - \hat w\cdot(x^-, 0)`. Returns ``(points, was_split)``.
+    :math:`z = \hat w\cdot(x^+, 1) - \hat w\cdot(x^-, 0)`. Returns ``(points, was_split)``,
+    in ``dtype`` (default the activations'): the result is written once, with no
+    intermediate copy in that dtype (the casts, clamps and negations are exact).
 
     >>> import torch
     >>> augment_inputs(torch.tensor([[1.0, -2.0]]), bias=True)
@@ -210,16 +215,18 @@ def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor,
             [0., 2., 0.]]), True)
     """
     a = activations
+    n, cols = a.shape
     split = bool((a < 0).any())
+    out = a.new_empty(((2 if split else 1) * n, cols + (1 if bias else 0)), dtype=dtype or a.dtype)
+    out[:n, :cols] = a
     if split:
-        pos, neg = a.clamp(min=0), (-a).clamp(min=0)
-        if bias:
-            pos = torch.cat([pos, pos.new_ones((pos.shape[0], 1))], dim=1)
-            neg = torch.cat([neg, neg.new_zeros((neg.shape[0], 1))], dim=1)
-        return torch.cat([pos, neg], dim=0), True
+        out[n:, :cols] = out[:n, :cols]
+        out[:n, :cols].clamp_(min=0)
+        out[n:, :cols].neg_().clamp_(min=0)
     if bias:
-        a = torch.cat([a, a.new_ones((a.shape[0], 1))], dim=1)
-    return a, False
+        out[:n, cols] = 1
+        out[n:, cols] = 0
+    return out, split
 
 
 #: Rows per block of the per-row work (sensitivities, sampling), as elements of a block:
@@ -227,25 +234,36 @@ def augment_inputs(activations: torch.Tensor, bias: bool) -> tuple[torch.Tensor,
 ROW_BLOCK_ELEMENTS = 1 << 18
 
 
-def row_blocks(rows: int, cols: int, scale: int = 1) -> list[tuple[int, int]]:
-    """``(start, stop)`` of consecutive row blocks of about ``scale`` times
-    :data:`ROW_BLOCK_ELEMENTS` elements (a function of the shape only, so results never
-    depend on memory).
+def row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive row blocks of about :data:`ROW_BLOCK_ELEMENTS`
+    elements (a function of the shape only, so results never depend on memory).
 
     >>> row_blocks(5, 1 << 17)
     [(0, 2), (2, 4), (4, 5)]
     """
-    step = max(1, scale * ROW_BLOCK_ELEMENTS // max(cols, 1))
+    step = max(1, ROW_BLOCK_ELEMENTS // max(cols, 1))
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
 
 
-def storage_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype sensitivities are stored in: the model's, at least float32 (float64 for a
-    float64 model). They are computed in float64 and rounded up (:func:`round_up`).
+#: Layers with at most this many sensitivities (edges and bias entries) store them in
+#: float64 (8 MiB at most: nothing next to the data); larger layers store them in the
+#: model's precision, rounded up, so that per-edge memory stays at the weights' size.
+FLOAT64_STORAGE_LIMIT = 1 << 20
 
-    >>> storage_dtype(torch.float16), storage_dtype(torch.float64)
+
+def storage_dtype(dtype: torch.dtype, entries: int) -> torch.dtype:
+    """The dtype the ``entries`` sensitivities of a layer are stored in: float64 up to
+    :data:`FLOAT64_STORAGE_LIMIT` entries, else the model's ``dtype``, at least float32
+    (float64 for a float64 model). They are always computed in float64 and rounded up
+    (:func:`round_up`). A function of the layer's shape and dtype only.
+
+    >>> storage_dtype(torch.float32, 300 * 785), storage_dtype(torch.float32, 4096 * 4097)
+    (torch.float64, torch.float32)
+    >>> storage_dtype(torch.float16, 1 << 24), storage_dtype(torch.float64, 1 << 24)
     (torch.float32, torch.float64)
     """
+    if entries <= FLOAT64_STORAGE_LIMIT:
+        return torch.float64
     return torch.promote_types(dtype, torch.float32)
 
 
@@ -263,8 +281,9 @@ def round_up(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     out = values.to(dtype)
     if dtype == values.dtype:
         return out
-    low = out.to(values.dtype) < values
-    return torch.where(low, torch.nextafter(out, torch.full_like(out, math.inf)), out)
+    low = (out.to(values.dtype) < values).nonzero(as_tuple=True)  # rounded down: one step up
+    out[low] = torch.nextafter(out[low], out.new_full((), math.inf))
+    return out
 
 
 @dataclass
@@ -278,9 +297,10 @@ class LayerSensitivity:
     ----------
     signed : torch.Tensor
         :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``, in
-        :func:`storage_dtype` of the layer (float32 for a float32 layer, float64 for a
-        float64 one): computed in float64 and rounded up, so each stored value is an upper
-        bound :math:`s'_{ij} \ge s_{ij}` (positive wherever :math:`s_{ij} > 0`).
+        :func:`storage_dtype` of the layer (float64 for layers of up to
+        :data:`FLOAT64_STORAGE_LIMIT` entries, else the model's precision, at least float32):
+        computed in float64 and rounded up, so each stored value is an upper bound
+        :math:`s'_{ij} \ge s_{ij}` (positive wherever :math:`s_{ij} > 0`).
     positive, negative : torch.Tensor
         (Properties, new tensors.) :math:`s_{ij}` of the positive part (zero off
         :math:`\mathcal{W}_+`) and of the negative part (zero off :math:`\mathcal{W}_-`).
@@ -337,13 +357,15 @@ def empirical_sensitivity(
     and likewise for the negative part with :math:`|w|` on :math:`\mathcal{W}_-`. A point
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
     Computed on the weight's device in float64 whatever the model's dtype, by blocks of rows
-    (the float64 work never exceeds a block), and stored in the model's precision (at least
-    float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}` with relative excess at most
-    :math:`2^{-24}` in float32, and :math:`\mathcal{S}` is the float64 sum of the stored
-    values. Any upper bounds on the sensitivities keep the theorem valid with their sum
-    (Baykal et al., 2019, the sensitivity bound enters only through
-    :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the certificate loses nothing,
-    and the per-edge storage stays at the weights' size.
+    (the float64 work never exceeds a block). Stored in float64 for layers of up to
+    :data:`FLOAT64_STORAGE_LIMIT` entries; larger layers store them in the model's precision
+    (at least float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}` with relative excess at
+    most :math:`2^{-24}` in float32, and :math:`\mathcal{S}` is the float64 sum of the
+    stored values. Any upper bounds on the sensitivities keep the theorem valid with their
+    sum (Baykal et al., 2019: the sensitivities enter only through
+    :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the certificate loses at most a
+    relative :math:`2^{-24}` in :math:`\mathcal{S}`, and the per-edge storage of a large
+    layer stays at the weights' size (see :func:`storage_dtype`).
 
     Parameters
     ----------
@@ -370,12 +392,10 @@ def empirical_sensitivity(
     >>> w = torch.tensor([[1.0, 2.0, -1.0]])
     >>> a = torch.tensor([[1.0, 1.0, 1.0], [3.0, 0.0, 1.0]])
     >>> sens = empirical_sensitivity(w, None, a)
-    >>> sens.positive  # g(x1) = (1/3, 2/3), g(x2) = (1, 0); stored as float32, rounded up
-    tensor([[1.0000, 0.6667, 0.0000]])
-    >>> float(sens.positive[0, 1]) >= 2 / 3
-    True
-    >>> [round(v, 7) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
-    ([1.6666667], [1.0])
+    >>> sens.positive  # g(x1) = (1/3, 2/3), g(x2) = (1, 0); float64 for a small layer
+    tensor([[1.0000, 0.6667, 0.0000]], dtype=torch.float64)
+    >>> [round(v, 12) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
+    ([1.666666666667], [1.0])
     """
     if activations.ndim != 2 or activations.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -386,16 +406,17 @@ def empirical_sensitivity(
         raise ValueError("activations must hold at least one point of S")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be an integer >= 1; got {chunk_size!r}")
-    acts = activations.to(device=weight.device, dtype=torch.float64)
-    points, split = augment_inputs(acts, bias is not None)
+    points, split = augment_inputs(
+        activations.to(device=weight.device), bias is not None, torch.float64
+    )
     bd = None if bias is None else bias.to(torch.float64)  # float64 whatever the dtype
     rows, cols = weight.shape
     width = cols + (0 if bd is None else 1)
-    signed = weight.new_empty((rows, width), dtype=storage_dtype(weight.dtype))
+    signed = weight.new_empty((rows, width), dtype=storage_dtype(weight.dtype, rows * width))
     totals = [weight.new_zeros(rows, dtype=torch.float64) for _ in range(2)]
     # blocks of rows: the float64 work (w_part, z, the products) never exceeds a block (of
-    # 2^20 values, 8 MiB: large enough for efficient GEMMs, small against a large layer)
-    blocks = row_blocks(rows, max(width, points.shape[0]), scale=4)
+    # 2^18 values, 2 MiB: large enough for efficient GEMMs, small against a large layer)
+    blocks = row_blocks(rows, max(width, points.shape[0]))
     buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=torch.float64)
     for r0, r1 in blocks:
         w_part = buffer[: r1 - r0]  # one float64 buffer for every block (no churn)
@@ -415,7 +436,7 @@ def empirical_sensitivity(
             else:
                 m = max_times_upper_bound(inv, points, upper_bound_power)
             s = round_up(m.mul_(w_part).clamp_(0.0, 1.0), signed.dtype)  # in place
-            total[r0:r1] = s.to(torch.float64).sum(dim=1)  # S of the stored values
+            total[r0:r1] = s.sum(dim=1, dtype=torch.float64)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s
             else:

@@ -170,16 +170,9 @@ def test_cancellation_is_computed_in_float64():
     got = relative_cancellation(w32, b32, a32)
     assert got.dtype == torch.float64
     torch.testing.assert_close(got, exact, rtol=1e-12, atol=0.0)
-    # sensitivities: computed in float64 for the float32 layer too, then stored in float32
-    # rounded up, so S is the float64 one up to one float32 rounding per edge, and never below
     s32 = empirical_sensitivity(w32, b32, a32)
     s64 = empirical_sensitivity(w32.double(), b32.double(), a32.double())
-    for got_s, exact_s in (
-        (s32.total_positive, s64.total_positive),
-        (s32.total_negative, s64.total_negative),
-    ):
-        assert bool((got_s >= exact_s).all())
-        assert bool((got_s <= exact_s * (1 + 2.0**-23)).all())
+    assert torch.equal(s32.total_positive, s64.total_positive)
 
 
 # --- item 5: |S| counts any layer's bias --------------------------------------------------------
