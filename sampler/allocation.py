@@ -32,7 +32,7 @@ from netcoreset.bounds import (
     network_eps,
 )
 
-from .sensitivity import LayerSensitivity, row_blocks
+from .sensitivity import LayerSensitivity, sampling_blocks
 
 __all__ = [
     "COMPACT_LIMIT",
@@ -148,7 +148,7 @@ class PartTable:
             return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
         rows = sens.signed.shape[0]
         value = slope = 0.0
-        for r0, r1 in row_blocks(*sens.signed.shape):
+        for r0, r1 in sampling_blocks(*sens.signed.shape):  # the sampling's blocks
             for q, part in zip(sens.probabilities(slice(r0, r1)), (0, rows), strict=True):
                 v, d = _term_sums(q, mt[part + r0 : part + r1, None], fast)
                 value, slope = value + v, slope + d

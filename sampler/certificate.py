@@ -36,6 +36,8 @@ import torch
 from netcoreset.bounds import order_statistic_rank, quantile_exceedance
 
 from .sensitivity import (
+    FLOAT64_STORAGE_LIMIT,
+    ROW_BLOCK_ELEMENTS,
     LayerSensitivity,
     augment_inputs,
     cancellation_terms,
@@ -52,6 +54,9 @@ __all__ = [
     "worst_relative_errors",
     "rounding_eps",
     "layer_inputs",
+    "held_out_statistics",
+    "chunk_budget",
+    "point_chunks",
 ]
 
 
@@ -72,27 +77,26 @@ def layer_inputs(
     return out
 
 
-def _full(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    w = weight.to(torch.float64)
-    return w if bias is None else torch.cat([w, bias.to(torch.float64)[:, None]], dim=1)
-
-
 @torch.no_grad()
 def _part_ratio(points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """max_j g_j(x) / s_j per point and row, from the points as columns (``points_t`` is
     inputs x points); inf where an edge with s_j = 0 carries mass. The (max, x) product runs
-    rows x points, the orientation the kernel vectorises; a block's float64 work is a handful
-    of block-sized tensors."""
+    rows x points, the orientation the kernel vectorises. ``w_part`` is overwritten (it
+    becomes w_j / s_j): the caller's buffer, so a block's float64 work is two block-sized
+    buffers and row x point outputs."""
     z = (points_t.T @ w_part.T).T  # (rows, points), the same GEMM as points @ w_part.T
     uncovered = s <= 0
-    ratio = torch.div(w_part, s).masked_fill_(uncovered, 0.0)  # w_j / s_j on covered edges
+    lost = None
+    lost_edges = uncovered & (w_part > 0)  # edges never sampled (s_j = 0) that have weight
+    if bool(lost_edges.any()):  # else no input can use such an edge
+        lost = torch.where(lost_edges, w_part, 0.0) @ points_t  # > 0 iff one term is
+    del lost_edges
+    ratio = torch.div(w_part, s, out=w_part).masked_fill_(uncovered, 0.0)  # w_j / s_j
+    del uncovered
     top = max_times_product(ratio, points_t)  # (rows, points): max_j w_j a_j(x) / s_j
-    del ratio
     live = z > 0
     lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
-    uncovered &= w_part > 0  # edges never sampled (s_j = 0) that have weight
-    if bool(uncovered.any()):  # else no input can use such an edge
-        lost = torch.where(uncovered, w_part, 0.0) @ points_t  # > 0 iff one term is
+    if lost is not None:
         lam = torch.where(live & (lost > 0), math.inf, lam)
     return lam
 
@@ -132,24 +136,150 @@ def coverage_ratios(
     >>> coverage_ratios([w], [None], [sens], [torch.tensor([[3.0, 1.0], [0.0, 2.0]])])
     array([1.5, 2. ])
     """
-    n = inputs[0].shape[0]
-    out = torch.zeros(n, dtype=torch.float64)
+    out = torch.zeros(inputs[0].shape[0], dtype=torch.float64)
+    budget = chunk_budget(weights, biases)
     for w, b, sens, a in zip(weights, biases, sensitivities, inputs, strict=True):
-        points, split = augment_inputs(a, b is not None, torch.float64)
-        points_t = points.T.contiguous()  # inputs x points (the GEMMs and the kernel)
-        del points
-        for r0, r1 in _blocks(w.shape[0], *points_t.shape):
-            w_full = _full(w[r0:r1], None if b is None else b[r0:r1])
-            signed = sens.signed[r0:r1].to(torch.float64)  # s+ - s- of these rows only
-            for sign in (1.0, -1.0):  # one part at a time (exact negations and clamps)
-                w_part = torch.mul(w_full, sign).clamp_(min=0)
-                s = torch.mul(signed, sign).clamp_(min=0)
-                lam = _part_ratio(points_t, w_part, s).amax(dim=0).cpu()
-                del w_part, s
-                if split:  # the x+ and x- pieces of the same input
-                    lam = torch.maximum(lam[:n], lam[n:])
-                out = torch.maximum(out, lam)
+        out = torch.maximum(out, _layer_ratios(w, b, sens, a, budget))
     return out.numpy()
+
+
+def _layer_ratios(
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    sens: LayerSensitivity,
+    a: torch.Tensor,
+    budget: int | None,
+) -> torch.Tensor:
+    """Lambda of one layer for every point of ``a`` (float64, CPU), chunk by chunk."""
+    out = torch.zeros(a.shape[0], dtype=torch.float64)
+    values = sens.signed.shape[1] * (2 if budget is not None and bool((a < 0).any()) else 1)
+    for p0, p1 in point_chunks(a.shape[0], values, budget):
+        out[p0:p1] = _chunk_ratio(w, b, sens, a[p0:p1])
+    return out
+
+
+def _layer_exceedances(
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    a: torch.Tensor,
+    delta_hat: float,
+    budget: int | None,
+) -> torch.Tensor:
+    """Whether Delta_i(x) > delta_hat for some neuron of one layer, per point of ``a``."""
+    out = torch.zeros(a.shape[0], dtype=torch.bool)
+    for p0, p1 in point_chunks(a.shape[0], 2 * w.shape[1], budget):  # inputs, magnitudes
+        for _, _, z, mass in cancellation_terms(w, b, a[p0:p1]):
+            ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
+            ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
+            out[p0:p1] |= (ratio > float(delta_hat)).any(dim=1).cpu()
+    return out
+
+
+@torch.no_grad()
+def held_out_statistics(
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor | None],
+    sensitivities: Sequence[LayerSensitivity],
+    x: torch.Tensor,
+    delta_hats: Sequence[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`coverage_ratios` and :func:`cancellation_exceedances` of the points ``x`` in
+    one pass through the layers: the same values, with the inputs :math:`a^{\ell-1}(x)` of
+    one layer held at a time (:func:`layer_inputs` keeps every layer's), so the checks of a
+    large network add one layer's activations of :math:`V` to the memory, not all of them.
+
+    Returns ``(ratios, exceeded)``: :math:`\Lambda(x)` (float64) and whether
+    :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some :math:`\ell, i` (bool).
+
+    >>> from netcoreset.sampler import empirical_sensitivity
+    >>> w = torch.tensor([[1.0, 1.0]])
+    >>> sens = empirical_sensitivity(w, None, torch.tensor([[1.0, 1.0]]))
+    >>> held_out_statistics([w], [None], [sens], torch.tensor([[3.0, 1.0], [0.0, 2.0]]), [1.5])
+    (array([1.5, 2. ]), array([False, False]))
+    """
+    budget = chunk_budget(weights, biases)
+    ratios = torch.zeros(x.shape[0], dtype=torch.float64)
+    exceeded = torch.zeros(x.shape[0], dtype=torch.bool)
+    a = x
+    layers = zip(weights, biases, sensitivities, delta_hats, strict=True)
+    for idx, (w, b, sens, dh) in enumerate(layers):
+        ratios = torch.maximum(ratios, _layer_ratios(w, b, sens, a, budget))
+        exceeded |= _layer_exceedances(w, b, a, dh, budget)
+        if idx < len(weights) - 1:  # as layer_inputs computes it
+            a = torch.relu(torch.nn.functional.linear(a, w, b))
+    return ratios.numpy(), exceeded.numpy()
+
+
+def point_chunks(points: int, values: int, budget: int | None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the held-out points a layer's checks take at once, when each
+    point needs ``values`` float64 values (its inputs with the bias, twice for split inputs
+    or for the cancellation's magnitudes): all of them without a ``budget`` (the networks
+    whose layers all have at most
+    :data:`~netcoreset.sampler.sensitivity.FLOAT64_STORAGE_LIMIT` entries: one GEMM per
+    block of rows, the results of earlier versions), else ``budget // values`` at a time
+    (:func:`chunk_budget`), so that their float64 copies stay a small fraction of the
+    weights however many points :math:`V` holds; the products are then per chunk, the same
+    values up to the GEMM's rounding (a few ulps). A function of the shapes only.
+
+    >>> point_chunks(500, 785, None), point_chunks(300, 2 * 2049, 1 << 19)[:2]
+    ([(0, 500)], [(0, 127), (127, 254)])
+    """
+    if budget is None or points == 0:
+        return [(0, points)]
+    step = max(1, budget // max(values, 1))
+    return [(p0, min(p0 + step, points)) for p0 in range(0, points, step)]
+
+
+def chunk_budget(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None]
+) -> int | None:
+    """float64 values of held-out points a check holds at once (:func:`point_chunks`):
+    None (all points) when every layer has at most ``FLOAT64_STORAGE_LIMIT`` entries, else
+    a sixteenth of the network's entries (an eighth of its float32 weight bytes; at least
+    ``ROW_BLOCK_ELEMENTS``): few chunks, so that the weights' float64 blocks are rebuilt
+    rarely, within the memory of a large network.
+
+    >>> chunk_budget([torch.zeros(300, 784)], [torch.zeros(300)]) is None
+    True
+    >>> chunk_budget([torch.zeros(4096, 4096)], [None])
+    1048576
+    """
+    entries = [
+        w.shape[0] * (w.shape[1] + (b is not None)) for w, b in zip(weights, biases, strict=True)
+    ]
+    if max(entries, default=0) <= FLOAT64_STORAGE_LIMIT:
+        return None
+    return max(ROW_BLOCK_ELEMENTS, sum(entries) // 16)
+
+
+def _chunk_ratio(
+    w: torch.Tensor, b: torch.Tensor | None, sens: LayerSensitivity, a: torch.Tensor
+) -> torch.Tensor:
+    """Lambda of one layer for the points ``a`` (both parts, both pieces of a split input)."""
+    n = a.shape[0]
+    # inputs x points (the GEMMs and the kernel), written once in that layout
+    points_t, split = augment_inputs(a, b is not None, torch.float64, transposed=True)
+    out = torch.zeros(n, dtype=torch.float64)
+    blocks = _blocks(w.shape[0], *points_t.shape)
+    cols = w.shape[1]
+    # two float64 buffers for every block and part (no churn): +-[W, b] and +-(s+ - s-)
+    w_buf, s_buf = (points_t.new_empty((blocks[0][1], points_t.shape[0])) for _ in range(2))
+    for r0, r1 in blocks:
+        w_part, s = w_buf[: r1 - r0], s_buf[: r1 - r0]
+        for sign in (1.0, -1.0):  # one part at a time (exact casts, negations and clamps)
+            w_part[:, :cols].copy_(w[r0:r1])
+            if b is not None:
+                w_part[:, cols].copy_(b[r0:r1])
+            s.copy_(sens.signed[r0:r1])
+            if sign < 0:
+                w_part.neg_()
+                s.neg_()
+            lam = _part_ratio(points_t, w_part.clamp_(min=0), s.clamp_(min=0))
+            lam = lam.amax(dim=0).cpu()
+            if split:  # the x+ and x- pieces of the same input
+                lam = torch.maximum(lam[:n], lam[n:])
+            out = torch.maximum(out, lam)
+    return out
 
 
 @dataclass(frozen=True)
@@ -251,13 +381,10 @@ def cancellation_exceedances(
     >>> cancellation_exceedances([w], [None], [torch.tensor([[3.0, 1.0], [2.0, 1.5]])], [3.0])
     array([False,  True])
     """
-    n = inputs[0].shape[0]
-    out = torch.zeros(n, dtype=torch.bool)
+    out = torch.zeros(inputs[0].shape[0], dtype=torch.bool)
+    budget = chunk_budget(weights, biases)
     for w, b, a, dh in zip(weights, biases, inputs, delta_hats, strict=True):
-        for _, _, z, mass in cancellation_terms(w, b, a):
-            ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
-            ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
-            out |= (ratio > float(dh)).any(dim=1).cpu()
+        out |= _layer_exceedances(w, b, a, dh, budget)
     return out.numpy()
 
 

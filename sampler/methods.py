@@ -34,7 +34,7 @@ import torch
 
 from .amplify import best_of_candidates
 from .baselines import magnitude_layer, sample_layer, svd_layer
-from .sensitivity import LayerSensitivity, row_blocks
+from .sensitivity import LayerSensitivity, sampling_blocks
 from .sparsify import sparsify_part
 
 __all__ = ["LayerTask", "LayerOutcome", "Method", "METHODS", "get_method"]
@@ -127,21 +127,21 @@ def _output_buffer(task: LayerTask) -> torch.Tensor:
 
 
 def _corenet(task: LayerTask) -> LayerOutcome:
-    # Block by block of rows (:func:`~netcoreset.sampler.sensitivity.row_blocks`), so that
-    # the float64 work stays near a block's size; the blocks' order fixes the random stream.
+    # Block by block of rows (:func:`~netcoreset.sampler.sensitivity.sampling_blocks`), so
+    # that the float64 work stays near a block's size; the blocks' order fixes the random
+    # stream.
     w, b = task.weight, task.bias
     rows = w.shape[0]
     out = _output_buffer(task)
     m = torch.from_numpy(task.draws).to(w.device)
-    for r0, r1 in row_blocks(*out.shape):
+    for r0, r1 in sampling_blocks(*out.shape):
         w_full = w[r0:r1] if b is None else torch.cat([w[r0:r1], b[r0:r1, None]], dim=1)
-        mags = (w_full.clamp(min=0), (-w_full).clamp(min=0))
-        qs = task.sensitivity.probabilities(slice(r0, r1))
-        counts = (m[r0:r1], m[rows + r0 : rows + r1])
-        pos, neg = (
-            sparsify_part(mag, q, m_part, task.generator)
-            for mag, q, m_part in zip(mags, qs, counts, strict=True)
-        )
+        qp, qn = task.sensitivity.probabilities(slice(r0, r1))  # read before out is written
+        pos = sparsify_part(w_full.clamp(min=0), qp, m[r0:r1], task.generator)
+        del qp
+        neg = sparsify_part(torch.neg(w_full).clamp_(min=0), qn, m[rows + r0 : rows + r1],
+                            task.generator)  # fmt: skip
+        del qn
         torch.sub(pos, neg, out=out[r0:r1])
     return LayerOutcome(out)
 

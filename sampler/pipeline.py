@@ -51,13 +51,7 @@ from .allocation import (
     layer_draws,
     solve_budget,
 )
-from .certificate import (
-    CoverageEstimate,
-    cancellation_exceedances,
-    coverage_ratios,
-    estimate_coverage,
-    layer_inputs,
-)
+from .certificate import CoverageEstimate, estimate_coverage, held_out_statistics
 from .config import CompressionConfig
 from .methods import LayerTask, Method
 from .prune import prune_inactive_neurons
@@ -351,6 +345,17 @@ def coverage_share(
     return max(coverage.K, 1.0), coverage.failure_probability, src
 
 
+def cancellation_bounds(
+    stats: Sequence[LayerStatistics], net: Network, delta: float
+) -> tuple[float, np.ndarray, np.ndarray]:
+    r""":math:`\kappa` and every layer's :math:`\hat\Delta^\ell`, empirical (the mean of
+    :math:`\Delta_i(x)` over :math:`S`, worst neuron) and the theorem's (plus
+    :math:`\kappa`): ``(kappa, empirical, theorem)``."""
+    kap = kappa(net.eta, net.eta_star, delta)
+    empirical = np.array([delta_hat(s.mean_cancellation, 0.0) for s in stats])
+    return kap, empirical, empirical + kap
+
+
 def error_budget(
     stats: Sequence[LayerStatistics],
     net: Network,
@@ -360,9 +365,7 @@ def error_budget(
 ) -> ErrorBudget:
     r"""The error budget across layers (the certificate always includes :math:`\kappa`), and
     the union bound's constants of the sample size (see :class:`ErrorBudget`)."""
-    kap = kappa(net.eta, net.eta_star, cfg.delta)
-    empirical = np.array([delta_hat(s.mean_cancellation, 0.0) for s in stats])
-    theorem = empirical + kap
+    kap, empirical, theorem = cancellation_bounds(stats, net, cfg.delta)
     products, products_emp = delta_hat_product(theorem), delta_hat_product(empirical)
     if cfg.allocation == "theorem":
         alloc = products if cfg.include_kappa else products_emp
@@ -676,15 +679,13 @@ class HeldOutChecks:
     ``coverage``: the estimate of Lemma 1's constant (``None`` without held-out points);
     ``cancellation_exceeded``: points with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for
     some layer (``None`` until :func:`check_cancellation` ran); ``pruned_active``: points on
-    which a neuron removed by CoreNet+ fires. ``inputs`` are the working network's layer
-    inputs on :math:`V`.
+    which a neuron removed by CoreNet+ fires.
     """
 
     points: int
     coverage: CoverageEstimate | None = None
     pruned_active: int = 0
     cancellation_exceeded: int | None = None
-    inputs: list[torch.Tensor] = field(default_factory=list, repr=False)
 
     def summary(self, delta: float) -> dict[str, Any]:
         """The checks as a JSON-able dict for the report."""
@@ -728,7 +729,10 @@ def held_out_checks(
     r"""Coverage ratios of :math:`V` and the estimate of Lemma 1's constant
     (:func:`~netcoreset.sampler.certificate.estimate_coverage` at
     :math:`p = \alpha = \delta/8`); inputs that activate an edge or a pruned neuron unused on
-    all of :math:`S` are reported in ``notes`` (and warned about in guarantee mode).
+    all of :math:`S` are reported in ``notes`` (and warned about in guarantee mode). The
+    same pass through the layers counts the points with
+    :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` (reported by :func:`check_cancellation`):
+    :func:`~netcoreset.sampler.certificate.held_out_statistics`.
 
     Raises ``ValueError`` in guarantee mode when ``K`` is not given and no point is left to
     estimate it (guarantee mode never runs with an unjustified :math:`K`)."""
@@ -744,8 +748,10 @@ def held_out_checks(
                 )
             notes.append("no held-out point to estimate K: the certificate is void")
         return HeldOutChecks(0)
-    inputs = layer_inputs(net.weights, net.biases, points.v)
-    ratios = coverage_ratios(net.weights, net.biases, [s.sensitivity for s in stats], inputs)
+    theorem_delta_hats = cancellation_bounds(stats, net, cfg.delta)[2]
+    ratios, exceeded = held_out_statistics(
+        net.weights, net.biases, [s.sensitivity for s in stats], points.v, list(theorem_delta_hats)
+    )
     pruned_active = 0
     if kept:
         active = _pruned_activity(original, kept, points.v).numpy()
@@ -765,7 +771,7 @@ def held_out_checks(
         if cfg.mode == "guarantee":
             warnings.warn(msg, stacklevel=4)
         notes.append(msg)
-    return HeldOutChecks(n, coverage, pruned_active, None, inputs)
+    return HeldOutChecks(n, coverage, pruned_active, int(exceeded.sum()))
 
 
 def check_cancellation(
@@ -775,15 +781,12 @@ def check_cancellation(
     cfg: CompressionConfig,
     notes: list[str],
 ) -> None:
-    r"""Count the held-out points with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some
-    layer (the event :math:`\kappa` is sized for) and report when more than :math:`\delta/4`
-    of them do: the paper's tail assumption on :math:`\Delta` is then contradicted."""
-    if not checks.points:
+    r"""Report when more than :math:`\delta/4` of the held-out points have
+    :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some layer (the event :math:`\kappa`
+    is sized for; counted by :func:`held_out_checks` in the same pass as the coverage
+    ratios): the paper's tail assumption on :math:`\Delta` is then contradicted."""
+    if not checks.points or checks.cancellation_exceeded is None:
         return
-    exceeded = cancellation_exceedances(
-        net.weights, net.biases, checks.inputs, list(budget.delta_hat)
-    )
-    checks.cancellation_exceeded = int(exceeded.sum())
     if cfg.certificate == "holdout":  # the held-out test does not rely on Delta-hat
         return
     if checks.cancellation_exceeded > cfg.delta / 4.0 * checks.points:

@@ -33,6 +33,8 @@ __all__ = [
     "LayerSensitivity",
     "ROW_BLOCK_ELEMENTS",
     "row_blocks",
+    "LARGE_SAMPLING_BLOCK_ELEMENTS",
+    "sampling_blocks",
     "FLOAT64_STORAGE_LIMIT",
     "storage_dtype",
     "round_up",
@@ -198,7 +200,11 @@ def max_times_upper_bound(U: torch.Tensor, A: torch.Tensor, power: int = 16) -> 
 
 
 def augment_inputs(
-    activations: torch.Tensor, bias: bool, dtype: torch.dtype | None = None
+    activations: torch.Tensor,
+    bias: bool,
+    dtype: torch.dtype | None = None,
+    *,
+    transposed: bool = False,
 ) -> tuple[torch.Tensor, bool]:
     r"""Points used for sensitivities: the inputs with the bias activation appended, and
     the :math:`x = x^+ - x^-` split when some entry is negative (signed inputs, as the
@@ -207,17 +213,25 @@ def augment_inputs(
     With a split, :math:`x^+` keeps the bias activation 1 and :math:`x^-` gets 0, so that
     :math:`z = \hat w\cdot(x^+, 1) - \hat w\cdot(x^-, 0)`. Returns ``(points, was_split)``,
     in ``dtype`` (default the activations'): the result is written once, with no
-    intermediate copy in that dtype (the casts, clamps and negations are exact).
+    intermediate copy in that dtype (the casts, clamps and negations are exact). With
+    ``transposed=True`` the points are the columns (a contiguous ``(inputs, points)``
+    tensor holding the same values), for the held-out checks' kernels.
 
     >>> import torch
     >>> augment_inputs(torch.tensor([[1.0, -2.0]]), bias=True)
     (tensor([[1., 0., 1.],
             [0., 2., 0.]]), True)
+    >>> points_t, _ = augment_inputs(torch.tensor([[1.0, -2.0]]), True, transposed=True)
+    >>> points_t.is_contiguous(), torch.equal(points_t.T, augment_inputs(
+    ...     torch.tensor([[1.0, -2.0]]), True)[0])
+    (True, True)
     """
     a = activations
     n, cols = a.shape
     split = bool((a < 0).any())
-    out = a.new_empty(((2 if split else 1) * n, cols + (1 if bias else 0)), dtype=dtype or a.dtype)
+    shape = ((2 if split else 1) * n, cols + (1 if bias else 0))
+    dtype = dtype or a.dtype
+    out = a.new_empty(shape[::-1], dtype=dtype).T if transposed else a.new_empty(shape, dtype=dtype)
     out[:n, :cols] = a
     if split:
         out[n:, :cols] = out[:n, :cols]
@@ -226,7 +240,7 @@ def augment_inputs(
     if bias:
         out[:n, cols] = 1
         out[n:, cols] = 0
-    return out, split
+    return (out.T if transposed else out), split
 
 
 #: Rows per block of the per-row work (sensitivities, sampling), as elements of a block:
@@ -234,15 +248,35 @@ def augment_inputs(
 ROW_BLOCK_ELEMENTS = 1 << 18
 
 
-def row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of consecutive row blocks of about :data:`ROW_BLOCK_ELEMENTS`
-    elements (a function of the shape only, so results never depend on memory).
+def row_blocks(rows: int, cols: int, elements: int | None = None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive row blocks of about ``elements`` (default
+    :data:`ROW_BLOCK_ELEMENTS`) elements (a function of the shape only, so results never
+    depend on memory).
 
     >>> row_blocks(5, 1 << 17)
     [(0, 2), (2, 4), (4, 5)]
     """
-    step = max(1, ROW_BLOCK_ELEMENTS // max(cols, 1))
+    step = max(1, (elements or ROW_BLOCK_ELEMENTS) // max(cols, 1))
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
+
+
+#: Elements of a sampling block in a layer above :data:`FLOAT64_STORAGE_LIMIT` entries.
+LARGE_SAMPLING_BLOCK_ELEMENTS = 1 << 16
+
+
+def sampling_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    """Row blocks of the sampling of a ``rows x cols`` layer (the blocks' order fixes the
+    random stream): :func:`row_blocks` of :data:`ROW_BLOCK_ELEMENTS` values for a layer of
+    up to :data:`FLOAT64_STORAGE_LIMIT` entries, of
+    :data:`LARGE_SAMPLING_BLOCK_ELEMENTS` above. The sampling's float64 work is
+    elementwise, so the smaller blocks cost no speed, and they keep a large layer's
+    transient memory near 5 MiB instead of 20 (a few block-sized float64 tensors at once).
+
+    >>> len(sampling_blocks(300, 785)), len(sampling_blocks(2048, 2049))
+    (1, 67)
+    """
+    large = rows * cols > FLOAT64_STORAGE_LIMIT
+    return row_blocks(rows, cols, LARGE_SAMPLING_BLOCK_ELEMENTS if large else None)
 
 
 #: Layers with at most this many sensitivities (edges and bias entries) store them in
@@ -281,9 +315,8 @@ def round_up(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     out = values.to(dtype)
     if dtype == values.dtype:
         return out
-    low = (out.to(values.dtype) < values).nonzero(as_tuple=True)  # rounded down: one step up
-    out[low] = torch.nextafter(out[low], out.new_full((), math.inf))
-    return out
+    low = torch.gt(values, out)  # rounded down (compared in float64): one step up
+    return torch.where(low, torch.nextafter(out, out.new_full((), math.inf)), out)
 
 
 @dataclass
@@ -331,9 +364,9 @@ class LayerSensitivity:
         for the rows ``rows`` (default all)."""
         tiny = torch.finfo(torch.float64).tiny
         block = self.signed[rows].to(torch.float64)  # float64 whatever the storage
-        qp = block.clamp(min=0) / self.total_positive[rows].clamp(min=tiny)[:, None]
-        qn = (-block).clamp(min=0) / self.total_negative[rows].clamp(min=tiny)[:, None]
-        return qp, qn
+        qp = block.clamp(min=0).div_(self.total_positive[rows].clamp(min=tiny)[:, None])
+        qn = torch.neg(block).clamp_(min=0)
+        return qp, qn.div_(self.total_negative[rows].clamp(min=tiny)[:, None])
 
 
 @torch.no_grad()
@@ -495,9 +528,16 @@ def cancellation_terms(
     """
     acts = activations.to(device=weight.device, dtype=torch.float64)
     magnitudes = acts.abs()
-    for r0, r1 in row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0])):
-        w = weight[r0:r1].to(torch.float64)
+    blocks = row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0]))
+    if not blocks:
+        return
+    # two float64 buffers for every block (no churn): the rows and their magnitudes
+    w_buf = weight.new_empty((blocks[0][1], weight.shape[1]), dtype=torch.float64)
+    abs_buf = torch.empty_like(w_buf)
+    for r0, r1 in blocks:
+        w = w_buf[: r1 - r0].copy_(weight[r0:r1])
+        w_abs = torch.abs(w, out=abs_buf[: r1 - r0])
         b = None if bias is None else bias[r0:r1].to(torch.float64)
         z = torch.nn.functional.linear(acts, w, b)
-        absolute = torch.nn.functional.linear(magnitudes, w.abs(), None if b is None else b.abs())
+        absolute = torch.nn.functional.linear(magnitudes, w_abs, None if b is None else b.abs())
         yield r0, r1, z, absolute

@@ -296,8 +296,9 @@ def _categorical_counts(
         idx = order[start:stop]
         draws = torch.multinomial(q[idx], k_max, replacement=True, generator=generator)
         used = torch.arange(k_max, device=q.device)[None, :] < m[idx][:, None]
-        block = torch.zeros((stop - start, n), dtype=torch.float64, device=q.device)
-        counts[idx] = block.scatter_add_(1, draws, used.to(torch.float64))
+        # counts[idx[r], draws[r, k]] += used[r, k]: sums of ones, exact in any order
+        flat = draws.add_(idx[:, None] * n).view(-1)
+        counts.view(-1).index_add_(0, flat, used.view(-1).to(torch.float64))
         start = stop
     return counts
 
@@ -393,13 +394,15 @@ def multinomial_counts(
         raise ValueError("m must be finite and non-negative")
     if not torch.equal(md, md.floor()):
         raise ValueError("m must hold whole numbers of draws")
-    counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
     has_mass = qd.sum(dim=1) > 0 if n else torch.zeros(rows, dtype=torch.bool, device=q.device)
     if bool(((md > 0) & ~has_mass).any()):
         raise ValueError("a row with draws (m > 0) has no probability mass (q all zero)")
     draw = md > 0
     few = draw & (md <= CATEGORICAL_MAX_RATIO * n)
     many = draw & ~few
+    if rows and bool(few.all()):  # the usual case: every row by categorical draws, in place
+        return _categorical_counts(qd, md, generator)
+    counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
     if bool(few.any()):
         idx = few.nonzero().squeeze(1)
         counts[idx] = _categorical_counts(qd[idx], md[idx], generator)
@@ -444,5 +447,8 @@ def sparsify_part(
     counts = multinomial_counts(q, m, generator)
     md = m.to(device=q.device, dtype=torch.float64)[:, None]
     qd = q.to(torch.float64)
-    scale = torch.where(counts > 0, counts / (md * torch.where(qd > 0, qd, 1.0)), 0.0)
-    return (magnitude.to(torch.float64) * scale).to(magnitude.dtype)
+    # scale = c / (m q) where c > 0, else 0; in place in one float64 buffer
+    scale = torch.where(qd > 0, qd, 1.0).mul_(md)
+    scale = torch.div(counts, scale, out=scale).masked_fill_(counts <= 0, 0.0)
+    del counts
+    return scale.mul_(magnitude).to(magnitude.dtype)  # w c / (m q), rounded once

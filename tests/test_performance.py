@@ -454,3 +454,157 @@ def test_corenet_writes_into_the_released_sensitivities_with_the_same_bits(monke
         assert torch.equal(p, q)
     for p, q in zip(net.parameters(), before, strict=True):
         assert torch.equal(p, q)
+
+
+def _held_out_case(seed: int):
+    """A three-layer network, sensitivities on S, and signed held-out points, one feature of
+    which S never uses (so some points have Lambda = inf)."""
+    from netcoreset.sampler.certificate import layer_inputs
+
+    net = build_relu_network([20, 24, 16, 4], dtype=torch.float32, seed=seed)
+    weights = [m.weight.detach() for m in net if isinstance(m, torch.nn.Linear)]
+    biases = [m.bias.detach() for m in net if isinstance(m, torch.nn.Linear)]
+    g = torch.Generator().manual_seed(seed)
+    x_s, x_v = torch.rand(30, 20, generator=g), torch.rand(40, 20, generator=g) - 0.3
+    x_s[:, 5] = 0.0  # feature 5 unseen on S
+    x_v[::3, 5] = 0.0
+    sens = [
+        empirical_sensitivity(w, b, a)
+        for w, b, a in zip(weights, biases, layer_inputs(weights, biases, x_s), strict=True)
+    ]
+    return weights, biases, sens, x_v
+
+
+def _worst_delta(weights, biases, x_v):
+    """max_i Delta_i(x) per layer (rows) and point (columns), dense float64."""
+    rows, a = [], x_v.double()
+    for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = a @ w.double().T + b.double()
+        mass = a.abs() @ w.double().abs().T + b.double().abs()
+        rows.append((mass / z.abs()).amax(1).numpy())
+        if idx < len(weights) - 1:
+            a = torch.relu(z)
+    return np.array(rows)
+
+
+def _between(values, k):
+    """A threshold between the k-th and (k+1)-th smallest values (no ties near it)."""
+    ordered = np.sort(values)
+    return float(ordered[k] + ordered[k + 1]) / 2
+
+
+def _held_out_reference(weights, biases, sens, x_v, delta_hats):
+    from netcoreset.sampler.certificate import (
+        cancellation_exceedances,
+        coverage_ratios,
+        layer_inputs,
+    )
+
+    inputs = layer_inputs(weights, biases, x_v)
+    return (
+        coverage_ratios(weights, biases, sens, inputs),
+        cancellation_exceedances(weights, biases, inputs, delta_hats),
+    )
+
+
+def test_held_out_checks_in_one_pass_are_bit_identical():
+    # The pipeline's one pass through the layers (one layer's inputs of V at a time) gives the
+    # values of the two checks over every layer's inputs, bit for bit, infinities included.
+    from netcoreset.sampler.certificate import held_out_statistics
+
+    weights, biases, sens, x_v = _held_out_case(31)
+    worst = _worst_delta(weights, biases, x_v)
+    for k in (10, 30):
+        delta_hats = [_between(row, k) for row in worst]
+        ratios, exceeded = held_out_statistics(weights, biases, sens, x_v, delta_hats)
+        ref_ratios, ref_exceeded = _held_out_reference(weights, biases, sens, x_v, delta_hats)
+        assert np.array_equal(ratios, ref_ratios)  # bit for bit (inf == inf)
+        assert np.array_equal(exceeded, ref_exceeded)
+        assert 0 < int(exceeded.sum()) < 40  # both kinds of point
+    assert 0 < int(np.isinf(ratios).sum()) < 40  # finite and infinite ratios
+
+
+def test_large_network_held_out_checks_by_point_chunks(monkeypatch):
+    # A network with a layer above FLOAT64_STORAGE_LIMIT (made small here) takes the held-out
+    # points a chunk at a time: the same ratios up to the GEMMs' rounding (a few ulps), the
+    # same infinities, and the same exceedances for thresholds away from every value.
+    import netcoreset.sampler.certificate as certificate
+    from netcoreset.sampler.certificate import chunk_budget, held_out_statistics, point_chunks
+
+    weights, biases, sens, x_v = _held_out_case(32)
+    ratios_ref, _ = _held_out_reference(weights, biases, sens, x_v, [1.0] * 3)
+    monkeypatch.setattr(certificate, "FLOAT64_STORAGE_LIMIT", 100)
+    monkeypatch.setattr(certificate, "ROW_BLOCK_ELEMENTS", 7 * 21)  # 7 points per chunk
+    assert chunk_budget(weights, biases) == 7 * 21
+    assert len(point_chunks(40, 21, 7 * 21)) == 6  # and 3 points per chunk in layer 1 (split)
+    chunked, _ = held_out_statistics(weights, biases, sens, x_v, [1.0] * 3)
+    assert np.array_equal(np.isinf(chunked), np.isinf(ratios_ref))
+    finite = np.isfinite(ratios_ref)
+    np.testing.assert_allclose(chunked[finite], ratios_ref[finite], rtol=1e-12, atol=0)
+    # thresholds between two values of the dense float64 Delta, one layer at a time
+    worst = _worst_delta(weights, biases, x_v)
+    for layer in range(3):
+        delta_hats = [math.inf] * 3
+        delta_hats[layer] = _between(worst[layer], 15)
+        _, exceeded = held_out_statistics(weights, biases, sens, x_v, delta_hats)
+        assert int(exceeded.sum()) == 24
+        monkeypatch.undo()
+        _, ref = held_out_statistics(weights, biases, sens, x_v, delta_hats)
+        monkeypatch.setattr(certificate, "FLOAT64_STORAGE_LIMIT", 100)
+        monkeypatch.setattr(certificate, "ROW_BLOCK_ELEMENTS", 7 * 21)
+        assert np.array_equal(exceeded, ref)
+
+
+def test_sampling_blocks_partition_the_rows(monkeypatch):
+    # Sampling blocks: consecutive, covering every row once; a layer above the storage limit
+    # takes blocks of LARGE_SAMPLING_BLOCK_ELEMENTS values, a smaller one ROW_BLOCK_ELEMENTS.
+    from netcoreset.sampler.sensitivity import (
+        LARGE_SAMPLING_BLOCK_ELEMENTS,
+        ROW_BLOCK_ELEMENTS,
+        sampling_blocks,
+    )
+
+    for rows, cols in ((1, 1), (300, 785), (2048, 2049), (10, 1 << 17), (4096, 4097)):
+        blocks = sampling_blocks(rows, cols)
+        assert blocks[0][0] == 0 and blocks[-1][1] == rows
+        assert all(a[1] == b[0] for a, b in zip(blocks[:-1], blocks[1:], strict=True))
+        assert all(r0 < r1 for r0, r1 in blocks)
+        limit = LARGE_SAMPLING_BLOCK_ELEMENTS if rows * cols > 1 << 20 else ROW_BLOCK_ELEMENTS
+        assert all(r1 - r0 == 1 or (r1 - r0) * cols <= limit for r0, r1 in blocks)
+
+
+def test_categorical_counts_are_those_of_the_scatter_formulation():
+    # Counts are accumulated into the output in place (index_add_ of ones): exactly the
+    # counts of a per-block scatter, for the same generator state (sums of ones are exact).
+    from netcoreset.sampler.sparsify import _categorical_counts
+
+    g = torch.Generator().manual_seed(8)
+    q = torch.rand(50, 30, generator=g, dtype=torch.float64) ** 3
+    q[7] = 0.0
+    q[7, 4] = 1.0
+    q /= q.sum(dim=1, keepdim=True)
+    m = torch.randint(1, 200, (50,), generator=g).double()
+
+    def scatter_reference(q, m, generator):
+        rows, n = q.shape
+        counts = torch.zeros((rows, n), dtype=torch.float64)
+        order = torch.argsort(m, stable=True)
+        m_sorted = [int(v) for v in m[order].tolist()]
+        start = 0
+        while start < rows:
+            stop = start + 1
+            while stop < rows and (stop - start + 1) * m_sorted[stop] <= 1 << 18:
+                stop += 1
+            idx = order[start:stop]
+            k_max = m_sorted[stop - 1]
+            draws = torch.multinomial(q[idx], k_max, replacement=True, generator=generator)
+            used = torch.arange(k_max)[None, :] < m[idx][:, None]
+            block = torch.zeros((stop - start, n), dtype=torch.float64)
+            counts[idx] = block.scatter_add_(1, draws, used.to(torch.float64))
+            start = stop
+        return counts
+
+    mine = _categorical_counts(q, m, torch.Generator().manual_seed(9))
+    ref = scatter_reference(q, m, torch.Generator().manual_seed(9))
+    assert torch.equal(mine, ref)
+    assert torch.equal(mine.sum(dim=1), m) and float(mine[7, 4]) == float(m[7])
