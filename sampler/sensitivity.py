@@ -33,7 +33,8 @@ __all__ = [
     "LayerSensitivity",
     "ROW_BLOCK_ELEMENTS",
     "row_blocks",
-    "LARGE_SAMPLING_BLOCK_ELEMENTS",
+    "LARGE_BLOCK_ELEMENTS",
+    "block_elements",
     "sampling_blocks",
     "FLOAT64_STORAGE_LIMIT",
     "storage_dtype",
@@ -260,23 +261,33 @@ def row_blocks(rows: int, cols: int, elements: int | None = None) -> list[tuple[
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
 
 
-#: Elements of a sampling block in a layer above :data:`FLOAT64_STORAGE_LIMIT` entries.
-LARGE_SAMPLING_BLOCK_ELEMENTS = 1 << 16
+#: Elements of a block of rows in a layer above :data:`FLOAT64_STORAGE_LIMIT` entries.
+LARGE_BLOCK_ELEMENTS = 1 << 16
+
+
+def block_elements(rows: int, width: int) -> int:
+    """Elements of a block of rows of a ``rows x width`` layer: :data:`ROW_BLOCK_ELEMENTS`
+    up to :data:`FLOAT64_STORAGE_LIMIT` entries (so small layers keep the blocks, and the
+    bits, of earlier versions), :data:`LARGE_BLOCK_ELEMENTS` above: a large layer's float64
+    transients are then a few 0.5 MiB tensors, not 2 MiB ones (which also leave fewer
+    freed pages resident in the heap).
+
+    >>> block_elements(300, 785) == ROW_BLOCK_ELEMENTS, block_elements(2048, 2049)
+    (True, 65536)
+    """
+    return LARGE_BLOCK_ELEMENTS if rows * width > FLOAT64_STORAGE_LIMIT else ROW_BLOCK_ELEMENTS
 
 
 def sampling_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
     """Row blocks of the sampling of a ``rows x cols`` layer (the blocks' order fixes the
-    random stream): :func:`row_blocks` of :data:`ROW_BLOCK_ELEMENTS` values for a layer of
-    up to :data:`FLOAT64_STORAGE_LIMIT` entries, of
-    :data:`LARGE_SAMPLING_BLOCK_ELEMENTS` above. The sampling's float64 work is
-    elementwise, so the smaller blocks cost no speed, and they keep a large layer's
-    transient memory near 5 MiB instead of 20 (a few block-sized float64 tensors at once).
+    random stream): :func:`row_blocks` of :func:`block_elements` values. The sampling's
+    float64 work is elementwise, so a large layer's smaller blocks cost no speed and keep
+    its transient memory near 6 MiB instead of 22.
 
     >>> len(sampling_blocks(300, 785)), len(sampling_blocks(2048, 2049))
     (1, 67)
     """
-    large = rows * cols > FLOAT64_STORAGE_LIMIT
-    return row_blocks(rows, cols, LARGE_SAMPLING_BLOCK_ELEMENTS if large else None)
+    return row_blocks(rows, cols, block_elements(rows, cols))
 
 
 #: Layers with at most this many sensitivities (edges and bias entries) store them in
@@ -449,7 +460,7 @@ def empirical_sensitivity(
     totals = [weight.new_zeros(rows, dtype=torch.float64) for _ in range(2)]
     # blocks of rows: the float64 work (w_part, z, the products) never exceeds a block (of
     # 2^18 values, 2 MiB: large enough for efficient GEMMs, small against a large layer)
-    blocks = row_blocks(rows, max(width, points.shape[0]))
+    blocks = row_blocks(rows, max(width, points.shape[0]), block_elements(rows, width))
     buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=torch.float64)
     for r0, r1 in blocks:
         w_part = buffer[: r1 - r0]  # one float64 buffer for every block (no churn)
@@ -528,7 +539,8 @@ def cancellation_terms(
     """
     acts = activations.to(device=weight.device, dtype=torch.float64)
     magnitudes = acts.abs()
-    blocks = row_blocks(weight.shape[0], max(weight.shape[1] + 1, acts.shape[0]))
+    rows, width = weight.shape[0], weight.shape[1] + 1
+    blocks = row_blocks(rows, max(width, acts.shape[0]), block_elements(rows, width))
     if not blocks:
         return
     # two float64 buffers for every block (no churn): the rows and their magnitudes

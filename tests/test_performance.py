@@ -557,9 +557,9 @@ def test_large_network_held_out_checks_by_point_chunks(monkeypatch):
 
 def test_sampling_blocks_partition_the_rows(monkeypatch):
     # Sampling blocks: consecutive, covering every row once; a layer above the storage limit
-    # takes blocks of LARGE_SAMPLING_BLOCK_ELEMENTS values, a smaller one ROW_BLOCK_ELEMENTS.
+    # takes blocks of LARGE_BLOCK_ELEMENTS values, a smaller one ROW_BLOCK_ELEMENTS.
     from netcoreset.sampler.sensitivity import (
-        LARGE_SAMPLING_BLOCK_ELEMENTS,
+        LARGE_BLOCK_ELEMENTS,
         ROW_BLOCK_ELEMENTS,
         sampling_blocks,
     )
@@ -569,7 +569,7 @@ def test_sampling_blocks_partition_the_rows(monkeypatch):
         assert blocks[0][0] == 0 and blocks[-1][1] == rows
         assert all(a[1] == b[0] for a, b in zip(blocks[:-1], blocks[1:], strict=True))
         assert all(r0 < r1 for r0, r1 in blocks)
-        limit = LARGE_SAMPLING_BLOCK_ELEMENTS if rows * cols > 1 << 20 else ROW_BLOCK_ELEMENTS
+        limit = LARGE_BLOCK_ELEMENTS if rows * cols > 1 << 20 else ROW_BLOCK_ELEMENTS
         assert all(r1 - r0 == 1 or (r1 - r0) * cols <= limit for r0, r1 in blocks)
 
 
