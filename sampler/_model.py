@@ -9,7 +9,7 @@ module turns a user's :class:`torch.nn.Module` into the ordered list of its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -185,9 +185,32 @@ def build_sequential(
     return nn.Sequential(*mods)
 
 
+class AffineLayer(Protocol):
+    """Anything with a ``weight`` ``(out, in)`` and a ``bias`` (or None): an
+    ``nn.Linear`` or an :class:`Affine`."""
+
+    @property
+    def weight(self) -> torch.Tensor: ...
+
+    @property
+    def bias(self) -> torch.Tensor | None: ...
+
+
+class Affine(NamedTuple):
+    """A layer's tensors without a module (building ``nn.Linear`` modules costs more than a
+    small network's forward pass).
+
+    >>> Affine(torch.ones(2, 3), None).weight.shape
+    torch.Size([2, 3])
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
+
 @torch.no_grad()
 def forward_activations(
-    layers: Sequence[nn.Linear], x: torch.Tensor
+    layers: Sequence[AffineLayer], x: torch.Tensor
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     r"""Inputs :math:`a^{\ell-1}(x)` and pre-activations :math:`z^\ell(x)` of every layer.
 

@@ -44,7 +44,7 @@ from netcoreset.bounds import (
     sensitivity_set_size,
 )
 
-from ._model import build_sequential, forward_activations, linear_layers
+from ._model import Affine, AffineLayer, forward_activations
 from .allocation import (
     PartTable,
     draws_for_network_eps,
@@ -127,10 +127,9 @@ class Network:
     def eta_star(self) -> int:
         return max_hidden_width(self.arch)
 
-    def layers(self) -> list[torch.nn.Linear]:
-        """``Linear`` modules on the same tensors (no copy; for forward passes)."""
-        net = _shared_sequential(self.weights, self.biases, trainable=False)
-        return [mod for mod in net if isinstance(mod, torch.nn.Linear)]
+    def layers(self) -> list[Affine]:
+        """The layers' tensors (no copy, no module; for forward passes)."""
+        return [Affine(w, b) for w, b in zip(self.weights, self.biases, strict=True)]
 
 
 def _shared_sequential(
@@ -472,7 +471,7 @@ class Sampled:
 def _recompute_from_compressed(
     idx: int,
     done: Sampled,
-    working: Sequence[torch.nn.Linear],
+    working: Sequence[AffineLayer],
     net: Network,
     points: Points,
     stats: list[LayerStatistics],
@@ -483,7 +482,7 @@ def _recompute_from_compressed(
     """The 'compressed activations' variant: layer ``idx``'s sensitivities from the already
     compressed layers' activations of :math:`S`, draws at the same :math:`\\varepsilon_\\ell`
     (:math:`\\hat\\Delta` stays the original network's). Returns :math:`T`'s new inputs."""
-    layers = linear_layers(build_sequential(done.weights, done.biases)) + [working[idx]]
+    layers: list[AffineLayer] = [*map(Affine, done.weights, done.biases), working[idx]]
     a_s = forward_activations(layers, points.s)[0][idx]
     stats[idx] = _statistics(net.weights[idx], net.biases[idx], a_s, cfg.chunk_size)
     eps_layer = float(layer_eps(alloc.eps, budget.products_allocation, allocation=True)[idx])
