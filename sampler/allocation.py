@@ -110,6 +110,7 @@ class PartTable:
         self._part = torch.repeat_interleave(parts, self.lengths)
         self._log32: torch.Tensor | None = None
         self._exact: tuple[bytes, float] | None = None
+        self._extremes: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_sensitivity(cls, sens: LayerSensitivity) -> PartTable:
@@ -173,6 +174,38 @@ class PartTable:
         spacing of float32 below 1), so the sum is within about 3e-7 relative plus
         :math:`6\cdot10^{-8}` per edge of the float64 one (the float32 sum adds about 1e-7)."""
         return self._sums(m, fast=True)
+
+    def extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per part (positive parts first): the number of edges with :math:`q_j > 0` and the
+        smallest such :math:`q_j` (inf for a part without one), as :attr:`q` holds them.
+        One pass over the sensitivities, block by block, remembered."""
+        if self._extremes is None:
+            self._extremes = self._compute_extremes()
+        return self._extremes
+
+    def _compute_extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        sens = self.sensitivity
+        if sens is None:
+            counts = self.lengths.cpu().numpy()
+            lowest = torch.full((counts.size,), math.inf, dtype=torch.float64)
+            if self.values.numel():
+                lowest.scatter_reduce_(
+                    0, self._part.long().cpu(), self.values.double().cpu(), "amin"
+                )
+            return counts, lowest.numpy()
+        rows = sens.signed.shape[0]
+        counts = np.zeros(2 * rows, dtype=np.int64)
+        smallest = np.full(2 * rows, math.inf)
+        for r0, r1 in sampling_blocks(*sens.signed.shape):
+            block = sens.signed[r0:r1]
+            for part, values in ((0, block), (rows, -block)):
+                positive = values > 0
+                counts[part + r0 : part + r1] = positive.sum(dim=1).cpu().numpy()
+                low = torch.where(positive, values, math.inf).amin(dim=1)
+                smallest[part + r0 : part + r1] = low.double().cpu().numpy()
+        # q = s / S rounded, and division is monotone: the smallest q is fl(min s / S)
+        totals = np.maximum(self.totals, torch.finfo(torch.float64).tiny)
+        return counts, np.where(counts > 0, smallest / totals, math.inf)
 
     def release(self) -> None:
         """Free the float32 logarithms kept by :meth:`expected_kept_fast`."""
@@ -262,8 +295,13 @@ def _saturated(tables: Sequence[PartTable], draws: Sequence[np.ndarray]) -> floa
     else None."""
     total = 0.0
     for tb, m in zip(tables, draws, strict=True):
-        if tb.sensitivity is not None:
-            return None  # no per-edge values kept: evaluate
+        if tb.sensitivity is not None:  # large layers: per-part extremes, one pass
+            counts, smallest = tb.extremes()
+            active = counts > 0
+            if active.any() and float(np.min(np.asarray(m)[active] * smallest[active])) < 40:
+                return None
+            total += float(counts.sum())
+            continue
         if tb.values.numel() == 0:
             continue
         active = np.asarray(m)[tb.lengths.cpu().numpy() > 0]

@@ -608,3 +608,35 @@ def test_categorical_counts_are_those_of_the_scatter_formulation():
     ref = scatter_reference(q, m, torch.Generator().manual_seed(9))
     assert torch.equal(mine, ref)
     assert torch.equal(mine.sum(dim=1), m) and float(mine[7, 4]) == float(m[7])
+
+
+def test_part_extremes_and_saturation_of_large_tables(monkeypatch):
+    # A table on sensitivities (layers above COMPACT_LIMIT, made small here) finds its
+    # per-part counts and smallest probabilities in one pass: those of the dense q; the
+    # budget solve then knows the saturated count (every edge kept surely) without a pass
+    # over the edges.
+    import netcoreset.sampler.allocation as allocation
+    from netcoreset.sampler.allocation import _saturated
+
+    g = torch.Generator().manual_seed(12)
+    w, b = torch.randn(30, 40, generator=g), torch.randn(30, generator=g)
+    w[3] = 0.0  # a row with no positive part and no negative part
+    x = torch.rand(25, 40, generator=g)
+    sens = empirical_sensitivity(w, b, x)
+    compact = PartTable.from_sensitivity(sens)
+    monkeypatch.setattr(allocation, "COMPACT_LIMIT", 10)
+    large = PartTable.from_sensitivity(sens)
+    assert large.sensitivity is not None and compact.sensitivity is None
+    q = large.q
+    counts = (q > 0).sum(axis=1)
+    smallest = np.where(counts > 0, np.where(q > 0, q, np.inf).min(axis=1), np.inf)
+    for table in (large, compact):
+        got_counts, got_smallest = table.extremes()
+        assert np.array_equal(got_counts, counts)
+        assert np.array_equal(got_smallest, smallest)  # exactly: division is monotone
+    active = counts > 0
+    sure = np.where(active, np.ceil(40.0 / np.where(active, smallest, 1.0)), 0.0)
+    assert _saturated([large], [sure]) == float(counts.sum())
+    short = sure.copy()
+    short[np.argmax(active)] -= 1  # one part short of the 40-draw rule
+    assert _saturated([large], [short]) is None
