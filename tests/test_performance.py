@@ -84,6 +84,17 @@ def test_kernels_agree_on_a_layer_sized_problem():
     assert torch.equal(max_times_product(u, a, kernel="torch"), ref)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernels_agree_when_the_points_come_in_several_chunks(dtype):
+    # The compiled kernel takes the points (the inner dimension) 256 at a time: 600 of them
+    # are three chunks, the last one partial, over full and partial column blocks.
+    u, a = _operands(13, 600, 70, dtype, 11, 0.3, 8)
+    ref = max_times_product_reference(u, a)
+    for kernel in ("auto", "torch") + (("native",) if native_available() else ()):
+        out = max_times_product(u, a, kernel=kernel)
+        assert torch.equal(out.view(_BITS[dtype]), ref.view(_BITS[dtype])), kernel
+
+
 def test_native_kernel_is_skipped_for_non_finite_inputs():
     u = torch.tensor([[math.inf, 1.0]])
     a = torch.tensor([[0.0], [2.0]])
