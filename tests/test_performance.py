@@ -651,3 +651,34 @@ def test_part_extremes_and_saturation_of_large_tables(monkeypatch):
     short = sure.copy()
     short[np.argmax(active)] -= 1  # one part short of the 40-draw rule
     assert _saturated([large], [short]) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "mode"),
+    [("corenet", {"keep": 0.3}), ("corenet", {"eps": 0.5}), ("corenet++", {"keep": 0.3})],
+)
+def test_large_network_paths_give_the_same_compression_up_to_rounding(monkeypatch, method, mode):
+    # Every path of a network above the size limits (made small here: sensitivities stored
+    # rounded up in float32, tables on the sensitivities, small blocks, held-out chunks)
+    # compresses to the same budget and certificate as the small-network paths, up to the
+    # rounding they differ by (2^-24 in S, a few ulps in the GEMMs).
+    import netcoreset.sampler.allocation as allocation
+    import netcoreset.sampler.certificate as certificate
+    import netcoreset.sampler.sensitivity as sensitivity
+    from netcoreset.sampler import compress
+
+    net = build_relu_network([30, 40, 20, 5], dtype=torch.float32, seed=3)
+    x = make_inputs(400, 30, dtype=torch.float32, seed=4) - 0.5
+    small = compress(net, x, method=method, seed=7, **mode)
+    for module in (sensitivity, certificate):
+        monkeypatch.setattr(module, "FLOAT64_STORAGE_LIMIT", 100)
+        monkeypatch.setattr(module, "ROW_BLOCK_ELEMENTS", 64)
+    monkeypatch.setattr(sensitivity, "LARGE_BLOCK_ELEMENTS", 16)
+    monkeypatch.setattr(allocation, "COMPACT_LIMIT", 100)
+    large = compress(net, x, method=method, seed=7, **mode)
+    a, b = small.report, large.report
+    assert math.isclose(a.expected_nnz, b.expected_nnz, rel_tol=1e-4)
+    assert math.isclose(a.certified_eps, b.certified_eps, rel_tol=1e-4)
+    assert all(bool(torch.isfinite(p).all()) for p in large.model.parameters())
+    assert math.isclose(a.K, b.K, rel_tol=1e-6)  # the held-out estimate, chunk by chunk
+    assert b.held_out["points"] == a.held_out["points"] > 0
