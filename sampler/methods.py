@@ -139,8 +139,8 @@ def _corenet(task: LayerTask) -> LayerOutcome:
         qp, qn = task.sensitivity.probabilities(slice(r0, r1))  # read before out is written
         pos = sparsify_part(w_full.clamp(min=0), qp, m[r0:r1], task.generator)
         del qp
-        neg = sparsify_part(torch.neg(w_full).clamp_(min=0), qn, m[rows + r0 : rows + r1],
-                            task.generator)  # fmt: skip
+        m_neg = m[rows + r0 : rows + r1]
+        neg = sparsify_part(torch.neg(w_full).clamp_(min=0), qn, m_neg, task.generator)
         del qn
         torch.sub(pos, neg, out=out[r0:r1])
     return LayerOutcome(out)
