@@ -73,7 +73,7 @@ def layer_inputs(
     for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
         out.append(a)
         if idx < len(weights) - 1:
-            a = torch.relu(torch.nn.functional.linear(a, w, b))
+            a = torch.relu_(torch.nn.functional.linear(a, w, b))  # in place: one copy
     return out
 
 
@@ -206,7 +206,7 @@ def held_out_statistics(
         ratios = torch.maximum(ratios, _layer_ratios(w, b, sens, a, budget))
         exceeded |= _layer_exceedances(w, b, a, dh, budget)
         if idx < len(weights) - 1:  # as layer_inputs computes it
-            a = torch.relu(torch.nn.functional.linear(a, w, b))
+            a = torch.relu_(torch.nn.functional.linear(a, w, b))  # in place: one copy
     return ratios.numpy(), exceeded.numpy()
 
 
