@@ -24,8 +24,8 @@ LATEST_TITLE = "Default run, current code (``make bench``, held-out checks inclu
 LATEST_NOTE = """The two runs above were made before :func:`~netcoreset.sampler.compress` checked
 its certificate's assumptions on held-out points; ``after-lean.json`` is the current code, with
 those checks (about half of a CoreNet compression's time in (b)) and the memory work on large
-layers (``after-lean-full.json`` holds its full memory run: the 4096 net at 1.53x its weight
-bytes in 13.1 s)."""
+layers (``after-lean-full.json`` holds its full memory run: the 4096 net at 1.44x its weight
+bytes in 15.5 s)."""
 
 
 def _section(title: str, body: list[str]) -> list[str]:
