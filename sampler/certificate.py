@@ -102,11 +102,11 @@ def _part_ratio(points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -
 
 
 def _blocks(rows: int, cols: int, points: int) -> list[tuple[int, int]]:
-    """Row blocks of the held-out work: a block's weights (rows x cols) and its outputs
-    (points x rows) both stay near half of
-    :data:`~netcoreset.sampler.sensitivity.ROW_BLOCK_ELEMENTS` values (the check holds about
-    six block-sized float64 tensors at once), so the float64 copies never scale with the
-    layer (a function of the shapes only, so results never depend on memory)."""
+    """Row blocks of the coverage check: a block's two float64 buffers (rows x cols: the
+    weights, then the ratios, and the sensitivities) and its outputs (rows x points) stay
+    near half of :data:`~netcoreset.sampler.sensitivity.ROW_BLOCK_ELEMENTS` values, so the
+    float64 copies never scale with the layer (a function of the shapes only, so results
+    never depend on memory)."""
     return row_blocks(rows, 2 * max(cols, points))
 
 

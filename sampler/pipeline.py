@@ -133,17 +133,18 @@ class Network:
 
 
 def _shared_sequential(
-    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None], trainable: bool
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor | None]
 ) -> torch.nn.Sequential:
-    """``Linear -> ReLU -> ... -> Linear`` whose parameters are the given tensors (no copy)."""
+    """``Linear -> ReLU -> ... -> Linear`` whose (trainable) parameters are the given tensors
+    (no copy)."""
     mods: list[torch.nn.Module] = []
     for idx, (w, b) in enumerate(zip(weights, biases, strict=True)):
         lin = torch.nn.utils.skip_init(
             torch.nn.Linear, w.shape[1], w.shape[0], bias=b is not None, device="meta"
         )
-        lin.weight = torch.nn.Parameter(w, requires_grad=trainable)
+        lin.weight = torch.nn.Parameter(w)
         if b is not None:
-            lin.bias = torch.nn.Parameter(b, requires_grad=trainable)
+            lin.bias = torch.nn.Parameter(b)
         mods.append(lin)
         if idx < len(weights) - 1:
             mods.append(torch.nn.ReLU())
@@ -667,7 +668,7 @@ def build_model(sampled: Sampled, flatten: bool = False) -> torch.nn.Sequential:
     """The compressed network as a new ``Linear -> ReLU -> ... -> Linear`` that owns the
     sampled tensors (no copy), after an ``nn.Flatten`` when the original starts with one (so
     that it takes the same inputs)."""
-    net = _shared_sequential(sampled.weights, sampled.biases, trainable=True)
+    net = _shared_sequential(sampled.weights, sampled.biases)
     return torch.nn.Sequential(torch.nn.Flatten(), *net) if flatten else net
 
 
