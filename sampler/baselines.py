@@ -16,6 +16,9 @@ and reweight unbiasedly, :math:`\hat w_j = c_j w_j / (m q_j)`:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -57,22 +60,90 @@ def _expected_kept(log1m_q: np.ndarray, q: np.ndarray, m: float) -> float:
     return float(np.where(q == 0, 0.0, per).sum())
 
 
+#: Newton steps of the estimate behind :func:`_shared_draws`, and the integers it may walk
+#: from that estimate before falling back to bisection.
+_NEWTON_STEPS, _WALK_STEPS = 12, 4
+
+
+def _newton_draws(log1m_q: np.ndarray, budget: float) -> float:
+    r"""A real :math:`m` with :math:`f(m) = \sum_j (1 - (1-q_j)^m) \approx` ``budget``:
+    Newton's method from :math:`m = 1`. :math:`f` is increasing and concave, so the iterates
+    rise monotonically towards the root (each tangent lies above :math:`f`)."""
+    m = 1.0
+    log1m_q = log1m_q.ravel()
+    slope_terms = np.where(np.isfinite(log1m_q), log1m_q, 0.0)
+    for _ in range(_NEWTON_STEPS):
+        with np.errstate(invalid="ignore", over="ignore"):
+            e = np.exp(m * log1m_q)
+        value = float(log1m_q.size - e.sum())
+        slope = -float(np.dot(slope_terms, e))
+        if not (value < budget and slope > 0):
+            break
+        step = (budget - value) / slope
+        m += step
+        if step < 0.25 or not math.isfinite(m):
+            break
+    return m
+
+
 def _shared_draws(q: torch.Tensor, budget: float) -> int:
+    r"""The ``m`` whose expected kept count :math:`f(m)` is closest to ``budget``: of the
+    smallest integer with :math:`f(m) \ge` ``budget`` (in ``[1, 2^60]``) and the one below.
+
+    :math:`f` evaluated in float64 is monotone (every term is, and rounded sums of
+    non-decreasing terms are), so that integer is unique: found from Newton's estimate by
+    checking it and its neighbour, with bisection as the fallback, it is the same integer
+    bisection from ``[1, 2]`` with doubling finds."""
     qn = q.detach().cpu().double().numpy()
     with np.errstate(divide="ignore"):
         log1m_q = np.log1p(-np.clip(qn, 0.0, 1.0))
-    lo, hi = 1, 1
-    while _expected_kept(log1m_q, qn, hi) < budget and hi < 2**60:
+    values: dict[int, float] = {}
+
+    def f(m: int) -> float:
+        if m not in values:
+            values[m] = _expected_kept(log1m_q, qn, m)
+        return values[m]
+
+    if f(1) >= budget:
+        return 1
+    hi = _first_reaching(f, budget, _newton_draws(log1m_q, budget))
+    if hi is None:
+        hi = _bisect_first_reaching(f, budget)
+    lo = hi - 1
+    return lo if abs(f(lo) - budget) <= abs(f(hi) - budget) else hi
+
+
+def _first_reaching(f: Callable[[int], float], budget: float, estimate: float) -> int | None:
+    """The smallest integer ``h`` in ``[2, 2^60]`` with ``f(h) >= budget > f(h - 1)``, looked
+    for at most ``_WALK_STEPS`` integers away from ``ceil(estimate)`` (None if not there)."""
+    if not math.isfinite(estimate):
+        return None
+    h = int(min(max(math.ceil(estimate), 2), 2**60))
+    for _ in range(_WALK_STEPS):
+        if f(h) < budget:
+            if h >= 2**60:
+                return None
+            h += 1
+        elif h > 2 and f(h - 1) >= budget:
+            h -= 1
+        else:
+            return h
+    return None
+
+
+def _bisect_first_reaching(f: Callable[[int], float], budget: float) -> int:
+    """Doubling from 1, then bisection: the smallest ``h`` with ``f(h) >= budget``, capped at
+    ``2^60`` (``f(1) < budget``)."""
+    lo, hi = 1, 2
+    while f(hi) < budget and hi < 2**60:
         lo, hi = hi, hi * 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _expected_kept(log1m_q, qn, mid) < budget:
+        if f(mid) < budget:
             lo = mid
         else:
             hi = mid
-    lo_gap = abs(_expected_kept(log1m_q, qn, lo) - budget)
-    hi_gap = abs(_expected_kept(log1m_q, qn, hi) - budget)
-    return lo if lo_gap <= hi_gap else hi
+    return hi
 
 
 def sample_layer(
