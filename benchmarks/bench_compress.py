@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from bench_common import finite, inputs, loglog_slope, n_weights, relu_net, timed
+from bench_floor import certificate_arithmetic
 
 from netcoreset.sampler import compress
 from netcoreset.verification import SamplerCompressor, check_guarantee
@@ -42,6 +43,9 @@ def methods_and_modes(repeat: int, device: str) -> dict[str, Any]:
     data = inputs(HEADLINE["points"], HEADLINE["widths"][0], device=device)
     s_size = HEADLINE["sensitivity_set_size"]
     forward = forward_time(net, data[:s_size], repeat, device)
+    floor = certificate_arithmetic(net, data[:s_size], data[s_size:], repeat, device)
+    floor["over_forward"] = floor["s"] / forward
+    print(f"  certificate arithmetic: {floor['over_forward']:.1f}x forward", flush=True)
     cases = []
     for mode, kwargs in MODES.items():
         for method in METHODS:
@@ -55,6 +59,7 @@ def methods_and_modes(repeat: int, device: str) -> dict[str, Any]:
                     **kwargs,
                     "wall_s": t["s"],
                     "over_forward": t["s"] / forward,
+                    "over_floor": t["s"] / floor["s"] if method.startswith("corenet") else None,
                     "runs": t["runs"],
                     "nnz": res.nnz,
                     "certified_eps": None
@@ -72,6 +77,7 @@ def methods_and_modes(repeat: int, device: str) -> dict[str, Any]:
         "net": "-".join(map(str, HEADLINE["widths"])),
         "sensitivity_set_size": s_size,
         "forward_s": forward,
+        "certificate_arithmetic": floor,
         "cases": cases,
     }
 

@@ -78,12 +78,15 @@ def layer_inputs(
 
 
 @torch.no_grad()
-def _part_ratio(points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """max_j g_j(x) / s_j per point and row, from the points as columns (``points_t`` is
+def _part_ratio(
+    points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""max_j g_j(x) / s_j per point and row, from the points as columns (``points_t`` is
     inputs x points); inf where an edge with s_j = 0 carries mass. The (max, x) product runs
     rows x points, the orientation the kernel vectorises. ``w_part`` is overwritten (it
     becomes w_j / s_j): the caller's buffer, so a block's float64 work is two block-sized
-    buffers and row x point outputs."""
+    buffers and row x point outputs. Returns ``(ratios, z)``, both ``(rows, points)``, with
+    the part's sums :math:`z^\pm_i(x)` (the cancellation check reuses them)."""
     z = (points_t.T @ w_part.T).T  # (rows, points), the same GEMM as points @ w_part.T
     uncovered = s <= 0
     lost = None
@@ -98,7 +101,26 @@ def _part_ratio(points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor) -
     lam = torch.where(live, top / torch.where(live, z, 1.0), 0.0)
     if lost is not None:
         lam = torch.where(live & (lost > 0), math.inf, lam)
-    return lam
+    return lam, z
+
+
+def _exceeds(
+    z_pos: torch.Tensor, z_neg: torch.Tensor, split: bool, delta_hat: float
+) -> torch.Tensor:
+    r"""Per point (column): :math:`\Delta_i(x) > \hat\Delta` for some row, from the parts'
+    sums :math:`z^\pm_i` of the coverage check (``(rows, points)``, the points' pieces side
+    by side when ``split``): :math:`z = z^+ - z^-` and :math:`\sum_k |w_k a_k| = z^+ + z^-`
+    (inputs :math:`a \ge 0`; for a split input, :math:`x^+`'s piece minus :math:`x^-`'s in
+    :math:`z`, both added in the magnitude). ``z_pos`` is overwritten."""
+    z = z_pos - z_neg
+    mass = z_pos.add_(z_neg)
+    if split:
+        n = z.shape[1] // 2
+        z, mass = z[:, :n] - z[:, n:], mass[:, :n] + mass[:, n:]
+    nonzero = z != 0
+    ratio = torch.where(nonzero, mass / torch.where(nonzero, z.abs(), 1.0), 0.0)
+    ratio = torch.where(~nonzero & (mass > 0), math.inf, ratio)
+    return (ratio > float(delta_hat)).any(dim=0).cpu()
 
 
 def _blocks(rows: int, cols: int, points: int) -> list[tuple[int, int]]:
@@ -139,7 +161,7 @@ def coverage_ratios(
     out = torch.zeros(inputs[0].shape[0], dtype=torch.float64)
     budget = chunk_budget(weights, biases)
     for w, b, sens, a in zip(weights, biases, sensitivities, inputs, strict=True):
-        out = torch.maximum(out, _layer_ratios(w, b, sens, a, budget))
+        out = torch.maximum(out, _layer_ratios(w, b, sens, a, budget)[0])
     return out.numpy()
 
 
@@ -149,13 +171,18 @@ def _layer_ratios(
     sens: LayerSensitivity,
     a: torch.Tensor,
     budget: int | None,
-) -> torch.Tensor:
-    """Lambda of one layer for every point of ``a`` (float64, CPU), chunk by chunk."""
+    delta_hat: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Lambda of one layer for every point of ``a`` (float64, CPU), chunk by chunk, and,
+    given ``delta_hat``, the points with Delta_i(x) > delta_hat for some neuron."""
     out = torch.zeros(a.shape[0], dtype=torch.float64)
+    exceeded = None if delta_hat is None else torch.zeros(a.shape[0], dtype=torch.bool)
     values = sens.signed.shape[1] * (2 if budget is not None and bool((a < 0).any()) else 1)
     for p0, p1 in point_chunks(a.shape[0], values, budget):
-        out[p0:p1] = _chunk_ratio(w, b, sens, a[p0:p1])
-    return out
+        out[p0:p1], chunk = _chunk_ratio(w, b, sens, a[p0:p1], delta_hat)
+        if exceeded is not None and chunk is not None:
+            exceeded[p0:p1] = chunk
+    return out, exceeded
 
 
 def _layer_exceedances(
@@ -184,9 +211,24 @@ def held_out_statistics(
     delta_hats: Sequence[float],
 ) -> tuple[np.ndarray, np.ndarray]:
     r""":func:`coverage_ratios` and :func:`cancellation_exceedances` of the points ``x`` in
-    one pass through the layers: the same values, with the inputs :math:`a^{\ell-1}(x)` of
-    one layer held at a time (:func:`layer_inputs` keeps every layer's), so the checks of a
-    large network add one layer's activations of :math:`V` to the memory, not all of them.
+    one pass through the layers, with the inputs :math:`a^{\ell-1}(x)` of one layer held at
+    a time (:func:`layer_inputs` keeps every layer's), so the checks of a large network add
+    one layer's activations of :math:`V` to the memory, not all of them.
+
+    The ratios are those of :func:`coverage_ratios`, bit for bit. The cancellation check
+    takes its two sums from the coverage check's GEMMs instead of two GEMMs of its own: with
+    :math:`z^\pm_i(x) = \sum_k w^\pm_{ik} a_k(x)` (bias included),
+
+    .. math::
+
+        z_i(x) = z^+_i(x) - z^-_i(x),\qquad
+        \sum_k |w_{ik} a_k(x)| = z^+_i(x) + z^-_i(x)\qquad (a \ge 0),
+
+    and for a split input :math:`x = x^+ - x^-` the piece of :math:`x^-` is subtracted in
+    :math:`z` and added in the magnitude. These equal :func:`cancellation_exceedances`'s sums
+    up to rounding (a few ulps), so a point can only be counted differently when its
+    :math:`\Delta^\ell_i(x)` lies within rounding of :math:`\hat\Delta^\ell`; the count is
+    reported, and enters neither the draws nor the certificate.
 
     Returns ``(ratios, exceeded)``: :math:`\Lambda(x)` (float64) and whether
     :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for some :math:`\ell, i` (bool).
@@ -203,8 +245,10 @@ def held_out_statistics(
     a = x
     layers = zip(weights, biases, sensitivities, delta_hats, strict=True)
     for idx, (w, b, sens, dh) in enumerate(layers):
-        ratios = torch.maximum(ratios, _layer_ratios(w, b, sens, a, budget))
-        exceeded |= _layer_exceedances(w, b, a, dh, budget)
+        layer_ratios, layer_exceeded = _layer_ratios(w, b, sens, a, budget, dh)
+        ratios = torch.maximum(ratios, layer_ratios)
+        if layer_exceeded is not None:
+            exceeded |= layer_exceeded
         if idx < len(weights) - 1:  # as layer_inputs computes it
             a = torch.relu_(torch.nn.functional.linear(a, w, b))  # in place: one copy
     return ratios.numpy(), exceeded.numpy()
@@ -253,19 +297,27 @@ def chunk_budget(
 
 
 def _chunk_ratio(
-    w: torch.Tensor, b: torch.Tensor | None, sens: LayerSensitivity, a: torch.Tensor
-) -> torch.Tensor:
-    """Lambda of one layer for the points ``a`` (both parts, both pieces of a split input)."""
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    sens: LayerSensitivity,
+    a: torch.Tensor,
+    delta_hat: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Lambda of one layer for the points ``a`` (both parts, both pieces of a split input)
+    and, given ``delta_hat``, whether Delta_i(x) > delta_hat for some neuron (from the same
+    GEMMs: :func:`_exceeds`)."""
     n = a.shape[0]
     # inputs x points (the GEMMs and the kernel), written once in that layout
     points_t, split = augment_inputs(a, b is not None, torch.float64, transposed=True)
     out = torch.zeros(n, dtype=torch.float64)
+    exceeded = None if delta_hat is None else torch.zeros(n, dtype=torch.bool)
     blocks = _blocks(w.shape[0], *points_t.shape)
     cols = w.shape[1]
     # two float64 buffers for every block and part (no churn): +-[W, b] and +-(s+ - s-)
     w_buf, s_buf = (points_t.new_empty((blocks[0][1], points_t.shape[0])) for _ in range(2))
     for r0, r1 in blocks:
         w_part, s = w_buf[: r1 - r0], s_buf[: r1 - r0]
+        sums: list[torch.Tensor] = []
         for sign in (1.0, -1.0):  # one part at a time (exact casts, negations and clamps)
             w_part[:, :cols].copy_(w[r0:r1])
             if b is not None:
@@ -274,12 +326,16 @@ def _chunk_ratio(
             if sign < 0:
                 w_part.neg_()
                 s.neg_()
-            lam = _part_ratio(points_t, w_part.clamp_(min=0), s.clamp_(min=0))
+            lam, z = _part_ratio(points_t, w_part.clamp_(min=0), s.clamp_(min=0))
+            if exceeded is not None:
+                sums.append(z)
             lam = lam.amax(dim=0).cpu()
             if split:  # the x+ and x- pieces of the same input
                 lam = torch.maximum(lam[:n], lam[n:])
             out = torch.maximum(out, lam)
-    return out
+        if exceeded is not None and delta_hat is not None:
+            exceeded |= _exceeds(sums[0], sums[1], split, delta_hat)
+    return out, exceeded
 
 
 @dataclass(frozen=True)

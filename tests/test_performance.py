@@ -520,7 +520,9 @@ def _held_out_reference(weights, biases, sens, x_v, delta_hats):
 
 def test_held_out_checks_in_one_pass_are_bit_identical():
     # The pipeline's one pass through the layers (one layer's inputs of V at a time) gives the
-    # values of the two checks over every layer's inputs, bit for bit, infinities included.
+    # coverage ratios of every layer's inputs bit for bit, infinities included, and the same
+    # exceedances for thresholds away from every Delta (its sums come from the coverage
+    # check's GEMMs, z = z+ - z-, sum |w a| = z+ + z-: equal up to rounding).
     from netcoreset.sampler.certificate import held_out_statistics
 
     weights, biases, sens, x_v = _held_out_case(31)
@@ -682,3 +684,63 @@ def test_large_network_paths_give_the_same_compression_up_to_rounding(monkeypatc
     assert all(bool(torch.isfinite(p).all()) for p in large.model.parameters())
     assert math.isclose(a.K, b.K, rel_tol=1e-6)  # the held-out estimate, chunk by chunk
     assert b.held_out["points"] == a.held_out["points"] > 0
+
+
+def test_cancellation_from_the_coverage_sums_exact_cases():
+    # Delta from the coverage check's part sums on exact (dyadic) data, signed inputs split
+    # into x+ and x-: z = 0 with mass > 0 is an infinite Delta, a point with z = 0 and no mass
+    # is not counted, and a finite Delta is compared strictly with Delta-hat.
+    from netcoreset.sampler import empirical_sensitivity
+    from netcoreset.sampler.certificate import cancellation_exceedances, held_out_statistics
+
+    w = torch.tensor([[1.0, -1.0], [2.0, 1.0]], dtype=torch.float64)
+    b = torch.tensor([0.0, 0.0], dtype=torch.float64)
+    sens = empirical_sensitivity(w, b, torch.tensor([[1.0, 2.0], [2.0, -1.0]]))
+    x_v = torch.tensor(
+        [[1.0, 1.0], [0.0, 0.0], [3.0, 1.0], [-1.0, 2.0], [1.0, -2.0]], dtype=torch.float64
+    )
+    # row 0: Delta = (|x1| + |x2|) / |x1 - x2|: inf, none (z = 0, mass 0), 2, 1, 1/3 * 3 = 1
+    # row 1: Delta = (2|x1| + |x2|) / |2 x1 + x2|: 1, none, 1, inf, inf
+    for threshold, expected in ((1.5, [1, 0, 1, 1, 1]), (2.0, [1, 0, 0, 1, 1])):
+        _, exceeded = held_out_statistics([w], [b], [sens], x_v, [threshold])
+        assert exceeded.astype(int).tolist() == expected
+        assert (cancellation_exceedances([w], [b], [x_v], [threshold]) == exceeded).all()
+
+
+@pytest.mark.parametrize("method", ["uniform", "l1", "l2"])
+def test_baseline_draws_from_newton_are_those_of_bisection(method):
+    # The baselines' shared draw count m: Newton's estimate, checked at two integers, gives
+    # the integer that doubling and bisection find (the smallest m with f(m) >= budget and
+    # the one below, the closer of the two), for budgets from one edge to beyond the layer.
+    from netcoreset.sampler.baselines import (
+        _bisect_first_reaching,
+        _expected_kept,
+        _shared_draws,
+        baseline_probabilities,
+    )
+
+    g = torch.Generator().manual_seed(7)
+    for case in range(12):
+        w = torch.randn(30, 200, generator=g)
+        if case % 3 == 1:
+            w = w * (torch.rand(30, 200, generator=g) > 0.8)  # sparse rows, some empty
+        if case % 3 == 2:
+            w = torch.exp(4 * torch.randn(30, 200, generator=g))  # heavy-tailed magnitudes
+        q = baseline_probabilities(w, method)
+        qn = q.double().numpy()
+        with np.errstate(divide="ignore"):
+            log1m_q = np.log1p(-np.clip(qn, 0.0, 1.0))
+        nnz = int((q > 0).sum())
+        for frac in (1e-3, 0.05, 0.3, 0.9, 0.999, 1.0, 2.0):
+            budget = frac * nnz
+
+            def f(m, log1m_q=log1m_q, qn=qn):
+                return _expected_kept(log1m_q, qn, m)
+
+            if f(1) >= budget:
+                expected = 1
+            else:
+                hi = _bisect_first_reaching(f, budget)
+                lo = hi - 1
+                expected = lo if abs(f(lo) - budget) <= abs(f(hi) - budget) else hi
+            assert _shared_draws(q, budget) == expected
