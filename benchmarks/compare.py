@@ -18,8 +18,14 @@ def _rows(res: dict[str, Any]) -> dict[str, tuple[float, str]]:
     for r in res.get("layer", []):
         key = f"(a) sensitivities {r['width']}x{r['width']}, |S|={r['points']}"
         out[key] = (r["sensitivity_over_gemm"], "x GEMM")
-    for c in res.get("compress", {}).get("cases", []):
+    comp = res.get("compress", {})
+    if "certificate_arithmetic" in comp:
+        floor = comp["certificate_arithmetic"]["over_forward"]
+        out["(b) certificate arithmetic (the CoreNet methods' floor)"] = (floor, "x forward")
+    for c in comp.get("cases", []):
         out[f"(b) {c['method']} {c['mode']}"] = (c["over_forward"], "x forward")
+        if c.get("over_floor") is not None:
+            out[f"(b) {c['method']} {c['mode']} against the floor"] = (c["over_floor"], "x floor")
     checks = res.get("checker", [])
     for c in [checks] if isinstance(checks, dict) else checks:
         out[f"(c) checker {c['compressor']}"] = (c["trials_per_s"], "trials/s")
@@ -77,6 +83,27 @@ def targets_table(res: dict[str, Any]) -> str:
         target = row["target"].replace("|", "\\|")
         lines += [f"   * - {target}", f"     - {value}"]
         lines += [f"     - {row['limit']} {row['unit']}", f"     - {verdict}"]
+    return "\n".join(lines)
+
+
+def floor_table(res: dict[str, Any]) -> str:
+    """(b)'s certificate arithmetic of one run (``bench_floor.py``) as a reStructuredText
+    list-table: each operation against one forward pass of S, their sum, and every CoreNet
+    case against the sum."""
+    comp = res.get("compress", {})
+    floor = comp.get("certificate_arithmetic")
+    if not floor:
+        return ""
+    forward = comp["forward_s"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += ["   * - operation (float64 unless marked)", "     - x forward of S"]
+    rows = [(name, s / forward) for name, s in floor["operations"].items()]
+    rows.append(("**sum: the floor**", floor["s"] / forward))
+    for c in comp.get("cases", []):
+        if c.get("over_floor") is not None:
+            rows.append((f"{c['method']} {c['mode']}: x floor", c["over_floor"]))
+    for name, value in rows:
+        lines += [f"   * - {name.replace('|', chr(92) + '|')}", f"     - {value:.3g}"]
     return "\n".join(lines)
 
 

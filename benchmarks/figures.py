@@ -20,12 +20,20 @@ across the runs, so ratios to it move by about 30% from run to run.
 """
 
 
+LATEST = "after-s18"
 LATEST_TITLE = "Default run, current code (``make bench``, held-out checks included)"
 LATEST_NOTE = """The two runs above were made before :func:`~netcoreset.sampler.compress` checked
-its certificate's assumptions on held-out points; ``after-lean.json`` is the current code, with
+its certificate's assumptions on held-out points; ``after-s18.json`` is the current code, with
 those checks (about half of a CoreNet compression's time in (b)) and the memory work on large
-layers (``after-lean-full.json`` holds its full memory run: the 4096 net at 1.44x its weight
-bytes in 15.5 s)."""
+layers (``after-lean-full.json`` holds the full memory run of the previous version, whose
+large-network code is the current one: the 4096 net at 1.44x its weight bytes in 15.5 s)."""
+FLOOR_TITLE = "The floor of a certified compression (``after-s18.json``)"
+FLOOR_NOTE = """(b)'s ``certificate_arithmetic``: the float64 GEMMs and (max, x) products that the
+CoreNet methods' sensitivities and held-out checks need (784-300-100-10, :math:`|S| = 200`,
+:math:`|V| = 800`), each timed alone with the package's kernels, against one float32 forward
+pass of :math:`S` measured in the same run (each row: both parts, or both sums), and each
+CoreNet case against their sum (CoreNet++ also draws and scores its candidates on :math:`T`,
+and leaves fewer points to :math:`V`)."""
 
 
 def _section(title: str, body: list[str]) -> list[str]:
@@ -34,19 +42,20 @@ def _section(title: str, body: list[str]) -> list[str]:
 
 def main() -> None:
     res = {k: json.loads((ROOT / "results" / f"{k}.json").read_text()) for k in (
-        "before", "after", "before-full", "after-full", "after-lean"
+        "before", "after", "before-full", "after-full", LATEST
     )}  # fmt: skip
     out = [INTRO]
     for name, pair, latest in (
         ("Default run (``make bench``)", "", "after"),
         ("Full run (``make bench-full``)", "-full", "after-full"),
-        (LATEST_TITLE, "", "after-lean"),
+        (LATEST_TITLE, "", LATEST),
     ):
         before, after = res["before" + pair], res[latest]
         body = ["* " + compare.describe(before), "* " + compare.describe(after), ""]
-        if latest == "after-lean":
+        if latest == LATEST:
             body = [LATEST_NOTE, "", *body]
         out += _section(name, body + [compare.table(before, after, rst=True)])
+    out += _section(FLOOR_TITLE, [FLOOR_NOTE, "", compare.floor_table(res[LATEST])])
     for label in ("after", "before"):
         out += _section(
             f"Targets (full run, {label})", [compare.targets_table(res[label + "-full"])]

@@ -104,27 +104,28 @@ def _shared_draws(q: torch.Tensor, budget: float) -> int:
             values[m] = _expected_kept(log1m_q, qn, m)
         return values[m]
 
-    if f(1) >= budget:
-        return 1
     hi = _first_reaching(f, budget, _newton_draws(log1m_q, budget))
     if hi is None:
-        hi = _bisect_first_reaching(f, budget)
+        hi = 1 if f(1) >= budget else _bisect_first_reaching(f, budget)
+    if hi == 1:
+        return 1
     lo = hi - 1
     return lo if abs(f(lo) - budget) <= abs(f(hi) - budget) else hi
 
 
 def _first_reaching(f: Callable[[int], float], budget: float, estimate: float) -> int | None:
-    """The smallest integer ``h`` in ``[2, 2^60]`` with ``f(h) >= budget > f(h - 1)``, looked
-    for at most ``_WALK_STEPS`` integers away from ``ceil(estimate)`` (None if not there)."""
+    """The smallest integer ``h`` in ``[1, 2^60]`` with ``f(h) >= budget`` (and
+    ``f(h - 1) < budget`` when ``h > 1``), looked for at most ``_WALK_STEPS`` integers away
+    from ``ceil(estimate)`` (None if not there)."""
     if not math.isfinite(estimate):
         return None
-    h = int(min(max(math.ceil(estimate), 2), 2**60))
+    h = int(min(max(math.ceil(estimate), 1), 2**60))
     for _ in range(_WALK_STEPS):
         if f(h) < budget:
             if h >= 2**60:
                 return None
             h += 1
-        elif h > 2 and f(h - 1) >= budget:
+        elif h > 1 and f(h - 1) >= budget:
             h -= 1
         else:
             return h
