@@ -25,8 +25,8 @@ LATEST_TITLE = "Default run, current code (``make bench``, held-out checks inclu
 LATEST_NOTE = """The two runs above were made before :func:`~netcoreset.sampler.compress` checked
 its certificate's assumptions on held-out points; ``after-s18.json`` is the current code, with
 those checks (about half of a CoreNet compression's time in (b)) and the memory work on large
-layers (``after-lean-full.json`` holds the full memory run of the previous version, whose
-large-network code is the current one: the 4096 net at 1.44x its weight bytes in 15.5 s)."""
+layers (``after-s18-full.json`` holds its full memory run: the 4096 net at 1.4x its weight
+bytes in 13.5 s, the 2048 net at 1.7x in 3.45 s)."""
 FLOOR_TITLE = "The floor of a certified compression (``after-s18.json``)"
 FLOOR_NOTE = """(b)'s ``certificate_arithmetic``: the float64 GEMMs and (max, x) products that the
 CoreNet methods' sensitivities and held-out checks need (784-300-100-10, :math:`|S| = 200`,
