@@ -92,7 +92,9 @@ def _part_ratio(
     lost = None
     lost_edges = uncovered & (w_part > 0)  # edges never sampled (s_j = 0) that have weight
     if bool(lost_edges.any()):  # else no input can use such an edge
-        lost = torch.where(lost_edges, w_part, 0.0) @ points_t  # > 0 iff one term is
+        # > 0 iff one term is (non-negative terms): only the inputs with such an edge count
+        cols = lost_edges.any(dim=0).nonzero().squeeze(1)
+        lost = torch.where(lost_edges[:, cols], w_part[:, cols], 0.0) @ points_t[cols]
     del lost_edges
     ratio = torch.div(w_part, s, out=w_part).masked_fill_(uncovered, 0.0)  # w_j / s_j
     del uncovered
