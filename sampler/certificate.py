@@ -119,10 +119,17 @@ def _exceeds(
     if split:
         n = z.shape[1] // 2
         z, mass = z[:, :n] - z[:, n:], mass[:, :n] + mass[:, n:]
+    return _delta_exceeds(z, mass, delta_hat, dim=0)
+
+
+def _delta_exceeds(z: torch.Tensor, mass: torch.Tensor, delta_hat: float, dim: int) -> torch.Tensor:
+    r"""Whether :math:`\Delta_i(x) = \sum_k|w_{ik}a_k(x)| / |z_i(x)| > \hat\Delta` for some
+    neuron (``dim`` runs over the neurons), on the CPU; :math:`z = 0` with mass is an
+    infinite :math:`\Delta`, without mass none."""
     nonzero = z != 0
     ratio = torch.where(nonzero, mass / torch.where(nonzero, z.abs(), 1.0), 0.0)
     ratio = torch.where(~nonzero & (mass > 0), math.inf, ratio)
-    return (ratio > float(delta_hat)).any(dim=0).cpu()
+    return (ratio > float(delta_hat)).any(dim=dim).cpu()
 
 
 def _blocks(rows: int, cols: int, points: int) -> list[tuple[int, int]]:
@@ -198,9 +205,7 @@ def _layer_exceedances(
     out = torch.zeros(a.shape[0], dtype=torch.bool)
     for p0, p1 in point_chunks(a.shape[0], 2 * w.shape[1], budget):  # inputs, magnitudes
         for _, _, z, mass in cancellation_terms(w, b, a[p0:p1]):
-            ratio = torch.where(z != 0, mass / torch.where(z != 0, z.abs(), 1.0), 0.0)
-            ratio = torch.where((z == 0) & (mass > 0), math.inf, ratio)
-            out[p0:p1] |= (ratio > float(delta_hat)).any(dim=1).cpu()
+            out[p0:p1] |= _delta_exceeds(z, mass, delta_hat, dim=1)
     return out
 
 
