@@ -18,7 +18,7 @@ from .common import bounded_int, check_output_folder
 
 _MAX_SEEDS = 1000
 
-DATASET_CHOICES = ("digits", "mnist5k", "fashion-mnist", "files")
+DATASET_CHOICES = ("digits", "mnist5k", "mnist", "fashion-mnist", "files")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,12 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Train, compress at a grid of budgets with every method, run the depth experiment "
             "and decide the paper's claims. Data are never downloaded: digits is bundled, "
-            "mnist5k and fashion-mnist come with `make data`, --dataset files reads a folder "
-            "of MNIST-style IDX files or CIFAR-10 batches (--data-dir)."
+            "mnist5k, mnist and fashion-mnist come with `make data`, --dataset files reads a "
+            "folder of MNIST-style IDX files or CIFAR-10 batches (--data-dir)."
         ),
     )
     p.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set")
-    p.add_argument("--data-dir", help="folder of the data files (fashion-mnist or files)")
+    p.add_argument("--data-dir", help="folder of the data files (mnist, fashion-mnist or files)")
     p.add_argument("--arch", help="hidden widths of the main net, e.g. 300,100 or 784-300-100-10")
     level = p.add_mutually_exclusive_group()
     level.add_argument("--quick", action="store_true", help="minutes instead of the full run")
@@ -76,7 +76,7 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 - DataSplits, imported lazi
     from netcoreset.verification.experiments.datasets import load_dataset, load_directory
 
     if args.dataset is None:
-        raise ValueError("--dataset is required (digits, mnist5k, fashion-mnist or files)")
+        raise ValueError("--dataset is required (digits, mnist5k, mnist, fashion-mnist or files)")
     if args.dataset == "files":
         if args.data_dir is None:
             raise ValueError("--dataset files needs --data-dir")
@@ -106,6 +106,11 @@ def _print_claims(claims: list[dict]) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from netcoreset.verification.experiments.provenance import (
+        data_sources,
+        provenance,
+        source_files,
+    )
     from netcoreset.verification.experiments.reproduction import (
         refresh_claims,
         reproduce,
@@ -120,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.cache_dir, "--cache-dir")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
+    code = source_files()  # the source as the run starts
     splits = _load(args)
     t_load = time.perf_counter() - t0
     level = "tiny" if args.tiny else "quick" if args.quick else "full"
@@ -139,6 +145,12 @@ def run(args: argparse.Namespace) -> int:
     )
     results["command"] = _command(args)
     results["wall_seconds"]["load"] = t_load
+    results["provenance"] = provenance(
+        _command(args),
+        **data_sources(splits),
+        wall_seconds=time.perf_counter() - t0,
+        files=code,
+    )
     out = out or Path(f"reproduce-{splits.name}" + ("" if level == "full" else f"-{level}"))
     print("\naccuracy drop (pp, mean ± std over the compressions):")
     print(format_drop_table(results["sweep"]["rows"], keeps=plan.keeps))

@@ -1,0 +1,246 @@
+r"""Provenance of a committed result: which code, which data, which command, how long.
+
+Every result file the project publishes (``docs/results/``, ``benchmarks/results/``) carries a
+``"provenance"`` object written by :func:`provenance`:
+
+* ``commit``: the git commit of the source tree (``null`` outside a git checkout) and
+  ``dirty``: whether the package's source differed from that commit when the run started;
+* ``source_sha256``: one SHA-256 over the package source the run used, and ``source_files``:
+  the SHA-256 of each file it covers. The source is every ``*.py`` file below the three
+  packages ``netcoreset.bounds``, ``netcoreset.sampler`` and ``netcoreset.verification``
+  (``bounds/``, ``sampler/``, ``verification/`` in the repository; the C kernel's source is
+  a string in ``sampler/``), keyed by its path relative to the packages' parent, e.g.
+  ``sampler/methods.py``. The overall hash is
+
+  .. math::
+
+     \mathrm{SHA256}\Big(\textstyle\bigoplus_{f \text{ sorted by path}}
+     \texttt{path}_f \,\|\, \texttt{\textbackslash 0} \,\|\, \mathrm{SHA256}(f)
+     \,\|\, \texttt{\textbackslash n}\Big),
+
+  so it names the code whether the package runs from a checkout or an installed wheel;
+* ``data_files``: the SHA-256 and size of each data file read (or, for data bundled with a
+  library, the fingerprint of the arrays);
+* ``command``, ``wall_seconds``, ``started`` (UTC, the wall time before the record was made)
+  and the library ``versions``.
+
+:func:`compare` tells whether a result was produced by the source now installed and, when not,
+which modules changed; the documentation prints that next to each table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from importlib import util
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PACKAGES",
+    "SCHEMA",
+    "compare",
+    "data_sources",
+    "file_sha256",
+    "provenance",
+    "source_digest",
+    "source_files",
+]
+
+SCHEMA = "netcoreset.provenance/1"
+#: The packages whose ``*.py`` files make up the hashed source.
+PACKAGES = ("bounds", "sampler", "verification")
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "a").write_bytes(b"abc")
+    ...     file_sha256(Path(d) / "a")[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _package_dir(name: str) -> Path:
+    spec = util.find_spec(f"netcoreset.{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"netcoreset.{name} is not importable")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def source_files() -> dict[str, str]:
+    """SHA-256 of every ``*.py`` file of the three packages, keyed ``package/relative/path``
+    and sorted by key.
+
+    >>> files = source_files()
+    >>> "verification/experiments/provenance.py" in files, len(next(iter(files.values())))
+    (True, 64)
+    """
+    out: dict[str, str] = {}
+    for name in PACKAGES:
+        root = _package_dir(name)
+        for path in root.rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                out[f"{name}/{path.relative_to(root).as_posix()}"] = file_sha256(path)
+    return dict(sorted(out.items()))
+
+
+def source_digest(files: Mapping[str, str]) -> str:
+    """The overall source hash of the per-file hashes ``files`` (formula in the module
+    docstring).
+
+    >>> source_digest({"a.py": "00"}) == source_digest({"a.py": "01"})
+    False
+    """
+    h = hashlib.sha256()
+    for key in sorted(files):
+        h.update(f"{key}\0{files[key]}\n".encode())
+    return h.hexdigest()
+
+
+def _git(*args: str) -> str | None:
+    root = _package_dir("bounds").parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _commit() -> tuple[str | None, bool | None]:
+    head = _git("rev-parse", "HEAD")
+    if head is None:
+        return None, None
+    status = _git("status", "--porcelain", "--untracked-files=all", "--", *PACKAGES)
+    dirty = None if status is None else any(
+        line.rstrip().endswith(".py") for line in status.splitlines()
+    )  # fmt: skip
+    return head.strip(), dirty
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for lib in ("netcoreset", "numpy", "scipy", "torch"):
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "absent"
+    return out
+
+
+def provenance(
+    command: str,
+    *,
+    data_files: Iterable[str | Path] = (),
+    data_arrays: Mapping[str, str] | None = None,
+    wall_seconds: float | None = None,
+    files: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The provenance object of a result (fields in the module docstring).
+
+    Parameters
+    ----------
+    command
+        The command that produced the result, as a user would type it.
+    data_files
+        The data files read; each is hashed.
+    data_arrays
+        Fingerprints of data that came as arrays from a library (name to SHA-256).
+    wall_seconds
+        The run's wall time; may be filled in later.
+    files
+        Per-file source hashes taken when the run started (:func:`source_files`); taken now
+        when not given.
+
+    Examples
+    --------
+    >>> p = provenance("netcoreset demo", wall_seconds=1.5)
+    >>> p["schema"], p["command"], p["wall_seconds"], len(p["source_sha256"])
+    ('netcoreset.provenance/1', 'netcoreset demo', 1.5, 64)
+    >>> compare(p)["status"]
+    'current'
+    """
+    files = dict(files) if files is not None else source_files()
+    commit, dirty = _commit()
+    started_ago = wall_seconds or 0.0
+    data = {
+        str(Path(p).name): {"sha256": file_sha256(p), "bytes": Path(p).stat().st_size}
+        for p in data_files
+    }
+    for name, digest in (data_arrays or {}).items():
+        data[name] = {"arrays_sha256": digest}
+    return {
+        "schema": SCHEMA,
+        "commit": commit,
+        "dirty": dirty,
+        "source_sha256": source_digest(files),
+        "source_files": files,
+        "data_files": data,
+        "command": command,
+        "wall_seconds": wall_seconds,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - started_ago)),
+        "versions": _versions(),
+    }
+
+
+def data_sources(splits: Any) -> dict[str, Any]:
+    """The ``data_files`` and ``data_arrays`` arguments of :func:`provenance` for a
+    :class:`~netcoreset.verification.experiments.datasets.DataSplits`: the IDX or CIFAR-10
+    files of a folder, else the fingerprint of the arrays a library bundles.
+
+    >>> from netcoreset.verification.experiments.datasets import load_dataset
+    >>> src = data_sources(load_dataset("digits"))
+    >>> src["data_files"], list(src["data_arrays"])
+    ([], ['digits'])
+    """
+    from .formats import find_idx_files
+
+    root = Path(splits.source)
+    if root.is_dir():
+        idx = find_idx_files(root)
+        paths = sorted(idx.values()) if idx else sorted(p for p in root.iterdir() if p.is_file())
+        return {"data_files": paths, "data_arrays": None}
+    return {"data_files": [], "data_arrays": {splits.name: splits.fingerprint}}
+
+
+def _module(key: str) -> str:
+    return "netcoreset." + key.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def compare(recorded: Mapping[str, Any] | None, current: Mapping[str, str] | None = None) -> dict:
+    """Whether a result's recorded provenance matches the source installed now.
+
+    Returns ``{"status": s, "changed": [...], "commit": ...}`` where ``s`` is ``"current"``
+    (same source hash), ``"stale"`` (``changed`` lists the modules added, removed or edited
+    since, as dotted names) or ``"not recorded"`` (no provenance in the file).
+
+    >>> old = {"source_files": {"bounds/a.py": "1", "sampler/b.py": "2"}, "commit": "abc"}
+    >>> compare(old, {"bounds/a.py": "1", "sampler/b.py": "3"})["changed"]
+    ['netcoreset.sampler.b']
+    >>> compare(None)["status"]
+    'not recorded'
+    """
+    if not recorded or "source_files" not in recorded:
+        return {"status": "not recorded", "changed": [], "commit": None}
+    now = dict(current) if current is not None else source_files()
+    then = dict(recorded["source_files"])
+    changed = sorted(_module(k) for k in set(now) | set(then) if now.get(k) != then.get(k))
+    return {
+        "status": "stale" if changed else "current",
+        "changed": changed,
+        "commit": recorded.get("commit"),
+    }
