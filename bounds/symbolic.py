@@ -11,7 +11,9 @@ paper's symbols (:data:`SYM`), so that
   check reduces its claim to an identity or an inequality that sympy decides exactly, with
   no sampling, except :func:`check_numeric_agreement` and
   :func:`check_theory_numeric_agreement`, which compare the numeric code with these
-  expressions by evaluation and say so (:attr:`DerivationCheck.kind` is ``"evaluation"``).
+  expressions by evaluation and say so (:attr:`DerivationCheck.kind` is ``"evaluation"``
+  and :attr:`DerivationCheck.proved` is ``False``; :attr:`DerivationCheck.passed` says
+  whether a check of either kind succeeded).
 
 sympy is imported here only; ``import netcoreset.bounds`` stays fast and loads this module on
 first access of ``netcoreset.bounds.symbolic``.
@@ -21,8 +23,9 @@ Examples
 >>> from netcoreset.bounds import symbolic
 >>> print(symbolic.to_latex("eps_prime"))
 \varepsilon' = \frac{\varepsilon}{2 \left(L - 1\right)}
->>> all(c.proved for c in symbolic.all_derivation_checks())
-True
+>>> checks = symbolic.all_derivation_checks()
+>>> all(c.passed for c in checks), sorted({c.status for c in checks})
+(True, ['evaluated', 'proved'])
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -608,7 +611,11 @@ def to_latex(name: str, *, equation: bool = True) -> str:
 
 @dataclass(frozen=True)
 class DerivationCheck:
-    r"""The outcome of one derivation check.
+    r"""The outcome of one derivation check: proved by sympy, or only evaluated.
+
+    Construct it with ``proved`` = whether the check succeeded; for an ``"evaluation"``
+    that success is stored as :attr:`passed` and :attr:`proved` becomes ``False``, so
+    ``proved`` is ``True`` only for a claim sympy decided exactly.
 
     Attributes
     ----------
@@ -617,17 +624,20 @@ class DerivationCheck:
     assumptions : str
         What the symbols are assumed to satisfy.
     proved : bool
-        ``True`` when the check succeeded: for a ``"proof"``, sympy reduced the claim to a
-        true statement; for an ``"evaluation"`` (:func:`check_numeric_agreement`), every
-        evaluation agreed to the tolerance, which is evidence, not a proof.
+        ``True`` only for a ``"proof"`` that succeeded: sympy reduced the claim to a true
+        statement for all values the assumptions allow. Always ``False`` for an
+        ``"evaluation"``, even a successful one (see :attr:`passed`).
     residual : sympy expression or str
         What is left: for an identity :math:`A = B` the simplified :math:`A - B` (``0`` when
         proved); for a set equality the symmetric difference (``EmptySet``); for
         :func:`check_log_term_positive` the gap that sympy shows positive; for
         :func:`check_numeric_agreement` a text with the largest relative difference.
     kind : {"proof", "evaluation"}
-        ``"proof"``: sympy decided the claim exactly, for all values allowed by the
-        assumptions. ``"evaluation"``: the claim was checked at finitely many points only.
+        ``"proof"``: sympy decides the claim exactly. ``"evaluation"``: the claim is checked
+        at finitely many points only, which is evidence, not a proof.
+    passed : bool
+        Whether the check succeeded, whatever its kind: a proof that went through or an
+        evaluation that agreed everywhere it looked.
 
     .. math::
 
@@ -635,8 +645,11 @@ class DerivationCheck:
 
     Examples
     --------
-    >>> DerivationCheck("1 = 1", "none", True, sp.Integer(0)).proved
-    True
+    >>> DerivationCheck("1 = 1", "none", True, sp.Integer(0)).status
+    'proved'
+    >>> ev = DerivationCheck("f(2) = 4", "none", True, "max rel. diff 0", kind="evaluation")
+    >>> ev.proved, ev.passed, ev.status
+    (False, True, 'evaluated')
     """
 
     claim: str
@@ -644,10 +657,21 @@ class DerivationCheck:
     proved: bool
     residual: Any
     kind: str = "proof"
+    passed: bool = field(init=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("proof", "evaluation"):
             raise ValueError(f"kind must be 'proof' or 'evaluation'; got {self.kind!r}")
+        object.__setattr__(self, "passed", bool(self.proved))
+        object.__setattr__(self, "proved", self.passed and self.kind == "proof")
+
+    @property
+    def status(self) -> str:
+        """``"proved"`` (a proof that went through), ``"evaluated"`` (an evaluation that
+        agreed everywhere it looked, not a proof) or ``"failed"``."""
+        if not self.passed:
+            return "failed"
+        return "proved" if self.kind == "proof" else "evaluated"
 
 
 def _is_zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
@@ -913,7 +937,7 @@ def check_numeric_agreement(
 
     Examples
     --------
-    >>> check_numeric_agreement(n_trials=2).proved
+    >>> check_numeric_agreement(n_trials=2).passed
     True
     """
     return _agreement(
@@ -1138,8 +1162,10 @@ def all_derivation_checks() -> list[DerivationCheck]:
     Examples
     --------
     >>> checks = all_derivation_checks()
-    >>> len(checks), all(c.proved for c in checks), [c.kind for c in checks].count("evaluation")
-    (26, True, 4)
+    >>> len(checks), all(c.passed for c in checks), sum(c.proved for c in checks)
+    (26, True, 22)
+    >>> [c.status for c in checks].count("evaluated")
+    4
     """
     return list(_all_checks())
 
@@ -1888,7 +1914,7 @@ def check_layer_code_kraft(max_slots: int = 6, max_levels: int = 3) -> Derivatio
 
     Examples
     --------
-    >>> check_layer_code_kraft(4, 2).proved
+    >>> check_layer_code_kraft(4, 2).passed
     True
     """
     import itertools
@@ -1949,7 +1975,7 @@ def check_generalization_numeric_agreement(
 
     Examples
     --------
-    >>> check_generalization_numeric_agreement(n_trials=2).proved
+    >>> check_generalization_numeric_agreement(n_trials=2).passed
     True
     """
     return _agreement(

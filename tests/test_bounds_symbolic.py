@@ -29,9 +29,12 @@ CHECKS = symbolic.all_derivation_checks()
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=[c.claim[:40] for c in CHECKS])
-def test_every_derivation_check_is_proved(check):
+def test_every_derivation_check_passes(check):
     assert isinstance(check, DerivationCheck)
-    assert check.proved is True
+    assert check.passed is True
+    # proved only when sympy decided it: an evaluation is never reported as a proof
+    assert check.proved is (check.kind == "proof")
+    assert check.status == ("proved" if check.kind == "proof" else "evaluated")
     assert check.claim and check.assumptions
     assert (check.kind == "evaluation") == ("EVALUATION" in check.claim)
     if check.kind == "proof":  # the symbolic ones leave nothing behind
@@ -48,6 +51,17 @@ def test_checks_cover_the_brief():
     assert "ln k" in claims and "Pinsker" in claims and "Chernoff" in claims
     assert "margin shift" in claims and "128 (L-1)^2" in claims and "Kraft" in claims
     assert symbolic.all_derivation_checks() == CHECKS  # cached, same answer
+
+
+def test_proved_means_a_proof_that_went_through():
+    def make(passed, kind):
+        return DerivationCheck("c", "a", passed, 0, kind=kind)
+
+    assert [make(True, "proof").proved, make(False, "proof").proved] == [True, False]
+    assert [make(True, "evaluation").proved, make(True, "evaluation").passed] == [False, True]
+    assert make(False, "evaluation").status == "failed"
+    assert sum(c.status == "evaluated" for c in CHECKS) >= 1
+    assert sum(c.proved for c in CHECKS) == sum(c.kind == "proof" for c in CHECKS)
 
 
 def test_derivation_check_is_frozen():
