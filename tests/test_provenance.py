@@ -1,0 +1,54 @@
+"""Provenance records: the source hash covers exactly the packages' *.py files, a change to one
+module makes a result stale naming that module, and data files are hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from netcoreset.verification.experiments import provenance as pv
+from netcoreset.verification.experiments.files import write_json
+
+
+def test_source_files_are_the_three_packages_python_files():
+    files = pv.source_files()
+    assert {k.split("/")[0] for k in files} == set(pv.PACKAGES)
+    assert all(k.endswith(".py") for k in files)
+    assert "verification/cli/reproduce.py" in files and "bounds/__init__.py" in files
+    assert list(files) == sorted(files)
+    assert pv.source_digest(files) == pv.source_digest(dict(reversed(files.items())))
+
+
+def test_a_changed_module_is_named_and_an_unrecorded_result_says_so():
+    files = pv.source_files()
+    record = pv.provenance("netcoreset demo", wall_seconds=2.0, files=files)
+    assert pv.compare(record, files) == {
+        "status": "current",
+        "changed": [],
+        "commit": record["commit"],
+    }
+    edited = {**files, "sampler/methods.py": "0" * 64, "bounds/new.py": "1" * 64}
+    del edited["verification/cli/__init__.py"]
+    got = pv.compare(record, edited)
+    assert got["status"] == "stale"
+    assert got["changed"] == [
+        "netcoreset.bounds.new",
+        "netcoreset.sampler.methods",
+        "netcoreset.verification.cli",
+    ]
+    assert pv.compare({"command": "x"})["status"] == "not recorded"
+
+
+def test_record_is_strict_json_with_data_hashes(tmp_path):
+    data = tmp_path / "train-images-idx3-ubyte"
+    data.write_bytes(b"\x00\x00\x08\x01")
+    record = pv.provenance("cmd", data_files=[data], data_arrays={"digits": "ab"})
+    assert record["data_files"]["train-images-idx3-ubyte"] == {
+        "sha256": hashlib.sha256(b"\x00\x00\x08\x01").hexdigest(),
+        "bytes": 4,
+    }
+    assert record["data_files"]["digits"] == {"arrays_sha256": "ab"}
+    path = write_json(tmp_path / "r.json", {"provenance": record})
+    back = json.loads(path.read_text())["provenance"]
+    assert back["source_sha256"] == pv.source_digest(back["source_files"])
+    assert back["versions"]["netcoreset"] != "absent"
