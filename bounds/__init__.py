@@ -3,7 +3,9 @@ and symbolic).
 
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
-loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast.
+loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast;
+so are the names of :mod:`~netcoreset.bounds.certificate` and
+:mod:`~netcoreset.bounds.generalization`, which import scipy.
 
 :mod:`netcoreset.bounds.union_bound` counts every failure event of the theorem's union bound;
 :mod:`netcoreset.bounds.certificate` holds the exact binomial and order-statistic bounds of the
@@ -20,16 +22,9 @@ Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.vali
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .amplification import amplified_log_ratio, candidate_log_ratio, default_tau
-from .certificate import (
-    binomial_upper_bound,
-    holdout_certified_delta,
-    max_holdout_failures,
-    order_statistic_rank,
-    quantile_exceedance,
-)
 from .description_length import (
     ARITHMETIC_OVERHEAD_BITS,
     ChoiceCost,
@@ -59,22 +54,6 @@ from .error_budget import (
     network_eps,
     num_neurons,
 )
-from .generalization import (
-    OCCAM_FORMS,
-    CorollaryBound,
-    MarginCompressionBound,
-    OccamBound,
-    binary_kl,
-    binomial_tail_upper,
-    corenet_generalization_bound,
-    kl_upper,
-    margin_compression_bound,
-    margin_error_count,
-    max_logit_deviation,
-    occam_bound,
-    prior_cost_nats,
-    union_bound_nats,
-)
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
 from .sample_size import (
     certified_eps,
@@ -91,6 +70,31 @@ from .union_bound import (
     lemma1_failure,
 )
 from .validation import check_architecture, check_open_unit, check_positive
+
+if TYPE_CHECKING:  # loaded on first use (see ``__getattr__``): they import scipy
+    from .certificate import (
+        binomial_upper_bound,
+        holdout_certified_delta,
+        max_holdout_failures,
+        order_statistic_rank,
+        quantile_exceedance,
+    )
+    from .generalization import (
+        OCCAM_FORMS,
+        CorollaryBound,
+        MarginCompressionBound,
+        OccamBound,
+        binary_kl,
+        binomial_tail_upper,
+        corenet_generalization_bound,
+        kl_upper,
+        margin_compression_bound,
+        margin_error_count,
+        max_logit_deviation,
+        occam_bound,
+        prior_cost_nats,
+        union_bound_nats,
+    )
 
 __all__ = [
     "amplified_log_ratio",
@@ -162,8 +166,52 @@ __all__ = [
 ]
 
 
+# Names whose modules import scipy (about a second): loaded on first access (PEP 562), so
+# that ``import netcoreset.bounds`` -- and the command line's start -- stays fast.
+_LAZY_MODULE_OF = {
+    **dict.fromkeys(
+        [
+            "binomial_upper_bound",
+            "holdout_certified_delta",
+            "max_holdout_failures",
+            "order_statistic_rank",
+            "quantile_exceedance",
+        ],
+        "certificate",
+    ),
+    **dict.fromkeys(
+        [
+            "OCCAM_FORMS",
+            "CorollaryBound",
+            "MarginCompressionBound",
+            "OccamBound",
+            "binary_kl",
+            "binomial_tail_upper",
+            "corenet_generalization_bound",
+            "kl_upper",
+            "margin_compression_bound",
+            "margin_error_count",
+            "max_logit_deviation",
+            "occam_bound",
+            "prior_cost_nats",
+            "union_bound_nats",
+        ],
+        "generalization",
+    ),
+}
+
+
 def __getattr__(name: str) -> Any:
     # Lazy submodule: ``netcoreset.bounds.symbolic`` imports sympy only when first used.
     if name == "symbolic":
         return importlib.import_module(f"{__name__}.symbolic")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY_MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

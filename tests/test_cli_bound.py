@@ -326,3 +326,10 @@ def test_format_count():
 def test_arch_with_an_empty_field_is_rejected(capsys):
     assert main(["bound", "network", "--arch", "784,,300", "--eps", "0.1", "--delta", "0.05"]) == 2
     assert "arch must be a comma-separated list" in capsys.readouterr().err
+
+
+def test_occam_form_choices_are_the_library_forms():
+    from netcoreset.bounds import OCCAM_FORMS
+    from netcoreset.verification.cli import bound
+
+    assert bound._OCCAM_FORMS == OCCAM_FORMS

@@ -40,9 +40,6 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from netcoreset.bounds import OCCAM_FORMS, certified_eps, network_bound, occam_bound, sample_size
-from netcoreset.bounds.serialization import to_json
-
 from . import generalization
 from .common import OneLineParser, count, integer, real, real_list
 
@@ -70,6 +67,11 @@ _FLAGS = {
     "n": "--n",
     "bits": "--bits",
 }
+
+
+# The forms of :data:`netcoreset.bounds.OCCAM_FORMS`, named here so that building the parser
+# does not import scipy (tests/test_cli_bound.py checks that the two agree).
+_OCCAM_FORMS = ("binomial", "kl", "hoeffding")
 
 
 def format_count(value: float) -> str:
@@ -125,6 +127,8 @@ def _note(text: str) -> None:
 
 
 def _dump(obj: dict[str, Any]) -> None:
+    from netcoreset.bounds.serialization import to_json
+
     print(to_json(obj, indent=2))
 
 
@@ -262,6 +266,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
     ...
     0
     """
+    from netcoreset.bounds import sample_size
+
     m = _call(sample_size, args.sensitivity_sum, args.eps, args.delta, args.eta, args.K, args.tight)
     names = ["sample_size_tight" if args.tight else "sample_size"]
     if args.json:
@@ -309,6 +315,8 @@ def run_certified_eps(args: argparse.Namespace) -> int:
     eps = 0.0999975
     0
     """
+    from netcoreset.bounds import certified_eps
+
     eps = _call(
         certified_eps, args.m, args.sensitivity_sum, args.delta, args.eta, args.K, args.tight
     )
@@ -384,6 +392,8 @@ def run_network(args: argparse.Namespace) -> int:
     CoreNet size theorem for 4-3-2 ...
     0
     """
+    from netcoreset.bounds import network_bound
+
     sens = args.sensitivity_sum if args.sensitivity_sum is not None else [1.0]
     canc = args.delta_hat if args.delta_hat is not None else [1.0]
     nb = _call(
@@ -540,7 +550,7 @@ def _register_occam(bsub: argparse._SubParsersAction) -> None:
     oc.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
     oc.add_argument(
         "--form",
-        choices=[*OCCAM_FORMS, "all"],
+        choices=[*_OCCAM_FORMS, "all"],
         default="kl",
         help="kl (default), hoeffding, binomial, or all three",
     )
@@ -575,6 +585,8 @@ def run_occam(args: argparse.Namespace) -> int:
     ...
     0
     """
+    from netcoreset.bounds import OCCAM_FORMS, occam_bound
+
     bits = _occam_bits(args)
     forms = list(OCCAM_FORMS) if args.form == "all" else [args.form]
     results = {f: _call(occam_bound, args.errors, args.n, bits, args.delta, form=f) for f in forms}

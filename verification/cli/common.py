@@ -159,6 +159,19 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def seed(text: str) -> int:
+    """An argparse type: a seed, an integer from 0 to
+    :data:`~netcoreset.bounds.validation.MAX_SEED` (imported when a seed is parsed, so that
+    building the parser stays fast).
+
+    >>> seed("7")
+    7
+    """
+    from netcoreset.bounds.validation import MAX_SEED
+
+    return bounded_int(0, MAX_SEED)(text)
+
+
 def add_assumption_args(p: argparse.ArgumentParser, kappa_help: str) -> None:
     """``--K``, ``--k-prime`` and ``--kappa/--no-kappa``."""
     p.add_argument(

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from netcoreset.bounds.validation import MAX_SEED
-
 from .common import (
     add_assumption_args,
     add_model_args,
-    bounded_int,
     check_output_folder,
     integer,
     load_model_file,
     real,
     reported_warnings,
+    seed,
 )
 
 
@@ -47,11 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tight", action="store_true", help="exact Bernstein sample sizes")
     p.add_argument(
         "--certificate",
-        choices=["paper", "tight", "holdout"],
-        default="paper",
-        help="paper's theorem, its tight constants, or a held-out test (default: paper)",
+        choices=["none", "paper", "tight", "holdout"],
+        default=None,
+        help="paper's theorem, its tight constants, a held-out test, or none (default: paper "
+        "in guarantee mode, none in budget mode)",
     )
-    p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="seed (0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed (0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--out",

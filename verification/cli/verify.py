@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netcoreset.bounds.validation import MAX_SEED
-
 from .common import (
     add_assumption_args,
     add_model_args,
@@ -20,6 +18,7 @@ from .common import (
     check_output_file,
     load_model_file,
     real,
+    seed,
     write_text_atomic,
 )
 
@@ -91,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=real, default=1e-3, help="P(wrong decisive verdict) (1e-3)")
     p.add_argument(
         "--seed",
-        type=bounded_int(0, MAX_SEED),
+        type=seed,
         default=0,
         help="seed of data split, training, trials (0)",
     )
