@@ -12,7 +12,7 @@ so are the names of :mod:`~netcoreset.bounds.certificate` and
 held-out certificates.
 :mod:`netcoreset.bounds.generalization` holds the Occam, margin-compression and corollary
 bounds and :mod:`netcoreset.bounds.description_length` the code length of a compressed network
-that they need.
+that they need; :mod:`netcoreset.bounds.pac_bayes` the PAC-Bayes bounds on stochastic networks.
 
 Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.validation`
 (argument checks that raise ``ValueError`` naming the argument) and
@@ -55,6 +55,17 @@ from .error_budget import (
     num_neurons,
 )
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
+from .pac_bayes import (
+    PAC_BAYES_FORMS,
+    PacBayesBound,
+    catoni_bound,
+    gaussian_kl,
+    maurer_confidence_nats,
+    mcallester_bound,
+    monte_carlo_error_bound,
+    pac_bayes_bound,
+    pac_bayes_kl_bound,
+)
 from .sample_size import (
     certified_eps,
     draws_for_eps,
@@ -149,6 +160,16 @@ __all__ = [
     "margin_compression_bound",
     "CorollaryBound",
     "corenet_generalization_bound",
+    # PAC-Bayes bounds on stochastic classifiers (netcoreset.bounds.pac_bayes)
+    "PAC_BAYES_FORMS",
+    "PacBayesBound",
+    "catoni_bound",
+    "gaussian_kl",
+    "maurer_confidence_nats",
+    "mcallester_bound",
+    "monte_carlo_error_bound",
+    "pac_bayes_bound",
+    "pac_bayes_kl_bound",
     # description length (netcoreset.bounds.description_length)
     "count_bits",
     "positions_bits",
