@@ -4,8 +4,9 @@ and symbolic).
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
 loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast;
-so are the names of :mod:`~netcoreset.bounds.certificate` and
-:mod:`~netcoreset.bounds.generalization`, which import scipy.
+so are the names of :mod:`~netcoreset.bounds.certificate`,
+:mod:`~netcoreset.bounds.generalization` and :mod:`~netcoreset.bounds.pac_bayes`, which import
+scipy.
 
 :mod:`netcoreset.bounds.union_bound` counts every failure event of the theorem's union bound;
 :mod:`netcoreset.bounds.certificate` holds the exact binomial and order-statistic bounds of the
@@ -55,17 +56,6 @@ from .error_budget import (
     num_neurons,
 )
 from .network import LayerBound, NetworkBound, compressed_size_bound, network_bound
-from .pac_bayes import (
-    PAC_BAYES_FORMS,
-    PacBayesBound,
-    catoni_bound,
-    gaussian_kl,
-    maurer_confidence_nats,
-    mcallester_bound,
-    monte_carlo_error_bound,
-    pac_bayes_bound,
-    pac_bayes_kl_bound,
-)
 from .sample_size import (
     certified_eps,
     draws_for_eps,
@@ -105,6 +95,17 @@ if TYPE_CHECKING:  # loaded on first use (see ``__getattr__``): they import scip
         occam_bound,
         prior_cost_nats,
         union_bound_nats,
+    )
+    from .pac_bayes import (
+        PAC_BAYES_FORMS,
+        PacBayesBound,
+        catoni_bound,
+        gaussian_kl,
+        maurer_confidence_nats,
+        mcallester_bound,
+        monte_carlo_error_bound,
+        pac_bayes_bound,
+        pac_bayes_kl_bound,
     )
 
 __all__ = [
@@ -218,6 +219,20 @@ _LAZY_MODULE_OF = {
             "union_bound_nats",
         ],
         "generalization",
+    ),
+    **dict.fromkeys(
+        [
+            "PAC_BAYES_FORMS",
+            "PacBayesBound",
+            "catoni_bound",
+            "gaussian_kl",
+            "maurer_confidence_nats",
+            "mcallester_bound",
+            "monte_carlo_error_bound",
+            "pac_bayes_bound",
+            "pac_bayes_kl_bound",
+        ],
+        "pac_bayes",
     ),
 }
 
