@@ -20,6 +20,7 @@ from .config import (
 from .core import compress
 from .methods import METHODS, get_method
 from .model_io import architecture_of, load_model, save_model
+from .notices import CompressionWarning
 from .quantize import (
     QUANTIZERS,
     Quantization,
@@ -53,6 +54,7 @@ __all__ = [
     "CompressionConfig",
     "CompressionReport",
     "CompressionResult",
+    "CompressionWarning",
     "empirical_sensitivity",
     "estimate_K",
     "forward_activations",

@@ -14,6 +14,7 @@ from ._model import as_inputs, linear_layers, starts_with_flatten
 from .config import CompressionConfig
 from .holdout import sample_and_certify
 from .methods import get_method
+from .notices import one_summary
 from .report import build_report
 from .result import CompressionResult
 
@@ -46,6 +47,7 @@ def _generators(
     return cpu_gen, dev_gen, seed
 
 
+@one_summary
 @torch.no_grad()
 def compress(
     model: nn.Module,

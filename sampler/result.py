@@ -13,7 +13,26 @@ from torch import nn
 from ._model import build_sequential, linear_layers, starts_with_flatten
 from .report import CompressionReport
 
-__all__ = ["CompressionResult", "SparseLinear", "load"]
+__all__ = ["CompressionResult", "SparseLinear", "load", "target_reached"]
+
+
+def target_reached(report: CompressionReport) -> bool:
+    """Whether ``report``'s certificate reaches its request (see
+    :attr:`CompressionResult.target_reached`); a report of a baseline, or of a compression
+    without a certificate, has no target and counts as reached.
+
+    >>> from types import SimpleNamespace as NS
+    >>> target_reached(NS(method="corenet", certificate="paper", certified_eps=0.2,
+    ...                   certified_delta=0.133, delta=0.1, eps=None))
+    False
+    """
+    if not report.method.startswith("corenet") or report.certificate == "none":
+        return True
+    if report.certified_eps is None or report.certified_delta is None:
+        return False
+    tol = 1 + 1e-9
+    eps_ok = report.eps is None or report.certified_eps <= report.eps * tol
+    return eps_ok and report.certified_delta <= report.delta * tol
 
 
 class SparseLinear(nn.Module):
@@ -65,9 +84,18 @@ class SparseLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, nnz={nnz}"
 
 
-@dataclass
+@dataclass(repr=False)
 class CompressionResult:
-    """A compressed model and its :class:`CompressionReport`.
+    r"""A compressed model and its :class:`CompressionReport`.
+
+    The headline is what the certificate reaches, not what was asked:
+    :attr:`certified_eps` and :attr:`certified_delta` (with probability at least
+    :math:`1 - \delta_{\mathrm{cert}}`, every output is within
+    :math:`(1 \pm \varepsilon_{\mathrm{cert}})` of the original's);
+    :attr:`requested_eps` and :attr:`requested_delta` are the request. When the data cannot
+    support the request, :func:`~netcoreset.sampler.compress` warns
+    (:class:`~netcoreset.sampler.notices.CompressionWarning`) and :attr:`target_reached` is
+    ``False``. There is deliberately no ``delta`` attribute: it would be ambiguous.
 
     >>> import torch
     >>> from netcoreset.sampler import compress
@@ -89,12 +117,49 @@ class CompressionResult:
 
     @property
     def certified_eps(self) -> float | None:
-        """The theorem's :math:`\\varepsilon` certified by the draws (None for baselines)."""
+        r"""The :math:`\varepsilon` the certificate reaches (None when nothing is certified,
+        and for baselines)."""
         return self.report.certified_eps
 
     @property
-    def delta(self) -> float:
+    def certified_delta(self) -> float | None:
+        """The failure probability the certificate reaches: the guarantee holds with
+        probability at least ``1 - certified_delta`` (None when no certificate was asked)."""
+        return self.report.certified_delta
+
+    @property
+    def requested_eps(self) -> float | None:
+        r"""The :math:`\varepsilon` asked for (guarantee mode; None in budget mode)."""
+        return self.report.eps
+
+    @property
+    def requested_delta(self) -> float:
+        r"""The :math:`\delta` asked for (what :attr:`certified_delta` is compared with)."""
         return self.report.delta
+
+    @property
+    def target_reached(self) -> bool:
+        """Whether the certificate reaches the request: something is certified, at a
+        failure probability of at most :attr:`requested_delta` and, in guarantee mode, an
+        error of at most :attr:`requested_eps` (relative tolerance :math:`10^{-9}`)."""
+        return target_reached(self.report)
+
+    @property
+    def delta(self) -> float:
+        """Removed: ambiguous between the request and what the certificate reaches."""
+        raise AttributeError(
+            "CompressionResult.delta is ambiguous: use certified_delta (what the certificate "
+            "reaches) or requested_delta (what was asked)"
+        )
+
+    def __repr__(self) -> str:
+        rep = self.report
+        line = f"CompressionResult(method={rep.method!r}, nnz={rep.nnz}/{rep.nnz_original}"
+        if self.certified_eps is None:
+            return line + ", nothing certified)"
+        line += f", certified_eps={self.certified_eps:.4g}"
+        line += f", certified_delta={self.certified_delta:.4g}"
+        return line + ("" if self.target_reached else ", target NOT reached") + ")"
 
     @property
     def nnz(self) -> int:

@@ -1,0 +1,156 @@
+r"""One warning per compression: what went wrong, what to do, attributed to the caller.
+
+The stages of :func:`~netcoreset.sampler.compress` record what the user should know in the
+report (``report.warnings``). :func:`one_summary` wraps ``compress`` so that a call ends in
+at most one :class:`CompressionWarning`, which lists those findings with a remedy each and
+says when the certificate misses the request (certified :math:`\delta` above the requested
+one, or nothing certified); the warning points at the line of the user's code that called
+``compress`` (not at netcoreset's or torch's internals), so that pytest and Python's
+warning filters show that line.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .report import CompressionReport
+from .result import CompressionResult, target_reached
+
+__all__ = ["CompressionWarning", "one_summary", "remedy_for", "summary_message", "warn_at_caller"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Packages whose frames are skipped when the warning is attributed to a line of code.
+_INTERNAL_PACKAGES = ("netcoreset", "torch")
+
+# Finding (a text it starts with or contains) -> what to do about it. Findings that already
+# name their remedy ("use ...", "pass ...") get nothing added.
+_REMEDIES = (
+    (
+        "the cancellation assumption behind kappa fails",
+        "the paper's certificate rests on that assumption; certificate='holdout' tests the "
+        "compressed network on held-out points instead and does not use it",
+    ),
+    ("|S| capped at", "pass more data points, or a smaller sensitivity_set_size"),
+    ("exceeds the", "ask for a smaller keep or nnz"),
+)
+
+
+class CompressionWarning(UserWarning):
+    """The one warning of a call to :func:`~netcoreset.sampler.compress`: the findings that
+    weaken its certificate, each with a remedy (all of them are also in
+    ``result.report.warnings``)."""
+
+
+def remedy_for(finding: str) -> str | None:
+    """What to do about ``finding`` (None when it names its own remedy or none is known).
+
+    >>> remedy_for("data has 50 points: |S| capped at 49 (theorem asks 120)")
+    'pass more data points, or a smaller sensitivity_set_size'
+    """
+    if "; use " in finding or "; pass " in finding:
+        return None
+    for key, remedy in _REMEDIES:
+        if key in finding:
+            return remedy
+    return None
+
+
+def summary_message(report: CompressionReport, findings: Sequence[str]) -> str | None:
+    """The text of the one warning: the unreached target first, then each finding with its
+    remedy; None when there is nothing to say.
+
+    >>> from types import SimpleNamespace as NS
+    >>> rep = NS(method="corenet", certificate="paper", certified_eps=0.2, eps=None,
+    ...          certified_delta=0.133, delta=0.1, warnings=[])
+    >>> msg = summary_message(rep, [])
+    >>> msg[:69]
+    'compress: the certificate does not reach the request: delta 0.1 NOT r'
+    >>> msg[msg.index("holds"):msg.index(")")]
+    'holds with probability >= 1 - 0.133, result.certified_delta'
+    """
+    parts = []
+    if not target_reached(report):
+        if report.certified_eps is None:
+            reached = "nothing is certified"
+        else:
+            reached = f"delta {report.delta:g} NOT reached (the guarantee holds with " + (
+                f"probability >= 1 - {report.certified_delta:.3g}, result.certified_delta)"
+            )
+            if report.eps is not None and report.certified_eps > report.eps * (1 + 1e-9):
+                reached += f"; eps {report.eps:g} NOT reached ({report.certified_eps:.4g})"
+        parts.append(
+            f"the certificate does not reach the request: {reached}; use more data points "
+            "(for S and the held-out checks), a larger delta, or certificate='holdout'"
+        )
+    for finding in findings:
+        remedy = remedy_for(finding)
+        parts.append(finding if remedy is None else f"{finding}; {remedy}")
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return f"compress: {parts[0]}"
+    items = "".join(f"\n  ({k}) {text}" for k, text in enumerate(parts, 1))
+    return f"compress: {len(parts)} findings (all in result.report.warnings):{items}"
+
+
+def _internal(module: str) -> bool:
+    return module.split(".", 1)[0] in _INTERNAL_PACKAGES
+
+
+def warn_at_caller(message: str, category: type[Warning] = CompressionWarning) -> None:
+    """``warnings.warn(message, category)`` attributed to the first frame outside netcoreset
+    and torch: the user's line that called into the package.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at_caller("look here")
+    >>> str(caught[0].message), caught[0].category.__name__
+    ('look here', 'CompressionWarning')
+    """
+    frame = sys._getframe(1)  # the caller of this function
+    level = 2
+    while frame.f_back is not None and _internal(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _pass_on(caught: Sequence[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def one_summary(compress: F) -> F:
+    """Wrap ``compress`` so that a call gives at most one :class:`CompressionWarning`.
+
+    The stages' own warnings (those also recorded in ``report.warnings``) are folded into
+    the summary; any other warning raised during the call (from torch, say) is passed on
+    unchanged. If the call raises, every warning it gave is passed on unchanged.
+    """
+
+    @functools.wraps(compress)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = compress(*args, **kwargs)
+        except BaseException:
+            _pass_on(caught)
+            raise
+        notes = set(result.report.warnings) if isinstance(result, CompressionResult) else set()
+        findings = [str(w.message) for w in caught if str(w.message) in notes]
+        _pass_on([w for w in caught if str(w.message) not in notes])
+        if isinstance(result, CompressionResult):
+            message = summary_message(result.report, list(dict.fromkeys(findings)))
+            if message is not None:
+                warn_at_caller(message)
+        return result
+
+    return wrapper  # type: ignore[return-value]
