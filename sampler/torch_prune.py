@@ -55,9 +55,9 @@ from .sensitivity import empirical_sensitivity
 
 __all__ = ["LinearPruning", "prune_linear", "PRUNABLE_METHODS"]
 
-#: The methods :func:`prune_linear` applies: those that keep every layer's shape and express
-#: their result as a factor per weight (CoreNet+ and CoreNet++ remove neurons, SVD is not
-#: sparse: use :func:`~netcoreset.sampler.compress` for them).
+#: The methods :func:`~netcoreset.sampler.prune_linear` applies: those that keep every
+#: layer's shape and express their result as a factor per weight (CoreNet+ and CoreNet++
+#: remove neurons, SVD is not sparse: use :func:`~netcoreset.sampler.compress` for them).
 PRUNABLE_METHODS: tuple[str, ...] = ("corenet", "uniform", "l1", "l2", "magnitude")
 
 #: Points per traced forward pass of the user's model.
@@ -66,7 +66,7 @@ _BATCH = 1024
 
 @dataclass
 class LinearPruning:
-    """What :func:`prune_linear` did.
+    """What :func:`~netcoreset.sampler.prune_linear` did.
 
     Attributes
     ----------
@@ -87,7 +87,7 @@ class LinearPruning:
     expected : dict of str to float
         Per layer, the budget's expected number of kept weights and biases (the draws are
         random; :attr:`expected_nnz` is their sum).
-    compression : CompressionResult or None
+    compression : ~netcoreset.sampler.CompressionResult or None
         The report and certificate of :func:`~netcoreset.sampler.compress` (verified chain,
         global budget); ``None`` otherwise.
     """
@@ -475,13 +475,15 @@ def prune_linear(
         \hat w_j = w_j \cdot \frac{c_j}{m\,q_j}, \qquad
         c \sim \mathrm{Multinomial}(m, q), \qquad \mathbb{E}[\hat w_j] = w_j ;
 
-    the factor :math:`c_j/(m q_j)` is the layer's ``weight_mask`` (see
-    :mod:`netcoreset.sampler.torch_prune`). **When the guarantee applies**: if every chosen
-    layer runs once per forward pass and each one's input is the ReLU of the previous one's
-    output on every point of ``data`` (a chain), and the budget is global, the layers are
-    compressed by :func:`~netcoreset.sampler.compress`, whose certificate (Baykal et al., 2019,
-    Theorem 4 [1]_; ``certificate=...`` in ``options``) bounds the relative error of the last
-    chosen layer's output. Otherwise the result is a heuristic importance sampler without a
+    the factor :math:`c_j/(m q_j)` is the layer's ``weight_mask``, as
+    :func:`torch.nn.utils.prune.custom_from_mask` attaches it.
+
+    **When the guarantee applies**: if every chosen layer runs once per forward pass and each
+    one's input is the ReLU of the previous one's output on every point of ``data`` (a chain),
+    and the budget is global, the layers are compressed by
+    :func:`~netcoreset.sampler.compress`, whose certificate (Baykal et al., 2019, Theorem 4
+    [1]_; ``certificate=...`` in ``options``) bounds the relative error of the last chosen
+    layer's output. Otherwise the result is a heuristic importance sampler without a
     certificate: a warning says so when the structure check fails.
 
     Parameters
@@ -493,7 +495,7 @@ def prune_linear(
         Inputs of the model, one row per point: :math:`S` (and the held-out points) come from
         them.
     method : str, default "corenet"
-        One of :data:`PRUNABLE_METHODS`.
+        One of :data:`~netcoreset.sampler.PRUNABLE_METHODS`.
     keep, nnz, eps : optional
         Exactly one. ``keep``: the fraction in (0, 1] of the chosen layers' non-zero weights
         and biases to keep in expectation, or a dict giving one fraction per layer name
@@ -521,7 +523,7 @@ def prune_linear(
 
     Returns
     -------
-    LinearPruning
+    ~netcoreset.sampler.LinearPruning
         The pruned model, the masks, whether the chain was verified, and the certificate.
 
     Raises

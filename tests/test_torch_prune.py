@@ -13,8 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from netcoreset.sampler import compress
-from netcoreset.sampler.torch_prune import PRUNABLE_METHODS, prune_linear
+from netcoreset.sampler import PRUNABLE_METHODS, compress, prune_linear
 
 from _stats import FALSE_FAILURE_RATE
 
