@@ -39,6 +39,7 @@ from .sensitivity import (
     relative_cancellation,
 )
 from .sparsify import multinomial_counts, sparsify_part
+from .torch_prune import PRUNABLE_METHODS, LinearPruning, prune_linear
 
 __all__ = [
     "architecture_of",
@@ -63,12 +64,15 @@ __all__ = [
     "LayerReport",
     "LayerSensitivity",
     "linear_layers",
+    "LinearPruning",
     "load",
     "load_model",
     "max_times_product",
     "max_times_product_reference",
     "METHODS",
     "multinomial_counts",
+    "prune_linear",
+    "PRUNABLE_METHODS",
     "relative_cancellation",
     "save_model",
     "sparsify_part",
