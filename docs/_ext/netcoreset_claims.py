@@ -2,8 +2,15 @@
 time, so that the claims page cannot drift from the numbers it reports.
 
 ``.. reproduced-claims:: FILE [FILE ...]``
-    One row per claim: the statement, the paper's wording (as recalled), the rule, and for
-    each results file the verdict with the measured numbers.
+    The verdicts: one short row per claim with a column per results file (and, with the
+    ``:untested:`` option ``NAME: REASON``, a column for a data set not run), then one row
+    per claim and data set with the measured numbers, then each claim's statement, the
+    paper's wording (as recalled) and its rule.
+``.. result-provenance:: FILE``
+    Whether a committed result (any JSON file with a ``"provenance"`` object, see
+    :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
+    documented: *current*, *stale* (naming the modules changed since) or *provenance not
+    recorded*; with the commit, command, data hashes and wall time.
 ``.. reproduced-run:: FILE``
     How the run was made (data set, network, plan, versions, wall times).
 ``.. reproduced-drops:: FILE``
@@ -27,6 +34,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from netcoreset.verification.experiments.claims import CLAIM_KEEPS
+from netcoreset.verification.experiments.provenance import compare
 from netcoreset.verification.experiments.sweep import COREMETHODS, PAPER_METHODS, drop_text
 
 _VERDICT = {True: "**reproduced**", False: "**not reproduced**"}
@@ -68,32 +76,140 @@ class _ResultsDirective(SphinxDirective):
         return node.children
 
 
+_SHORT = {True: "reproduced", False: "**not reproduced**"}
+_MAX_MODULES = 15
+
+
 def _verdict(claim: dict[str, Any]) -> str:
     if not claim["tested"]:
         return f"not tested: {claim['summary']}"
     return f"{_VERDICT[claim['reproduced']]}: {claim['summary']}"
 
 
+def _short(claim: dict[str, Any] | None) -> str:
+    if claim is None:
+        return "does not apply"
+    return "not tested" if not claim["tested"] else _SHORT[claim["reproduced"]]
+
+
+def _baseline_cells(claim: dict[str, Any]) -> str:
+    """The cells where CoreNet is not below a baseline, spelled out with their numbers."""
+    failed = [c for c in claim["measured"].get("cells", []) if not (
+        c["error_lower"] and c["drop_lower"])]  # fmt: skip
+    if not failed:
+        return ""
+    lines = []
+    for c in failed:
+        what = [
+            f"relative error {c['corenet_error']:.3g} vs {c['baseline_error']:.3g}"
+            if not c["error_lower"]
+            else "",
+            f"accuracy drop {c['corenet_drop_pp']:.1f} vs {c['baseline_drop_pp']:.1f} pp"
+            if not c["drop_lower"]
+            else "",
+        ]
+        lines.append(
+            f"{c['baseline']} at {100 * c['keep']:.0f}% kept: CoreNet's "
+            + " and ".join(w for w in what if w)
+        )
+    return "\n\nNot below: " + "; ".join(lines) + "."
+
+
+def _detail(claim: dict[str, Any]) -> str:
+    if claim["name"] != "beats-baselines" or not claim["tested"]:
+        return claim["summary"]
+    summary = claim["summary"].split("; not below:")[0]
+    return summary + _baseline_cells(claim)
+
+
 class ReproducedClaims(_ResultsDirective):
+    option_spec = {"untested": lambda text: text}
+
     def run(self) -> list[nodes.Node]:
         runs = self.load()
         names = list(dict.fromkeys(c["name"] for r in runs for c in r["claims"]))
-        header = ["Claim", *(r["dataset"]["name"] for r in runs)]
-        rows = []
-        for name in names:
-            first = next(c for r in runs for c in r["claims"] if c["name"] == name)
-            desc = (
-                f"**{name}**: {first['statement']}\n\n"
-                f'*Paper (recalled, unverified):* "{first["paper_wording"]}"\n\n'
-                f"*Rule:* {first['rule']}"
-            )
-            cells = []
-            for r in runs:
-                claim = next((c for c in r["claims"] if c["name"] == name), None)
-                cells.append("does not apply" if claim is None else _verdict(claim))
-            rows.append([desc, *cells])
-        widths = [40] + [60 // len(runs)] * len(runs)
-        return self.render(_list_table(header, rows, widths))
+        find = [{c["name"]: c for c in r["claims"]} for r in runs]
+        untested = self.options.get("untested")
+        extra = [t.strip() for t in untested.split(":", 1)] if untested else None
+        header = ["claim", *(r["dataset"]["name"] for r in runs)]
+        rows = [[f"**{n}**", *(_short(f.get(n)) for f in find)] for n in names]
+        prov = ["*source*", *(compare(r.get("provenance"))["status"] for r in runs)]
+        if extra:
+            header.append(extra[0])
+            rows = [[*row, extra[1]] for row in rows]
+            prov.append("")
+        lines = _list_table(header, [*rows, prov], None)
+        detail = []
+        for n in names:
+            for r, f in zip(runs, find, strict=True):
+                if n in f:
+                    verdict = _short(f[n]).replace("*", "")
+                    detail.append([n, r["dataset"]["name"], verdict, _detail(f[n])])
+        lines += ["Measured numbers:", ""]
+        lines += _list_table(["claim", "data", "verdict", "measured"], detail, [16, 12, 12, 60])
+        lines += ["The claims and their rules:", ""]
+        for n in names:
+            first = next(f[n] for f in find if n in f)
+            lines += [
+                f"**{n}**",
+                f"   {first['statement']}",
+                "",
+                f'   *Paper (recalled, unverified):* "{first["paper_wording"]}"',
+                "",
+                f"   *Rule:* {first['rule']}",
+                "",
+            ]
+        return self.render(lines)
+
+
+def _provenance_lines(record: dict[str, Any] | None, where: str) -> list[str]:
+    got = compare(record)
+    if got["status"] == "not recorded":
+        return [
+            ".. note::",
+            "",
+            f"   **Provenance not recorded.** ``{where}`` predates the project's provenance "
+            "records: which source produced it is not known, so its numbers may not be what "
+            "the current code computes. ``make results`` regenerates it with a record.",
+            "",
+        ]
+    assert record is not None
+    commit = (record.get("commit") or "unknown")[:10]
+    if record.get("dirty"):
+        commit += " with uncommitted changes"
+    wall = record.get("wall_seconds")
+    facts = (
+        f"commit {commit}, source SHA-256 ``{record['source_sha256'][:12]}…``, started "
+        f"{record.get('started', '?')}"
+        + (f", wall time {wall / 60:.1f} min" if wall is not None else "")
+        + f"; command ``{record.get('command', '?')}``"
+    )
+    data = record.get("data_files") or {}
+    if data:
+        facts += "; data " + ", ".join(
+            f"{k} ``{(v.get('sha256') or v.get('arrays_sha256', ''))[:12]}…``"
+            for k, v in data.items()
+        )
+    if got["status"] == "current":
+        return [f"*Produced by the current source* ({facts}).", ""]
+    changed = got["changed"]
+    named = ", ".join(f"``{m}``" for m in changed[:_MAX_MODULES])
+    if len(changed) > _MAX_MODULES:
+        named += f" and {len(changed) - _MAX_MODULES} more"
+    return [
+        ".. warning::",
+        "",
+        f"   **Stale.** ``{where}`` was produced by an earlier source ({facts}). Since then "
+        f"{len(changed)} module(s) changed: {named}. The numbers are those of that source, "
+        "not necessarily what the current code computes; ``make results`` regenerates them.",
+        "",
+    ]
+
+
+class ResultProvenance(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        record = self.load()[0].get("provenance")
+        return self.render(_provenance_lines(record, self.arguments[0]))
 
 
 def _arch(r: dict[str, Any]) -> str:
@@ -103,6 +219,7 @@ def _arch(r: dict[str, Any]) -> str:
 class ReproducedRun(_ResultsDirective):
     def run(self) -> list[nodes.Node]:
         r = self.load()[0]
+        head = _provenance_lines(r.get("provenance"), self.arguments[0])
         d, plan, wall = r["dataset"], r["plan"], r["wall_seconds"]
         depth = r.get("depth") or {}
         items = [
@@ -142,7 +259,7 @@ class ReproducedRun(_ResultsDirective):
             f"versions: netcoreset {v['netcoreset']}, torch {v['torch']}, numpy {v['numpy']}, "
             f"Python {v['python']}"
         )
-        return self.render([f"* {item}" for item in items] + [""])
+        return self.render([*head, *(f"* {item}" for item in items), ""])
 
 
 def _find(rows: list[dict[str, Any]], method: str, keep: float) -> dict[str, Any] | None:
@@ -208,4 +325,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("reproduced-run", ReproducedRun)
     app.add_directive("reproduced-drops", ReproducedDrops)
     app.add_directive("reproduced-depth", ReproducedDepth)
+    app.add_directive("result-provenance", ResultProvenance)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
