@@ -18,6 +18,17 @@ from .config import (
     CompressionConfig,
 )
 from .core import compress
+from .criteria import (
+    CRITERIA,
+    Criterion,
+    HeldOutCertificate,
+    certify,
+    check_criterion,
+    criterion_failures,
+    criterion_scores,
+    get_criterion,
+    register_criterion,
+)
 from .methods import METHODS, get_method
 from .model_io import architecture_of, load_model, save_model
 from .notices import CompressionWarning
@@ -52,6 +63,15 @@ __all__ = [
     "coverage_ratios",
     "estimate_coverage",
     "compress",
+    "certify",
+    "check_criterion",
+    "CRITERIA",
+    "Criterion",
+    "criterion_failures",
+    "criterion_scores",
+    "get_criterion",
+    "HeldOutCertificate",
+    "register_criterion",
     "CompressionConfig",
     "CompressionReport",
     "CompressionResult",

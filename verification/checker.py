@@ -49,7 +49,7 @@ from netcoreset.bounds.validation import (
     check_positive_int,
     check_seed,
 )
-from netcoreset.sampler import as_inputs
+from netcoreset.sampler import as_inputs, check_criterion, criterion_failures, criterion_scores
 
 from .confidence import (
     BettingConfidenceSequence,
@@ -171,8 +171,9 @@ class _TrialTask:
     model: nn.Module
     pool: torch.Tensor
     inputs: torch.Tensor
-    eps: float
+    eps: float | None
     seed: int
+    criterion: str = "entrywise"
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,12 @@ def _run_trial(task: _TrialTask) -> _TrialOutcome:
             f"compressed model output shape {tuple(approx.shape)} differs from the original "
             f"{tuple(reference.shape)}"
         )
-    worst, fails = entrywise_relative_errors(approx, reference, task.eps)
+    if task.criterion == "entrywise":
+        assert task.eps is not None  # validated by check_guarantee
+        worst, fails = entrywise_relative_errors(approx, reference, task.eps)
+    else:
+        worst = criterion_scores(task.criterion, approx, reference)
+        fails = criterion_failures(task.criterion, approx, reference, task.eps)
     return _TrialOutcome(task.index, worst, fails, _report_notes(out))
 
 
@@ -269,7 +275,10 @@ class GuaranteeCheck:
     failure_fractions : ndarray, shape (trials,)
         Per-trial fraction of failing inputs.
     worst_errors : ndarray, shape (trials, inputs_per_trial)
-        Worst entry-wise relative output error of every evaluated input (may hold ``inf``).
+        Worst entry-wise relative output error of every evaluated input (may hold ``inf``);
+        for another ``criterion``, its score (:func:`netcoreset.sampler.criterion_scores`).
+    criterion : str
+        The criterion tested (``"entrywise"``: the :math:`(1\pm\varepsilon)` statement).
     achieved_eps, achieved_eps_lower, achieved_eps_upper : float
         Empirical :math:`(1-\delta)`-quantile of the worst relative error over all evaluated
         inputs — the smallest ε the run supports at this δ — and a distribution-free interval
@@ -290,7 +299,7 @@ class GuaranteeCheck:
     lower: float
     upper: float
     alpha: float
-    eps: float
+    eps: float | None
     delta: float
     trials: int
     inputs_per_trial: int
@@ -310,6 +319,7 @@ class GuaranteeCheck:
     holdout_size: int
     compressor: str
     compressor_warnings: list[str] = field(default_factory=list)
+    criterion: str = "entrywise"
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON dictionary (arrays as lists; non-finite floats as ``null``, listed under
@@ -326,11 +336,15 @@ class GuaranteeCheck:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         return to_jsonable(out)
 
+    def _requested(self) -> str:
+        eps = "" if self.eps is None else f", eps={self.eps:g}"
+        return f"criterion {self.criterion}{eps}, delta={self.delta:g}"
+
     def summary(self) -> str:
         """A short human-readable table of the result."""
         rows = [
             ("verdict", self.verdict),
-            ("requested", f"eps={self.eps:g}, delta={self.delta:g}"),
+            ("requested", self._requested()),
             (
                 "failure rate",
                 f"{self.p_hat:.4g}  [{self.lower:.4g}, {self.upper:.4g}] at alpha={self.alpha:g}",
@@ -343,7 +357,8 @@ class GuaranteeCheck:
             (
                 "achieved eps",
                 f"{self.achieved_eps:.4g}  [{self.achieved_eps_lower:.4g}, "
-                f"{self.achieved_eps_upper:.4g}] ((1-delta)-quantile of worst rel. error)",
+                f"{self.achieved_eps_upper:.4g}] ((1-delta)-quantile of the criterion's "
+                "score: the worst rel. error for entrywise)",
             ),
             ("interval", self.interval),
             ("data", f"pool {self.pool_size}, holdout {self.holdout_size}, seed {self.seed}"),
@@ -377,9 +392,10 @@ def check_guarantee(
     model: nn.Module,
     data: torch.Tensor | np.ndarray,
     compressor: Callable[[nn.Module, torch.Tensor, torch.Generator], Any],
-    eps: float,
+    eps: float | None,
     delta: float,
     *,
+    criterion: str = "entrywise",
     trials: int = 200,
     inputs_per_trial: int = 1,
     holdout: torch.Tensor | np.ndarray | None = None,
@@ -422,7 +438,14 @@ def check_guarantee(
         ``.model`` (e.g. a ``CompressionResult``). Must be picklable for process executors
         (a module-level function or :class:`SamplerCompressor`).
     eps, delta : float
-        The guarantee to test, both in (0, 1).
+        The guarantee to test, both in (0, 1) (``eps``: the criterion's tolerance, ``None``
+        for ``"top1"``; any value > 0 for ``"relative-l2"``).
+    criterion : str, default "entrywise"
+        What fails on an input (:data:`netcoreset.sampler.CRITERIA`): ``"entrywise"`` (the
+        :math:`(1\pm\varepsilon)` statement above), ``"relative-l2"``, ``"top1"`` or
+        ``"margin"`` (:func:`netcoreset.sampler.criterion_failures`); :math:`p` is then the
+        probability of that failure. ``worst_errors`` holds the criterion's score
+        (:func:`netcoreset.sampler.criterion_scores`).
     trials : int
         Number of trials (sequential mode: the cap, unless ``max_trials`` is given), at most
         :data:`MAX_TRIALS`.
@@ -475,7 +498,10 @@ def check_guarantee(
         raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not callable(compressor):
         raise ValueError("compressor must be callable as compressor(model, pool, generator)")
-    eps = check_open_unit("eps", eps)
+    if criterion == "entrywise":
+        eps = check_open_unit("eps", eps)
+    else:
+        eps = check_criterion(criterion, eps)[1]
     delta = check_open_unit("delta", delta)
     alpha = check_open_unit("alpha", alpha)
     trials = check_positive_int("trials", trials, MAX_TRIALS)
@@ -494,7 +520,7 @@ def check_guarantee(
     else:
         interval_name = bound
     cs = BettingConfidenceSequence(alpha) if sequential else None
-    runner = _TrialRunner(compressor, model, pool, hold, eps, seed, k, executor)
+    runner = _TrialRunner(compressor, model, pool, hold, eps, seed, k, executor, criterion)
     outcomes, stopped_early = runner.run(cap, batch_size, cs, delta, progress)
     worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
     fails = np.stack([o.fails for o in outcomes])
@@ -531,6 +557,7 @@ def check_guarantee(
         holdout_size=int(hold.shape[0]),
         compressor=repr(compressor),
         compressor_warnings=_summarize_warnings([o.notes for o in outcomes]),
+        criterion=criterion,
     )
 
 
@@ -621,10 +648,11 @@ class _TrialRunner:
     model: nn.Module
     pool: torch.Tensor
     hold: torch.Tensor
-    eps: float
+    eps: float | None
     seed: int
     k: int
     executor: Executor | None
+    criterion: str = "entrywise"
 
     def _tasks(self, start: int, stop: int) -> list[_TrialTask]:
         tasks = []
@@ -634,7 +662,14 @@ class _TrialRunner:
             idx = torch.randperm(self.hold.shape[0], generator=g_in)[: self.k]
             tasks.append(
                 _TrialTask(
-                    t, self.compressor, self.model, self.pool, self.hold[idx], self.eps, comp_seed
+                    t,
+                    self.compressor,
+                    self.model,
+                    self.pool,
+                    self.hold[idx],
+                    self.eps,
+                    comp_seed,
+                    self.criterion,
                 )
             )
         return tasks
