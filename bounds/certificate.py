@@ -20,12 +20,17 @@ certificates* derives both):
 
 from __future__ import annotations
 
+import math
+
 from scipy import stats
 
 from .validation import check_open_unit, check_positive_int
 
 __all__ = [
     "binomial_upper_bound",
+    "event_charge",
+    "coverage_ranks",
+    "COVERAGE_RANK_RATIO",
     "holdout_certified_delta",
     "max_holdout_failures",
     "order_statistic_rank",
@@ -65,6 +70,82 @@ def binomial_upper_bound(failures: int, n: int, alpha: float) -> float:
     if failures >= n:
         return 1.0
     return float(stats.beta.ppf(1.0 - alpha, failures + 1, n - failures))
+
+
+def event_charge(count: int, n: int, alpha: float) -> float:
+    r"""What an event costs in a union bound when :math:`n` held-out points, independent of
+    everything the event depends on, saw it ``count`` times.
+
+    .. math::
+
+        \mathbb{P}_x(E) \le U_\alpha(F) + \alpha,
+
+    with :math:`U_\alpha` from :func:`binomial_upper_bound`: outside an event of probability
+    at most :math:`\alpha` over the held-out points, :math:`\mathbb{P}_x(E) \le U_\alpha(F)`;
+    charging :math:`\alpha` for that event makes the bound hold on average over them. This
+    is how a certificate charges an assumption the held-out points can contradict
+    (Assumption 1 at a given constant, the cancellation event behind :math:`\kappa`),
+    whatever the assumption claims (capped at 1).
+
+    Examples
+    --------
+    >>> round(event_charge(0, 800, 0.0125), 4)  # 1 - 0.0125 ** (1/800) + 0.0125
+    0.018
+    >>> round(event_charge(590, 849, 0.0125), 3)
+    0.743
+    """
+    return min(1.0, binomial_upper_bound(count, n, alpha) + check_open_unit("alpha", alpha))
+
+
+#: Ratio of the geometric ladder of ranks of :func:`coverage_ranks`.
+COVERAGE_RANK_RATIO = 1.25
+
+
+def coverage_ranks(n: int, p: float, alpha: float) -> list[tuple[int, float]]:
+    r"""The ranks an order-statistic estimate may choose among, fixed before the values are
+    seen, each with the level it is certified at: ``[(rank, level), ...]``.
+
+    When the estimate must move to a larger rank after looking at the values (the
+    :math:`k`-th largest is infinite), a rank that depends on the values breaks the
+    guarantee of :func:`quantile_exceedance`. Paying for the choice in the union bound
+    restores it. The first rank :math:`k_0` is the largest certified for :math:`p` at level
+    :math:`\alpha/2` (:func:`order_statistic_rank`, or 1); the others are the ladder
+    :math:`\lceil r^i \rceil > k_0` up to :math:`n` (:math:`r` =
+    :data:`COVERAGE_RANK_RATIO`), :math:`G` of them, each at level :math:`\alpha/(2G)`
+    (:math:`k_0` alone, at level :math:`\alpha`, when the ladder is empty). The levels sum to
+    :math:`\alpha`, so
+
+    .. math::
+
+        \mathbb{P}\Bigl(\exists (k, \beta_k):\
+        \mathbb{P}_Y\bigl(Y > Y_{[k]}\bigr) > B^{-1}(1 - \beta_k;\ k,\ n-k+1)\Bigr)
+        \le \sum_k \beta_k = \alpha,
+
+    and any rank chosen from the list after seeing the values is covered. Without a reason
+    to move, the estimate keeps :math:`k_0`, which costs only :math:`\alpha/2` instead of
+    :math:`\alpha`.
+
+    Examples
+    --------
+    >>> ranks = coverage_ranks(849, 0.0125, 0.0125)
+    >>> [k for k, _ in ranks[:6]], len(ranks), round(sum(level for _, level in ranks), 12)
+    ([3, 4, 5, 6, 8, 10], 26, 0.0125)
+    """
+    n = check_positive_int("n", n)
+    p = check_open_unit("p", p)
+    alpha = check_open_unit("alpha", alpha)
+    first = order_statistic_rank(n, p, alpha / 2.0) or 1
+    ladder: list[int] = []
+    value = 1.0
+    while math.ceil(value) <= n:
+        rank = math.ceil(value)
+        if rank > first and (not ladder or rank > ladder[-1]):
+            ladder.append(rank)
+        value *= COVERAGE_RANK_RATIO
+    if not ladder:
+        return [(order_statistic_rank(n, p, alpha) or 1, alpha)]
+    rest = alpha / (2.0 * len(ladder))
+    return [(first, alpha / 2.0)] + [(k, rest) for k in ladder]
 
 
 def holdout_certified_delta(failures: int, n: int, alpha: float, candidates: int = 1) -> float:

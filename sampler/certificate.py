@@ -1,22 +1,28 @@
 r"""Held-out checks behind the certificates of :func:`~netcoreset.sampler.compress`.
 
 Points :math:`V \subset P` that are in neither :math:`S` nor CoreNet++'s :math:`T` are
-i.i.d. from :math:`\mathcal{D}` and independent of the sensitivities; they give three
-statements (derived on the theory page *Tight certificates*):
+i.i.d. from :math:`\mathcal{D}` and independent of the sensitivities, provided the points
+given to :func:`~netcoreset.sampler.compress` are independent of the network's training (a
+validation or test split, not the training set: on training points the network is not
+evaluated at fresh inputs); they give three statements (derived on the theory page *Tight
+certificates*):
 
 * :func:`coverage_ratios` / :func:`estimate_coverage` — **the constant of Lemma 1**.
   Bernstein's range and variance bounds need :math:`g_j(x) \le C s_j` for every edge of every
   part at the fresh input. :math:`\Lambda(x) = \max g_j(x)/s_j` is observable, so its
   :math:`k`-th largest value on :math:`V` is a constant :math:`C` with
   :math:`\mathbb{P}_x(\Lambda(x) > C) \le p` at confidence :math:`1-\alpha`
-  (:func:`netcoreset.bounds.order_statistic_rank`). This is the documented, conservative
-  estimate of :math:`K` that guarantee mode uses when ``K`` is not given. An edge that is zero
-  on all of :math:`S` but carries mass at :math:`x` makes :math:`\Lambda(x) = \infty`: the
-  input violates Assumption 1 (no finite :math:`K` covers it); such inputs are counted and
-  reported.
+  (:func:`netcoreset.bounds.order_statistic_rank`, the rank among candidates fixed before
+  :math:`V` is seen). This is the documented, conservative estimate of :math:`K` that
+  guarantee mode uses when ``K`` is not given; a given ``K`` is checked on the same ratios
+  (:func:`given_coverage`). An edge that is zero on all of :math:`S` but carries mass at
+  :math:`x` makes :math:`\Lambda(x) = \infty`: the input violates Assumption 1 (no finite
+  :math:`K` covers it); such inputs are counted, reported and charged in the certified
+  :math:`\delta`.
 * :func:`cancellation_exceedances` — **the check of** :math:`\hat\Delta^\ell`: how many points of
   :math:`V` have :math:`\max_i \Delta^\ell_i(x) > \hat\Delta^\ell` for some layer, the event
-  :math:`\kappa` is sized for (probability :math:`\delta/4` under the paper's tail assumption).
+  :math:`\kappa` is sized for (probability :math:`\delta/4` under the paper's tail
+  assumption); the certificate charges its Clopper–Pearson bound instead of :math:`\delta/4`.
 * :func:`holdout_failures` — **the end-to-end count**: inputs of :math:`V` on which a
   compressed network leaves :math:`(1\pm\varepsilon)`.
 
@@ -33,7 +39,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from netcoreset.bounds import order_statistic_rank, quantile_exceedance
+from netcoreset.bounds.certificate import (
+    binomial_upper_bound,
+    coverage_ranks,
+    quantile_exceedance,
+)
 
 from .sensitivity import (
     FLOAT64_STORAGE_LIMIT,
@@ -49,6 +59,7 @@ __all__ = [
     "CoverageEstimate",
     "coverage_ratios",
     "estimate_coverage",
+    "given_coverage",
     "cancellation_exceedances",
     "holdout_failures",
     "worst_relative_errors",
@@ -349,11 +360,14 @@ def _chunk_ratio(
 class CoverageEstimate:
     r"""A held-out estimate of Lemma 1's constant (see :func:`estimate_coverage`).
 
-    ``K`` is the rank-``rank`` largest :math:`\Lambda` of ``points`` held-out values;
+    ``K`` is the rank-``rank`` largest :math:`\Lambda` of ``points`` held-out values, the rank
+    chosen among ``candidates`` fixed in advance (:func:`estimate_coverage`), or a constant
+    given before :math:`V` was seen (``rank`` None, :func:`given_coverage`);
     :math:`\mathbb{P}_x(\Lambda(x) > K) \le` ``exceedance`` except with probability ``alpha``,
     so the coverage event costs ``failure_probability`` in the union bound.
     ``violating_points`` inputs activate an edge that is zero on all of :math:`S`
-    (:math:`\Lambda = \infty`: Assumption 1 fails for them).
+    (:math:`\Lambda = \infty`: Assumption 1 fails for them); ``exceeding`` inputs have
+    :math:`\Lambda(x) > K` (the violating ones among them).
 
     >>> est = estimate_coverage(np.array([1.0, 2.0, 3.0, np.inf]), 0.5, 0.5)
     >>> est.K, est.rank, est.violating_points
@@ -367,6 +381,8 @@ class CoverageEstimate:
     alpha: float
     violating_points: int
     largest_finite: float
+    candidates: int = 1
+    exceeding: int = 0
 
     @property
     def failure_probability(self) -> float:
@@ -387,19 +403,24 @@ def estimate_coverage(ratios: np.ndarray, p: float, alpha: float) -> CoverageEst
     r"""Lemma 1's constant from held-out coverage ratios: an order statistic with a certified
     exceedance.
 
-    The rank :math:`k` is :func:`netcoreset.bounds.order_statistic_rank` ``(n, p, alpha)``
-    (1, the maximum, when :math:`n` is too small for :math:`p`). If the :math:`k`-th largest
-    value is infinite (more than :math:`k - 1` violating points) the rank moves to the largest
-    finite value. The certified exceedance is
-    :math:`\mathrm{quantile\_exceedance}(n, k, \alpha) = B^{-1}(1-\alpha; k, n-k+1)`, which
-    is at most :math:`p` for the planned rank and larger otherwise: the certificate then
-    reports a larger :math:`\delta` rather than a wrong one.
+    The candidate ranks and their levels :math:`\beta_k` are fixed before the values are
+    seen (:func:`netcoreset.bounds.certificate.coverage_ranks` ``(n, p, alpha)``: the largest
+    rank certified for :math:`p` at :math:`\alpha/2`, then a geometric ladder up to
+    :math:`n` sharing the other :math:`\alpha/2`). The estimate takes the first of them whose
+    value is finite: with :math:`v` violating points (:math:`\Lambda = \infty`) that is the
+    first candidate rank above :math:`v`, and its certified exceedance
+    :math:`B^{-1}(1-\beta_k; k, n-k+1)` is at least about :math:`v/n`: the violations are
+    charged in the certificate. The union bound over the candidates makes the choice after
+    seeing :math:`V` cost nothing more than :math:`\alpha`:
 
     .. math::
 
         C = \Lambda_{[k]},\qquad
-        \mathbb{P}_V\bigl(\mathbb{P}_x(\Lambda(x) > C) > B^{-1}(1-\alpha; k, n-k+1)\bigr)
+        \mathbb{P}_V\bigl(\mathbb{P}_x(\Lambda(x) > C) > B^{-1}(1-\beta_k; k, n-k+1)\bigr)
         \le \alpha .
+
+    When every candidate rank's value is infinite, no constant is certified (``K`` infinite,
+    exceedance 1).
 
     Examples
     --------
@@ -411,16 +432,46 @@ def estimate_coverage(ratios: np.ndarray, p: float, alpha: float) -> CoverageEst
     n = values.size
     if n == 0:
         raise ValueError("the coverage estimate needs at least one held-out point")
-    planned = order_statistic_rank(n, p, alpha) or 1
+    ranks = coverage_ranks(n, p, alpha)
     finite = np.sort(values[np.isfinite(values)])[::-1]
     violating = n - finite.size
-    rank: int | None = max(planned, violating + 1)
-    if rank is not None and rank > n:
-        rank = None
+    rank, level = next(((k, lev) for k, lev in ranks if k > violating), (None, alpha))
     K = math.inf if rank is None else float(finite[rank - violating - 1])
-    exceedance = 1.0 if rank is None else quantile_exceedance(n, rank, alpha)
+    exceedance = 1.0 if rank is None else quantile_exceedance(n, rank, level)
     largest = float(finite[0]) if finite.size else math.inf
-    return CoverageEstimate(K, rank, n, exceedance, alpha, violating, largest)
+    exceeding = int((values > K).sum())
+    return CoverageEstimate(
+        K, rank, n, exceedance, alpha, violating, largest, len(ranks), exceeding
+    )
+
+
+def given_coverage(ratios: np.ndarray, constant: float, alpha: float) -> CoverageEstimate:
+    r"""What held-out coverage ratios say about a constant fixed before they were seen (a
+    given :math:`K`): the points with :math:`\Lambda(x) > C` (violating points, with
+    :math:`\Lambda = \infty`, included) are counted and charged by their exact
+    Clopper–Pearson bound at level :math:`\alpha`
+    (:func:`netcoreset.bounds.certificate.event_charge`), whatever Assumption 1 claims:
+
+    .. math::
+
+        \mathbb{P}_V\Bigl(\mathbb{P}_x(\Lambda(x) > C) >
+        U_\alpha\bigl(\#\{x \in V: \Lambda(x) > C\}\bigr)\Bigr) \le \alpha .
+
+    >>> est = given_coverage(np.array([1.0, 2.0, 3.0, np.inf]), 2.5, 0.1)
+    >>> est.exceeding, est.violating_points, round(est.exceedance, 3)
+    (2, 1, 0.857)
+    """
+    values = np.asarray(ratios, dtype=np.float64).ravel()
+    n = values.size
+    if n == 0:
+        raise ValueError("the coverage check needs at least one held-out point")
+    finite = values[np.isfinite(values)]
+    exceeding = int((values > constant).sum())
+    exceedance = binomial_upper_bound(exceeding, n, alpha)
+    largest = float(finite.max()) if finite.size else math.inf
+    return CoverageEstimate(
+        float(constant), None, n, exceedance, alpha, n - finite.size, largest, 1, exceeding
+    )
 
 
 @torch.no_grad()

@@ -99,7 +99,10 @@ def compress(
     model : torch.nn.Module
         A fully-connected ReLU network (:func:`linear_layers`); never modified.
     data : torch.Tensor or numpy.ndarray
-        The points :math:`P` ``(n, in_features)``; :math:`S` (and :math:`T`) come from them.
+        The points :math:`P` ``(n, in_features)``; :math:`S` (and :math:`T`) come from them,
+        and the held-out points :math:`V` of the certificates are the rest. They must be
+        independent of the network's training (a validation or test split, not the
+        training set): the certificates hold for fresh inputs.
     method : str, default "corenet"
         One of :data:`~netcoreset.sampler.METHODS` (:mod:`netcoreset.sampler.methods`).
     eps, delta : float
@@ -183,7 +186,9 @@ def compress(
         net, pruned, folded, kept = stage.prune_neurons(net, original, points.s)
     stats = stage.layer_statistics(net, points.s, cfg)
     checks = stage.held_out_checks(entry, net, original, kept, stats, points, cfg, notes)
-    budget = stage.error_budget(stats, net, cfg, points, checks.coverage)
+    budget = stage.error_budget(
+        stats, net, cfg, points, checks.coverage, checks.cancellation_failure()
+    )
     stage.check_cancellation(checks, net, budget, cfg, notes)
     alloc, sampled, cert, holdout = sample_and_certify(
         entry, net, original, points, stats, budget, cfg, (cpu_gen, dev_gen), nnz_original, notes

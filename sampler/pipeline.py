@@ -43,6 +43,7 @@ from netcoreset.bounds import (
     num_neurons,
     sensitivity_set_size,
 )
+from netcoreset.bounds.certificate import event_charge
 
 from ._model import Affine, AffineLayer, forward_activations
 from .allocation import (
@@ -51,7 +52,12 @@ from .allocation import (
     layer_draws,
     solve_budget,
 )
-from .certificate import CoverageEstimate, estimate_coverage, held_out_statistics
+from .certificate import (
+    CoverageEstimate,
+    estimate_coverage,
+    given_coverage,
+    held_out_statistics,
+)
 from .config import CompressionConfig
 from .methods import LayerTask, Method
 from .prune import prune_inactive_neurons
@@ -59,6 +65,7 @@ from .sensitivity import (
     LayerSensitivity,
     augment_inputs,
     empirical_sensitivity,
+    next_inputs_float64,
     relative_cancellation,
     row_blocks,
 )
@@ -257,17 +264,27 @@ class LayerStatistics:
 
 
 def _statistics(
-    weight: torch.Tensor, bias: torch.Tensor | None, inputs: torch.Tensor, chunk_size: int
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    inputs: torch.Tensor,
+    chunk_size: int,
+    inputs_float64: torch.Tensor | None = None,
 ) -> LayerStatistics:
+    """Sensitivities from ``inputs`` (the model's dtype) and the mean cancellation from
+    ``inputs_float64`` (default: ``inputs``)."""
     sens = empirical_sensitivity(weight, bias, inputs, chunk_size)
-    cancel = relative_cancellation(weight, bias, inputs).double().cpu().numpy()
+    exact = inputs if inputs_float64 is None else inputs_float64
+    cancel = relative_cancellation(weight, bias, exact).double().cpu().numpy()
     return LayerStatistics(sens, PartTable.from_sensitivity(sens), cancel)
 
 
 def layer_statistics(
     net: Network, x_s: torch.Tensor, cfg: CompressionConfig
 ) -> list[LayerStatistics]:
-    """Sensitivities and cancellation of every layer from the activations of :math:`S`."""
+    """Sensitivities and cancellation of every layer from the activations of :math:`S`; the
+    cancellation (:math:`\\hat\\Delta^\\ell`) from activations computed in float64 from the
+    float64 weights (:func:`~netcoreset.sampler.sensitivity.next_inputs_float64`), so that it
+    does not depend on the model's dtype (one layer's float64 inputs held at a time)."""
     inputs, preacts = forward_activations(net.layers(), x_s)
     for idx, z in enumerate(preacts):
         if not bool(torch.isfinite(z).all()):
@@ -275,10 +292,14 @@ def layer_statistics(
                 f"layer {idx}'s pre-activations on S overflow to inf or NaN in {z.dtype}: the "
                 "data or the weights are too large for the model's dtype (rescale them)"
             )
-    return [
-        _statistics(net.weights[idx], net.biases[idx], inputs[idx], cfg.chunk_size)
-        for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities")
-    ]
+    out: list[LayerStatistics] = []
+    exact = x_s
+    for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities"):
+        w, b = net.weights[idx], net.biases[idx]
+        out.append(_statistics(w, b, inputs[idx], cfg.chunk_size, exact))
+        if idx < len(net.weights) - 1:
+            exact = next_inputs_float64(w, b, exact)
+    return out
 
 
 @dataclass
@@ -308,6 +329,24 @@ class ErrorBudget:
     coverage_failure: float = 0.0
     eps_multiplier: float = 1.0
     exact_bernstein: bool = False
+    cancellation_failure: float | None = None
+
+    def cancellation_charge(self, delta: float) -> float:
+        r"""The cancellation event's share of the union bound: its held-out charge
+        (:meth:`HeldOutChecks.cancellation_failure`) when there were held-out points, else
+        the paper's :math:`\delta/4` (its sub-exponential tail assumption)."""
+        return delta / 4.0 if self.cancellation_failure is None else self.cancellation_failure
+
+    def charges(self, delta: float) -> dict[str, list[float]]:
+        """Every event of the union bound: ``name -> [charge, share]``, the share being what
+        the allocation planned for it (the sampling events get what the allocation gave
+        them, so they never exceed it)."""
+        sampling = self.delta_sampling / 2.0
+        return {
+            "sampling": [sampling, sampling],
+            "Assumption 1 (coverage)": [self.coverage_failure, delta / 4.0],
+            "cancellation (kappa)": [self.cancellation_charge(delta), delta / 4.0],
+        }
 
     @property
     def K_draws(self) -> float:
@@ -324,10 +363,19 @@ def coverage_share(
 ) -> tuple[float, float, str]:
     r"""Lemma 1's constant and the probability of its event: ``(K, probability, source)``.
 
-    With ``K`` given: Lemma 1 under Assumption 1, :math:`2\eta_{\mathrm{eff}}n e^{-|S|/K'}`
-    at the :math:`|S|` actually used (:func:`netcoreset.bounds.lemma1_failure`). Without: the
-    held-out coverage estimate (:func:`~netcoreset.sampler.certificate.estimate_coverage`).
+    With ``K`` given and held-out points: the evidence, the Clopper–Pearson charge of the
+    points with :math:`\Lambda(x) > C` (:func:`~netcoreset.sampler.certificate.given_coverage`),
+    whatever Assumption 1 claims. With ``K`` given and no held-out point: Lemma 1 under
+    Assumption 1, :math:`2\eta_{\mathrm{eff}}n e^{-|S|/K'}` at the :math:`|S|` actually used
+    (:func:`netcoreset.bounds.lemma1_failure`). Without ``K``: the held-out coverage estimate
+    (:func:`~netcoreset.sampler.certificate.estimate_coverage`).
     """
+    if cfg.K is not None and coverage is not None:
+        src = (
+            f"given; checked on {coverage.points} held-out points: {coverage.exceeding} have "
+            f"max g_j(x)/s_j > {coverage.K:.4g}"
+        )
+        return float(cfg.K), coverage.failure_probability, src
     if cfg.K is not None:
         part = max(net.eta_star, max_part_size(net.arch, [b is not None for b in net.biases]))
         eta_eff = effective_eta(net.arch, signed_inputs=points.signed)
@@ -362,9 +410,12 @@ def error_budget(
     cfg: CompressionConfig,
     points: Points | None = None,
     coverage: CoverageEstimate | None = None,
+    cancellation: float | None = None,
 ) -> ErrorBudget:
     r"""The error budget across layers (the certificate always includes :math:`\kappa`), and
-    the union bound's constants of the sample size (see :class:`ErrorBudget`)."""
+    the union bound's constants of the sample size (see :class:`ErrorBudget`).
+    ``cancellation`` is the held-out charge of the cancellation event
+    (:meth:`HeldOutChecks.cancellation_failure`; None: the paper's :math:`\delta/4`)."""
     kap, empirical, theorem = cancellation_bounds(stats, net, cfg.delta)
     products, products_emp = delta_hat_product(theorem), delta_hat_product(empirical)
     if cfg.allocation == "theorem":
@@ -382,7 +433,8 @@ def error_budget(
     multiplier = 1.0
     if tight:
         # the sampling events get what the coverage and Delta-hat events leave
-        delta_s = max(cfg.delta - cover_prob - cfg.delta / 4.0, cfg.delta / 2.0)
+        cancel = cfg.delta / 4.0 if cancellation is None else cancellation
+        delta_s = max(cfg.delta - cover_prob - cancel, cfg.delta / 2.0)
         if cfg.eps is not None:  # eps_l = eps'_exact / Delta-hat^{l->} (budget mode: bisection)
             n_layers = len(stats)
             multiplier = 2.0 * n_layers * eps_prime_exact(cfg.eps, n_layers) / cfg.eps
@@ -402,6 +454,7 @@ def error_budget(
         coverage_failure=cover_prob,
         eps_multiplier=multiplier,
         exact_bernstein=tight or cfg.tight,
+        cancellation_failure=cancellation,
     )
 
 
@@ -606,9 +659,10 @@ def _worst_part_eps(
 
 
 def certified_delta(budget: ErrorBudget, cfg: CompressionConfig) -> float:
-    r"""The union bound's total: sampling :math:`\delta_s` + coverage event +
-    :math:`\delta/4` for the cancellation event (capped at 1)."""
-    return min(1.0, budget.delta_sampling / 2.0 + budget.coverage_failure + cfg.delta / 4.0)
+    r"""The union bound's total (capped at 1): sampling :math:`\delta_s` + the coverage event
+    (Assumption 1) + the cancellation event behind :math:`\kappa`, each charged by the
+    evidence of the held-out points when there are any (:meth:`ErrorBudget.charges`)."""
+    return min(1.0, sum(charge for charge, _ in budget.charges(cfg.delta).values()))
 
 
 def certify(
@@ -678,14 +732,25 @@ class HeldOutChecks:
 
     ``coverage``: the estimate of Lemma 1's constant (``None`` without held-out points);
     ``cancellation_exceeded``: points with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` for
-    some layer (``None`` until :func:`check_cancellation` ran); ``pruned_active``: points on
-    which a neuron removed by CoreNet+ fires.
+    some layer (``None`` when not counted); ``pruned_active``: points on which a neuron
+    removed by CoreNet+ fires; ``cancellation_alpha``: the level of the cancellation event's
+    Clopper–Pearson charge.
     """
 
     points: int
     coverage: CoverageEstimate | None = None
     pruned_active: int = 0
     cancellation_exceeded: int | None = None
+    cancellation_alpha: float = 0.0
+
+    def cancellation_failure(self) -> float | None:
+        r"""The cancellation event's charge from the held-out points,
+        :math:`U_\alpha(F) + \alpha` (:func:`netcoreset.bounds.certificate.event_charge`)
+        for :math:`F` of them with :math:`\Delta^\ell_i(x) > \hat\Delta^\ell`; None
+        without held-out points (the paper's :math:`\delta/4` then stands)."""
+        if not self.points or self.cancellation_exceeded is None or self.cancellation_alpha <= 0:
+            return None
+        return event_charge(self.cancellation_exceeded, self.points, self.cancellation_alpha)
 
     def summary(self, delta: float) -> dict[str, Any]:
         """The checks as a JSON-able dict for the report."""
@@ -695,12 +760,16 @@ class HeldOutChecks:
         if self.cancellation_exceeded is not None:
             out["cancellation_exceeded"] = self.cancellation_exceeded
             out["cancellation_budget"] = delta / 4.0
+            out["cancellation_alpha"] = self.cancellation_alpha
+            out["cancellation_charge"] = self.cancellation_failure()
         return out
 
 
 #: Lemma 1's share of delta (delta/4) split between the exceedance p and the confidence alpha
-#: of the held-out coverage estimate.
+#: of the held-out coverage estimate (also the level of a given K's check).
 COVERAGE_SHARE = 0.125
+#: The level of the cancellation event's held-out charge, as a fraction of delta.
+CANCELLATION_SHARE = 0.125
 
 
 def _pruned_activity(
@@ -728,7 +797,10 @@ def held_out_checks(
 ) -> HeldOutChecks:
     r"""Coverage ratios of :math:`V` and the estimate of Lemma 1's constant
     (:func:`~netcoreset.sampler.certificate.estimate_coverage` at
-    :math:`p = \alpha = \delta/8`); inputs that activate an edge or a pruned neuron unused on
+    :math:`p = \alpha = \delta/8`), or, for a given ``K``, the count of the points above the
+    constant :math:`C` the certificate's Bernstein step needs (:math:`3K` for the paper's,
+    :math:`K` for the tight one; :func:`~netcoreset.sampler.certificate.given_coverage` at
+    :math:`\alpha = \delta/8`); inputs that activate an edge or a pruned neuron unused on
     all of :math:`S` are reported in ``notes`` (and warned about in guarantee mode). The
     same pass through the layers counts the points with
     :math:`\Delta^\ell_i(x) > \hat\Delta^\ell` (reported by :func:`check_cancellation`):
@@ -758,20 +830,26 @@ def held_out_checks(
         ratios[active] = math.inf
         pruned_active = int(active.sum())
     share = COVERAGE_SHARE * cfg.delta
-    coverage = estimate_coverage(ratios, share, share)
+    if cfg.K is None:
+        coverage = estimate_coverage(ratios, share, share)
+    else:  # fixed before V: C = 3K (the paper's Bernstein range) or K (the tight one)
+        constant = cfg.K * (1.0 if cfg.certificate == "tight" else 3.0)
+        coverage = given_coverage(ratios, constant, share)
     if coverage.violating_points and cfg.certificate != "holdout":
         msg = (
             f"Assumption 1 fails on {coverage.violating_points} of {n} held-out points "
             f"({100 * coverage.violating_fraction:.2g}%): they activate edges"
             + (f" (or, on {pruned_active}, neurons removed by CoreNet+)" if pruned_active else "")
             + " that are zero on all of S, so no finite K covers them and the compressed "
-            "network drops what they use; use more points for S (sensitivity_set_size) or "
-            "certificate='holdout'"
+            "network drops what they use (charged in the certified delta); use more points "
+            "for S (sensitivity_set_size) or certificate='holdout'"
         )
         if cfg.mode == "guarantee":
             warnings.warn(msg, stacklevel=4)
         notes.append(msg)
-    return HeldOutChecks(n, coverage, pruned_active, int(exceeded.sum()))
+    return HeldOutChecks(
+        n, coverage, pruned_active, int(exceeded.sum()), CANCELLATION_SHARE * cfg.delta
+    )
 
 
 def check_cancellation(
@@ -795,7 +873,8 @@ def check_cancellation(
             f"{checks.cancellation_exceeded} of {checks.points} "
             f"({100 * checks.cancellation_exceeded / checks.points:.3g}%) have "
             "Delta^l_i(x) > Delta-hat^l for some layer, while the theorem budgets "
-            f"delta/4 = {100 * cfg.delta / 4:.3g}% for that event"
+            f"delta/4 = {100 * cfg.delta / 4:.3g}% for that event (charged "
+            f"{budget.cancellation_charge(cfg.delta):.3g} in the certified delta)"
         )
         if cfg.mode == "guarantee":
             warnings.warn(msg, stacklevel=4)

@@ -81,8 +81,11 @@ class CompressionReport:
     when nothing is certified. ``K`` is the constant used and ``K_source`` where it came
     from; ``held_out`` holds the checks of the theorem's hypotheses on held-out points
     (inputs violating Assumption 1, cancellations above :math:`\hat\Delta`), ``holdout``
-    the held-out test. ``rounding_eps`` is the relative rounding error of one dot product of
-    the widest part in the model's dtype: a ``certified_eps`` below it is not observable.
+    the held-out test; ``delta_charges`` lists every event of the union bound as
+    ``name -> [charge, share]`` (the certified delta is their sum; an event charged above its
+    share is named in :attr:`certificate_statement`). ``rounding_eps`` is the relative
+    rounding error of one dot product of the widest part in the model's dtype: a
+    ``certified_eps`` below it is not observable.
 
     >>> import torch
     >>> from netcoreset.sampler import compress
@@ -137,6 +140,24 @@ class CompressionReport:
     held_out: dict[str, Any] | None = None
     holdout: dict[str, Any] | None = None
     rounding_eps: float | None = None
+    delta_charges: dict[str, list[float]] | None = None
+
+    def failed_events(self) -> list[str]:
+        """The events of the union bound charged more than their share of ``delta``
+        (``delta_charges``: the evidence of the held-out points contradicts the assumption
+        behind the share), as ``"name charge > share"`` strings.
+
+        >>> rep = CompressionReport.__new__(CompressionReport)
+        >>> rep.delta_charges = {"sampling": [0.05, 0.05], "cancellation (kappa)": [0.7, 0.025]}
+        >>> rep.failed_events()
+        ['cancellation (kappa) 0.7 > 0.025']
+        """
+        charges = self.delta_charges or {}
+        return [
+            f"{name} {charge:.3g} > {share:.3g}"
+            for name, (charge, share) in charges.items()
+            if charge > share * (1 + 1e-9)
+        ]
 
     @property
     def certificate_statement(self) -> str:
@@ -145,12 +166,15 @@ class CompressionReport:
         >>> rep = CompressionReport.__new__(CompressionReport)
         >>> rep.certified_eps, rep.certified_delta, rep.delta = None, 1.0, 0.1
         >>> rep.certificate, rep.rounding_eps, rep.dtype = "paper", 1e-7, "float32"
+        >>> rep.delta_charges = None
         >>> rep.certificate_statement
         'nothing (the union bound totals 1)'
         """
+        failed = self.failed_events()
+        blame = f" (charged above its share: {'; '.join(failed)})" if failed else ""
         if self.certified_eps is None:
             total = "unknown" if self.certified_delta is None else f"{self.certified_delta:.3g}"
-            return f"nothing (the union bound totals {total})"
+            return f"nothing (the union bound totals {total}{blame})"
         line = f"eps = {self.certified_eps:.4g} with probability >= 1 - {self.certified_delta:.3g}"
         line += f" ({self.certificate} certificate)"
         if self.rounding_eps is not None and self.certified_eps < self.rounding_eps:
@@ -159,7 +183,7 @@ class CompressionReport:
                 "not observable in this dtype"
             )
         if self.certified_delta is not None and self.certified_delta > self.delta * (1 + 1e-9):
-            line += f"; delta {self.delta:g} was NOT reached"
+            line += f"; delta {self.delta:g} was NOT reached{blame}"
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,4 +344,7 @@ def build_report(
         held_out=None if checks is None or not checks.points else checks.summary(cfg.delta),
         holdout=None if holdout is None else holdout.to_dict(),
         rounding_eps=rounding_eps(dtype, _widest_part(net)),
+        delta_charges=(
+            None if cert.delta is None or holdout is not None else budget.charges(cfg.delta)
+        ),
     )

@@ -42,6 +42,7 @@ __all__ = [
     "empirical_sensitivity",
     "relative_cancellation",
     "cancellation_terms",
+    "next_inputs_float64",
 ]
 
 
@@ -553,3 +554,29 @@ def cancellation_terms(
         z = torch.nn.functional.linear(acts, w, b)
         absolute = torch.nn.functional.linear(magnitudes, w_abs, None if b is None else b.abs())
         yield r0, r1, z, absolute
+
+
+def next_inputs_float64(
+    weight: torch.Tensor, bias: torch.Tensor | None, activations: torch.Tensor
+) -> torch.Tensor:
+    r"""The next layer's inputs :math:`a^{\ell}(x) = \mathrm{ReLU}(W^\ell a^{\ell-1}(x) + b^\ell)`
+    in float64 from the float64 weights, whatever the model's dtype.
+
+    The statistics of a hidden layer (:math:`\hat\Delta^\ell`) are then the same for a
+    float32 model and its float64 copy up to float64 rounding; a float32 forward pass would
+    move :math:`\Delta_i(x)` near a small pre-activation by whole parts in :math:`10^4`. The
+    weights are cast by blocks of rows (:func:`row_blocks`), so the float64 copies never
+    exceed a block.
+
+    >>> next_inputs_float64(torch.tensor([[1.0, -1.0]]), torch.tensor([0.5]),
+    ...                     torch.tensor([[3.0, 1.0], [1.0, 3.0]]))
+    tensor([[2.5000],
+            [0.0000]], dtype=torch.float64)
+    """
+    acts = activations.to(device=weight.device, dtype=torch.float64)
+    rows, width = weight.shape[0], weight.shape[1] + 1
+    out = acts.new_empty((acts.shape[0], rows))
+    for r0, r1 in row_blocks(rows, width, block_elements(rows, width)):
+        b = None if bias is None else bias[r0:r1].to(torch.float64)
+        out[:, r0:r1] = torch.nn.functional.linear(acts, weight[r0:r1].to(torch.float64), b)
+    return torch.relu_(out)

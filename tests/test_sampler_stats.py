@@ -158,7 +158,11 @@ def test_guarantee_mode_on_784_300_100_10_keeps_almost_everything():
     assert res.report.kappa > 150
     assert res.nnz / res.nnz_original > 0.95
     assert res.report.theorem_nnz_bound >= res.nnz_original
-    assert res.certified_eps <= 0.5
+    # on random data most held-out inputs exceed Delta-hat: the certificate charges it
+    rep = res.report
+    total = sum(charge for charge, _ in rep.delta_charges.values())
+    assert rep.certified_delta == pytest.approx(min(1.0, total), rel=1e-12)
+    assert res.certified_eps is None or res.certified_eps <= 0.5
 
 
 def test_corenet_plus_prunes_dead_neurons_without_changing_outputs_on_s():

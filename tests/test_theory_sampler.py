@@ -67,7 +67,7 @@ def test_default_K_is_a_held_out_estimate_and_reported():
     # certified exceedance and confidence: delta/8 each, the Lemma-1 share delta/4 in total
     assert cover["exceedance"] <= 0.0125 + 1e-12 and cover["alpha"] == pytest.approx(0.0125)
     given = compress(net, x, eps=0.5, K=3.0, seed=0).report
-    assert given.K == 3.0 and given.K_source == "given"
+    assert given.K == 3.0 and given.K_source.startswith("given")
 
 
 def test_no_K_and_no_held_out_point_is_refused_in_guarantee_mode():
@@ -223,7 +223,10 @@ def test_tight_certificate_is_the_error_recursion_and_needs_fewer_draws():
     tight = compress(net, x, eps=0.5, certificate="tight", seed=0).report
     assert tight.certificate == "tight" and tight.K == paper.K
     assert tight.certified_eps is not None and tight.certified_eps <= 0.5
-    assert tight.certified_delta is not None and tight.certified_delta <= 0.1 + 1e-12
+    # the certified delta is the union bound of what was charged (the held-out evidence on
+    # Assumption 1 and on the cancellation event included), not the requested delta
+    total = sum(charge for charge, _ in tight.delta_charges.values())
+    assert tight.certified_delta == pytest.approx(min(1.0, total), rel=1e-12)
     per_layer = [lay.certified_eps for lay in tight.layers]
     assert tight.certified_eps == per_layer[-1]
     # R_l = Dhat^l (e_l + (1 + e_l) R_{l-1}) >= Dhat^l R_{l-1}: the per-layer values are the
