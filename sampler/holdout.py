@@ -6,18 +6,30 @@ generator, fixed before :math:`V` is looked at. Its failures :math:`F_g` on the 
 held-out points are Binomial(:math:`n, p_g`) with :math:`p_g` the candidate's failure
 probability on a fresh input, and the exact one-sided Clopper–Pearson bound at level
 :math:`\alpha/G` holds for all :math:`G` candidates at once with probability
-:math:`\ge 1-\alpha`. The smallest candidate (bisection on :math:`g`) with
-:math:`U_{\alpha/G}(F_g) + \alpha \le \delta` is returned, so
+:math:`\ge 1-\alpha`. A candidate *passes* when
+:math:`U_{\alpha/G}(F_g) + \alpha \le \delta`. The search is a bisection on :math:`g`: it
+evaluates :math:`g = 0` (the paper's draws), and, if that passes, keeps a passing
+:math:`g_{\mathrm{lo}}` and a failing (or absent, :math:`G`) :math:`g_{\mathrm{hi}}` and halves
+the gap until :math:`g_{\mathrm{hi}} = g_{\mathrm{lo}} + 1`. It returns candidate
+:math:`g_{\mathrm{lo}}`: **a passing candidate whose next smaller scale**
+:math:`2^{-(g_{\mathrm{lo}}+1)}` **was evaluated and failed, or the grid's smallest**
+(:math:`g_{\mathrm{lo}} = G - 1`), after at most :math:`1 + \lceil\log_2 G\rceil` evaluations.
+Failure counts are not monotone in the scale (each candidate is its own random draw), so it
+is *not* necessarily the smallest passing candidate: a smaller scale that was not evaluated
+may pass too. Whichever candidate is returned,
 
 .. math::
 
     \mathbb{P}_{\hat\theta, V, x}\bigl(f_{\hat\theta}(x) \notin (1\pm\varepsilon)f_\theta(x)\bigr)
     \le \alpha + (\delta - \alpha) = \delta,
 
-with no assumption beyond :math:`V` being i.i.d. from :math:`\mathcal{D}` and disjoint from
-:math:`S` and :math:`T`. When no candidate passes, the original network is returned (it
-fails nowhere). The bisection assumes nothing for validity: the union bound covers every
-candidate whether or not it is evaluated.
+with no assumption beyond :math:`V` being i.i.d. from :math:`\mathcal{D}`, disjoint from
+:math:`S` and :math:`T`, and independent of the network's training and of the sampling: the
+points passed to :func:`~netcoreset.sampler.compress` must not include the points the network
+was trained on (on those its outputs are not those of a fresh input), so pass a validation or
+test split, never the training set. When no candidate passes, the original network is
+returned (it fails nowhere). The bisection assumes nothing for validity (no monotonicity): the
+union bound covers every candidate whether or not it is evaluated.
 
 Budget mode. The one network of the budget is certified at the :math:`\varepsilon` given by
 an order statistic of its worst relative errors on :math:`V`
@@ -144,7 +156,12 @@ def holdout_search(
     notes: list[str],
 ) -> tuple[Allocation, Sampled, Certificate, HoldoutOutcome]:
     """Run the held-out certificate (see the module); returns the allocation, the sampled
-    layers, the certificate and the details for the report."""
+    layers, the certificate and the details for the report.
+
+    Guarantee mode returns the passing candidate the bisection ends on: it passes, and the
+    next smaller scale was evaluated and failed (or it is the grid's smallest); not
+    necessarily the smallest passing scale, since failure counts are not monotone in the
+    scale. ``HoldoutOutcome.evaluated`` lists every evaluated scale with its failures."""
     n = int(points.v.shape[0])
     alpha = HOLDOUT_ALPHA_FRACTION * cfg.delta
     n_layers = len(stats)
@@ -179,6 +196,8 @@ def holdout_search(
             evaluated[g] = (alloc, sampled, fails)
         return evaluated[g]
 
+    # invariant: candidate `good` passes; `bad` failed or is the grid's end (never evaluated)
+    # invariant: candidate `good` passes; `bad` failed or is the grid's end (never evaluated)
     good, bad = -1, grid
     if candidate(0)[2] <= f_max:
         good = 0
