@@ -125,10 +125,15 @@ def _keeps_run(rows: Sequence[dict[str, Any]], method: str) -> list[float]:
     return [k for k in CLAIM_KEEPS if _cell(rows, method, k) is not None]
 
 
-def _which(error_lower: bool, drop_lower: bool) -> str:
-    return " and ".join(
-        name for name, lower in (("error", error_lower), ("accuracy", drop_lower)) if not lower
-    )
+def _not_below(c: dict[str, Any]) -> str:
+    """A failed cell in words: which baseline, at which kept fraction, and CoreNet's measure
+    that was not below the baseline's, with both values."""
+    what = []
+    if not c["error_lower"]:
+        what.append(f"relative error {c['corenet_error']:.3g} vs {c['baseline_error']:.3g}")
+    if not c["drop_lower"]:
+        what.append(f"accuracy drop {c['corenet_drop_pp']:.1f} vs {c['baseline_drop_pp']:.1f} pp")
+    return f"{c['baseline']} at {c['keep']:.0%} kept (CoreNet's {' and '.join(what)})"
 
 
 def _beats_baselines(res: dict[str, Any]) -> Outcome | None:
@@ -159,13 +164,9 @@ def _beats_baselines(res: dict[str, Any]) -> Outcome | None:
     if not cells:
         return None
     ok = [c for c in cells if c["error_lower"] and c["drop_lower"]]
-    failed = [
-        f"{c['baseline']}@{c['keep']:.0%} ({_which(c['error_lower'], c['drop_lower'])})"
-        for c in cells
-        if c not in ok
-    ]
+    failed = [_not_below(c) for c in cells if c not in ok]
     summary = f"CoreNet below the baseline in {len(ok)} of {len(cells)} cells" + (
-        f"; not below: {', '.join(failed)}" if failed else ""
+        f"; not below: {'; '.join(failed)}" if failed else ""
     )
     measured = {"cells": cells, "supporting": len(ok), "total": len(cells)}
     return len(ok) == len(cells), measured, summary
