@@ -53,7 +53,8 @@ def test_text_output_retrained_setting_and_margin_form(digits_model, capsys):
             "--qat-epochs", "1", "--gammas", "1,4,16"]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "best certificate" in text and "retrained" in text and "margin form" in text
+    assert "best bound" in text and "retrained" in text and "margin form" in text
+    assert "exploratory: not a certificate" in text  # no registration
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,25 @@ binomial-tail Occam bound
 with every declared choice paid for. The grid is built from the options before the data is
 loaded. Prints the best certificate and the curve (best per keep ratio); ``--json`` prints
 them as JSON, ``--plot`` draws bound, training and test error against the percentage kept.
+
+A bound is a **certificate** only when the code was fixed before the data it is evaluated on.
+``--register FILE`` writes a registration
+(:mod:`~netcoreset.verification.experiments.registration`): the data set, a split of its
+training points into a design part and a disjoint certification part, the grid built from the
+options, the declared architectures (``--architectures``), delta and the package source hash.
+``--registration FILE`` certifies on the certification part only (:math:`n` = its size), after
+checking that the data, the split, the options, the model's architecture and the source are
+exactly the registered ones; the registration's SHA-256 is printed with the certificate, and
+the :math:`i`-th registration certified on a sample pays :math:`\log_2(i(i+1))` bits (the log
+sits next to the registration file). Without a registration the number is printed labelled
+*exploratory: not a certificate*.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import Any
 
 from .common import add_model_args, check_output_file, integer, load_model_file, real, real_list
@@ -119,12 +132,73 @@ def register(bsub: argparse._SubParsersAction) -> None:
         help="declared margins for the margin form of the best paper-setting "
         "certificate (Arora et al. 2018; reported, not searched)",
     )
+    p.add_argument(
+        "--architectures",
+        type=_names,
+        default=None,
+        help="comma-separated declared architectures as dash-joined widths, input first "
+        "(e.g. 784-300-100-10,784-100-10); the model must be one of them, and choosing "
+        "among them is paid for (default: the model's own)",
+    )
+    reg = p.add_mutually_exclusive_group()
+    reg.add_argument(
+        "--register",
+        metavar="FILE",
+        help="write a registration of this code and split (JSON) and stop; certify later "
+        "with --registration FILE",
+    )
+    reg.add_argument(
+        "--registration",
+        metavar="FILE",
+        help="certify under this registration: on its certification part only, refused "
+        "unless data, split, options, architecture and source are the registered ones",
+    )
+    p.add_argument(
+        "--design-size",
+        type=integer,
+        default=None,
+        help="with --register: training points in the design part (default: half)",
+    )
+    p.add_argument("--split-seed", type=integer, default=0, help="with --register: split seed (0)")
+    p.add_argument(
+        "--registration-log",
+        metavar="DIR",
+        default=None,
+        help="folder of the logs of registrations per certification sample (default: the "
+        "registration file's folder)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", help="save the curve (PNG, PDF, SVG)")
     p.set_defaults(handler=run_generalization)
 
 
-def _grid(args: argparse.Namespace) -> Any:
+def _arch_name(widths: Any) -> str:
+    return "-".join(str(int(w)) for w in widths)
+
+
+def _architectures(args: argparse.Namespace, model_arch: str) -> tuple[str, ...]:
+    if args.architectures is None:
+        return (model_arch,)
+    names = []
+    for a in args.architectures:
+        try:
+            widths = [int(w) for w in a.split("-")]
+        except ValueError:
+            widths = []
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(f"--architectures: {a!r} is not dash-joined widths like 784-100-10")
+        names.append(_arch_name(widths))
+    if len(set(names)) != len(names):
+        raise ValueError("--architectures repeats an architecture")
+    if model_arch not in names:
+        raise ValueError(
+            f"the model's architecture {model_arch} is not among --architectures "
+            f"({', '.join(names)})"
+        )
+    return tuple(names)
+
+
+def _grid(args: argparse.Namespace, architectures: tuple[str, ...]) -> Any:
     from netcoreset.verification.experiments.certificate import SearchGrid
 
     for m in args.methods:
@@ -145,7 +219,7 @@ def _grid(args: argparse.Namespace) -> Any:
         raise ValueError(f"--delta must be in (0, 1); got {args.delta}")
     code = {"value_coding": ("fixed", "arithmetic"), "shape_code": ("declared", "shrunk", "inputs")}
     common = {
-        "architecture": ("model",),
+        "architecture": tuple(architectures),
         "method": tuple(args.methods),
         "keep": tuple(args.keeps),
         "seed": tuple(args.seeds),
@@ -179,10 +253,25 @@ def _load_data(name: str, data_dir: str | None) -> Any:
     return load_fashion_mnist(data_dir) if data_dir else load_fashion_mnist()
 
 
+EXPLORATORY = "exploratory: not a certificate"
+#: Why a bound without a registration is not a certificate (printed with it).
+EXPLORATORY_WHY = (
+    "the options and the model's architecture were not registered before these training "
+    "points were seen, and the same points may have shaped them, so the code is not fixed in "
+    "advance; register the code and a split first (--register FILE), then certify on the "
+    "untouched part (--registration FILE)"
+)
+
+
 def run_generalization(args: argparse.Namespace) -> int:
     """Handler of ``netcoreset bound generalization``; prints the result and returns 0."""
-    grid = _grid(args)  # declared before the data is loaded
     plot_path = check_output_file(args.plot, "--plot", (".png", ".pdf", ".svg"))
+    if args.register:
+        check_output_file(args.register, "--register", (".json",))
+        if Path(args.register).exists():
+            raise ValueError(
+                f"--register: {args.register} exists; a registration is never overwritten"
+            )
     from netcoreset.bounds.serialization import to_json
     from netcoreset.sampler import linear_layers
     from netcoreset.verification.experiments.certificate import (
@@ -190,6 +279,7 @@ def run_generalization(args: argparse.Namespace) -> int:
         plot_certificates,
         summarize,
     )
+    from netcoreset.verification.experiments.datasets import array_fingerprint
     from netcoreset.verification.experiments.search import (
         Architecture,
         search_paper,
@@ -198,6 +288,8 @@ def run_generalization(args: argparse.Namespace) -> int:
 
     model = load_model_file(args.model, args)
     lays = linear_layers(model)
+    model_arch = _arch_name([lays[0].in_features] + [lay.out_features for lay in lays])
+    grid = _grid(args, _architectures(args, model_arch))  # declared before the data is loaded
     x, y, xt, yt = _load_data(args.dataset, args.data_dir)
     if lays[0].in_features != x.shape[1]:
         raise ValueError(
@@ -208,9 +300,18 @@ def run_generalization(args: argparse.Namespace) -> int:
             f"the model has {lays[-1].out_features} outputs but {args.dataset} "
             f"has {int(y.max()) + 1} classes"
         )
-    arch = {"model": Architecture("model", tuple(lay.out_features for lay in lays[:-1]))}
-    models = {"model": model}
-    common = dict(delta=args.delta, x_test=xt, y_test=yt)
+    fingerprint = array_fingerprint(x, y)
+    declared = grid.to_dict()
+    code = {"grid": {"settings": declared["settings"], "weights": declared["weights"]}}
+    if args.register:
+        return _register(args, fingerprint, int(x.shape[0]), code)
+    delta, registration = args.delta, None
+    if args.registration:
+        registration, cert, delta = _registered(args, fingerprint, code)
+        x, y = x[cert], y[cert]
+    arch = {model_arch: Architecture(model_arch, tuple(lay.out_features for lay in lays[:-1]))}
+    models = {model_arch: model}
+    common = dict(delta=delta, x_test=xt, y_test=yt, plan={"architecture": [model_arch]})
     certs = search_paper(models, arch, x, y, grid, **common)
     if args.retrain_epochs:
         certs += search_retrained(models, arch, x, y, grid, **common)
@@ -218,6 +319,11 @@ def run_generalization(args: argparse.Namespace) -> int:
         raise ValueError("no configuration could be compressed (keep ratios too small?)")
     result = summarize(certs)
     result["declared_grid"] = grid.to_dict()
+    result["status"] = "certificate" if registration else EXPLORATORY
+    if registration:
+        result["registration"] = registration
+    else:
+        result["why_not_a_certificate"] = EXPLORATORY_WHY
     if args.gammas:
         paper = min((c for c in certs if c.setting == "paper"), key=lambda c: c.bound)
         result["margin_form"] = margin_form(model, paper, x, y, args.gammas)
@@ -228,6 +334,73 @@ def run_generalization(args: argparse.Namespace) -> int:
         return 0
     _print(result, args.plot)
     return 0
+
+
+def _register(args: argparse.Namespace, fingerprint: str, n_total: int, code: Any) -> int:
+    """``--register``: write the registration of this code and split; print its hash."""
+    from netcoreset.bounds.serialization import to_json
+    from netcoreset.verification.experiments.registration import make_registration
+
+    design = n_total // 2 if args.design_size is None else args.design_size
+    reg = make_registration(
+        args.dataset, fingerprint, n_total, design, args.split_seed, code, args.delta
+    )
+    reg.save(args.register)
+    out = {
+        "registration": args.register,
+        "sha256": reg.sha256,
+        "design_size": reg.design_size,
+        "certification_size": reg.certification_size,
+        "certification_sha256": reg.certification_sha256,
+        "source_sha256": reg.source_sha256,
+    }
+    if args.json:
+        print(to_json(out, indent=2))
+    else:
+        print(f"registration written to {args.register}")
+        print(f"  SHA-256 {reg.sha256}")
+        print(
+            f"  design part {reg.design_size} points, certification part "
+            f"{reg.certification_size} points (SHA-256 {reg.certification_sha256[:16]}...)"
+        )
+        print("  explore and train on the design part only; certify with --registration")
+    return 0
+
+
+def _registered(args: argparse.Namespace, fingerprint: str, code: Any) -> tuple[Any, Any, float]:
+    """``--registration``: check, log, and return (the registration's record, the
+    certification indices, the level of this registration)."""
+    import torch
+
+    from netcoreset.verification.experiments.registration import (
+        Registration,
+        RegistrationError,
+        RegistrationLog,
+        check_registration,
+        registration_bits,
+    )
+
+    reg = Registration.load(args.registration)
+    if args.delta != reg.delta:
+        raise RegistrationError(f"--delta {args.delta} differs from the registered {reg.delta}")
+    _, cert = check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint, code=code)
+    folder = args.registration_log or Path(args.registration).resolve().parent
+    log = RegistrationLog.open(folder, reg.certification_sha256, reg.dataset)
+    index = log.index_of(reg.sha256)  # logged before any certificate is computed
+    bits = registration_bits(index)
+    record = {
+        "sha256": reg.sha256,
+        "file": str(args.registration),
+        "index_on_sample": index,
+        "registrations_on_sample": len(log.entries),
+        "bits": bits,
+        "delta": reg.delta,
+        "delta_this_registration": reg.delta * 2.0**-bits,
+        "certification_size": reg.certification_size,
+        "certification_sha256": reg.certification_sha256,
+        "log": str(log.path),
+    }
+    return record, torch.from_numpy(cert), record["delta_this_registration"]
 
 
 def _json_result(result: dict[str, Any]) -> dict[str, Any]:
@@ -255,12 +428,25 @@ def _json_result(result: dict[str, Any]) -> dict[str, Any]:
 
 def _print(result: dict[str, Any], plot: str | None) -> None:
     best = result["best"]
-    print(
-        f"best certificate ({best['setting']} setting), n = {best['n']}, delta = {best['delta']}:"
-    )
+    reg = result.get("registration")
+    if reg is None:
+        print(f"{EXPLORATORY.upper()}: {result['why_not_a_certificate']}")
+        print(f"best bound ({best['setting']} setting), n = {best['n']}, delta = {best['delta']}:")
+    else:
+        print(f"registration {reg['sha256']}")
+        print(
+            f"  registration {reg['index_on_sample']} of {reg['registrations_on_sample']} "
+            f"certified on this certification sample: {reg['bits']:.3f} bits paid "
+            f"(delta {reg['delta']} -> {reg['delta_this_registration']:.6g})"
+        )
+        print(
+            f"best certificate ({best['setting']} setting), n = {best['n']} (the "
+            f"certification part), delta = {reg['delta']}:"
+        )
+    label = "" if reg else f"   [{EXPLORATORY}]"
     print(
         f"  true error <= {best['bound']:.4f} (exact binomial tail; kl form "
-        f"{best['bound_kl']:.4f}){'   VACUOUS' if best['bound'] >= 0.9 else ''}"
+        f"{best['bound_kl']:.4f}){'   VACUOUS' if best['bound'] >= 0.9 else ''}{label}"
     )
     print(
         f"  training error {best['train_error']:.4f} (of the quantised network), "
@@ -294,9 +480,12 @@ def _print(result: dict[str, Any], plot: str | None) -> None:
                 f"margin form: not applicable (max logit deviation "
                 f"{m['max_logit_deviation']:.3g} exceeds every gamma/2)"
             )
-    print(
-        f"{result['evaluated']} certificates evaluated; all hold together with probability "
-        f">= 1 - delta"
-    )
+    if reg is None:
+        print(f"{result['evaluated']} configurations evaluated ({EXPLORATORY})")
+    else:
+        print(
+            f"{result['evaluated']} certificates evaluated; with every registration on this "
+            f"sample, all hold together with probability >= 1 - {reg['delta']}"
+        )
     if plot:
         print(f"plot saved to {plot}")
