@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "check_open_unit",
     "check_positive",
+    "check_K",
     "check_nonnegative_array",
     "check_real_array",
     "check_architecture",
@@ -74,6 +75,30 @@ def check_positive(name: str, value: Any, *, allow_inf: bool = False) -> float:
     if not ok:
         raise ValueError(f"{name} must be a finite real number > 0; got {value!r}")
     return _as_float(value)
+
+
+def check_K(value: Any, *, name: str = "K", hint: str = "") -> float:
+    r"""Return Assumption 1's constant :math:`K` as a float after checking :math:`K > 1`.
+
+    Assumption 1 asks :math:`F_j(M_j/K) \le e^{-1/K'}`; at :math:`K \le 1`,
+    :math:`F_j(M_j/K) = 1` and no distribution satisfies it (Baykal et al., 2019,
+    Assumption 1). Every entry point that takes :math:`K` (``compress``, the command line)
+    refuses such a value with this message; ``hint`` says what to do instead.
+
+    >>> check_K(2)
+    2.0
+    >>> check_K(0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: K must exceed 1: Assumption 1 asks F_j(M_j/K) <= exp(-1/K'), ...; got K=0.5
+    """
+    K = check_positive(name, value)
+    if K <= 1.0:
+        raise ValueError(
+            f"{name} must exceed 1: Assumption 1 asks F_j(M_j/K) <= exp(-1/K'), and at "
+            f"K <= 1 F_j(M_j/K) = 1; got {name}={value!r}" + (f" ({hint})" if hint else "")
+        )
+    return K
 
 
 def check_int(name: str, value: Any, minimum: int, maximum: int) -> int:

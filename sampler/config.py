@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from netcoreset.bounds import check_open_unit, check_positive, default_tau
-from netcoreset.bounds.validation import check_int, check_seed
+from netcoreset.bounds.validation import check_int, check_K, check_seed
 
 from .methods import get_method
 
@@ -180,13 +180,7 @@ class CompressionConfig:
         if certificate not in CERTIFICATES:
             raise ValueError(f"certificate must be one of {CERTIFICATES}; got {certificate!r}")
         if K is not None:
-            K = check_positive("K", K)
-            if K <= 1.0:
-                raise ValueError(
-                    f"K must exceed 1: Assumption 1 asks F_j(M_j/K) <= exp(-1/K'), and at "
-                    f"K <= 1 F_j(M_j/K) = 1; got K={K!r} (or leave K=None to estimate it "
-                    "from held-out points)"
-                )
+            K = check_K(K, hint="or leave K=None to estimate it from held-out points")
         guarantee = mode == "guarantee"
         return cls(
             method=entry.name,

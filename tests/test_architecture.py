@@ -100,7 +100,7 @@ def test_the_bound_command_imports_neither_torch_nor_sympy():
         "import sys\n"
         "from netcoreset.verification.cli import main\n"
         "status = main(['bound', 'sample-size', '--sensitivity-sum', '2', '--eps', '0.1', "
-        "'--delta', '0.05', '--eta', '410', '--json'])\n"
+        "'--delta', '0.05', '--eta', '410', '--K', '2', '--json'])\n"
         "assert status == 0, status\n"
         "print(sorted(m for m in ('torch', 'sympy', 'hypothesis') if m in sys.modules))\n"
     )

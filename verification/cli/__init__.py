@@ -59,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (``NETCORESET_TRACEBACK=1`` shows the traceback).
 
     >>> main(["bound", "sample-size", "--sensitivity-sum", "2", "--eps", "0.1",
-    ...       "--delta", "0.05", "--eta", "410", "--json"])  # doctest: +ELLIPSIS
-    {...17747...}
+    ...       "--delta", "0.05", "--eta", "410", "--K", "2", "--json"])  # doctest: +ELLIPSIS
+    {...35493...}
     0
     """
     args_list = list(sys.argv[1:] if argv is None else argv)

@@ -25,10 +25,10 @@ Examples
 --------
 >>> from netcoreset.verification.cli import main
 >>> main(["bound", "sample-size", "--sensitivity-sum", "2", "--eps", "0.1",
-...       "--delta", "0.05", "--eta", "410"])  # doctest: +ELLIPSIS
+...       "--delta", "0.05", "--eta", "410", "--K", "2"])  # doctest: +ELLIPSIS
 sample size per part (8-form): m = ceil(8 S K log(8 eta/delta) / eps^2)
 ...
-m = 17747
+m = 35493
 0
 """
 
@@ -41,7 +41,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import generalization
-from .common import OneLineParser, count, integer, real, real_list
+from .common import (
+    K_HELP_REQUIRED,
+    OneLineParser,
+    constant_K,
+    count,
+    integer,
+    real,
+    real_list,
+)
 
 __all__ = [
     "register",
@@ -57,7 +65,7 @@ _FLAGS = {
     "sensitivity_sum": "--sensitivity-sum",
     "mean_cancellation": "--delta-hat",
     "k_prime": "--k-prime",
-    "arch": "--arch",
+    "arch": "--architecture",
     "eps": "--eps",
     "delta": "--delta",
     "eta": "--eta",
@@ -138,7 +146,7 @@ def _common(p: argparse.ArgumentParser, *, sensitivity_help: str) -> None:
     )
     p.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
     p.add_argument("--eta", type=integer, required=True, help="number of non-input neurons, >= 1")
-    p.add_argument("--K", type=real, default=1.0, help="constant of Assumption 1, > 0 (default 1)")
+    p.add_argument("--K", type=constant_K, required=True, help=K_HELP_REQUIRED)
     p.add_argument(
         "--tight",
         action="store_true",
@@ -155,10 +163,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     --------
     >>> parser = argparse.ArgumentParser(prog="netcoreset")
     >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["bound", "network", "--arch", "4,3,2", "--eps", "0.5",
-    ...                           "--delta", "0.1"])
-    >>> args.arch, args.kappa, args.handler is run_network
-    ('4,3,2', True, True)
+    >>> args = parser.parse_args(["bound", "network", "--architecture", "4,3,2", "--eps", "0.5",
+    ...                           "--delta", "0.1", "--K", "2"])
+    >>> args.arch, args.K, args.kappa, args.handler is run_network
+    ('4,3,2', 2.0, True, True)
     """
     p = sub.add_parser(
         "bound",
@@ -196,14 +204,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "layer by layer. Without --sensitivity-sum/--delta-hat the smallest possible values "
         "(1) are used, so every figure is a lower bound on what the theorem demands.",
     )
-    nw.add_argument(
-        "--arch",
-        required=True,
+    arch = nw.add_mutually_exclusive_group(required=True)
+    arch.add_argument(
+        "--architecture",
+        dest="arch",
+        metavar="WIDTHS",
         help="layer widths, input first, comma-separated (e.g. 784,300,100,10)",
     )
+    arch.add_argument("--arch", dest="arch", help=argparse.SUPPRESS)  # the former name
     nw.add_argument("--eps", type=real, required=True, help="relative error, in (0, 1)")
     nw.add_argument("--delta", type=real, required=True, help="failure probability, in (0, 1)")
-    nw.add_argument("--K", type=real, default=1.0, help="constant of Assumption 1 (default 1)")
+    nw.add_argument("--K", type=constant_K, required=True, help=K_HELP_REQUIRED)
     nw.add_argument(
         "--k-prime", type=real, default=3.0, help="K' of Assumption 1 for |S| (default 3)"
     )
@@ -258,11 +269,11 @@ def run_sample_size(args: argparse.Namespace) -> int:
 
     Examples
     --------
-    >>> ns = argparse.Namespace(sensitivity_sum=1.0, eps=0.5, delta=0.1, eta=10, K=1.0,
+    >>> ns = argparse.Namespace(sensitivity_sum=1.0, eps=0.5, delta=0.1, eta=10, K=2.0,
     ...                         tight=True, json=True, latex=False)
     >>> run_sample_size(ns)  # doctest: +ELLIPSIS
     {
-      "m": 188,
+      "m": 375,
     ...
     0
     """
@@ -307,12 +318,12 @@ def run_certified_eps(args: argparse.Namespace) -> int:
 
     Examples
     --------
-    >>> ns = argparse.Namespace(m=17747, sensitivity_sum=2.0, delta=0.05, eta=410, K=1.0,
+    >>> ns = argparse.Namespace(m=35493, sensitivity_sum=2.0, delta=0.05, eta=410, K=2.0,
     ...                         tight=False, json=False, latex=False)
     >>> run_certified_eps(ns)  # doctest: +ELLIPSIS
     certified eps per part (8-form): eps = sqrt(8 S K log(8 eta/delta) / m)
-      m = 17747, S = 2, K = 1, eta = 410, delta = 0.05
-    eps = 0.0999975
+      m = 35493, S = 2, K = 2, eta = 410, delta = 0.05
+    eps = 0.099999
     0
     """
     from netcoreset.bounds import certified_eps
@@ -385,7 +396,7 @@ def run_network(args: argparse.Namespace) -> int:
 
     Examples
     --------
-    >>> ns = argparse.Namespace(arch="4,3,2", eps=0.5, delta=0.1, K=1.0, k_prime=3.0,
+    >>> ns = argparse.Namespace(arch="4,3,2", eps=0.5, delta=0.1, K=2.0, k_prime=3.0,
     ...                         sensitivity_sum=None, delta_hat=None, kappa=False, bias=True,
     ...                         tight=False, json=False, latex=False)
     >>> run_network(ns)  # doctest: +ELLIPSIS
@@ -394,6 +405,8 @@ def run_network(args: argparse.Namespace) -> int:
     """
     from netcoreset.bounds import network_bound
 
+    if args.arch is None:
+        raise ValueError("--architecture is required: layer widths, e.g. 784,300,100,10")
     sens = args.sensitivity_sum if args.sensitivity_sum is not None else [1.0]
     canc = args.delta_hat if args.delta_hat is not None else [1.0]
     nb = _call(

@@ -172,14 +172,37 @@ def seed(text: str) -> int:
     return bounded_int(0, MAX_SEED)(text)
 
 
+def constant_K(text: str) -> float:
+    """An argparse type: Assumption 1's constant :math:`K`, a real number above 1, refused
+    with the message of :func:`netcoreset.bounds.validation.check_K` (the same everywhere).
+
+    >>> constant_K("2.5")
+    2.5
+    >>> constant_K("1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: K must exceed 1: Assumption 1 asks ...; got K=1.0
+    """
+    from netcoreset.bounds.validation import check_K
+
+    try:
+        return check_K(real(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: Help of ``--K`` wherever data can estimate it (``compress``, ``verify``).
+K_HELP = "constant K of Assumption 1, > 1 (default: estimated from held-out points)"
+#: Help of ``--K`` of the ``bound`` sub-commands: without data it cannot be estimated.
+K_HELP_REQUIRED = (
+    "constant K of Assumption 1, > 1 (required: without data it cannot be estimated; "
+    "compress estimates it from held-out points and reports it)"
+)
+
+
 def add_assumption_args(p: argparse.ArgumentParser, kappa_help: str) -> None:
     """``--K``, ``--k-prime`` and ``--kappa/--no-kappa``."""
-    p.add_argument(
-        "--K",
-        type=real,
-        default=None,
-        help="constant K of Assumption 1, > 1 (default: estimated from held-out points)",
-    )
+    p.add_argument("--K", type=constant_K, default=None, help=K_HELP)
     p.add_argument("--k-prime", type=real, default=3.0, help="constant K' (3)")
     p.add_argument("--kappa", action=argparse.BooleanOptionalAction, default=None, help=kappa_help)
 
