@@ -45,8 +45,25 @@ Mode = Literal["guarantee", "budget"]
 
 #: The certificates :func:`~netcoreset.sampler.compress` can state (the theory page *Tight
 #: certificates*): the paper's theorem, the theorem with the constants its proof needs, and a
-#: held-out test of the compressed network.
-CERTIFICATES: tuple[str, ...] = ("paper", "tight", "holdout")
+#: held-out test of the compressed network; ``"none"`` (budget mode only) asks for none, and
+#: the compression then runs no held-out check (:func:`netcoreset.sampler.certify` certifies
+#: a result afterwards, for any criterion).
+CERTIFICATES: tuple[str, ...] = ("none", "paper", "tight", "holdout")
+
+
+def _certificate(value: Any, mode: Mode) -> str:
+    """``None``: the paper's theorem in guarantee mode (its draws are sized for it), no
+    certificate in budget mode (nothing is paid for one unless asked)."""
+    if value is None:
+        return "paper" if mode == "guarantee" else "none"
+    if value not in CERTIFICATES:
+        raise ValueError(f"certificate must be one of {CERTIFICATES}; got {value!r}")
+    if value == "none" and mode == "guarantee":
+        raise ValueError(
+            "certificate='none' applies to budget mode (keep or nnz): guarantee mode sizes its "
+            "draws for the certificate it states ('paper', 'tight' or 'holdout')"
+        )
+    return str(value)
 
 
 def _is_int(value: Any) -> bool:
@@ -146,7 +163,7 @@ class CompressionConfig:
         seed: int | None = None,
         chunk_size: int = 1,
         progress: bool | None = None,
-        certificate: str = "paper",
+        certificate: str | None = None,
         certification_set_size: int | None = None,
     ) -> CompressionConfig:
         """Validate the arguments of :func:`~netcoreset.sampler.compress` (same names)."""
@@ -177,8 +194,7 @@ class CompressionConfig:
                 raise ValueError(f"seed must be a non-negative integer; got {seed!r}") from None
         if not entry.amplify and (tau is not None or holdout_set_size is not None):
             raise ValueError("tau and holdout_set_size apply to method='corenet++' only")
-        if certificate not in CERTIFICATES:
-            raise ValueError(f"certificate must be one of {CERTIFICATES}; got {certificate!r}")
+        certificate = _certificate(certificate, mode)
         if K is not None:
             K = check_K(K, hint="or leave K=None to estimate it from held-out points")
         guarantee = mode == "guarantee"

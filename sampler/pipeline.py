@@ -200,7 +200,8 @@ def select_points(
     of both signs (:func:`netcoreset.bounds.effective_eta`) and :math:`n_{\max}` every
     layer's fan-in plus its bias (:func:`netcoreset.bounds.max_part_size`); capped at the
     data with a warning (appended to ``notes``). :math:`V` is the rest of the points, at most
-    ``certification_set_size`` (default :data:`CERTIFICATION_SET_DEFAULT`).
+    ``certification_set_size`` (default :data:`CERTIFICATION_SET_DEFAULT`); empty when no
+    certificate is asked for.
     """
     arch = net.arch
     signed = bool((x < 0).any())
@@ -226,7 +227,8 @@ def select_points(
     perm = torch.randperm(n_points, generator=generator).to(x.device)
     start = s_size + t_size
     cap = cfg.certification_set_size or CERTIFICATION_SET_DEFAULT
-    v_idx = perm[start : start + cap] if method.sensitivity_sampling else perm[:0]
+    wanted = method.sensitivity_sampling and cfg.certificate != "none"
+    v_idx = perm[start : start + cap] if wanted else perm[:0]
     return Points(
         s=x[perm[:s_size]],
         t=x[perm[s_size:start]],
@@ -376,6 +378,8 @@ def coverage_share(
             f"max g_j(x)/s_j > {coverage.K:.4g}"
         )
         return float(cfg.K), coverage.failure_probability, src
+    if cfg.K is None and cfg.certificate == "none":
+        return 1.0, 1.0, "not estimated (no certificate asked for)"
     if cfg.K is not None:
         part = max(net.eta_star, max_part_size(net.arch, [b is not None for b in net.biases]))
         eta_eff = effective_eta(net.arch, signed_inputs=points.signed)
@@ -684,7 +688,7 @@ def certify(
     nothing (``eps`` is then ``None``).
     """
     n_layers = len(stats)
-    if not method.sensitivity_sampling:
+    if not method.sensitivity_sampling or cfg.certificate == "none":
         return Certificate(None, None, [None] * n_layers, None)
     worst = _worst_part_eps(stats, alloc.draws, budget)
     total = certified_delta(budget, cfg)
@@ -809,7 +813,7 @@ def held_out_checks(
     Raises ``ValueError`` in guarantee mode when ``K`` is not given and no point is left to
     estimate it (guarantee mode never runs with an unjustified :math:`K`)."""
     n = int(points.v.shape[0])
-    if not method.sensitivity_sampling or cfg.certificate == "holdout":
+    if not method.sensitivity_sampling or cfg.certificate in ("holdout", "none"):
         return HeldOutChecks(0)  # the held-out test needs neither K nor these checks
     if n == 0:
         if cfg.K is None and cfg.certificate != "holdout":

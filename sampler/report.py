@@ -172,6 +172,8 @@ class CompressionReport:
         """
         failed = self.failed_events()
         blame = f" (charged above its share: {'; '.join(failed)})" if failed else ""
+        if self.certificate == "none":
+            return "nothing (no certificate asked for: certificate='none')"
         if self.certified_eps is None:
             total = "unknown" if self.certified_delta is None else f"{self.certified_delta:.3g}"
             return f"nothing (the union bound totals {total}{blame})"
@@ -307,7 +309,7 @@ def build_report(
         eps=cfg.eps,
         keep=cfg.keep,
         nnz_budget=alloc.budget,
-        K=None if holdout is not None else budget.K,
+        K=None if holdout is not None or budget.K_source.startswith("not") else budget.K,
         k_prime=cfg.k_prime,
         include_kappa=cfg.include_kappa,
         allocation=cfg.allocation,

@@ -1,5 +1,5 @@
-"""Criteria of a compressed network's outputs, the held-out certificate for each, and the
-checker testing each."""
+"""Criteria of a compressed network's outputs, the held-out certificate for each, the checker
+testing each, and compression without a certificate unless one is asked for."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from scipy import stats
 from torch import nn
 
+import netcoreset.sampler.pipeline as pipeline
 from netcoreset.bounds import binomial_upper_bound
 from netcoreset.sampler import (
     CRITERIA,
@@ -224,3 +225,34 @@ def test_the_checker_refuses_a_criterion_without_its_eps():
     model = nn.Sequential(nn.Linear(4, 3))
     with pytest.raises(ValueError, match="needs eps"):
         check_guarantee(model, torch.rand(20, 4), _Scaled(1.0), None, 0.1, criterion="margin")
+
+
+def test_budget_mode_pays_for_no_certificate_unless_asked(monkeypatch):
+    gen = torch.Generator().manual_seed(7)
+    net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.rand(400, 10, generator=gen)
+    asked = compress(net, x, keep=0.4, seed=0, certificate="paper")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("held-out checks ran without a certificate being asked for")
+
+    monkeypatch.setattr(pipeline, "held_out_statistics", refuse)
+    res = compress(net, x, keep=0.4, seed=0)
+    rep = res.report
+    assert (rep.certificate, rep.certified_eps, rep.certified_delta) == ("none", None, None)
+    assert (rep.certification_set_size, rep.held_out, rep.K) == (0, None, None)
+    assert "no certificate asked for" in rep.certificate_statement
+    # the same weights as the certified compression of the same seed
+    for a, b in zip(res.model.parameters(), asked.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert asked.certified_eps is not None and asked.report.certification_set_size > 0
+
+
+def test_guarantee_mode_states_its_certificate():
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    x = torch.rand(300, 6, generator=torch.Generator().manual_seed(8))
+    assert compress(net, x, eps=0.5, seed=0).report.certificate == "paper"
+    with pytest.raises(ValueError, match="certificate='none' applies to budget mode"):
+        compress(net, x, eps=0.5, certificate="none")
+    with pytest.raises(ValueError, match="certificate must be one of"):
+        compress(net, x, keep=0.5, certificate="top1")

@@ -671,6 +671,7 @@ def test_large_network_paths_give_the_same_compression_up_to_rounding(monkeypatc
 
     net = build_relu_network([30, 40, 20, 5], dtype=torch.float32, seed=3)
     x = make_inputs(400, 30, dtype=torch.float32, seed=4) - 0.5
+    mode = {"certificate": "paper", **mode}  # the held-out checks' paths are part of the test
     small = compress(net, x, method=method, seed=7, **mode)
     for module in (sensitivity, certificate):
         monkeypatch.setattr(module, "FLOAT64_STORAGE_LIMIT", 100)
