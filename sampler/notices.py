@@ -20,7 +20,14 @@ from typing import Any, TypeVar
 from .report import CompressionReport
 from .result import CompressionResult, target_reached
 
-__all__ = ["CompressionWarning", "one_summary", "remedy_for", "summary_message", "warn_at_caller"]
+__all__ = [
+    "CompressionWarning",
+    "findings_of",
+    "one_summary",
+    "remedy_for",
+    "summary_message",
+    "warn_at_caller",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,7 +50,17 @@ _REMEDIES = (
 class CompressionWarning(UserWarning):
     """The one warning of a call to :func:`~netcoreset.sampler.compress`: the findings that
     weaken its certificate, each with a remedy (all of them are also in
-    ``result.report.warnings``)."""
+    ``result.report.warnings``). A subclass of :class:`UserWarning`, so that it can be
+    filtered on its own.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", CompressionWarning)  # make it an error
+    ...     warn_at_caller("compress: delta 0.1 NOT reached")
+    Traceback (most recent call last):
+    ...
+    netcoreset.sampler.notices.CompressionWarning: compress: delta 0.1 NOT reached
+    """
 
 
 def remedy_for(finding: str) -> str | None:
@@ -96,6 +113,21 @@ def summary_message(report: CompressionReport, findings: Sequence[str]) -> str |
         return f"compress: {parts[0]}"
     items = "".join(f"\n  ({k}) {text}" for k, text in enumerate(parts, 1))
     return f"compress: {len(parts)} findings (all in result.report.warnings):{items}"
+
+
+def findings_of(message: str) -> list[str]:
+    """The findings of a :class:`CompressionWarning`'s text (the inverse of
+    :func:`summary_message`), for tools that summarise many compressions.
+
+    >>> findings_of("compress: 2 findings (all in result.report.warnings):\n  (1) a\n  (2) b")
+    ['a', 'b']
+    >>> findings_of("compress: delta 0.1 NOT reached")
+    ['delta 0.1 NOT reached']
+    """
+    head, _, rest = message.partition("\n")
+    if not rest:
+        return [head.removeprefix("compress: ")]
+    return [line.strip().partition(") ")[2] for line in rest.splitlines() if line.strip()]
 
 
 def _internal(module: str) -> bool:

@@ -242,3 +242,20 @@ def test_plot_slack(tmp_path):
     assert (tmp_path / "s.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="SlackResult"):
         plot_slack(object(), tmp_path / "t.png")
+
+
+def test_verify_prints_one_warning_summary_not_one_line_per_trial(files, capsys):
+    import re
+
+    argv = ["verify", "--model", str(files / "model.pt"), "--data", str(files / "x.npy")]
+    rc = main([*argv, "--eps", "0.5", "--delta", "0.3", "--trials", "8"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    # every one of the 8 compressions misses its target here (|S| and V are small), yet the
+    # warnings come as a few grouped lines after the table, whose WARNING rows hold the rest
+    assert 1 <= len(lines) <= 5
+    counts = [re.match(r"netcoreset verify: warning: \[(\d+) times?\] ", line) for line in lines]
+    assert all(counts) and sum(int(m.group(1)) for m in counts) == 8
+    assert all("does not reach the request" in line for line in lines)
+    assert "WARNING" in captured.out
