@@ -336,7 +336,11 @@ def monte_carlo_error_bound(mc_error: float, m: int, delta_prime: float) -> floa
     with probability :math:`\ge 1-\delta'` over the draws. Each :math:`\hat L(h_j) \in
     [0, 1]` has mean :math:`\hat L(Q)`; a variable in :math:`[0, 1]` has an exponential
     moment no larger than a Bernoulli of the same mean (convexity), so the Chernoff bound of
-    a binomial applies (Maurer 2004, Lemma 3). The level :math:`\ln(2/\delta')` is that of
+    a binomial applies (Maurer 2004, Lemma 3). The same holds for :math:`m` independent terms
+    in :math:`[0, 1]` whose means :math:`p_j` only *average* to :math:`\hat L(Q)` (e.g. a
+    fresh draw for every training point, :math:`m` = draws :math:`\times n`): by the
+    inequality of arithmetic and geometric means,
+    :math:`\prod_j(1 - p_j + p_je^t) \le (1 - \bar p + \bar pe^t)^m`. The level :math:`\ln(2/\delta')` is that of
     Langford and Caruana (2002) (:math:`\ln(1/\delta')` would do for this one-sided bound).
 
     Parameters

@@ -56,6 +56,11 @@ def test_stochastic_error_is_the_mean_over_seeded_draws(digits_halves):
     with torch.no_grad():
         wrong = sum(int((q(x, generator=gen).argmax(1) != y).sum()) for _ in range(4))
     assert stochastic_error(q, x, y, 4, 9) == wrong / (4 * x.shape[0])
+    # fresh weights per input: with sigma -> 0 every input sees the mean network
+    sharp = GaussianNetwork(prior, 1e-12)
+    with torch.no_grad():
+        mean_errors = int((sharp(x, sample=False).argmax(1) != y).sum())
+    assert stochastic_error(sharp, x, y, 2, 0, per_input=True) == mean_errors / x.shape[0]
 
 
 def test_digits_certificate_is_stochastic_and_consistent(digits_halves):
@@ -63,7 +68,8 @@ def test_digits_certificate_is_stochastic_and_consistent(digits_halves):
     q = train_posterior(prior, x, y, sigma_prior=0.03, epochs=5, seed=0)
     c = certify_posterior(q, x, y, draws=50, prior_grid_size=2, x_test=xt, y_test=yt)
     assert c.kind == "stochastic" and c.n == x.shape[0] and c.total_delta == pytest.approx(0.05)
-    again = pac_bayes_bound(c.mc_error, 50, c.kl_nats, c.n, 0.025 / 2, 0.025)
+    assert c.mc_draws == 50 * c.n  # fresh weights for every input: 50 n independent terms
+    again = pac_bayes_bound(c.mc_error, c.mc_draws, c.kl_nats, c.n, 0.025 / 2, 0.025)
     assert c.bound == again.bound  # the delta / G for the declared prior scales
     assert c.mc_error <= c.empirical_error_bound < c.bound < 0.6  # non-vacuous (measured 0.38)
     assert c.stochastic_test_error is not None and c.stochastic_test_error < c.bound

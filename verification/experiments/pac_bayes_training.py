@@ -213,10 +213,27 @@ def train_posterior(
 
 @torch.no_grad()
 def stochastic_error(
-    net: GaussianNetwork, x: torch.Tensor, y: torch.Tensor, draws: int, seed: int
+    net: GaussianNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    draws: int,
+    seed: int,
+    *,
+    per_input: bool = False,
+    batch_size: int = 4096,
 ) -> float:
-    r"""The mean error over ``draws`` independent weight draws, each on all of ``x``:
-    :math:`\hat L_m(Q) = \frac1m\sum_j \hat L(h_j)` (seeded).
+    r"""The mean error of ``draws`` seeded passes of the stochastic network over ``x``.
+
+    ``per_input=False``: each pass draws one network for all of ``x``,
+    :math:`\hat L_m(Q) = \frac1m\sum_j \hat L(h_j)`, :math:`m` = ``draws`` independent
+    terms. ``per_input=True``: every input gets its own independent weights, as the
+    stochastic classifier does; with the weights of a unit independent Gaussians, a unit's
+    input :math:`z = \sum_k w_k a_k + b` given the layer's input :math:`a` is exactly
+    :math:`\mathcal N(\sum_k\mu_k a_k + \mu_b,\ \sum_k\sigma_k^2a_k^2 + \sigma_b^2)`
+    (the local reparametrisation of Kingma et al. 2015), drawn per input. The result is then
+    the mean of ``draws`` :math:`\times n` independent 0/1 terms whose means average to
+    :math:`\hat L(Q)`; pass :math:`m` = ``draws * len(x)`` to
+    :func:`~netcoreset.bounds.pac_bayes.monte_carlo_error_bound`.
 
     Examples
     --------
@@ -231,8 +248,26 @@ def stochastic_error(
     gen = torch.Generator().manual_seed(int(seed))
     wrong = 0
     for _ in range(draws):
-        wrong += int((net(x, generator=gen).argmax(1) != y).sum())
+        if not per_input:
+            wrong += int((net(x, generator=gen).argmax(1) != y).sum())
+            continue
+        for start in range(0, x.shape[0], batch_size):
+            out = _local_draw(net, x[start : start + batch_size], gen)
+            wrong += int((out.argmax(1) != y[start : start + batch_size]).sum())
     return wrong / (draws * x.shape[0])
+
+
+def _local_draw(net: GaussianNetwork, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Outputs with independent weights per input (local reparametrisation)."""
+    h = x
+    n_layers = len(net.mu)
+    for i, (mu, sigma) in enumerate(zip(net.mu, net.sigmas(), strict=True)):
+        mean = h @ mu[:, :-1].T + mu[:, -1]
+        var = (h * h) @ (sigma[:, :-1] ** 2).T + sigma[:, -1] ** 2
+        h = mean + var.sqrt() * torch.randn(mean.shape, generator=gen)
+        if i < n_layers - 1:
+            h = torch.relu(h)
+    return h
 
 
 @dataclass(frozen=True)
@@ -284,14 +319,17 @@ def certify_posterior(
     prior_grid_size: int = 1,
     lambdas: Sequence[float] | None = None,
     seed: int = 0,
+    per_input: bool = True,
     x_test: torch.Tensor | None = None,
     y_test: torch.Tensor | None = None,
 ) -> StochasticCertificate:
     r"""The PAC-Bayes certificate of ``net`` on the certification points ``x, y``.
 
     The prior scale was one of ``prior_grid_size`` declared values, so the PAC-Bayes bound
-    runs at :math:`\delta/G`; the Monte Carlo estimate uses ``draws`` seeded draws at
-    :math:`\delta'`. Total failure probability :math:`\delta + \delta'`.
+    runs at :math:`\delta/G`; the Monte Carlo estimate uses ``draws`` seeded passes at
+    :math:`\delta'` (with ``per_input``, fresh weights for every input, so
+    :math:`m` = ``draws`` :math:`\times n` terms; see :func:`stochastic_error`). Total
+    failure probability :math:`\delta + \delta'`.
 
     Examples
     --------
@@ -300,7 +338,7 @@ def certify_posterior(
     ...     _ = prior[0].weight.copy_(torch.eye(2) * 100); _ = prior[0].bias.zero_()
     >>> x = torch.eye(2).repeat(500, 1)
     >>> y = torch.tensor([0, 1]).repeat(500)
-    >>> c = certify_posterior(GaussianNetwork(prior, 1e-3), x, y, draws=200)
+    >>> c = certify_posterior(GaussianNetwork(prior, 1e-3), x, y, draws=200, per_input=False)
     >>> c.kind, c.n, c.mc_error, round(c.kl_nats, 9)  # Q = P (to float32), no errors
     ('stochastic', 1000, 0.0, 0.0)
     >>> # 1 - exp(-ln(80) / 200) = 0.0217, then kl^-1(0.0217, ln(2 sqrt(1000) / 0.025) / 1000)
@@ -309,12 +347,13 @@ def certify_posterior(
     """
     x, y = _check_xy(x, y)
     grid = check_positive_int("prior_grid_size", prior_grid_size)
-    mc = stochastic_error(net, x, y, draws, seed)
+    mc = stochastic_error(net, x, y, draws, seed, per_input=per_input)
+    m = draws * x.shape[0] if per_input else draws
     kl = net.kl()
-    b = pac_bayes_bound(mc, draws, kl, x.shape[0], delta / grid, delta_prime, form, lambdas=lambdas)
+    b = pac_bayes_bound(mc, m, kl, x.shape[0], delta / grid, delta_prime, form, lambdas=lambdas)
     test_s = test_m = None
     if x_test is not None and y_test is not None:
-        test_s = stochastic_error(net, x_test, y_test, draws, seed + 1)
+        test_s = stochastic_error(net, x_test, y_test, draws, seed + 1, per_input=per_input)
         with torch.no_grad():
             test_m = float((net(x_test, sample=False).argmax(1) != y_test).float().mean())
     return StochasticCertificate(
@@ -324,7 +363,7 @@ def certify_posterior(
         n=int(x.shape[0]),
         kl_nats=kl,
         mc_error=mc,
-        mc_draws=int(draws),
+        mc_draws=int(m),
         empirical_error_bound=b.empirical_error_bound,
         delta=float(delta),
         delta_prime=float(delta_prime),
