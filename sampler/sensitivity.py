@@ -106,8 +106,8 @@ def max_times_product(
     multiplication in the inputs' dtype and the maximum is exact, so the order of evaluation
     does not matter):
 
-    - ``"native"``: a compiled C kernel (:mod:`netcoreset.sampler.native`, built once on
-      first use with the system C compiler and cached) that keeps a 4 × 64 block of
+    - ``"native"``: a compiled C kernel (:mod:`netcoreset.sampler.native`, compiled with the
+      machine's C compiler when the package is installed) that keeps a 4 × 64 block of
       :math:`M` in registers while every point passes: about 2× a float32 GEMM of the same
       shape on one CPU thread. CPU, float32/float64, finite inputs.
     - ``"torch"``: elementwise torch operations. With ``chunk_size=1``, one point at a time
@@ -147,7 +147,7 @@ def max_times_product(
     if kernel == "native":
         raise ValueError(
             "the native kernel does not apply here (it needs finite CPU float32/float64 "
-            f"tensors of one dtype and a C compiler; status: {native_status()})"
+            f"tensors of one dtype and the compiled library; status: {native_status()})"
         )
     return _max_times_torch(U, A, chunk_size)
 
@@ -171,7 +171,7 @@ def max_times_upper_bound(U: torch.Tensor, A: torch.Tensor, power: int = 16) -> 
     :math:`\hat M` are upper bounds :math:`\hat s \ge s`, which keeps the sampling theorem
     valid with :math:`\hat{\mathcal{S}} \ge \mathcal{S}` (more draws for the same
     :math:`\varepsilon`) but changes the results; on the CPU the exact native kernel is
-    about as fast, so this is for GPUs (tensor-core GEMMs) or machines without a compiler.
+    about as fast, so this is for GPUs (tensor-core GEMMs) or installs without the compiled library.
 
     >>> import torch
     >>> U, A = torch.tensor([[1.0, 0.5]]), torch.tensor([[1.0, 4.0], [3.0, 1.0]])
