@@ -10,32 +10,58 @@ A result folder holds two files:
     ``report``, plus ``weights_sha256``, the SHA-256 of ``model.safetensors``.
 
 Each file vouches for the other, so a truncated file, a flipped byte, or the metadata of one
-run next to the weights of another is refused. Writing goes to a temporary folder next to the
-target, each file and the folder are flushed to disk (``fsync``), and the folder is renamed
-into place; an existing result is first renamed aside and deleted once the new one is in
-place (a save killed in between leaves it in ``.NAME.*.old``, which :func:`read_result`
-names; the next save deletes such leftovers). Version 1 (netcoreset 0.1.0: no checksums,
-no ``flatten``) is still read.
+run next to the weights of another is refused. Version 1 (netcoreset 0.1.0: no checksums,
+no ``flatten``) is read only when the caller opts in (``allow_unverified=True``).
+
+Saving writes to a temporary folder next to the target, flushes each file and the folder to
+disk (``fsync``) and renames the folder into place; an existing result is first renamed
+aside and, once the new one is in place, its two files are deleted and the emptied folder
+removed. A save deletes nothing else: a folder holding any other file is refused before
+anything is written, names are used literally (never as patterns), and a save killed
+between the two renames leaves the previous result in ``.NAME.netcoreset-save-*.old``,
+which :func:`read_result` names. Saves into one folder are serialised by an exclusive lock
+(``flock``) on the parent folder, held while the target is checked and replaced; a save that
+waits longer than :data:`LOCK_TIMEOUT` seconds fails with a ``ValueError`` and changes
+nothing. Reading checks sizes first: ``metadata.json`` may hold at most
+:data:`MAX_METADATA_BYTES`, and only regular files are read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["StoredResult", "write_result", "read_result", "FORMAT", "VERSION"]
+__all__ = [
+    "StoredResult",
+    "write_result",
+    "read_result",
+    "FORMAT",
+    "VERSION",
+    "LOCK_TIMEOUT",
+    "MAX_METADATA_BYTES",
+]
 
 FORMAT = "netcoreset-compressed"
 VERSION = 2
 _META, _WEIGHTS = "metadata.json", "model.safetensors"
+_OWN_FILES = frozenset({_META, _WEIGHTS})
+_TAG = "netcoreset-save-"
+#: Seconds a save waits for another save into the same parent folder before it gives up.
+LOCK_TIMEOUT = 60.0
+#: The largest ``metadata.json`` read (bytes); a saved report is a few kilobytes.
+MAX_METADATA_BYTES = 64 << 20
 
 
 @dataclass
@@ -71,23 +97,74 @@ def _fsync(path: Path) -> None:
 
 def _is_result(path: Path) -> bool:
     try:
+        if not _regular(path / _META) or (path / _META).stat().st_size > MAX_METADATA_BYTES:
+            return False
         meta = json.loads((path / _META).read_text())
     except (OSError, ValueError, UnicodeDecodeError):
         return False
     return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
+def _regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file (following links; no FIFO, device or folder)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _check_target(path: Path) -> None:
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise ValueError(f"cannot save to {path}: {parent} is a file, not a folder")
+    if path.is_symlink():
+        raise ValueError(f"cannot save to {path}: it is a symbolic link (nothing was changed)")
     if path.exists() and not path.is_dir():
         raise ValueError(f"cannot save to {path}: it is a file, not a folder")
-    if path.is_dir() and any(path.iterdir()) and not _is_result(path):
+    if not path.is_dir():
+        return
+    names = set(os.listdir(path))
+    if names and not _is_result(path):
         raise ValueError(
             f"cannot save to {path}: the folder holds files that are not a saved compression "
             "(choose a new or empty folder; nothing was changed)"
         )
+    others = sorted(names - _OWN_FILES)
+    if others or any(not _regular(path / n) or (path / n).is_symlink() for n in names):
+        raise ValueError(
+            f"cannot save to {path}: besides a saved compression the folder holds "
+            f"{', '.join(others[:3]) or 'links or special files'}, which a save would not "
+            "keep (move them or choose another folder; nothing was changed)"
+        )
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, target: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` (saves into it wait for each other); a
+    ``ValueError`` after ``timeout`` seconds (default :data:`LOCK_TIMEOUT`). A lock dies with
+    its process, so a killed save never blocks the next one."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ValueError(
+                        f"cannot save to {target}: another save into {folder} has held it for "
+                        f"more than {LOCK_TIMEOUT:g} s (nothing was changed)"
+                    ) from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def write_result(
@@ -118,7 +195,7 @@ def write_result(
         tensors[f"layers.{idx}.weight"] = w.detach().cpu().contiguous()
         if b is not None:
             tensors[f"layers.{idx}.bias"] = b.detach().cpu().contiguous()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{_TAG}", suffix=".tmp", dir=path.parent))
     try:
         sha_content = hashlib.sha256(_canonical(content)).hexdigest()
         save_file(tensors, str(tmp / _WEIGHTS), metadata={"content_sha256": sha_content})
@@ -129,7 +206,9 @@ def write_result(
             fh.flush()
             os.fsync(fh.fileno())
         _fsync(tmp)
-        _replace(tmp, path)
+        with _locked(path.parent, path):
+            _check_target(path)  # again, now that no other save can change it
+            _replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -137,23 +216,39 @@ def write_result(
 
 
 def _replace(new: Path, path: Path) -> None:
-    """Rename the folder ``new`` to ``path``; an existing ``path`` is moved aside first."""
+    """Rename the folder ``new`` to ``path``; an existing result at ``path`` is moved aside
+    first and then only its two files are deleted (the caller holds the lock)."""
     old = None
     if path.exists():
         if not any(path.iterdir()):
             path.rmdir()
         else:
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{path.name}.{_TAG}", suffix=".old", dir=path.parent)
+            )
             os.replace(path, old)  # an empty folder is replaced by a rename
     os.rename(new, path)
     _fsync(path.parent)
-    # this save's old folder, and any left by an interrupted save (saving one folder from
-    # two processes at once is not supported)
-    for stale in [
-        *path.parent.glob(f".{path.name}.*.old"),
-        *path.parent.glob(f".{path.name}.*.tmp"),
-    ]:
-        shutil.rmtree(stale, ignore_errors=True)
+    if old is not None:
+        for name in _OWN_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                (old / name).unlink()
+        with contextlib.suppress(OSError):  # not empty: something else appeared; keep it
+            old.rmdir()
+
+
+def _leftovers(path: Path) -> list[Path]:
+    """Previous results that interrupted saves left next to ``path`` (literal names)."""
+    prefix = f".{path.name}.{_TAG}"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return sorted(
+        path.parent / n
+        for n in names
+        if n.startswith(prefix) and n.endswith(".old") and _is_result(path.parent / n)
+    )
 
 
 def _damaged(path: Path, what: str) -> ValueError:
@@ -162,10 +257,12 @@ def _damaged(path: Path, what: str) -> ValueError:
 
 def _read_meta(path: Path) -> dict[str, Any]:
     meta_file, tensor_file = path / _META, path / _WEIGHTS
-    if not path.is_dir() or not meta_file.is_file() or not tensor_file.is_file():
-        aside = sorted(path.parent.glob(f".{path.name}.*.old")) if not path.exists() else []
+    if not path.is_dir() or not _regular(meta_file) or not _regular(tensor_file):
+        aside = _leftovers(path) if not path.exists() else []
         hint = f"; an interrupted save left the previous result in {aside[-1]}" if aside else ""
         raise ValueError(f"{path} holds no saved compression ({_META}, {_WEIGHTS}){hint}")
+    if meta_file.stat().st_size > MAX_METADATA_BYTES:
+        raise _damaged(path, f"{_META} is larger than {MAX_METADATA_BYTES} bytes")
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -197,13 +294,22 @@ def _check_layers(path: Path, meta: dict[str, Any]) -> list[tuple[int, int, bool
     return [(int(a), int(b), bool(c)) for a, b, c in layers]
 
 
-def read_result(path: Path, device: str | torch.device = "cpu") -> StoredResult:
-    """Read and check a result folder (see the module docstring); ``ValueError`` if damaged."""
+def read_result(
+    path: Path, device: str | torch.device = "cpu", *, allow_unverified: bool = False
+) -> StoredResult:
+    """Read and check a result folder (see the module docstring); ``ValueError`` if damaged,
+    or if it is of version 1 (no checksums) and ``allow_unverified`` is false."""
     from safetensors import SafetensorError, safe_open
 
     meta = _read_meta(path)
     layers = _check_layers(path, meta)
     version = int(meta["version"])
+    if version < 2 and not allow_unverified:
+        raise ValueError(
+            f"{path} is a result of format version 1, which has no checksums: its weights "
+            "cannot be verified. Only if you trust the folder: load it with "
+            "allow_unverified=True (or save it again with this netcoreset)"
+        )
     if version >= 2 and _sha256_file(path / _WEIGHTS) != meta.get("weights_sha256"):
         raise _damaged(path, f"{_WEIGHTS} does not match the checksum in {_META}")
     try:

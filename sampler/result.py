@@ -222,17 +222,25 @@ class CompressionResult:
         )
 
 
-def load(directory: str | Path, device: str | torch.device = "cpu") -> CompressionResult:
+def load(
+    directory: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    allow_unverified: bool = False,
+) -> CompressionResult:
     """Load a :class:`CompressionResult` written by :meth:`CompressionResult.save`.
 
     The checksums written by ``save`` are verified: a truncated, altered or mismatched
     ``model.safetensors``/``metadata.json`` pair is refused. Results of netcoreset 0.1.0
-    (format version 1, without checksums) load with their structure checked only.
+    (format version 1) carry no checksums, so nothing shows whether their weights were
+    altered: they are refused unless ``allow_unverified=True``, and then load with their
+    structure checked only.
 
     Raises
     ------
     ValueError
-        When the folder is not a complete, intact saved result (naming what is wrong).
+        When the folder is not a complete, intact saved result (naming what is wrong), or
+        is of version 1 without ``allow_unverified``.
 
     Examples
     --------
@@ -247,7 +255,7 @@ def load(directory: str | Path, device: str | torch.device = "cpu") -> Compressi
     """
     from ._store import read_result
 
-    stored = read_result(Path(directory), device)
+    stored = read_result(Path(directory), device, allow_unverified=allow_unverified)
     net = build_sequential(stored.weights, stored.biases)
     model = nn.Sequential(nn.Flatten(), *net) if stored.flatten else net
     report = CompressionReport.from_dict(stored.report, legacy_strings=stored.version == 1)
