@@ -6,6 +6,10 @@ time, so that the claims page cannot drift from the numbers it reports.
     ``:untested:`` option ``NAME: REASON``, a column for a data set not run), then one row
     per claim and data set with the measured numbers, then each claim's statement, the
     paper's wording (as recalled) and its rule.
+``.. generalization-best:: FILE [FILE ...]``
+    The best certificate per setting of each ``generalization_*.json`` (and the paper's
+    784-300-100-10 network in the paper's setting): bound, training and test error, bits with
+    their terms, network, method and levels; each file's provenance below the table.
 ``.. result-provenance:: FILE``
     Whether a committed result (any JSON file with a ``"provenance"`` object, see
     :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
@@ -290,10 +294,67 @@ def _slope(gaps: list[dict[str, Any]]) -> str:
     return f"{100 * fit.slope:+.2f} ± {100 * fit.stderr:.2f} pp per layer (p = {fit.pvalue:.2g})"
 
 
+_SETTINGS = ("subspace", "retrained", "paper")
+_DATA = {"fashion": "Fashion-MNIST", "mnist5k": "MNIST subset", "digits": "digits"}
+
+
+def _network(key: str, archs: dict[str, Any], features: int, classes: int = 10) -> str:
+    spec = archs[key]
+    pool = int(spec.get("pool", 1))
+    side = int(round(features**0.5))
+    inputs = (side // pool) ** 2 if pool > 1 else features
+    return "-".join(str(w) for w in (inputs, *spec["hidden"], classes))
+
+
+def _cert_row(name: str, setting: str, best: dict[str, Any], r: dict[str, Any]) -> list[str]:
+    cfg = best["configuration"]
+    features = 64 if r["dataset"] == "digits" else 784
+    net = f"{cfg['architecture']} ({_network(cfg['architecture'], r['architectures'], features)})"
+    terms = sorted((best.get("terms_bits") or {}).items(), key=lambda kv: -kv[1])
+    bits = f"{best['description_bits']:,.0f}" + (
+        ": " + ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in terms if v >= 0.5)
+        if terms
+        else ""
+    )
+    if "method" in cfg:
+        kept = best.get("kept_fraction")
+        how = f"{cfg['method']}, keep {100 * cfg['keep']:.0f}%" + (
+            f" ({100 * kept:.1f}% of the weights)" if kept is not None else "")  # fmt: skip
+    else:
+        how = f"subspace :math:`d = {cfg['dim']}`"
+    return [
+        name,
+        setting,
+        f"**{best['bound']:.3f}**"
+        + (f" ({best['bound_kl']:.3f})" if best.get("bound_kl") is not None else ""),
+        f"{best['train_error']:.3f} / {best['test_error']:.3f}",
+        bits,
+        f"{net}, {how}, {cfg['levels']} levels",
+    ]
+
+
+class GeneralizationBest(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        rows, notes = [], []
+        for arg, r in zip(self.arguments, self.load(), strict=True):
+            name = f"{_DATA.get(r['dataset'], r['dataset'])} ({r['n']:,})"
+            for setting in _SETTINGS:
+                best = r["best_per_setting"].get(setting)
+                if best is not None:
+                    rows.append(_cert_row(name, setting, best, r))
+            big = r["best_per_architecture"].get("paper/d784-300-100")
+            if big is not None:
+                rows.append(_cert_row(name, "paper", big, r))
+            notes += _provenance_lines(r.get("provenance"), arg)
+        header = ["data (n)", "setting", "bound (kl)", "train / test", "bits", "configuration"]
+        return self.render([*_list_table(header, rows, [14, 10, 12, 12, 28, 24]), *notes])
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("reproduced-claims", ReproducedClaims)
     app.add_directive("reproduced-run", ReproducedRun)
     app.add_directive("reproduced-drops", ReproducedDrops)
     app.add_directive("reproduced-depth", ReproducedDepth)
     app.add_directive("result-provenance", ResultProvenance)
+    app.add_directive("generalization-best", GeneralizationBest)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
