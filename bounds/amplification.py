@@ -16,6 +16,10 @@ and every candidate must be drawn for :math:`\delta/\tau`: its log term grows by
 succeeds on it whenever one does; a single candidate chosen on :math:`T` is not such a rule
 unless success on :math:`T` implies success on every input (the theory page *Algorithms*,
 CoreNet++). :func:`amplified_log_ratio` keeps the :math:`p^\tau` figure for comparison only.
+
+The sympy twins of these formulas sit next to this file, in ``amplification_symbolic.py``,
+and are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its
+twin.
 """
 
 from __future__ import annotations

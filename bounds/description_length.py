@@ -23,6 +23,10 @@ Every length is :math:`-\log_2` of a prior weight, and the weights of each part 
 one over everything that part can describe, so the whole is a valid prior (Kraft): lengths
 need not be integers. Rounding goes up (a few ulps) wherever a length is computed in floating
 point, so a computed length is never shorter than the exact one.
+
+The sympy twins of these formulas sit next to this file, in
+``description_length_symbolic.py``, and are exported by :mod:`netcoreset.bounds.symbolic`;
+each function's See Also names its twin.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ r"""The error budget across layers (Baykal et al., 2019, the analysis of the mai
 |\sum_k w_k a_k(x)|` of layer :math:`\ell`; the product :math:`\hat\Delta^{\ell\rightarrow}`
 over the layers from :math:`\ell` to the output says how much an error made at layer
 :math:`\ell` is amplified, and the per-layer error :math:`\varepsilon_\ell` shrinks by it.
+
+The sympy twins of these formulas sit next to this file, in ``error_budget_symbolic.py``,
+and are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its
+twin.
 """
 
 from __future__ import annotations

@@ -22,6 +22,10 @@ algebra is checked by sympy in :mod:`netcoreset.bounds.symbolic`.
 Every inverse is computed by bisection that returns the *upper* end of its final bracket,
 and a point is only ruled out when its computed divergence exceeds the level by more than the
 rounding error, so floating point never makes a bound smaller than the exact one.
+
+The sympy twins of these formulas sit next to this file, in ``generalization_symbolic.py``,
+and are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its
+twin.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Everything here is a pure function of the architecture, :math:`\varepsilon`, :ma
 those are not known (no data at hand) the table uses their smallest possible values
 (:math:`\mathcal{S} = 1` per active part and a mean cancellation of 1), so every figure it
 prints is a *lower* bound on what the theorem demands.
+
+The sympy twins of these formulas sit next to this file, in ``network_symbolic.py``, and are
+exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its twin.
 """
 
 from __future__ import annotations

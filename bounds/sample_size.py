@@ -7,6 +7,9 @@ empirical sensitivity of one part (the positive or the negative weights of one n
 
 All functions are vectorised: scalars give Python scalars, arrays give arrays (broadcast
 together).
+
+The sympy twins of these formulas sit next to this file, in ``sample_size_symbolic.py``, and
+are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its twin.
 """
 
 from __future__ import annotations
@@ -180,6 +183,10 @@ def sample_size(
     See Also
     --------
     netcoreset.bounds.symbolic.sample_size_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.bernstein_exponent_expr : the Bernstein exponent it solves.
+    netcoreset.bounds.symbolic.bernstein_exponent_general_expr : the same with the coverage
+        constant :math:`C`.
+    netcoreset.bounds.symbolic.check_eight_form_condition : the derivation check (sympy).
 
     Examples
     --------

@@ -17,6 +17,9 @@ with inputs of both signs the first layer is sampled once but analysed on the tw
 non-negative points :math:`x^+` and :math:`x^-`, so each of its neurons carries the
 sampling and Lemma-1 events twice (:func:`effective_eta`). The rows add up to
 :math:`\delta/2 + \delta/4 + \delta/4 = \delta`.
+
+The sympy twins of these formulas sit next to this file, in ``union_bound_symbolic.py``, and
+are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its twin.
 """
 
 from __future__ import annotations
@@ -200,6 +203,11 @@ def failure_budget(
     k_prime : float, default 3
     bias : bool, default True
         Count a bias edge in the largest part.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.union_bound_total_expr : the total in sympy.
+    netcoreset.bounds.symbolic.check_union_bound_total : the derivation check (sympy).
 
     Examples
     --------

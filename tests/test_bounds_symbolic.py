@@ -16,10 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from netcoreset.bounds import (
+    _symbolic_agreement,
     certified_eps,
     kappa,
     network_bound,
+    network_symbolic,
     sample_size,
+    sample_size_symbolic,
     sensitivity_set_size,
     symbolic,
 )
@@ -74,14 +77,14 @@ def test_derivation_check_is_frozen():
 
 def test_bernstein_check_detects_a_wrong_exponent(monkeypatch):
     wrong = SYM.m * SYM.eps**2 / (SYM.K * SYM.S * (6 + 3 * SYM.eps))
-    monkeypatch.setattr(symbolic, "bernstein_exponent_expr", lambda: wrong)
+    monkeypatch.setattr(sample_size_symbolic, "bernstein_exponent_expr", lambda: wrong)
     assert symbolic.check_bernstein_exponent().proved is False
 
 
 def test_eight_form_check_detects_a_wrong_constant(monkeypatch):
     # with 7 instead of 8 the exponent is >= log only for eps <= 1/2
     seven = 7 * SYM.S * SYM.K * sp.log(8 * SYM.eta / SYM.delta) / SYM.eps**2
-    monkeypatch.setattr(symbolic, "sample_size_expr", lambda *a, **k: seven)
+    monkeypatch.setattr(sample_size_symbolic, "sample_size_expr", lambda *a, **k: seven)
     check = symbolic.check_eight_form_condition()
     assert check.proved is False
     assert check.residual != sp.S.EmptySet
@@ -92,7 +95,7 @@ def test_size_term_check_detects_a_wrong_constant(monkeypatch):
         16 * (SYM.L - 1) ** 2 * SYM.delta_hat_product**2 * SYM.S_i * SYM.K
         * sp.log(8 * SYM.eta / SYM.delta) / SYM.eps**2
     )  # fmt: skip
-    monkeypatch.setattr(symbolic, "size_term_expr", lambda integer=True: wrong)
+    monkeypatch.setattr(network_symbolic, "size_term_expr", lambda integer=True: wrong)
     assert symbolic.check_theorem_size_term().proved is False
 
 
@@ -100,12 +103,15 @@ def test_size_term_check_detects_a_wrong_constant(monkeypatch):
 def test_inverse_check_detects_a_wrong_root(monkeypatch, tight):
     c = SYM.K * SYM.S * sp.log(8 * SYM.eta / SYM.delta)
     wrong = (c + sp.sqrt(c**2 + 5 * SYM.m * c)) / SYM.m if tight else sp.sqrt(7 * c / SYM.m)
-    monkeypatch.setattr(symbolic, "certified_eps_expr", lambda tight=False: wrong)
+    monkeypatch.setattr(sample_size_symbolic, "certified_eps_expr", lambda tight=False: wrong)
     assert symbolic.check_certified_eps_inverse(tight=tight).proved is False
 
 
 def test_numeric_agreement_detects_an_off_by_one(monkeypatch):
-    monkeypatch.setattr(symbolic, "_sample_size", lambda *a, **k: sample_size(*a, **k) + 1)
+    def off_by_one(*a, **k):
+        return sample_size(*a, **k) + 1
+
+    monkeypatch.setattr(_symbolic_agreement, "_sample_size", off_by_one)
     check = symbolic.check_numeric_agreement(n_trials=2)
     assert check.proved is False
     assert "sample_size" in check.residual
