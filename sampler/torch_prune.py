@@ -74,22 +74,31 @@ class LinearPruning:
         The pruned model: the caller's own (``inplace=True``) or a deep copy.
     layers : list of str
         The pruned layers' names in ``model``, in the order the forward pass calls them.
-    masks : dict of str to torch.Tensor
-        Per layer, the boolean mask of the weights kept (``weight_mask != 0``).
+    masks : dict
+        Per layer name, the boolean mask of the weights kept (``weight_mask != 0``).
     chain : bool
         Whether the layers were found to form a ``Linear -> ReLU -> ... -> Linear`` chain on
         the data (the condition of CoreNet's guarantee).
     reason : str or None
         Why they were not (``None`` when they were).
-    budget : {"global", "layer"}
+    budget : str
+        ``"global"`` or ``"layer"``.
     nnz_original, nnz : int
         Non-zero weights and biases of the chosen layers, before and after.
-    expected : dict of str to float
-        Per layer, the budget's expected number of kept weights and biases (the draws are
+    expected : dict
+        Per layer name, the budget's expected number of kept weights and biases (the draws are
         random; :attr:`expected_nnz` is their sum).
     compression : ~netcoreset.sampler.CompressionResult or None
         The report and certificate of :func:`~netcoreset.sampler.compress` (verified chain,
         global budget); ``None`` otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    >>> res = prune_linear(net, torch.rand(200, 8), keep=0.5, seed=0)
+    >>> res.layers, res.chain, res.nnz <= res.nnz_original, sorted(res.masks)
+    (['0', '2'], True, True, ['0', '2'])
     """
 
     model: nn.Module
