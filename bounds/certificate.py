@@ -16,6 +16,9 @@ certificates* derives both):
   the :math:`k`-th largest of :math:`|V|` i.i.d. values is exceeded by a fresh
   :math:`Y(x)` with probability at most :math:`p` except with probability
   :math:`\mathbb{P}(\mathrm{Bin}(|V|, p) < k)`.
+
+The sympy check behind the order statistics sits next to this file, in
+``certificate_symbolic.py``, and is exported by :mod:`netcoreset.bounds.symbolic`.
 """
 
 from __future__ import annotations
@@ -217,6 +220,11 @@ def order_statistic_rank(n: int, p: float, alpha: float) -> int | None:
     with equality for continuous distributions: the mass above :math:`Y_{[k]}` exceeds
     :math:`p` only if fewer than :math:`k` of the :math:`n` values fall in the upper
     :math:`p`-tail. The largest :math:`k` with that probability :math:`\le \alpha` is returned.
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.check_order_statistic_duality : the binomial-beta duality
+        behind this rank, checked by sympy.
 
     Examples
     --------
