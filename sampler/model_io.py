@@ -29,10 +29,21 @@ The architecture description is a dict or JSON object
     {"widths": [784, 300, 100, 10], "bias": true, "flatten": false}
 
 (``bias``: one boolean or one per weight layer), a list of widths, a comma-separated string
-of widths (``"784,300,100,10"``), or the path of a ``.json`` file holding one of these.
-Tensors are matched to the layers in order: the order of the state dict in a ``.pt`` file,
-and the names' numeric order (``0.weight``, ``2.weight``, ..., ``10.weight``) in a
-``.safetensors`` file; every shape must match the description.
+of widths (``"784,300,100,10"``), or, passed by the caller only, the path of a ``.json`` file
+holding one of these (a regular file of at most :data:`MAX_ARCHITECTURE_BYTES`). The
+description stored in a file's metadata is data: it is parsed, never opened as a path.
+
+Tensors are matched to the layers by name, and the order must be unambiguous. When the
+layers' names differ only in their numbers (``0.weight``, ``2.weight``, ..., ``10.weight``,
+or ``layers.0`` ... ``layers.3``), their numeric order is the layers' order, whatever order
+the file lists them in. Otherwise (``fc1``, ``fc2``, ``out``) each layer is the one whose
+shape fits the next place of the description, and when two layers would fit the same place
+(square layers of one width) the file is refused, since a wrong guess would give a
+different network without any error. Every shape must match the description.
+
+Sizes are checked before anything is allocated: tensors must be dense and must not overlap
+themselves (a stride-0 or overlapping tensor in a ``.pt`` file could stand for far more
+values than the file holds), and modules may nest at most :data:`MAX_NESTING` deep.
 """
 
 from __future__ import annotations
@@ -41,8 +52,10 @@ import json
 import os
 import pickle
 import re
+import stat
 import tempfile
 import warnings
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -55,10 +68,21 @@ from netcoreset.bounds.validation import check_architecture
 
 from ._model import build_sequential, linear_layers
 
-__all__ = ["load_model", "save_model", "architecture_of", "ARCHITECTURE_METADATA_KEY"]
+__all__ = [
+    "load_model",
+    "save_model",
+    "architecture_of",
+    "ARCHITECTURE_METADATA_KEY",
+    "MAX_ARCHITECTURE_BYTES",
+    "MAX_NESTING",
+]
 
 #: The safetensors metadata key under which :func:`save_model` stores the architecture.
 ARCHITECTURE_METADATA_KEY = "netcoreset_architecture"
+#: The largest architecture ``.json`` file read (bytes).
+MAX_ARCHITECTURE_BYTES = 1 << 20
+#: How deep ``Sequential`` modules may nest in a ``.pt`` file.
+MAX_NESTING = 64
 
 _ALLOWED = (nn.Sequential, nn.Linear, nn.ReLU, nn.Flatten, nn.Dropout, nn.Identity)
 _SUFFIXES = (".pt", ".pth", ".safetensors")
@@ -69,18 +93,32 @@ _SUFFIXES = (".pt", ".pth", ".safetensors")
 # ------------------------------------------------------------------------------------------------
 
 
-def _architecture(spec: Any) -> dict[str, Any]:
-    """Normalise an architecture description to ``{"widths", "bias", "flatten"}``."""
-    if isinstance(spec, (str, os.PathLike)) and str(spec).endswith(".json"):
-        p = Path(spec)
-        try:
-            spec = json.loads(p.read_text())
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read the architecture file {p}: {exc}") from None
+def _read_architecture_file(p: Path) -> Any:
+    """The JSON of a caller-given architecture file: a regular file, size-checked first."""
+    try:
+        info = p.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_ARCHITECTURE_BYTES:
+            raise ValueError(f"larger than {MAX_ARCHITECTURE_BYTES} bytes")
+        return json.loads(p.read_text())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"cannot read the architecture file {p}: {exc}") from None
+
+
+def _architecture(spec: Any, *, from_file: bool = False) -> dict[str, Any]:
+    """Normalise an architecture description to ``{"widths", "bias", "flatten"}``;
+    ``from_file``: it comes from a model file's metadata, so a string is never a path."""
+    if (
+        not from_file
+        and isinstance(spec, (str, os.PathLike))
+        and str(spec).lower().endswith(".json")
+    ):
+        spec = _read_architecture_file(Path(spec))
     elif isinstance(spec, str) and spec.lstrip().startswith("{"):
         try:
             spec = json.loads(spec)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"architecture is not valid JSON: {exc}") from None
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"widths", "bias", "flatten", "format", "version"}
@@ -129,17 +167,12 @@ def architecture_of(model: nn.Module) -> dict[str, Any]:
     }
 
 
-def _natural_key(name: str) -> list[Any]:
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
-
-
-def _from_tensors(
-    tensors: Mapping[str, Any], arch: dict[str, Any], source: str, ordered: bool
-) -> nn.Sequential:
-    """Build the network of ``arch`` from a name -> tensor mapping (a state dict)."""
-    names = list(tensors) if ordered else sorted(tensors, key=_natural_key)
+def _layer_names(
+    tensors: Mapping[str, Any], source: str
+) -> tuple[list[str], dict[str, tuple[int, ...]]]:
+    """The layers' name prefixes (in the file's order) and each weight's shape."""
     prefixes: list[str] = []
-    for name in names:
+    for name in tensors:
         if not isinstance(name, str) or not isinstance(tensors[name], torch.Tensor):
             raise ValueError(f"{source}: entry {name!r} is not a named tensor")
         prefix, _, kind = name.rpartition(".")
@@ -150,12 +183,60 @@ def _from_tensors(
             )
         if prefix not in prefixes:
             prefixes.append(prefix)
-    widths, biases = arch["widths"], arch["bias"]
-    if len(prefixes) != len(biases):
+    shapes = {}
+    for prefix in prefixes:
+        w = tensors.get(f"{prefix}.weight" if prefix else "weight")
+        shapes[prefix] = tuple(w.shape) if isinstance(w, torch.Tensor) else ()
+    return prefixes, shapes
+
+
+def _numbered_order(prefixes: list[str]) -> list[str] | None:
+    """The numeric order when the names differ only in their numbers (else None)."""
+    templates = {re.sub(r"\d+", "#", p) for p in prefixes}
+    numbers = [tuple(int(n) for n in re.findall(r"\d+", p)) for p in prefixes]
+    if len(templates) != 1 or "#" not in next(iter(templates)):
+        return None
+    if len(set(numbers)) != len(numbers):
+        return None
+    return [p for _, p in sorted(zip(numbers, prefixes, strict=True))]
+
+
+def _layer_order(
+    prefixes: list[str], shapes: dict[str, tuple[int, ...]], widths: list[int], source: str
+) -> list[str]:
+    """The layers in network order (see the module docstring), or a ``ValueError``."""
+    if len(prefixes) != len(widths) - 1:
         raise ValueError(
             f"{source} holds {len(prefixes)} layer(s) of weights but the architecture "
-            f"{widths} has {len(biases)}"
+            f"{widths} has {len(widths) - 1}"
         )
+    if len(prefixes) == 1:
+        return prefixes
+    numbered = _numbered_order(prefixes)
+    if numbered is not None:
+        return numbered
+    order: list[str] = []
+    left = list(prefixes)
+    for idx in range(len(prefixes)):
+        fits = [p for p in left if shapes[p] == (widths[idx + 1], widths[idx])]
+        if len(fits) > 1:
+            raise ValueError(
+                f"{source}: the layers {', '.join(repr(p) for p in fits[:3])} all fit layer "
+                f"{idx} of the architecture and their names do not say their order; name the "
+                "layers by position (0.weight, 1.weight, ... or layers.0.weight, ...)"
+            )
+        if not fits:  # no layer fits: the shape check below names the problem
+            return order + left
+        order.append(fits[0])
+        left.remove(fits[0])
+    return order
+
+
+def _from_tensors(tensors: Mapping[str, Any], arch: dict[str, Any], source: str) -> nn.Sequential:
+    """Build the network of ``arch`` from a name -> tensor mapping (a state dict)."""
+    widths, biases = arch["widths"], arch["bias"]
+    prefixes, shapes = _layer_names(tensors, source)
+    prefixes = _layer_order(prefixes, shapes, widths, source)
     weights, bias_list = [], []
     for idx, prefix in enumerate(prefixes):
         dot = f"{prefix}." if prefix else ""
@@ -179,6 +260,22 @@ def _from_tensors(
     return nn.Sequential(nn.Flatten(), *net) if arch["flatten"] else net
 
 
+def non_overlapping(t: torch.Tensor) -> bool:
+    """Whether no two elements of the strided tensor ``t`` share memory (so it holds no more
+    values than its storage: a stride-0 or overlapping view could stand for far more).
+
+    >>> non_overlapping(torch.zeros(3, 4).t()), non_overlapping(torch.zeros(1).expand(5))
+    (True, False)
+    """
+    dims = sorted((st, n) for st, n in zip(t.stride(), t.shape, strict=True) if n > 1)
+    reach = 1
+    for st, n in dims:
+        if st < reach:
+            return False
+        reach = st * n
+    return True
+
+
 def _plain_tensor(t: Any, what: str) -> torch.Tensor:
     """A dense, materialised, floating-point tensor, or a ``ValueError`` naming ``what``."""
     if not isinstance(t, torch.Tensor):
@@ -190,6 +287,11 @@ def _plain_tensor(t: Any, what: str) -> torch.Tensor:
         )
     if t.layout != torch.strided or t.is_quantized or t.is_nested:
         raise ValueError(f"{what} must be a dense tensor; got layout {t.layout}")
+    if not non_overlapping(t):
+        raise ValueError(
+            f"{what} has strides {tuple(t.stride())} that reuse its memory (a stride-0 or "
+            "overlapping view): a model file must store every value"
+        )
     if not t.is_floating_point():
         raise ValueError(f"{what} must be floating point; got dtype {t.dtype}")
     return t.detach()
@@ -226,8 +328,12 @@ def _stand_ins() -> list[tuple[type, str]]:
 _STAND_INS = _stand_ins()
 
 
-def _rebuild(obj: Any, where: str, source: str) -> nn.Module:
+def _rebuild(obj: Any, where: str, source: str, depth: int = 0) -> nn.Module:
     """A fresh module from a stand-in record (recursively), checking every field it reads."""
+    if depth > MAX_NESTING:
+        raise ValueError(
+            f"{source}: modules nest more than {MAX_NESTING} deep (at {where[:80]}...)"
+        )
     if not isinstance(obj, _Record):
         raise ValueError(f"{source}: {where} is a {type(obj).__name__}, not a module")
     state = obj.state
@@ -235,7 +341,7 @@ def _rebuild(obj: Any, where: str, source: str) -> nn.Module:
         children = state.get("_modules", {})
         if not isinstance(children, Mapping):
             raise ValueError(f"{source}: {where} has no list of modules")
-        mods = [_rebuild(c, f"{where}.{k}", source) for k, c in children.items()]
+        mods = [_rebuild(c, f"{where}.{k}", source, depth + 1) for k, c in children.items()]
         return nn.Sequential(*mods)
     if obj.kind == "Linear":
         params = state.get("_parameters", {})
@@ -305,7 +411,9 @@ def _load_pt(path: Path, architecture: Any, map_location: Any) -> nn.Module:
             obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         raise _refusal(path, exc) from None
-    except (RuntimeError, EOFError, ValueError, OSError, MemoryError) as exc:
+    except RecursionError:
+        raise ValueError(f"{path}: objects nest too deeply to be a model file") from None
+    except (RuntimeError, EOFError, ValueError, OSError, MemoryError, zlib.error) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
         raise ValueError(f"{path} is not a readable torch file: {_first_line(exc)}") from None
@@ -326,7 +434,7 @@ def _load_pt(path: Path, architecture: Any, map_location: Any) -> nn.Module:
                 f"{path} holds a state dict (tensors only): pass its architecture "
                 "(architecture=..., --architecture WIDTHS or FILE.json)"
             )
-        return _from_tensors(obj, _architecture(architecture), str(path), ordered=True)
+        return _from_tensors(obj, _architecture(architecture), str(path))
     raise ValueError(
         f"{path} holds a {type(obj).__name__}, not an nn.Module (save the nn.Sequential itself "
         "or its state dict)"
@@ -361,8 +469,10 @@ def _load_safetensors(path: Path, architecture: Any, map_location: Any) -> nn.Mo
                 f"{path} has no architecture in its metadata: pass it (architecture=..., "
                 "--architecture WIDTHS or FILE.json)"
             )
-        architecture = meta[ARCHITECTURE_METADATA_KEY]
-    return _from_tensors(tensors, _architecture(architecture), str(path), ordered=False)
+        return _from_tensors(
+            tensors, _architecture(meta[ARCHITECTURE_METADATA_KEY], from_file=True), str(path)
+        )
+    return _from_tensors(tensors, _architecture(architecture), str(path))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -449,7 +559,7 @@ def _load_unsafe(path: Path, architecture: Any, map_location: Any) -> nn.Module:
     except Exception as exc:  # noqa: BLE001 - any failure of an arbitrary pickle
         raise ValueError(f"could not load a model from {path}: {_first_line(exc)}") from exc
     if isinstance(obj, Mapping) and architecture is not None:
-        return _from_tensors(obj, _architecture(architecture), str(path), ordered=True)
+        return _from_tensors(obj, _architecture(architecture), str(path))
     if not isinstance(obj, nn.Module):
         raise ValueError(f"{path} holds a {type(obj).__name__}, not an nn.Module")
     return obj
