@@ -10,6 +10,10 @@ time, so that the claims page cannot drift from the numbers it reports.
     The best certificate per setting of each ``generalization_*.json`` (and the paper's
     784-300-100-10 network in the paper's setting): bound, training and test error, bits with
     their terms, network, method and levels; each file's provenance below the table.
+``.. generalization-preregistered:: FILE [FILE ...]``
+    The pre-registered certificates of ``generalization_prereg_*.json``: a table of the
+    deterministic ones and a separate table of the stochastic (PAC-Bayes) ones, each row with
+    the registration's SHA-256, :math:`n` and delta; each file's provenance below.
 ``.. result-provenance:: FILE``
     Whether a committed result (any JSON file with a ``"provenance"`` object, see
     :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
@@ -350,6 +354,50 @@ class GeneralizationBest(_ResultsDirective):
         return self.render([*_list_table(header, rows, [14, 10, 12, 12, 28, 24]), *notes])
 
 
+def _prereg_rows(r: dict[str, Any], kind: str) -> list[list[str]]:
+    reg = r["registration"]
+    rows = []
+    for row in (row for row in r["rows"] if row["kind"] == kind):
+        common = [
+            r["dataset"],
+            f"``{reg['sha256'][:16]}…`` (registration {reg['index_on_sample']} on its "
+            f"sample, {reg['bits']:.2f} bits)",
+            f"{row['n']:,}",
+        ]
+        if kind == "deterministic":
+            rows.append([*common, f"{row['delta']:.4g}", f"**{row['bound']:.4f}**",
+                         f"{row['certification_error']:.4f} / {row['test_error']:.4f}",
+                         f"{row['bits']:g} bits", row["what"],
+                         f"{row['wall_seconds']:.0f} s"])  # fmt: skip
+        else:
+            rows.append([*common, f"{row['total_delta']:.4g} (:math:`\\delta + \\delta'`)",
+                         f"**{row['bound']:.4f}**",
+                         f"{row['mc_error']:.4f} / {row['stochastic_test_error']:.4f} "
+                         f"(mean network {row['mean_network_test_error']:.4f})",
+                         f"KL {row['kl_nats']:,.1f} nats", row["what"],
+                         f"{row['wall_seconds']:.0f} s"])  # fmt: skip
+    return rows
+
+
+class GeneralizationPreregistered(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        runs = self.load()
+        notes: list[str] = []
+        for arg, r in zip(self.arguments, runs, strict=True):
+            notes += _provenance_lines(r.get("provenance"), arg)
+        head = ["data", "registration", "n", "delta", "bound"]
+        widths = [10, 22, 8, 10, 9, 16, 10, 15, 6]
+        det = [row for r in runs for row in _prereg_rows(r, "deterministic")]
+        sto = [row for r in runs for row in _prereg_rows(r, "stochastic")]
+        lines = ["**Deterministic** (one fixed network):", ""]
+        lines += _list_table([*head, "certification / test error", "code", "network", "wall"],
+                             det, widths)  # fmt: skip
+        lines += ["**Stochastic** (PAC-Bayes, a distribution over weights):", ""]
+        lines += _list_table([*head, "Monte Carlo / test error", "KL", "posterior", "wall"],
+                             sto, widths)  # fmt: skip
+        return self.render([*lines, *notes])
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("reproduced-claims", ReproducedClaims)
     app.add_directive("reproduced-run", ReproducedRun)
@@ -357,4 +405,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("reproduced-depth", ReproducedDepth)
     app.add_directive("result-provenance", ResultProvenance)
     app.add_directive("generalization-best", GeneralizationBest)
+    app.add_directive("generalization-preregistered", GeneralizationPreregistered)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
