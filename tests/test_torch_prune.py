@@ -232,3 +232,27 @@ def test_methods_listed_apply() -> None:
     for method in PRUNABLE_METHODS:
         res = prune_linear(_model(Chain), _data(), method=method, keep=0.5, seed=0)
         assert 0 < res.nnz < res.nnz_original
+
+
+class Tokens(nn.Module):
+    """A Linear applied to every position of a sequence, and one layer called twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(4, 8)
+        self.mix = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (n, 5, 4)
+        h = torch.relu(self.mix(torch.relu(self.mix(torch.relu(self.embed(x))))))
+        return self.head(h.mean(dim=1))
+
+
+def test_rows_of_every_call_and_position_are_the_points() -> None:
+    with pytest.warns(UserWarning, match="not each called exactly once"):
+        res = prune_linear(_model(Tokens), _data(300, (5, 4)), nnz=60, seed=4)
+    assert not res.chain and res.layers == ["embed", "mix", "head"]
+    assert _hits(res.expected_nnz, 60.0)
+    with pytest.warns(UserWarning):
+        again = prune_linear(_model(Tokens), _data(300, (5, 4)), nnz=60, seed=4)
+    assert all(torch.equal(res.masks[n], again.masks[n]) for n in res.layers)
