@@ -18,6 +18,13 @@ weights survive.
 Decoding computes :math:`\theta_0 + P z` in float64 on the CPU and rounds to float32, so a
 description always stands for the same network.
 
+**A data-dependent origin.** :math:`\theta_0` may instead be a *prior network* trained on data
+disjoint from the certification sample (``origin``, :func:`prior_origin`): the code then
+describes the certified network as quantised coordinates around it, and the prior network
+costs no bits *because* it was fixed before the certification sample was seen (the
+registration of :mod:`~netcoreset.verification.experiments.registration` records that). The
+basis :math:`P` still comes from the seed, the same with or without an origin.
+
 References
 ----------
 C. Li, H. Farkhoor, R. Liu, J. Yosinski, "Measuring the intrinsic dimension of objective
@@ -36,12 +43,12 @@ import torch
 from torch import nn
 
 from netcoreset.bounds.validation import check_positive_int, check_seed
-from netcoreset.sampler import build_sequential, quantize_values
+from netcoreset.sampler import build_sequential, linear_layers, quantize_values
 
 from .retrain import _BestIterate, _check_run, _check_xy, _errors, _run, ste_quantize
 
 __all__ = ["SubspaceSpec", "SubspaceQuantization", "subspace_basis", "subspace_model",
-           "train_subspace", "quantize_subspace"]  # fmt: skip
+           "train_subspace", "quantize_subspace", "prior_origin"]  # fmt: skip
 
 #: Refuse bases larger than this many entries (float32: 4 bytes each).
 MAX_BASIS_ENTRIES = 60_000_000
@@ -86,13 +93,20 @@ class SubspaceSpec:
         return sum(a * b for a, b in self.shapes)
 
 
-def subspace_basis(spec: SubspaceSpec) -> tuple[torch.Tensor, torch.Tensor]:
+def subspace_basis(
+    spec: SubspaceSpec, origin: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     r""":math:`(\theta_0, P)` as float32 CPU tensors of shapes ``(D,)`` and ``(D, d)``,
-    from a generator seeded with ``spec.seed`` (bit-reproducible).
+    from a generator seeded with ``spec.seed`` (bit-reproducible). ``origin`` (shape
+    ``(D,)``, e.g. :func:`prior_origin` of a prior network) replaces :math:`\theta_0`;
+    :math:`P` is the same either way.
 
     >>> t0, P = subspace_basis(SubspaceSpec((4, 3, 2), 5, seed=0))
     >>> t0.shape, P.shape
     (torch.Size([23]), torch.Size([23, 5]))
+    >>> o, P2 = subspace_basis(SubspaceSpec((4, 3, 2), 5, seed=0), torch.ones(23))
+    >>> bool(o.eq(1).all()), torch.equal(P, P2)
+    (True, True)
     """
     gen = torch.Generator().manual_seed(int(spec.seed))
     parts = []
@@ -101,7 +115,35 @@ def subspace_basis(spec: SubspaceSpec) -> tuple[torch.Tensor, torch.Tensor]:
         parts.append(((torch.rand(out, cols, generator=gen) * 2 - 1) * bound).flatten())
     theta0 = torch.cat(parts)
     P = torch.randn(spec.num_params, spec.dim, generator=gen) / math.sqrt(spec.num_params)
+    if origin is not None:
+        o = torch.as_tensor(origin).detach().cpu().to(torch.float32).reshape(-1)
+        if o.shape != theta0.shape or not bool(torch.isfinite(o).all()):
+            raise ValueError(
+                f"origin must be {spec.num_params} finite values (the spec's parameters); "
+                f"got shape {tuple(torch.as_tensor(origin).shape)}"
+            )
+        theta0 = o.clone()
     return theta0, P
+
+
+def prior_origin(model: nn.Module, spec: SubspaceSpec) -> torch.Tensor:
+    r"""The parameters of a network with ``spec``'s widths as a subspace origin
+    :math:`\theta_0` (each layer's :math:`[W \mid b]` row by row, float32).
+
+    >>> spec = SubspaceSpec((4, 3, 2), 5, seed=0)
+    >>> net = subspace_model(spec, np.zeros(5))
+    >>> torch.equal(prior_origin(net, spec), subspace_basis(spec)[0])
+    True
+    """
+    lays = linear_layers(model)
+    widths = (lays[0].in_features, *(lay.out_features for lay in lays))
+    if tuple(widths) != tuple(spec.widths):
+        raise ValueError(f"the prior network has widths {widths}, the spec {spec.widths}")
+    parts = []
+    for lay in lays:
+        b = torch.zeros(lay.out_features) if lay.bias is None else lay.bias.detach().cpu()
+        parts.append(torch.cat([lay.weight.detach().cpu(), b[:, None]], dim=1).flatten())
+    return torch.cat(parts).to(torch.float32)
 
 
 def _layers(spec: SubspaceSpec, theta: torch.Tensor) -> list[torch.Tensor]:
@@ -122,15 +164,18 @@ def _forward(spec: SubspaceSpec, theta: torch.Tensor, x: torch.Tensor) -> torch.
     return a
 
 
-def subspace_model(spec: SubspaceSpec, z: torch.Tensor | np.ndarray) -> nn.Sequential:
-    r"""The network :math:`\theta_0 + P z` (computed in float64 on the CPU, stored float32).
+def subspace_model(
+    spec: SubspaceSpec, z: torch.Tensor | np.ndarray, origin: torch.Tensor | None = None
+) -> nn.Sequential:
+    r"""The network :math:`\theta_0 + P z` (computed in float64 on the CPU, stored float32;
+    ``origin`` as in :func:`subspace_basis`).
 
     >>> spec = SubspaceSpec((4, 3, 2), 5, seed=0)
     >>> net = subspace_model(spec, np.zeros(5))
     >>> net(torch.zeros(1, 4)).shape
     torch.Size([1, 2])
     """
-    theta0, P = subspace_basis(spec)
+    theta0, P = subspace_basis(spec, origin)
     zz = torch.as_tensor(np.asarray(z, dtype=np.float64) if not isinstance(z, torch.Tensor)
                          else z.detach().cpu().double())  # fmt: skip
     if zz.shape != (spec.dim,):
@@ -150,8 +195,10 @@ def train_subspace(
     lr: float = 0.05,
     batch_size: int = 256,
     seed: int = 0,
+    origin: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    r"""Minimise the cross-entropy over :math:`z` (Adam, cosine decay) from :math:`z = 0`.
+    r"""Minimise the cross-entropy over :math:`z` (Adam, cosine decay) from :math:`z = 0`
+    (``origin`` as in :func:`subspace_basis`).
 
     Returns :math:`z` (float32, on ``x``'s device). The minibatch order comes from ``seed``;
     the subspace from ``spec.seed``.
@@ -166,7 +213,7 @@ def train_subspace(
     _check_run(epochs, lr, batch_size)
     if x.shape[1] != spec.widths[0]:
         raise ValueError(f"x has {x.shape[1]} features; the subspace expects {spec.widths[0]}")
-    theta0, P = (t.to(x.device) for t in subspace_basis(spec))
+    theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin))
     x = x.to(torch.float32)
     z = torch.zeros(spec.dim, device=x.device, requires_grad=True)
     _run([z], lambda xb: _forward(spec, theta0 + P @ z, xb), x, y.to(x.device),
@@ -209,6 +256,7 @@ def quantize_subspace(
     batch_size: int = 256,
     seed: int = 0,
     codebook_dtype: str = "float32",
+    origin: torch.Tensor | None = None,
 ) -> SubspaceQuantization:
     r"""Quantise :math:`z` to ``levels`` :math:`k`-means levels, then train :math:`z` and
     the levels through the quantiser (straight-through, ``epochs`` > 0), keeping the iterate
@@ -226,7 +274,7 @@ def quantize_subspace(
     _check_run(epochs, lr, batch_size)
     book, _ = quantize_values(z, levels, codebook_dtype=codebook_dtype)
     if epochs > 0:
-        theta0, P = (t.to(x.device) for t in subspace_basis(spec))
+        theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin))
         latent = z.detach().clone().float().to(x.device).requires_grad_(True)
         c = torch.tensor(book, dtype=torch.float32, device=x.device, requires_grad=True)
         xf, yd = x.float(), y.to(x.device)
@@ -243,5 +291,5 @@ def quantize_subspace(
         z, tuned = best.values[0], np.sort(best.values[1].double().cpu().numpy())
         book, _ = quantize_values(z, levels, codebook=tuned, codebook_dtype=codebook_dtype)
     _, symbols = quantize_values(z, levels, codebook=book, codebook_dtype=codebook_dtype)
-    model = subspace_model(spec, book[symbols]).to(x.device)
+    model = subspace_model(spec, book[symbols], origin).to(x.device)
     return SubspaceQuantization(spec, book, symbols, int(levels), codebook_dtype, model)
