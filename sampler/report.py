@@ -40,7 +40,8 @@ __all__ = ["LayerReport", "CompressionReport", "build_report"]
 class LayerReport:
     r"""Per-layer figures of a compression.
 
-    ``draws_*`` summarise the draw counts :math:`m` over the layer's active parts,
+    ``draws_*`` summarise the draw counts :math:`m` over the layer's active parts
+    (``draws_total`` is their sum, the unit in which certificates' slacks compare),
     ``sensitivity_sum`` is :math:`\sum_i (\mathcal{S}_{i+} + \mathcal{S}_{i-})`,
     ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
     the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
@@ -67,6 +68,7 @@ class LayerReport:
     chosen_candidates: list[int] | None = None
     svd_rank: int | None = None
     baseline_draws: int | None = None
+    draws_total: float = 0.0
 
 
 @dataclass
@@ -257,6 +259,7 @@ def _layer_report(
         chosen_candidates=extras.get("chosen_candidates"),
         svd_rank=rank,
         baseline_draws=extras.get("baseline_draws"),
+        draws_total=float(active.sum()),
     )
 
 

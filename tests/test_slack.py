@@ -237,3 +237,25 @@ def test_bad_input(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         find_slack(**args)
+
+
+# --- slack in draws: certificates compare in the same units -------------------------------
+
+
+def test_slack_is_measured_in_draws_not_in_scales():
+    # Two parts of 1000 and 3 draws at c = 1; each part draws ceil(c m) >= 1. The compressor
+    # never fails, so the search goes to c_min = 1e-3: D(c*) = 1 + 1 = 2 draws, not 1.003.
+    # The slack of a certificate with 1003 draws is 1003 / 2, where 1/c* would say 1000.
+    draws_of = lambda c: float(math.ceil(1000 * c) + math.ceil(3 * c))  # noqa: E731
+    exact = lambda scale: (lambda m, pool, gen: m)  # noqa: E731
+    r = find_slack(
+        model_1(), DATA, 0.1, 0.2, compressor_factory=exact, c_min=1e-3, factor=10.0,
+        bisection_steps=0, trials=60, sequential=False, draws_of=draws_of,
+    )  # fmt: skip
+    assert r.c == pytest.approx(1e-3) and r.slack == pytest.approx(1000.0)
+    assert [k.draws for k in r.overall.checks] == [1003.0, 101.0, 11.0, 2.0]
+    assert r.overall.draws == 2.0 and r.overall.draws_bracket == (None, 2.0)
+    slack, lower, upper = r.slack_of(1003.0)
+    assert slack == lower == pytest.approx(501.5) and upper is None
+    assert json.loads(json.dumps(r.to_dict()))["overall"]["draws"] == 2.0
+

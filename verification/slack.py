@@ -1,5 +1,22 @@
 r"""Empirical sample complexity: how much of the theorem's draw budget does the guarantee need?
 
+**Slack, in draws.** The slack of a certificate is its total number of draws over the fewest
+total draws *of the same allocation shape* (the same draws per part up to one common factor)
+at which the checker still says "holds":
+
+.. math::
+
+    \mathrm{slack} = \frac{D_{\text{certificate}}}{\min\{D(c) : \text{check at scale } c
+    \text{ holds}\}},\qquad D(c) = \sum_{\ell, i, \pm} m^\ell_{i\pm}(c).
+
+Certificates are compared in these units only: a scale factor :math:`1/c^\star` of one
+allocation says nothing about another allocation (a different :math:`K` multiplies every
+part's draws), and near the minimum the ceiling of each part's draws makes :math:`D(c)`
+larger than :math:`c\,D(1)`. Pass ``draws_of`` (e.g. :class:`DrawCounter`) to
+:func:`find_slack` to record :math:`D(c)` with every check; :meth:`SlackResult.slack_of`
+gives a certificate's slack from its draws (a ``CompressionResult``'s are
+:func:`total_draws`).
+
 CoreNet's guarantee mode draws
 :math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
 part (the sample size of the main theorem). :func:`find_slack` scales all those draw counts by a
@@ -51,11 +68,14 @@ from netcoreset.bounds.validation import (
 from .checker import GuaranteeCheck, SamplerCompressor, check_guarantee
 
 __all__ = [
+    "DrawCounter",
     "DrawScaleFactory",
     "SlackCheck",
     "SlackResult",
     "SlackSearch",
     "find_slack",
+    "render_slack_table",
+    "total_draws",
     "MAX_CHECKS",
 ]
 
@@ -87,9 +107,56 @@ class DrawScaleFactory:
         return f"DrawScaleFactory({', '.join(items)})"
 
 
+def total_draws(result: Any) -> float:
+    """The total number of draws of a compression: the sum over every layer's active parts
+    (a ``CompressionResult`` or its report).
+
+    >>> from netcoreset.sampler import compress
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    >>> x = torch.rand(200, 3, generator=torch.Generator().manual_seed(0))
+    >>> res = compress(net, x, eps=0.5, K=2.0, seed=0)
+    >>> total_draws(res) == sum(lay.draws_total for lay in res.report.layers) > 0
+    True
+    """
+    report = getattr(result, "report", result)
+    return float(sum(lay.draws_total for lay in report.layers))
+
+
+class DrawCounter:
+    """``scale -> total draws`` of one compression (seed ``seed``) at ``draw_scale=scale``:
+    the :math:`D(c)` of :func:`find_slack`'s ``draws_of``. ``kwargs`` go to
+    :func:`~netcoreset.sampler.compress` (the allocation's shape: method, eps, delta, K,
+    certificate, ...).
+
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    >>> x = torch.rand(200, 3, generator=torch.Generator().manual_seed(0))
+    >>> count = DrawCounter(net, x, eps=0.5, K=2.0)
+    >>> count(1.0) > count(1e-3) >= 1.0
+    True
+    """
+
+    def __init__(
+        self, model: nn.Module, data: torch.Tensor | np.ndarray, seed: int = 0, **kwargs: Any
+    ) -> None:
+        if "draw_scale" in kwargs:
+            raise ValueError("draw_scale is the counter's argument; do not pass it")
+        self.model, self.data, self.seed, self.kwargs = model, data, seed, dict(kwargs)
+
+    def __call__(self, scale: Scale) -> float:
+        import warnings
+
+        from netcoreset.sampler import compress
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the checks report; the count does not
+            res = compress(self.model, self.data, draw_scale=scale, seed=self.seed, **self.kwargs)
+        return total_draws(res)
+
+
 @dataclass(frozen=True)
 class SlackCheck:
-    """One check of the search: the scale, its verdict and interval.
+    """One check of the search: the scale, its verdict and interval (and, given
+    ``draws_of``, the total draws :math:`D(c)` at that scale).
 
     >>> model = nn.Sequential(nn.Linear(3, 2))
     >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
@@ -107,10 +174,11 @@ class SlackCheck:
     upper: float
     trials: int
     alpha: float
+    draws: float | None = None
 
     @classmethod
-    def from_check(cls, c: float, r: GuaranteeCheck) -> SlackCheck:
-        return cls(c, r.verdict, r.p_hat, r.lower, r.upper, r.trials, r.alpha)
+    def from_check(cls, c: float, r: GuaranteeCheck, draws: float | None = None) -> SlackCheck:
+        return cls(c, r.verdict, r.p_hat, r.lower, r.upper, r.trials, r.alpha, draws)
 
 
 @dataclass(frozen=True)
@@ -140,8 +208,24 @@ class SlackSearch:
 
     @property
     def slack(self) -> float | None:
-        """:math:`1/c^\\star` — how many times the theorem's budget exceeds the need found."""
+        """:math:`1/c^\\star`, a scale of this search's allocation (comparable across
+        certificates only in draws: :attr:`draws`)."""
         return None if self.c is None else 1.0 / self.c
+
+    @property
+    def draws(self) -> float | None:
+        """:math:`D(c^\\star)`, the fewest total draws found to hold (None without
+        ``draws_of``, or when nothing held)."""
+        return self._draws_at(self.c)
+
+    @property
+    def draws_bracket(self) -> tuple[float | None, float | None]:
+        """:math:`(D(c_{\\mathrm{lo}}), D(c^\\star))`: the fewest passing draws lie above the
+        first (a scale that did not hold) and at most the second."""
+        return self._draws_at(self.bracket[0]), self._draws_at(self.bracket[1])
+
+    def _draws_at(self, c: float | None) -> float | None:
+        return next((k.draws for k in self.checks if c is not None and k.c == c), None)
 
 
 @dataclass(frozen=True)
@@ -178,6 +262,24 @@ class SlackResult:
         """The theorem's slack :math:`1/c^\\star` (None if no scale was certified)."""
         return self.overall.slack
 
+    def slack_of(self, draws: float) -> tuple[float | None, float | None, float | None]:
+        """A certificate's slack in draws, ``draws`` over the fewest passing draws of this
+        search's allocation shape, with its bracket: ``(slack, lower, upper)``
+        (:math:`D/D(c^\\star)`, and :math:`D/D(c_{\\mathrm{lo}})` as the upper end; None where
+        unknown).
+
+        >>> model = nn.Sequential(nn.Linear(3, 2))
+        >>> x = torch.rand(20, 3, generator=torch.Generator().manual_seed(0))
+        >>> exact = lambda scale: (lambda m, pool, gen: m)  # never fails
+        >>> r = find_slack(model, x, 0.1, 0.2, compressor_factory=exact, c_min=0.25,
+        ...                trials=40, sequential=False, draws_of=lambda c: 100.0 * c)
+        >>> r.slack_of(100.0)
+        (4.0, 4.0, None)
+        """
+        lo, hi = self.overall.draws_bracket
+        slack = None if hi is None else draws / hi
+        return slack, slack, None if lo is None else draws / lo
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dictionary of every search and check."""
 
@@ -186,6 +288,8 @@ class SlackResult:
                 "layer": s.layer,
                 "c": s.c,
                 "slack": s.slack,
+                "draws": s.draws,
+                "draws_bracket": list(s.draws_bracket),
                 "bracket": list(s.bracket),
                 "status": s.status,
                 "checks": [vars(c) for c in s.checks],
@@ -248,6 +352,7 @@ def _grid_steps(c_min: float, c_max: float, factor: float) -> int:
 def _search(
     check: Callable[[float], GuaranteeCheck],
     *,
+    draws_of: Callable[[float], float] | None = None,
     layer: int | None,
     factor: float,
     c_min: float,
@@ -258,7 +363,7 @@ def _search(
 
     def run(c: float) -> bool:
         r = check(c)
-        checks.append(SlackCheck.from_check(c, r))
+        checks.append(SlackCheck.from_check(c, r, None if draws_of is None else draws_of(c)))
         return r.verdict == "holds"
 
     lo: float | None = None
@@ -336,6 +441,7 @@ def find_slack(
     bisection_steps: int = 3,
     trials: int = 200,
     sequential: bool = True,
+    draws_of: Callable[[Scale], float] | None = None,
     **check_kwargs: Any,
 ) -> SlackResult:
     r"""Smallest multiple :math:`c` of the theorem's draw counts that still meets (ε, δ).
@@ -371,6 +477,9 @@ def find_slack(
         Bisection steps on :math:`\log c` inside the final bracket (>= 0).
     trials, sequential, **check_kwargs
         Passed to every ``check_guarantee`` call (``alpha`` is set by the search).
+    draws_of : callable, optional
+        ``draws_of(scale) -> total draws`` (:class:`DrawCounter`), recorded with every check
+        so that slacks compare in draws (:meth:`SlackResult.slack_of`).
 
     Returns
     -------
@@ -431,7 +540,7 @@ def find_slack(
     search = functools.partial(
         _search, factor=factor, c_min=c_min, c_max=c_max, bisection_steps=int(bisection_steps)
     )
-    overall = search(make_check(lambda c: c), layer=None)
+    overall = search(make_check(lambda c: c), draws_of=draws_of, layer=None)
     layers: list[SlackSearch] = []
     if per_layer:
         for ell in range(int(n_layers)):
@@ -441,7 +550,8 @@ def find_slack(
                 s[ell] = c
                 return s
 
-            layers.append(search(make_check(scale_of), layer=ell))
+            counts = None if draws_of is None else (lambda c, f=scale_of: draws_of(f(c)))
+            layers.append(search(make_check(scale_of), draws_of=counts, layer=ell))
     # the binding layer needs the largest share of its budget; "never holds" counts as infinite
     binding = None
     if layers:
@@ -458,3 +568,78 @@ def find_slack(
         binding_layer=binding,
         factory=repr(factory),
     )
+
+
+def _fmt(value: float | None) -> str:
+    """Three significant digits; powers of ten as RST math from 10^4 on."""
+    if value is None:
+        return "—"
+    if value != 0 and not 1e-3 <= abs(value) < 1e4:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f":math:`{float(mantissa):.3g}\\cdot10^{{{int(exponent)}}}`"
+    return f"{value:.3g}"
+
+
+def _certified(cert: dict[str, Any]) -> str:
+    eps, delta = cert.get("certified_eps"), cert.get("certified_delta")
+    if eps is None:
+        return f"nothing (union bound {_fmt(delta)})"
+    return f":math:`\\varepsilon = {eps:.3g}` at :math:`\\delta = {_fmt(delta)}`"
+
+
+def _verdict(check: dict[str, Any] | None) -> str:
+    if not check:
+        return "—"
+    return (
+        f"{check['verdict']} (:math:`\\hat p = {100 * check['p_hat']:.2g}\\%`, interval "
+        f"[{check['lower']:.3g}, {check['upper']:.3g}], {check['trials']} trials)"
+    )
+
+
+def render_slack_table(data: dict[str, Any]) -> str:
+    """The RST table of a slack benchmark's JSON (``benchmarks/slack_modes.py``): for each
+    certificate its certified (eps, delta), kept fraction, total draws, the fewest passing
+    draws of its allocation shape (bracket), its slack in draws, and the checker's verdict.
+    The docs include this rendering; a test re-renders it from the committed JSON.
+
+    >>> check = {"verdict": "holds", "p_hat": 0.055, "lower": 0.04, "upper": 0.1, "trials": 310}
+    >>> cert = {"certified_eps": 0.5, "certified_delta": 0.08, "kept_fraction": 0.9,
+    ...         "draws": 2e6, "shape": "paper", "slack": {"value": 4.0, "upper": 5.0},
+    ...         "check": check}
+    >>> shape = {"search": {"overall": {"draws_bracket": [4e5, 5e5]}}}
+    >>> table = render_slack_table({"certificates": {"holdout": cert}, "shapes": {"paper": shape}})
+    >>> print("\\n".join(table.splitlines()[12:]))
+         - 90.0%
+         - :math:`2\\cdot10^{6}`
+         - (:math:`4\\cdot10^{5}`, :math:`5\\cdot10^{5}`] (paper)
+         - 4 (up to 5)
+         - holds (:math:`\\hat p = 5.5\\%`, interval [0.04, 0.1], 310 trials)
+    """
+    rows = [
+        "certificate",
+        "certified",
+        "kept",
+        "draws",
+        "fewest passing draws (shape)",
+        "slack in draws",
+        "checker",
+    ]
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - " + rows[0]]
+    lines += [f"     - {r}" for r in rows[1:]]
+    for name, cert in data["certificates"].items():
+        shape_name = cert.get("shape")
+        shape = data["shapes"].get(shape_name, {}) if shape_name else {}
+        lo, hi = shape.get("search", {}).get("overall", {}).get("draws_bracket", [None, None])
+        slack = cert.get("slack") or {}
+        cells = [
+            name,
+            _certified(cert),
+            f"{100 * cert['kept_fraction']:.1f}%",
+            _fmt(cert.get("draws")),
+            f"({_fmt(lo)}, {_fmt(hi)}] ({shape_name or '—'})",
+            f"{_fmt(slack.get('value'))} (up to {_fmt(slack.get('upper'))})",
+            _verdict(cert.get("check")),
+        ]
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {c}" for c in cells[1:]]
+    return "\n".join(lines) + "\n"
