@@ -223,6 +223,10 @@ def test_bad_input_is_refused() -> None:
     tied.second.weight = tied.first.weight
     with pytest.raises(ValueError, match="share their weight"):
         prune_linear(tied, x, keep=0.5, layers=["first", "second"])
+    with pytest.raises(ValueError, match="has no nn.Linear layer"):
+        prune_linear(nn.Sequential(nn.ReLU()), x, keep=0.5)
+    with pytest.raises(ValueError, match="data is empty"):
+        prune_linear(net, x[:0], keep=0.5)
     done = prune_linear(net, x, keep=0.5, seed=0).model
     with pytest.raises(ValueError, match="already pruned"):
         prune_linear(done, x, keep=0.5)
