@@ -64,7 +64,7 @@ def test_text_output_retrained_setting_and_margin_form(digits_model, capsys):
         (["--levels", "0"], "levels"),
         (["--methods", "svd2"], "unknown method"),
         (["--delta", "1"], "delta"),
-        (["--dataset", "cifar"], "invalid choice"),
+        (["--dataset", "cifar"], "unknown data set"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(digits_model, capsys, extra, message):

@@ -91,9 +91,9 @@ def test_digits_splits_deterministic_and_compatible():
 
 
 def test_bad_names_and_arguments():
-    with pytest.raises(ValueError, match="dataset must be one of"):
+    with pytest.raises(ValueError, match="unknown data set"):
         ds.load_dataset("cifar100")
-    with pytest.raises(ValueError, match="data_dir applies to fashion-mnist only"):
+    with pytest.raises(ValueError, match="data_dir applies to mnist and fashion-mnist only"):
         ds.load_dataset("digits", data_dir="/tmp")
 
 
@@ -244,3 +244,11 @@ def test_restricted_unpickler_runs_no_code(tmp_path):
         restricted_unpickle(pickle.dumps(np.array([1, "a"], dtype=object)))
     with pytest.raises(ValueError, match="refused to unpickle"):
         restricted_unpickle(pickle.dumps(np.float64(1.0)))  # numpy scalars are not arrays
+
+
+def test_one_registry_of_names_with_aliases():
+    from netcoreset.verification import registry
+
+    assert ds.DATASETS is registry.DATASETS
+    assert all(registry.canonical_dataset(a) in ds.DATASETS for a in registry.DATASET_ALIASES)
+    assert torch.equal(ds.load_dataset("DIGITS").x_test, ds.load_dataset("digits").x_test)

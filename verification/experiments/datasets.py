@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..registry import DATASETS, canonical_dataset
 from .formats import find_idx_files, read_cifar10_directory, read_idx_directory
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "load_array",
 ]
 
-DATASETS = ("digits", "mnist5k", "mnist", "fashion-mnist")
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 #: Where ``make data`` unpacks the full MNIST when ``$NETCORESET_MNIST_DIR`` is not set,
 #: below the model cache's folder.
@@ -282,18 +282,18 @@ def load_directory(directory: str | Path, *, seed: int = 0, name: str | None = N
 def load_dataset(name: str, *, data_dir: str | Path | None = None, seed: int = 0) -> DataSplits:
     """One of :data:`DATASETS`, split into train, validation and test (see the table above).
 
-    ``data_dir`` replaces the default folder of ``"mnist"`` (:func:`mnist_dir`) and
-    ``"fashion-mnist"`` (Debian's).
+    The names are those of :mod:`netcoreset.verification.registry` (``"fashion"`` is
+    accepted for ``"fashion-mnist"``, case does not matter). ``data_dir`` replaces the default
+    folder of ``"mnist"`` (:func:`mnist_dir`) and ``"fashion-mnist"`` (Debian's).
 
     >>> load_dataset("digits").summary()["test"]
     539
     >>> load_dataset("imagenet")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: dataset must be one of ('digits', 'mnist5k', 'mnist', 'fashion-mnist'); ...
+    ValueError: unknown data set 'imagenet': expected one of digits, mnist5k, mnist, ...
     """
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}")
+    name = canonical_dataset(name)
     if name in _IDX_FOLDERS:
         return load_directory(_idx_folder(name, data_dir), seed=seed, name=name)
     if data_dir is not None:
