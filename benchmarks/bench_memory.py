@@ -56,6 +56,8 @@ def worker(case: dict[str, Any]) -> dict[str, Any]:
     net = relu_net(case["widths"], device=device)
     data = inputs(case["points"], case["widths"][0], device=device)
     kwargs = {"keep": case["keep"], "seed": 0, "method": case["method"]}
+    if case.get("certificate"):
+        kwargs["certificate"] = case["certificate"]
     if case.get("sensitivity_set_size"):
         kwargs["sensitivity_set_size"] = case["sensitivity_set_size"]
     small = relu_net([8, 6, 4, 2], device=device)
@@ -107,18 +109,22 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(full: bool, device: str) -> dict[str, Any]:
-    """Every net of the default (or full) list, corenet keep 10%, one process each."""
+    """Every net of the default (or full) list, corenet keep 10% without a certificate, and
+    the 2048 net with the held-out checks (``certificate="paper"``), one process each."""
     cases = []
-    for widths in FULL_NETS if full else DEFAULT_NETS:
+    plan = [(w, "none") for w in (FULL_NETS if full else DEFAULT_NETS)]
+    plan.append((DEFAULT_NETS[-1], "paper"))  # the same net with the held-out checks
+    for widths, cert in plan:
         case = {"widths": widths, "points": 500, "keep": 0.1, "method": "corenet"}
-        case["device"] = device
+        case["device"], case["certificate"] = device, cert
         row = measure(case)
         cases.append(row)
         if "error" in row:
             print(f"  memory {widths}: failed: {row['error']}", flush=True)
         else:
             print(
-                f"  memory {'-'.join(map(str, widths))}: {row['wall_s']:.2f} s, peak extra "
+                f"  memory {'-'.join(map(str, widths))} ({cert}): {row['wall_s']:.2f} s, "
+                "peak extra "
                 f"{row['peak_extra_bytes'] / 2**20:.0f} MiB = "
                 f"{row['peak_extra_over_weights']:.1f}x weights",
                 flush=True,

@@ -48,7 +48,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     mem = [c for c in results.get("memory", {}).get("cases", []) if "error" not in c]
     if mem:
         ax.bar(
-            ["-".join(map(str, c["widths"])) for c in mem],
+            ["-".join(map(str, c["widths"])) + f" {c.get('certificate', '')}" for c in mem],
             [c["peak_extra_over_weights"] for c in mem],
         )
         ax.axhline(2, color="k", ls="--", lw=1, label="target 2x")

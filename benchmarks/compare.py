@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 
+def _certificate(case: dict[str, Any]) -> str:
+    """``", certificate='paper'"`` for a case that asked for one, else ``""``."""
+    cert = case.get("certificate")
+    return "" if cert in (None, "none") else f", certificate={cert!r}"
+
+
 def _rows(res: dict[str, Any]) -> dict[str, tuple[float, str]]:
     out: dict[str, tuple[float, str]] = {}
     for r in res.get("layer", []):
@@ -23,15 +29,16 @@ def _rows(res: dict[str, Any]) -> dict[str, tuple[float, str]]:
         floor = comp["certificate_arithmetic"]["over_forward"]
         out["(b) certificate arithmetic (the CoreNet methods' floor)"] = (floor, "x forward")
     for c in comp.get("cases", []):
-        out[f"(b) {c['method']} {c['mode']}"] = (c["over_forward"], "x forward")
+        name = f"(b) {c['method']} {c['mode']}{_certificate(c)}"
+        out[name] = (c["over_forward"], "x forward")
         if c.get("over_floor") is not None:
-            out[f"(b) {c['method']} {c['mode']} against the floor"] = (c["over_floor"], "x floor")
+            out[f"{name} against the floor"] = (c["over_floor"], "x floor")
     checks = res.get("checker", [])
     for c in [checks] if isinstance(checks, dict) else checks:
         out[f"(c) checker {c['compressor']}"] = (c["trials_per_s"], "trials/s")
     for c in res.get("memory", {}).get("cases", []):
         if "error" not in c:
-            net = "-".join(map(str, c["widths"]))
+            net = "-".join(map(str, c["widths"])) + _certificate(c)
             out[f"(d) peak extra memory {net}"] = (c["peak_extra_over_weights"], "x weights")
             out[f"(d) wall time {net} keep 0.1"] = (c["wall_s"], "s")
     sc = res.get("scaling", {})
@@ -101,7 +108,7 @@ def floor_table(res: dict[str, Any]) -> str:
     rows.append(("**sum: the floor**", floor["s"] / forward))
     for c in comp.get("cases", []):
         if c.get("over_floor") is not None:
-            rows.append((f"{c['method']} {c['mode']}: x floor", c["over_floor"]))
+            rows.append((f"{c['method']} {c['mode']}{_certificate(c)}: x floor", c["over_floor"]))
     for name, value in rows:
         lines += [f"   * - {name.replace('|', chr(92) + '|')}", f"     - {value:.3g}"]
     return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""What certifying costs on top of compressing, measured in paired rounds.
+
+On 784-300-100-10 with |S| = 200 (data: 1,000 points), every round times, back to back: one
+forward pass of S (median of 20), budget-mode CoreNet at keep 0.1 with no certificate (the
+default), with ``certificate="paper"`` (the held-out checks on |V| = 800), with
+``certificate="holdout"``, ``certify(result, ...)`` on the 800 other points, and the
+arithmetic floor of the held-out checks (bench_floor.py). Each figure is the median over the
+rounds of its ratio within the round, so that a machine shared with other jobs (its load is
+recorded) moves the numerator and the denominator together. Then the peak extra memory of the
+2048-2048-2048-10 net (returned model included) without and with the certificate, one fresh
+process each (bench_memory.py).
+
+    python benchmarks/certify_cost.py --out benchmarks/results/certify_cost.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import bench_memory
+import torch
+from bench_common import environment, inputs, load, relu_net, timed, write_json
+from bench_compress import HEADLINE, forward_time
+from bench_floor import certificate_arithmetic
+
+from netcoreset.sampler import certify, compress
+
+CASES = {"none": {}, "paper": {"certificate": "paper"}, "holdout": {"certificate": "holdout"}}
+
+
+def _round(net: torch.nn.Module, data: torch.Tensor, repeat: int) -> dict[str, float]:
+    s_size = HEADLINE["sensitivity_set_size"]
+    row = {"forward_s": forward_time(net, data[:s_size], repeat, "cpu")}
+    for name, extra in CASES.items():
+        kwargs = {"keep": 0.1, "sensitivity_set_size": s_size, "seed": 0, **extra}
+        row[name] = timed(lambda kwargs=kwargs: compress(net, data, **kwargs), repeat)["s"]
+    res = compress(net, data, keep=0.1, sensitivity_set_size=s_size, seed=0)
+    held = data[s_size:]
+    row["certify"] = timed(lambda: certify(res, net, held, criterion="top1"), repeat)["s"]
+    row["floor"] = certificate_arithmetic(net, data[:s_size], held, repeat, "cpu")["s"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="bench-results/certify_cost.json")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
+    net = relu_net(HEADLINE["widths"])
+    data = inputs(HEADLINE["points"], HEADLINE["widths"][0])
+    rounds = []
+    for r in range(args.rounds):
+        rounds.append({**_round(net, data, args.repeat), "load": load()})
+        row = rounds[-1]
+        print(
+            f"round {r}: none {row['none'] / row['forward_s']:.1f}x forward, paper "
+            f"{row['paper'] / row['floor']:.2f}x floor, load {row['load']}",
+            flush=True,
+        )
+
+    def median(num: str, den: str) -> float:
+        return statistics.median(r[num] / r[den] for r in rounds)
+
+    summary = {
+        "none_over_forward": median("none", "forward_s"),
+        "paper_over_forward": median("paper", "forward_s"),
+        "holdout_over_forward": median("holdout", "forward_s"),
+        "certify_over_forward": median("certify", "forward_s"),
+        "floor_over_forward": median("floor", "forward_s"),
+        "paper_over_floor": median("paper", "floor"),
+        "none_over_paper": median("none", "paper"),
+    }
+    memory = []
+    for cert in ("none", "paper"):
+        case = {"widths": [2048, 2048, 2048, 10], "points": 500, "keep": 0.1}
+        case.update(method="corenet", device="cpu", certificate=cert)
+        memory.append(bench_memory.measure(case))
+        print(f"memory 2048 net ({cert}): {memory[-1].get('peak_extra_over_weights')}", flush=True)
+    out: dict[str, Any] = {
+        "net": "-".join(map(str, HEADLINE["widths"])),
+        "sensitivity_set_size": HEADLINE["sensitivity_set_size"],
+        "points": HEADLINE["points"],
+        "environment": environment("cpu"),
+        "summary": summary,
+        "rounds": rounds,
+        "memory": memory,
+        "wall_s": time.perf_counter() - t0,
+    }
+    write_json(Path(args.out), out)
+    for key, value in summary.items():
+        print(f"{key}: {value:.3g}")
+    print(f"wall {out['wall_s']:.0f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
