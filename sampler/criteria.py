@@ -3,7 +3,7 @@ r"""Criteria a compressed network can be certified for, and the held-out certifi
 A criterion says, for one input :math:`x`, whether the compressed network's outputs
 :math:`\hat f = f_{\hat\theta}(x)` *fail* against the original's :math:`f = f_\theta(x)`. Each is
 one small pure function ``fails(approx, exact, eps) -> bool per row`` (float64), registered by
-name in :data:`CRITERIA` (like the functions of :mod:`torch.nn.utils.prune`):
+name in ``CRITERIA`` (like the functions of :mod:`torch.nn.utils.prune`):
 
 * ``"entrywise"``: :math:`\exists k:\ |\hat f_k - f_k| > \varepsilon |f_k|` (the
   :math:`(1\pm\varepsilon)` statement of Baykal et al., 2019, Theorem 4);
@@ -15,7 +15,7 @@ name in :data:`CRITERIA` (like the functions of :mod:`torch.nn.utils.prune`):
   least a :math:`1-\varepsilon` share of the original's margin for the original's class (so it
   also agrees at top 1 when that margin is positive).
 
-A NaN output always fails. Ties in :math:`\arg\max` go to the first index (:func:`torch.argmax`).
+A NaN output always fails. Ties in :math:`\arg\max` go to the first index (``torch.argmax``).
 
 :func:`certify` states the exact held-out certificate of one compressed network for a
 criterion: with :math:`F` failures on :math:`n` held-out points drawn i.i.d. from
@@ -100,7 +100,7 @@ def register_criterion(
     summary: str = "",
     score: ScoreRule | None = None,
 ) -> Callable[[FailureRule], FailureRule]:
-    """Decorator adding ``fails(approx, exact, eps) -> bool tensor`` to :data:`CRITERIA`.
+    """Decorator adding ``fails(approx, exact, eps) -> bool tensor`` to ``CRITERIA``.
 
     >>> @register_criterion("sign", uses_eps=False, summary="some output changes sign")
     ... def sign(approx, exact, eps):
@@ -430,7 +430,7 @@ def certify(
         to compress or choose the network: not the data given to
         :func:`~netcoreset.sampler.compress` (its :math:`S`) and not the training set.
     criterion : str, default "entrywise"
-        A name in :data:`CRITERIA`.
+        A name in ``CRITERIA``.
     eps : float, optional
         The criterion's tolerance (none for ``"top1"``; see :func:`criterion_failures`).
     alpha : float, default 0.01

@@ -441,7 +441,7 @@ def check_guarantee(
         The guarantee to test, both in (0, 1) (``eps``: the criterion's tolerance, ``None``
         for ``"top1"``; any value > 0 for ``"relative-l2"``).
     criterion : str, default "entrywise"
-        What fails on an input (:data:`netcoreset.sampler.CRITERIA`): ``"entrywise"`` (the
+        What fails on an input (``netcoreset.sampler.CRITERIA``): ``"entrywise"`` (the
         :math:`(1\pm\varepsilon)` statement above), ``"relative-l2"``, ``"top1"`` or
         ``"margin"`` (:func:`netcoreset.sampler.criterion_failures`); :math:`p` is then the
         probability of that failure. ``worst_errors`` holds the criterion's score
