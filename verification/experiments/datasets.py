@@ -383,15 +383,24 @@ def load_fashion_mnist(
 
 
 def _read_array(p: Path) -> torch.Tensor:
-    """The tensor stored in ``p`` (``.npy``: no pickles; ``.pt``: tensors only)."""
+    """The tensor stored in ``p`` (``.npy``: no pickles, header checked against the file
+    size first; ``.pt``: tensors only, none that reuses its memory)."""
+    from netcoreset.sampler.model_io import non_overlapping
+
+    from .formats import check_npy_header, regular_file_size
+
     if p.suffix.lower() == ".npy":
+        _, dtype = check_npy_header(p)
+        if dtype.kind not in "iuf":
+            raise ValueError(f"it holds {dtype} values, not real numbers")
         arr = np.load(p, allow_pickle=False)
-        if arr.dtype.kind not in "iuf":
-            raise ValueError(f"it holds {arr.dtype} values, not real numbers")
         return torch.from_numpy(np.ascontiguousarray(arr))
+    regular_file_size(p)
     obj = torch.load(p, map_location="cpu", weights_only=True)
     if not isinstance(obj, torch.Tensor):
         raise ValueError(f"it holds a {type(obj).__name__}, not a single tensor")
+    if obj.layout != torch.strided or not non_overlapping(obj):
+        raise ValueError("its tensor is not dense or reuses its memory (stride 0 or overlapping)")
     return obj
 
 
@@ -427,7 +436,15 @@ def load_array(path: str | Path) -> torch.Tensor:
         raise ValueError(f"data file must be .npy or .pt; got {p.name}")
     try:
         arr = _read_array(p)
-    except (ValueError, EOFError, OSError, RuntimeError, pickle.UnpicklingError) as exc:
+    except (
+        ValueError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        MemoryError,
+        RecursionError,
+        pickle.UnpicklingError,
+    ) as exc:
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ValueError(f"cannot read data file {p}: {text}") from None
     if (

@@ -16,6 +16,14 @@
 
 Nothing here downloads anything. Every reader returns NumPy arrays (pixels as stored, labels
 as ``int64``) and raises ``ValueError`` naming the file and the problem on bad input.
+
+Limits, checked before anything is allocated: only regular files are read (never a FIFO or a
+device); a file, or the data a compressed file expands to, holds at most
+:data:`MAX_DATA_BYTES`; the size a header declares must match the bytes that follow it (a
+gzip stream is read only up to the declared size, so a small file cannot expand without
+bound); labels are integers in ``0 .. MAX_CLASSES - 1`` (CIFAR-10: ``0 .. 9``); CIFAR-10
+pixels are integers in ``0 .. 255``; a pickle may build at most :data:`MAX_PICKLE_OBJECTS`
+objects, shared ones counted once.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
+import stat
 import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,11 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_CLASSES",
+    "MAX_DATA_BYTES",
+    "MAX_PICKLE_OBJECTS",
+    "check_npy_header",
+    "regular_file_size",
     "read_idx",
     "find_idx_files",
     "read_idx_directory",
@@ -43,9 +58,75 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 IDX_SPLITS = ("train", "t10k")
 CIFAR_SHAPE = (3, 32, 32)
 CIFAR_FEATURES = 3 * 32 * 32
+#: The most bytes of data one file may hold or expand to (4 GiB).
+MAX_DATA_BYTES = 4 << 30
+#: Labels must lie in ``0 .. MAX_CLASSES - 1``.
+MAX_CLASSES = 1 << 16
+#: The most objects a pickled CIFAR-10 batch may build (the real ones build a few dozen).
+MAX_PICKLE_OBJECTS = 1 << 20
+
+
+def regular_file_size(path: str | Path, limit: int = MAX_DATA_BYTES) -> int:
+    """The size of ``path``, after checking that it is a regular file (following links; not
+    a FIFO, device or folder) of at most ``limit`` bytes; ``ValueError`` otherwise.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "a").write_bytes(b"abc")
+    ...     regular_file_size(Path(d) / "a")
+    3
+    """
+    p = Path(path)
+    try:
+        info = p.stat()
+    except OSError as exc:
+        raise ValueError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{p} is not a regular file (a folder, FIFO or device is never read)")
+    if info.st_size > limit:
+        raise ValueError(f"{p} holds {info.st_size} bytes, more than the limit of {limit}")
+    return int(info.st_size)
+
+
+def check_npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of a ``.npy`` file, after checking that its header declares exactly
+    the bytes that follow it (and no object dtype); ``ValueError`` otherwise.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(f"{d}/x.npy", np.zeros((2, 3)))
+    ...     check_npy_header(f"{d}/x.npy")
+    ((2, 3), dtype('float64'))
+    """
+    p = Path(path)
+    size = regular_file_size(p)
+    fmt = np.lib.format
+    try:
+        with open(p, "rb") as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = fmt.read_array_header_2_0(fh)
+            offset = fh.tell()
+    except (ValueError, OSError, SyntaxError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{p} is not a readable .npy file: {exc}") from None
+    if dtype.hasobject:
+        raise ValueError(f"{p} holds Python objects, which are never unpickled")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    declared = count * dtype.itemsize
+    if declared != size - offset:
+        raise ValueError(
+            f"{p}: its header declares {shape} {dtype} values ({declared} bytes) but "
+            f"{size - offset} bytes follow it"
+        )
+    return tuple(int(n) for n in shape), dtype
 
 
 def _open_maybe_gzip(path: Path) -> io.BufferedIOBase:
+    regular_file_size(path)
     with open(path, "rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - caller closes
@@ -75,13 +156,21 @@ def read_idx(path: str | Path) -> np.ndarray:
             if len(dims) != 4 * ndim:
                 raise ValueError(f"{p} is truncated inside its IDX header")
             shape = struct.unpack(">" + "I" * ndim, dims)
-            data = fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ValueError(f"cannot read {p}: {exc}") from exc
-    dtype = np.dtype(_IDX_DTYPES[head[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            dtype = np.dtype(_IDX_DTYPES[head[2]])
+            expected = dtype.itemsize
+            for n in shape:
+                expected *= n
+            if expected > MAX_DATA_BYTES:
+                raise ValueError(
+                    f"{p}: its IDX header {shape} declares {expected} bytes of data, more than "
+                    f"the limit of {MAX_DATA_BYTES}"
+                )
+            data = fh.read(expected + 1)  # bounded: a gzip stream never expands further
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(f"cannot read {p}: {exc}") from None
     if len(data) != expected:
-        raise ValueError(f"{p} holds {len(data)} data bytes; its header {shape} asks {expected}")
+        held = f"more than {expected}" if len(data) > expected else str(len(data))
+        raise ValueError(f"{p} holds {held} data bytes; its header {shape} asks {expected}")
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -151,8 +240,19 @@ def read_idx_directory(
                 f"{split}: {x.shape[0] if x.ndim else 0} images but labels of shape {y.shape} "
                 f"in {files[f'{split}-labels']}"
             )
-        out += [x.reshape(x.shape[0], -1), y.astype(np.int64)]
+        out += [x.reshape(x.shape[0], -1), _labels(y, files[f"{split}-labels"], MAX_CLASSES)]
     return out[0], out[1], out[2], out[3]
+
+
+def _labels(y: np.ndarray, where: Path, classes: int) -> np.ndarray:
+    """``y`` as int64 after checking it holds integers in ``0 .. classes - 1``."""
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"{where}: labels must be integers; got {y.dtype} values")
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= classes):
+        raise ValueError(
+            f"{where}: labels must lie in 0..{classes - 1}; got {int(y.min())}..{int(y.max())}"
+        )
+    return y.astype(np.int64)
 
 
 # --- CIFAR-10 -------------------------------------------------------------------------------
@@ -245,16 +345,28 @@ def _to_array(rec: _Record) -> np.ndarray:
     return arr.reshape(shape, order="F" if fortran else "C").astype(dtype.newbyteorder("="))
 
 
-def _materialise(obj: Any) -> Any:
+def _materialise(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+    """Arrays for the records in ``obj``; a shared object is converted once (a pickle can
+    share one list many times, which a tree walk would visit exponentially often), and at
+    most :data:`MAX_PICKLE_OBJECTS` containers and records are converted."""
+    memo = {} if memo is None else memo
+    if not isinstance(obj, (_Record, dict, list, tuple)):
+        return obj
+    if id(obj) in memo:
+        return memo[id(obj)]
+    if len(memo) >= MAX_PICKLE_OBJECTS:
+        raise ValueError(f"the pickle builds more than {MAX_PICKLE_OBJECTS} objects")
+    memo[id(obj)] = None  # a cycle (a list holding itself) reads back as None
     if isinstance(obj, _Record):
-        return _to_array(obj)
-    if isinstance(obj, dict):
-        return {k: _materialise(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_materialise(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_materialise(v) for v in obj)
-    return obj
+        out: Any = _to_array(obj)
+    elif isinstance(obj, dict):
+        out = {k: _materialise(v, memo) for k, v in obj.items()}
+    elif isinstance(obj, list):
+        out = [_materialise(v, memo) for v in obj]
+    else:
+        out = tuple(_materialise(v, memo) for v in obj)
+    memo[id(obj)] = out
+    return out
 
 
 def restricted_unpickle(data: bytes) -> Any:
@@ -284,8 +396,10 @@ def restricted_unpickle(data: bytes) -> Any:
         KeyError,
         OverflowError,
         RecursionError,
+        MemoryError,
+        UnicodeDecodeError,
     ) as exc:
-        raise ValueError(f"not a valid pickle of arrays: {exc}") from None
+        raise ValueError(f"not a valid pickle of arrays: {type(exc).__name__}: {exc}") from None
 
 
 def _cifar_root(directory: Path) -> tuple[Path, str] | None:
@@ -300,6 +414,7 @@ def _cifar_root(directory: Path) -> tuple[Path, str] | None:
 
 
 def _read_cifar_binary(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    regular_file_size(path)
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % (CIFAR_FEATURES + 1):
         raise ValueError(f"{path}: {raw.size} bytes is not a whole number of 3073-byte records")
@@ -309,6 +424,7 @@ def _read_cifar_binary(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_cifar_python(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
+        regular_file_size(path)
         obj = restricted_unpickle(path.read_bytes())
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
@@ -318,9 +434,36 @@ def _read_cifar_python(path: Path) -> tuple[np.ndarray, np.ndarray]:
     x, y = obj.get("data"), obj.get("labels")
     if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != CIFAR_FEATURES:
         raise ValueError(f"{path}: 'data' must be an array of shape (n, {CIFAR_FEATURES})")
-    if not isinstance(y, (list, np.ndarray)) or len(y) != x.shape[0]:
+    return _cifar_pixels(x, path), _cifar_labels(y, x.shape[0], path)
+
+
+def _cifar_pixels(x: np.ndarray, path: Path) -> np.ndarray:
+    """``x`` as uint8, after checking that every value is an integer in 0..255 (a float
+    pixel that is NaN, huge or fractional would otherwise be cast silently)."""
+    if x.dtype.kind == "b" or x.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: 'data' must hold pixel values 0..255; got {x.dtype}")
+    if x.size and x.dtype.kind == "f" and not bool(np.all(np.isfinite(x))):
+        raise ValueError(f"{path}: 'data' holds NaN or infinite pixel values")
+    if x.size and (float(x.min()) < 0 or float(x.max()) > 255):
+        raise ValueError(f"{path}: pixel values must lie in 0..255; got {x.min()}..{x.max()}")
+    if x.dtype.kind == "f" and not bool(np.all(x == np.floor(x))):
+        raise ValueError(f"{path}: pixel values must be whole numbers 0..255")
+    return x.astype(np.uint8)
+
+
+def _cifar_labels(y: Any, rows: int, path: Path) -> np.ndarray:
+    """``y`` (a list of ints or a 1-d integer array) as int64 labels 0..9, one per row."""
+    if isinstance(y, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in y):
+            raise ValueError(f"{path}: 'labels' must be whole numbers 0..9")
+        if not all(0 <= v <= 9 for v in y):
+            raise ValueError(f"{path}: labels must lie in 0..9")
+        y = np.array(y, dtype=np.int64)
+    if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"{path}: 'labels' must be a list or 1-d array of whole numbers 0..9")
+    if len(y) != rows:
         raise ValueError(f"{path}: 'labels' must hold one label per row of 'data'")
-    return x.astype(np.uint8), np.asarray(y, dtype=np.int64)
+    return _labels(y, path, 10)
 
 
 def read_cifar10_directory(
@@ -352,8 +495,7 @@ def read_cifar10_directory(
     reader = _read_cifar_binary if suffix == ".bin" else _read_cifar_python
     parts = [reader(root / n) for n in names]
     for (_, y), n in zip(parts, names, strict=True):
-        if y.size and (y.min() < 0 or y.max() > 9):
-            raise ValueError(f"{root / n}: labels outside 0..9")
+        _labels(y, root / n, 10)
     x_train = np.concatenate([p[0] for p in parts[:-1]])
     y_train = np.concatenate([p[1] for p in parts[:-1]])
     return x_train, y_train, parts[-1][0], parts[-1][1]
