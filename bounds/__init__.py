@@ -70,7 +70,7 @@ from .union_bound import (
     failure_budget,
     lemma1_failure,
 )
-from .validation import check_architecture, check_open_unit, check_positive
+from .validation import check_architecture, check_K, check_open_unit, check_positive
 
 if TYPE_CHECKING:  # loaded on first use (see ``__getattr__``): they import scipy
     from .certificate import (
@@ -129,6 +129,7 @@ __all__ = [
     "check_architecture",
     "check_open_unit",
     "check_positive",
+    "check_K",
     "compressed_size_bound",
     "sensitivity_set_size",
     "delta_hat",

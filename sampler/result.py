@@ -94,7 +94,7 @@ class CompressionResult:
     :math:`(1 \pm \varepsilon_{\mathrm{cert}})` of the original's);
     :attr:`requested_eps` and :attr:`requested_delta` are the request. When the data cannot
     support the request, :func:`~netcoreset.sampler.compress` warns
-    (:class:`~netcoreset.sampler.notices.CompressionWarning`) and :attr:`target_reached` is
+    (:class:`~netcoreset.sampler.CompressionWarning`) and :attr:`target_reached` is
     ``False``. There is deliberately no ``delta`` attribute: it would be ambiguous.
 
     >>> import torch

@@ -196,9 +196,8 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
 
 
 def seed(text: str) -> int:
-    """An argparse type: a seed, an integer from 0 to
-    :data:`~netcoreset.bounds.validation.MAX_SEED` (imported when a seed is parsed, so that
-    building the parser stays fast).
+    """An argparse type: a seed, an integer from 0 to ``MAX_SEED`` = 2**64 - 1 (imported when
+    a seed is parsed, so that building the parser stays fast).
 
     >>> seed("7")
     7
@@ -210,7 +209,7 @@ def seed(text: str) -> int:
 
 def constant_K(text: str) -> float:
     """An argparse type: Assumption 1's constant :math:`K`, a real number above 1, refused
-    with the message of :func:`netcoreset.bounds.validation.check_K` (the same everywhere).
+    with the message of :func:`netcoreset.bounds.check_K` (the same everywhere).
 
     >>> constant_K("2.5")
     2.5
@@ -228,7 +227,7 @@ def constant_K(text: str) -> float:
 
 
 def dataset_name(text: str) -> str:
-    """An argparse type: a data set of :mod:`netcoreset.verification.registry`, by its
+    """An argparse type: a data set of ``netcoreset.verification.registry``, by its
     canonical name or an alias (``fashion`` for ``fashion-mnist``); the canonical name.
 
     >>> dataset_name("Fashion")

@@ -1,7 +1,7 @@
 """``netcoreset compress``: compress a saved model with CoreNet or a baseline.
 
 The points :math:`P` come from ``--data`` (an array file) or ``--dataset`` (a registered data
-set of :mod:`netcoreset.verification.registry`: its validation split, points the network was
+set of ``netcoreset.verification.registry``: its validation split, points the network was
 not trained on). The command prints the report, the certificate, and, when labels or a data
 set are given, the accuracy of the original and the compressed network and their mean
 relative output error

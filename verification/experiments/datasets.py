@@ -282,7 +282,7 @@ def load_directory(directory: str | Path, *, seed: int = 0, name: str | None = N
 def load_dataset(name: str, *, data_dir: str | Path | None = None, seed: int = 0) -> DataSplits:
     """One of :data:`DATASETS`, split into train, validation and test (see the table above).
 
-    The names are those of :mod:`netcoreset.verification.registry` (``"fashion"`` is
+    The names are those of ``netcoreset.verification.registry`` (``"fashion"`` is
     accepted for ``"fashion-mnist"``, case does not matter). ``data_dir`` replaces the default
     folder of ``"mnist"`` (:func:`mnist_dir`) and ``"fashion-mnist"`` (Debian's).
 
