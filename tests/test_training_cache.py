@@ -125,3 +125,30 @@ def test_bad_configuration_is_a_value_error():
         TrainConfig(lr=float("nan"))
     with pytest.raises(ValueError, match="x must have shape"):
         train_cached(torch.zeros(3), torch.zeros(3, dtype=torch.long), BASE)
+
+
+@pytest.mark.parametrize("damage", ["zeroed", "truncated", "no checksum"])
+def test_damaged_weights_are_retrained_and_the_entry_replaced(tmp_path, data, damage):
+    """The entry's weights carry a SHA-256 in config.json: zeroed or truncated weights, or an
+    entry without the checksum, are never used; the model is trained again (bit-identical to
+    the first training) and the entry rewritten, with a warning."""
+    from safetensors.torch import load_file, save_file
+
+    x, y, x_test = data
+    first = train_cached(x, y, BASE, cache_dir=tmp_path)
+    weights = first.path / "model.safetensors"
+    if damage == "zeroed":
+        save_file({k: torch.zeros_like(v) for k, v in load_file(str(weights)).items()}, weights)
+    elif damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+    else:
+        meta = json.loads((first.path / "config.json").read_text())
+        del meta["weights_sha256"]
+        (first.path / "config.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="damaged"):
+        again = train_cached(x, y, BASE, cache_dir=tmp_path)
+    assert not again.from_cache and again.path == first.path
+    assert torch.equal(again.model(x_test), first.model(x_test))
+    third = train_cached(x, y, BASE, cache_dir=tmp_path)  # the rewritten entry reloads
+    assert third.from_cache and torch.equal(third.model(x_test), first.model(x_test))
+    assert [p.name for p in tmp_path.iterdir()] == [first.key]  # nothing left aside

@@ -9,14 +9,18 @@ the same weights bit for bit on CPU.
 :func:`train_cached` stores each trained model under the SHA-256 of its *whole* configuration
 (the content hash of the training data, the architecture, optimiser and hyper-parameters,
 epochs, batch size, seed, device type and the versions of Python, torch, NumPy and
-netcoreset), as ``model.safetensors`` and ``config.json`` (never a pickle). An entry is
-written to a temporary folder and renamed into place, so it is complete or absent. The cache
+netcoreset), as ``model.safetensors`` and ``config.json`` (never a pickle). ``config.json``
+also holds the SHA-256 of ``model.safetensors``, checked on every reload: an entry whose
+weights do not match it (or cannot be read) is trained again and replaced, with a warning.
+An entry is written to a temporary folder and renamed into place, so it is complete or
+absent. The cache
 folder is the ``cache_dir`` argument, else ``$NETCORESET_CACHE``, else
 ``~/.cache/netcoreset`` (``$XDG_CACHE_HOME/netcoreset`` when that is set).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -234,7 +239,7 @@ def train_mlp(
     batches a seeded permutation. The model lives on ``x``'s device and dtype.
 
     ``x`` is ``(n, d)`` real, ``y`` the ``(n,)`` integer labels; ``hidden`` the hidden widths
-    (at most :data:`MAX_WIDTH` each, classes too), ``epochs`` at most :data:`MAX_EPOCHS`.
+    (at most ``MAX_WIDTH`` each, classes too), ``epochs`` at most ``MAX_EPOCHS``.
     ``progress`` shows a bar over the epochs (default: when stderr is a terminal).
 
     Raises
@@ -328,19 +333,48 @@ class CachedModel:
     train_seconds: float
 
 
-def _load_entry(folder: Path, identity: dict[str, Any], device: torch.device) -> nn.Sequential:
+_WEIGHTS = "model.safetensors"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_entry(
+    folder: Path, identity: dict[str, Any], device: torch.device
+) -> nn.Sequential | None:
+    """The cached model, or None (with a warning) when its weights fail their checksum or
+    cannot be read; ``ValueError`` when the entry names another configuration."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     meta = json.loads((folder / "config.json").read_text())
     if meta.get("identity") != identity:
         raise ValueError(f"cache entry {folder} does not match its key; delete the folder")
-    net = build_mlp(identity["architecture"])
-    state = load_file(str(folder / "model.safetensors"))
-    net.load_state_dict(state, strict=True)
+    weights = folder / _WEIGHTS
+    try:
+        if not weights.is_file() or _sha256(weights) != meta.get("weights_sha256"):
+            raise ValueError(f"{_WEIGHTS} does not match the checksum in config.json")
+        net = build_mlp(identity["architecture"])
+        net.load_state_dict(load_file(str(weights)), strict=True)
+    except (ValueError, OSError, RuntimeError, SafetensorError) as exc:
+        warnings.warn(
+            f"cache entry {folder} is damaged ({' '.join(str(exc).split())[:200]}): training "
+            "the model again and replacing the entry",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
     return net.to(device).eval()
 
 
-def _save_entry(root: Path, key: str, net: nn.Module, meta: dict[str, Any]) -> Path:
+def _save_entry(
+    root: Path, key: str, net: nn.Module, meta: dict[str, Any], replace: bool = False
+) -> Path:
     from safetensors.torch import save_file
 
     root.mkdir(parents=True, exist_ok=True)
@@ -348,8 +382,16 @@ def _save_entry(root: Path, key: str, net: nn.Module, meta: dict[str, Any]) -> P
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=root))
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-        save_file(state, str(tmp / "model.safetensors"))
+        save_file(state, str(tmp / _WEIGHTS))
+        meta = {**meta, "weights_sha256": _sha256(tmp / _WEIGHTS)}
         (tmp / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        if replace and final.is_dir():  # a damaged entry: move it aside, then drop its files
+            aside = Path(tempfile.mkdtemp(prefix=f".damaged-{key[:12]}-", dir=root))
+            os.replace(final, aside)
+            for name in ("config.json", _WEIGHTS):
+                (aside / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # anything else in it stays
+                aside.rmdir()
         try:
             os.rename(tmp, final)
         except OSError:  # another process stored the same entry first: keep theirs
@@ -368,7 +410,7 @@ def train_cached(
     cache_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> CachedModel:
-    """:func:`train_mlp` with a disk cache keyed by :func:`cache_key`: a stored model is
+    """:func:`train_mlp` with a disk cache keyed by ``cache_key``: a stored model is
     reloaded bit for bit; a changed configuration (data, architecture, optimiser, any
     hyper-parameter, seed, library version) has another key and is trained afresh.
 
@@ -386,15 +428,18 @@ def train_cached(
     key = cache_key(x, y, config)
     root = default_cache_dir(cache_dir)
     folder = root / key
+    damaged = False
     if (folder / "config.json").is_file():
-        net = _load_entry(folder, identity, x.device)
-        meta = json.loads((folder / "config.json").read_text())
-        return CachedModel(net, key, folder, True, float(meta.get("train_seconds", 0.0)))
+        cached = _load_entry(folder, identity, x.device)
+        if cached is not None:
+            meta = json.loads((folder / "config.json").read_text())
+            return CachedModel(cached, key, folder, True, float(meta.get("train_seconds", 0.0)))
+        damaged = True
     t0 = time.perf_counter()
     net = _train(x, y, config, progress)
     seconds = time.perf_counter() - t0
     meta = {"key": key, "identity": identity, "train_seconds": seconds}
-    path = _save_entry(root, key, net, meta)
+    path = _save_entry(root, key, net, meta, replace=damaged)
     return CachedModel(net, key, path, False, seconds)
 
 
