@@ -82,9 +82,9 @@ def test_claims_only_redecides_from_the_file(run, tmp_path, capsys):
     [
         (["--dataset", "files"], "--dataset files needs --data-dir"),
         (["--dataset", "digits", "--arch", "784-300-10"], "does not fit the data"),
-        (["--dataset", "digits", "--arch", "30,x"], "--arch must be widths"),
+        (["--dataset", "digits", "--architecture", "30,x"], "--architecture must be widths"),
         (["--dataset", "digits", "--seeds", "0"], "expected an integer from 1 to 1000"),
-        (["--dataset", "digits", "--data-dir", "/tmp"], "applies to fashion-mnist only"),
+        (["--dataset", "digits", "--data-dir", "/tmp"], "applies to mnist and fashion-mnist only"),
         ([], "--dataset is required"),
     ],
 )

@@ -34,7 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set")
     p.add_argument("--data-dir", help="folder of the data files (mnist, fashion-mnist or files)")
-    p.add_argument("--arch", help="hidden widths of the main net, e.g. 300,100 or 784-300-100-10")
+    arch = p.add_mutually_exclusive_group()
+    arch.add_argument(
+        "--architecture",
+        dest="arch",
+        metavar="WIDTHS",
+        help="hidden widths of the main net, e.g. 300,100 (or all widths, 784-300-100-10)",
+    )
+    arch.add_argument("--arch", dest="arch", help=argparse.SUPPRESS)  # the former name
     level = p.add_mutually_exclusive_group()
     level.add_argument("--quick", action="store_true", help="minutes instead of the full run")
     level.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # test suite
@@ -57,18 +64,19 @@ def _hidden(text: str | None, features: int, classes: int) -> tuple[int, ...] | 
         widths = [int(t) for t in parts]
     except ValueError:
         raise ValueError(
-            f"--arch must be widths like 300,100 or 784-300-100-10; got {text!r}"
+            f"--architecture must be widths like 300,100 or 784-300-100-10; got {text!r}"
         ) from None
     if any(w < 1 for w in widths):
-        raise ValueError(f"--arch widths must be >= 1; got {text!r}")
+        raise ValueError(f"--architecture widths must be >= 1; got {text!r}")
     if "-" in text and len(widths) >= 3:
         if widths[0] != features or widths[-1] != classes:
             raise ValueError(
-                f"--arch {text} does not fit the data ({features} inputs, {classes} classes)"
+                f"--architecture {text} does not fit the data "
+                f"({features} inputs, {classes} classes)"
             )
         widths = widths[1:-1]
     if not 1 <= len(widths) <= 8:
-        raise ValueError(f"--arch must name 1 to 8 hidden layers; got {text!r}")
+        raise ValueError(f"--architecture must name 1 to 8 hidden layers; got {text!r}")
     return tuple(widths)
 
 
@@ -88,7 +96,8 @@ def _command(args: argparse.Namespace) -> str:
     words = ["netcoreset", "reproduce", "--dataset", str(args.dataset)]
     for flag in ("data_dir", "arch", "seeds"):
         if getattr(args, flag) is not None:
-            words += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+            name = "architecture" if flag == "arch" else flag.replace("_", "-")
+            words += [f"--{name}", str(getattr(args, flag))]
     for flag in ("quick", "tiny", "no_depth"):
         if getattr(args, flag):
             words.append(f"--{flag.replace('_', '-')}")
