@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize
+from scipy import optimize, special
 
 from .description_length import _log_binomials, count_bits, positions_bits
 from .error_budget import num_neurons
@@ -349,13 +349,20 @@ def kl_upper(q: ArrayLike, c: ArrayLike) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+#: Above this many terms (``k + 1``) the binomial tail is evaluated in closed form.
+_DIRECT_TERMS = 1 << 16
+
+
 def _log_binom_cdf_fn(k: int, n: int) -> Callable[[float], tuple[float, float]]:
     """``p -> (log P[Bin(n, p) <= k], its rounding-error bound)``, in log space.
 
     The log-binomials come from :func:`~netcoreset.bounds.description_length._log_binomials`
     (accurate to a few ulps of their size, exact at ``i = 0``); the error bound of the
-    log-sum-exp is the weighted mean of the terms' sizes, times 16 ulps.
+    log-sum-exp is the weighted mean of the terms' sizes, times 16 ulps. Above
+    :data:`_DIRECT_TERMS` terms, :func:`_log_binom_cdf_closed` (no array of ``k + 1``).
     """
+    if k + 1 > _DIRECT_TERMS:
+        return _log_binom_cdf_closed(k, n)
     base, size = _log_binomials(n, k)
     i = np.arange(k + 1, dtype=np.float64)
 
@@ -372,6 +379,56 @@ def _log_binom_cdf_fn(k: int, n: int) -> Callable[[float], tuple[float, float]]:
         value = top + math.log(total)
         mag = float(weights @ (size + i * abs(lp) + (n - i) * abs(lq))) / total
         return value, 16.0 * _EPS * (mag + abs(value) + 1.0)
+
+    return log_cdf
+
+
+def _log_binom_cdf_closed(k: int, n: int) -> Callable[[float], tuple[float, float]]:
+    r"""``p -> (log P[Bin(n, p) <= k], an error bound)`` in closed form, for large ``k``.
+
+    .. math::
+
+        P[\mathrm{Bin}(n, p) \le k] = I_{1-p}(n - k,\ k + 1),
+
+    the regularised incomplete beta function (:func:`scipy.special.bdtr`), charged a
+    relative error of :math:`10^{-8}` (far above its own). Where that underflows (a tail
+    below :math:`10^{-290}`), the log-sum-exp of the terms within
+    :math:`60 + \ln n` nats of the largest, the log-binomials from
+    :func:`scipy.special.gammaln`: the terms are log-concave in :math:`i`, so the window
+    grows from the largest term until its edges fall that far, and what lies beyond adds
+    less than :math:`e^{-60}` relative. Either way the work does not grow with ``k``.
+    """
+    big = float(special.gammaln(n + 1.0))
+
+    def log_terms(i: np.ndarray, lp: float, lq: float) -> np.ndarray:
+        lgc = big - special.gammaln(i + 1.0) - special.gammaln(n - i + 1.0)
+        return lgc + i * lp + (n - i) * lq
+
+    def log_cdf(p: float) -> tuple[float, float]:
+        if p <= 0.0:
+            return 0.0, 0.0
+        if p >= 1.0:
+            return -math.inf, 0.0
+        value = float(special.bdtr(k, n, p))
+        if value > 1e-290:
+            return math.log(value), 1e-8
+        lp, lq = math.log(p), math.log1p(-p)
+        top = float(min(k, max(0, math.floor((n + 1) * p))))  # the largest term's index
+        cut = 60.0 + math.log(n)
+        width = 1024
+        while True:
+            lo_i, hi_i = max(0.0, top - width), min(float(k), top + width)
+            i = np.arange(lo_i, hi_i + 1.0)
+            terms = log_terms(i, lp, lq)
+            peak = float(terms.max())
+            low_ok = lo_i == 0.0 or terms[0] < peak - cut
+            high_ok = hi_i == float(k) or terms[-1] < peak - cut
+            if low_ok and high_ok:
+                break
+            width *= 4
+        value = peak + math.log(float(np.exp(terms - peak).sum()))
+        mag = 3.0 * big + k * abs(lp) + n * abs(lq)
+        return value, 16.0 * _EPS * (mag + abs(value) + 1.0) + math.exp(-60.0)
 
     return log_cdf
 

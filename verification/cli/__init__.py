@@ -67,11 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = _json_errors(args_list)
     parser = build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
     except UsageError as exc:
         return fail(exc.prog, exc, as_json=as_json)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    if extra:  # named after the sub-command, like every other error
+        words = ["netcoreset", args.command, getattr(args, "bound_command", None)]
+        where = " ".join(w for w in words if isinstance(w, str))
+        unknown = " ".join(extra)
+        return fail(where, f"unrecognized arguments: {unknown} (see --help)", as_json=as_json)
     prog = f"netcoreset {args.command}"
     try:
         with one_line_warnings(prog):

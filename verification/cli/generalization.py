@@ -206,6 +206,28 @@ def _architectures(args: argparse.Namespace, model_arch: str) -> tuple[str, ...]
     return tuple(names)
 
 
+#: Caps that keep one run's work bounded (each value is one more trial of the whole grid).
+_MAX_LEVELS, _MAX_SEEDS, _MAX_LIST, _MAX_EPOCHS = 1 << 16, 100, 100, 1000
+
+
+def _check_work(args: argparse.Namespace) -> None:
+    """``ValueError`` when a list or a count is past its cap (:data:`_MAX_LEVELS` levels,
+    :data:`_MAX_SEEDS` seeds, :data:`_MAX_LIST` values a list, :data:`_MAX_EPOCHS` epochs)."""
+    if any(r > _MAX_LEVELS for r in args.levels):
+        raise ValueError(f"--levels must be at most {_MAX_LEVELS}; got {max(args.levels)}")
+    if len(args.seeds) > _MAX_SEEDS or any(s >= 2**63 for s in args.seeds):
+        raise ValueError(f"--seeds: at most {_MAX_SEEDS} seeds, each below 2^63")
+    for flag, values in (("--keeps", args.keeps), ("--levels", args.levels)):
+        if len(values) > _MAX_LIST:
+            raise ValueError(f"{flag}: at most {_MAX_LIST} values; got {len(values)}")
+    for flag, epochs in (
+        ("--retrain-epochs", args.retrain_epochs),
+        ("--qat-epochs", args.qat_epochs),
+    ):
+        if epochs > _MAX_EPOCHS:
+            raise ValueError(f"{flag} must be at most {_MAX_EPOCHS}; got {epochs}")
+
+
 def _grid(args: argparse.Namespace, architectures: tuple[str, ...]) -> Any:
     from netcoreset.verification.experiments.certificate import SearchGrid
 
@@ -219,6 +241,7 @@ def _grid(args: argparse.Namespace, architectures: tuple[str, ...]) -> Any:
         raise ValueError(f"--levels must be integers >= 1; got {args.levels}")
     if any(s < 0 for s in args.seeds):
         raise ValueError(f"--seeds must be integers >= 0; got {args.seeds}")
+    _check_work(args)
     if any(q not in ("kmeans", "uniform") for q in args.quantizers):
         raise ValueError(f"--quantizers must be kmeans and/or uniform; got {args.quantizers}")
     if args.retrain_epochs < 0 or args.qat_epochs < 0:
