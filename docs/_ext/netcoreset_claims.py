@@ -14,11 +14,12 @@ time, so that the claims page cannot drift from the numbers it reports.
     The pre-registered certificates of ``generalization_prereg_*.json``: a table of the
     deterministic ones and a separate table of the stochastic (PAC-Bayes) ones, each row with
     the registration's SHA-256, :math:`n` and delta; each file's provenance below.
-``.. result-provenance:: FILE``
+``.. result-provenance:: FILE [FILE ...]``
     Whether a committed result (any JSON file with a ``"provenance"`` object, see
     :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
     documented: *current*, *stale* (naming the modules changed since) or *provenance not
-    recorded*; with the commit, command, data hashes and wall time.
+    recorded*; with the commit, command, data hashes and wall time (several files: one line
+    each).
 ``.. reproduced-run:: FILE``
     How the run was made (data set, network, plan, versions, wall times).
 ``.. reproduced-drops:: FILE``
@@ -184,10 +185,30 @@ def _provenance_lines(record: dict[str, Any] | None, where: str) -> list[str]:
     ]
 
 
+def _provenance_item(record: dict[str, Any] | None, where: str) -> str:
+    got = compare(record)
+    if got["status"] == "not recorded":
+        return f"``{where}``: provenance not recorded"
+    commit = (got["commit"] or "unknown")[:10]
+    if got["status"] == "current":
+        return f"``{where}``: produced by the current source (commit {commit})"
+    named = ", ".join(f"``{m}``" for m in got["changed"][:_MAX_MODULES])
+    more = len(got["changed"]) - _MAX_MODULES
+    return f"``{where}``: **stale** (commit {commit}; changed since: {named}" + (
+        f" and {more} more)" if more > 0 else ")"
+    )
+
+
 class ResultProvenance(_ResultsDirective):
     def run(self) -> list[nodes.Node]:
-        record = self.load()[0].get("provenance")
-        return self.render(_provenance_lines(record, self.arguments[0]))
+        results = self.load()
+        if len(results) == 1:
+            return self.render(_provenance_lines(results[0].get("provenance"), self.arguments[0]))
+        items = [
+            _provenance_item(r.get("provenance"), a)
+            for a, r in zip(self.arguments, results, strict=True)
+        ]
+        return self.render([f"* {item}" for item in items] + [""])
 
 
 def _arch(r: dict[str, Any]) -> str:
