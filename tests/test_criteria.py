@@ -256,3 +256,14 @@ def test_guarantee_mode_states_its_certificate():
         compress(net, x, eps=0.5, certificate="none")
     with pytest.raises(ValueError, match="certificate must be one of"):
         compress(net, x, keep=0.5, certificate="top1")
+
+
+def test_the_verify_command_tests_a_criterion(tmp_path, capsys):
+    from netcoreset.verification.cli import main
+
+    plot = tmp_path / "check.png"
+    argv = ["verify", "--criterion", "top1", "--keep", "0.5", "--eps", "0.5", "--trials", "3"]
+    rc = main([*argv, "--epochs", "1", "--method", "magnitude", "--plot", str(plot)])
+    assert rc == 0
+    assert "criterion top1, delta=0.1" in capsys.readouterr().out
+    assert plot.stat().st_size > 1000

@@ -24,7 +24,8 @@ def plot_check(result: GuaranteeCheck, path: str | os.PathLike[str]) -> str:
     r"""Save a two-panel figure of a :class:`GuaranteeCheck` to ``path`` (PNG, PDF, SVG...).
 
     Left: the empirical CDF of the worst relative output error
-    :math:`W = \max_k |\hat f_k - f_k| / |f_k|` over all evaluated inputs (log x-axis; infinite
+    :math:`W = \max_k |\hat f_k - f_k| / |f_k|` (for another criterion, its score:
+    :func:`netcoreset.sampler.criterion_scores`) over all evaluated inputs (log x-axis; infinite
     errors drawn at the right edge), with the requested :math:`\varepsilon`, the achieved
     :math:`\varepsilon` (the empirical :math:`(1-\delta)`-quantile of :math:`W`) and its interval,
     and the level :math:`1-\delta`. Right: the failure probability estimate :math:`\hat p` with
@@ -50,9 +51,9 @@ def plot_check(result: GuaranteeCheck, path: str | os.PathLike[str]) -> str:
     finite = w[np.isfinite(w)]
     positive = finite[finite > 0]
     refs = [result.eps, result.achieved_eps, result.achieved_eps_lower, result.achieved_eps_upper]
-    refs = [v for v in refs if math.isfinite(v) and v > 0]
-    lo_x = min([*positive.tolist(), *refs, result.eps]) / 2
-    hi_x = max([*positive.tolist(), *refs, result.eps]) * 2
+    refs = [v for v in refs if v is not None and math.isfinite(v) and v > 0]
+    span = [*positive.tolist(), *refs] or [1.0]  # top1: every score is 0 or inf
+    lo_x, hi_x = min(span) / 2, max(span) * 2
     shown = np.clip(np.where(np.isfinite(w), w, hi_x), lo_x, hi_x)
     ecdf = np.arange(1, w.size + 1) / w.size
 
@@ -62,7 +63,8 @@ def plot_check(result: GuaranteeCheck, path: str | os.PathLike[str]) -> str:
     ax.set_xscale("log")
     ax.set_xlim(lo_x, hi_x)
     ax.set_ylim(0, 1.02)
-    ax.axvline(result.eps, color="tab:red", ls="--", label=f"requested eps = {result.eps:g}")
+    if result.eps is not None:
+        ax.axvline(result.eps, color="tab:red", ls="--", label=f"requested eps = {result.eps:g}")
     if math.isfinite(result.achieved_eps) and result.achieved_eps > 0:
         ax.axvline(
             result.achieved_eps,
@@ -76,7 +78,12 @@ def plot_check(result: GuaranteeCheck, path: str | os.PathLike[str]) -> str:
     ax.axhline(1 - result.delta, color="grey", ls=":", label=f"1 - delta = {1 - result.delta:g}")
     n_inf = int(np.sum(~np.isfinite(w)))
     n_zero = int(np.sum(w == 0))
-    ax.set_xlabel("worst relative output error max_k |f^_k - f_k| / |f_k|")
+    criterion = getattr(result, "criterion", "entrywise")
+    ax.set_xlabel(
+        "worst relative output error max_k |f^_k - f_k| / |f_k|"
+        if criterion == "entrywise"
+        else f"score of criterion {criterion} (fails above eps)"
+    )
     ax.set_ylabel("fraction of evaluated inputs")
     note = f"{w.size} inputs"
     if n_zero:
@@ -107,7 +114,8 @@ def plot_check(result: GuaranteeCheck, path: str | os.PathLike[str]) -> str:
         fontsize=9,
     )
     bx.legend(fontsize=8, loc="upper right")
-    fig.suptitle(f"(eps, delta) = ({result.eps:g}, {result.delta:g}) guarantee check")
+    eps = "" if result.eps is None else f"eps = {result.eps:g}, "
+    fig.suptitle(f"{criterion}: {eps}delta = {result.delta:g}, guarantee check")
     fig.tight_layout()
     out = os.fspath(path)
     fig.savefig(out, dpi=120)

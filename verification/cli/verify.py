@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test the (eps, delta) guarantee of a compression method with confidence",
         description=(
             "Compress the model many times (one seeded generator per trial) and evaluate held-out "
-            "inputs; report whether P(some output leaves (1 +- eps) f) <= delta holds, is "
+            "inputs; report whether P(some output leaves (1 +- eps) f, or the --criterion "
+            "fails) <= delta holds, is "
             "violated or is undecided at confidence 1 - alpha. Without --model a small "
             "64-300-100-10 ReLU net is trained on scikit-learn's digits (seeded). MODEL is read "
             "without running code from the file (see compress --help)."
@@ -55,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="corenet, corenet+, corenet++, uniform, l1, l2, magnitude, svd (corenet)",
     )
     p.add_argument("--eps", type=real, required=True, help="relative error eps in (0, 1)")
+    p.add_argument(
+        "--criterion",
+        choices=["entrywise", "relative-l2", "top1", "margin"],
+        default="entrywise",
+        help="what fails on an input: an output outside (1 +- eps) f (entrywise, the default), "
+        "||f^ - f|| > eps ||f|| (relative-l2), another top-1 class (top1: --eps only sets the "
+        "compression's eps), or less than (1 - eps) of the original's margin (margin)",
+    )
     p.add_argument("--delta", type=real, default=0.1, help="failure probability (0.1)")
     p.add_argument(
         "--keep",
@@ -196,8 +205,9 @@ def run(args: argparse.Namespace) -> int:
                 model,
                 data,
                 compressor,
-                args.eps,
+                None if args.criterion == "top1" else args.eps,
                 args.delta,
+                criterion=args.criterion,
                 trials=args.trials,
                 inputs_per_trial=args.inputs_per_trial,
                 holdout_fraction=args.holdout_fraction,
