@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .common import bounded_int, check_output_folder
 
 _MAX_SEEDS = 1000
+_MAX_WORKERS = 256
+EXECUTORS = ("serial", "process", "dask")
 
 DATASET_CHOICES = ("digits", "mnist5k", "mnist", "fashion-mnist", "files")
 
@@ -53,6 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-depth", action="store_true", help="skip the depth experiment")
     p.add_argument("--no-plot", action="store_true", help="skip the plots")
     p.add_argument("--claims-only", metavar="RESULTS", help="re-decide the claims of a file")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="serial",
+        help="where the compressions run: serial, a process pool, or a local Dask cluster "
+        "(the same results bit for bit)",
+    )
+    p.add_argument("--workers", type=bounded_int(1, _MAX_WORKERS), default=2, help="processes (2)")
     p.set_defaults(handler=run)
 
 
@@ -98,6 +111,8 @@ def _command(args: argparse.Namespace) -> str:
         if getattr(args, flag) is not None:
             name = "architecture" if flag == "arch" else flag.replace("_", "-")
             words += [f"--{name}", str(getattr(args, flag))]
+    if getattr(args, "executor", "serial") != "serial":
+        words += ["--executor", args.executor, "--workers", str(args.workers)]
     for flag in ("quick", "tiny", "no_depth"):
         if getattr(args, flag):
             words.append(f"--{flag.replace('_', '-')}")
@@ -110,6 +125,40 @@ def _print_claims(claims: list[dict]) -> None:
         verdict = "not tested" if not c["tested"] else (
             "reproduced" if c["reproduced"] else "NOT reproduced")  # fmt: skip
         print(f"  {c['name']:<22} {verdict:<15} {c['summary']}")
+
+
+@contextmanager
+def open_executor(kind: str, workers: int) -> Iterator[Any]:
+    """``None`` for ``"serial"``, else a process pool or a local Dask cluster's executor of
+    ``workers`` single-threaded processes, shut down on exit.
+
+    >>> with open_executor("serial", 2) as ex:
+    ...     ex is None
+    True
+    """
+    if kind == "serial":
+        yield None
+    elif kind == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            yield pool
+    elif kind == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ValueError(
+                "--executor dask needs dask[distributed] (pip install 'dask[distributed]')"
+            ) from None
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        with cluster, Client(cluster) as client:
+            yield client.get_executor()
+    else:
+        raise ValueError(f"--executor must be one of {EXECUTORS}; got {kind!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,13 +194,15 @@ def run(args: argparse.Namespace) -> int:
         f"{len(splits.x_test)} test, loaded in {t_load:.1f}s; level {level}",
         flush=True,
     )
-    results = reproduce(
-        splits,
-        plan,
-        cache_dir=args.cache_dir,
-        depth=not args.no_depth,
-        log=lambda line: print(line, flush=True),
-    )
+    with open_executor(args.executor, args.workers) as executor:
+        results = reproduce(
+            splits,
+            plan,
+            cache_dir=args.cache_dir,
+            depth=not args.no_depth,
+            log=lambda line: print(line, flush=True),
+            executor=executor,
+        )
     results["command"] = _command(args)
     results["wall_seconds"]["load"] = t_load
     results["provenance"] = provenance(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 import time
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,12 @@ def reproduce(
     depth: bool = True,
     progress: bool | None = None,
     log: Any = print,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run ``plan`` on ``splits`` and return the results dictionary (see the module
-    docstring); ``log`` receives one line per stage."""
+    docstring); ``log`` receives one line per stage. The sweep's and the depth experiment's
+    compressions run through ``executor`` when given (the same results, see
+    :func:`~netcoreset.verification.experiments.sweep.run_sweep`)."""
     t0 = time.perf_counter()
     wall: dict[str, float] = {}
     trained = train_cached(
@@ -83,14 +87,18 @@ def reproduce(
     how = "from the cache" if trained.from_cache else f"trained in {wall['train']:.0f}s"
     log(f"{'-'.join(map(str, arch))} on {splits.name}: test accuracy {ref:.4f} ({how})")
     t1 = time.perf_counter()
-    rows, refused = run_sweep(trained.model, splits, plan, progress)
+    rows, refused = run_sweep(trained.model, splits, plan, progress, executor)
     wall["sweep"] = time.perf_counter() - t1
     log(f"sweep: {len(rows)} cells x {plan.seeds} compressions in {wall['sweep']:.0f}s")
     for cell in refused:
         log(f"  refused: {cell['method']} at {cell['keep']:.0%}: {cell['reason']}")
     t2 = time.perf_counter()
     cache = str(cache_dir) if cache_dir is not None else None
-    depth_rows = run_depth(splits, plan, cache_dir=cache, progress=progress) if depth else []
+    depth_rows = (
+        run_depth(splits, plan, cache_dir=cache, progress=progress, executor=executor)
+        if depth
+        else []
+    )
     wall["depth"] = time.perf_counter() - t2
     if depth:
         log(f"depth experiment: {len(depth_rows)} nets in {wall['depth']:.0f}s")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -156,15 +157,54 @@ def row_record(row: BudgetRow, reference_accuracy: float) -> dict[str, Any]:
     return rec
 
 
+def _sweep_cell(
+    model: torch.nn.Module,
+    parts: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    keep: float,
+    method: str,
+    seeds: int,
+    delta: float,
+) -> tuple[BudgetRow | None, str | None]:
+    """One cell of the sweep: its row, or the sampler's reason for refusing the budget."""
+    x_val, x_test, y_test = parts
+    try:
+        (row,) = compare_methods(
+            model,
+            x_val,
+            x_test,
+            y_test,
+            methods=(method,),
+            keeps=(keep,),
+            seeds=tuple(range(seeds)),
+            delta=delta,
+            progress=False,
+            certificate="paper",
+        )
+    except ValueError as exc:  # the sampler's refusal of this budget, kept on record
+        return None, str(exc)
+    return row, None
+
+
+def _worker_cell(*args: Any) -> tuple[BudgetRow | None, str | None]:
+    torch.set_num_threads(1)  # as in the serial run: the same arithmetic, bit for bit
+    return _sweep_cell(*args)
+
+
 def run_sweep(
     model: torch.nn.Module,
     splits: DataSplits,
     plan: SweepPlan,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The budget sweep of ``model``: one :func:`row_record` per (keep, method), and the
     cells the sampler refused (a budget below the smallest it can meet, e.g. 1% of a small
     net) as ``{"method", "keep", "reason"}``.
+
+    The cells are independent: with an ``executor`` (a
+    :class:`~concurrent.futures.ProcessPoolExecutor`, a Dask ``Client.get_executor()``, ...)
+    they run there, one thread each, and the results are those of the serial run bit for bit
+    (every compression has its own seed), in the same order; only the timings differ.
 
     >>> from netcoreset.verification.experiments.datasets import load_dataset
     >>> from netcoreset.verification.experiments.training import train_mlp
@@ -181,24 +221,21 @@ def run_sweep(
     quiet = not sys.stderr.isatty() if progress is None else not progress
     rows, refused = [], []
     cells = [(k, m) for k in plan.keeps for m in plan.methods]
-    for keep, method in tqdm(cells, desc="compressions", disable=quiet, leave=False):
-        try:
-            (row,) = compare_methods(
-                model,
-                splits.x_val,
-                splits.x_test,
-                splits.y_test,
-                methods=(method,),
-                keeps=(keep,),
-                seeds=tuple(range(plan.seeds)),
-                delta=plan.delta,
-                progress=False,
-                certificate="paper",
-            )
-        except ValueError as exc:  # the sampler's refusal of this budget, kept on record
-            refused.append({"method": method, "keep": keep, "reason": str(exc)})
-            continue
-        rows.append(row_record(row, ref))
+    parts = (splits.x_val, splits.x_test, splits.y_test)
+    futures = [
+        executor.submit(_worker_cell, model, parts, k, m, plan.seeds, plan.delta)
+        for k, m in cells
+    ] if executor is not None else []  # fmt: skip
+    bar = tqdm(cells, desc="compressions", disable=quiet, leave=False)
+    for i, (keep, method) in enumerate(bar):
+        if futures:
+            row, reason = futures[i].result()
+        else:
+            row, reason = _sweep_cell(model, parts, keep, method, plan.seeds, plan.delta)
+        if row is None:
+            refused.append({"method": method, "keep": keep, "reason": reason})
+        else:
+            rows.append(row_record(row, ref))
     return rows, refused
 
 
@@ -208,10 +245,11 @@ def run_depth(
     *,
     cache_dir: str | None = None,
     progress: bool | None = None,
+    executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
     """The depth experiment: for each number of hidden layers in ``plan.depth_layers``,
     train (or reload) the constant-width net and sweep ``plan.depth_keeps`` with
-    ``plan.depth_methods``."""
+    ``plan.depth_methods`` (through ``executor`` when given, see :func:`run_sweep`)."""
     out = []
     for layers in plan.depth_layers:
         cfg = plan.depth_config(layers)
@@ -220,7 +258,7 @@ def run_depth(
         )
         ref = accuracy(trained.model, splits.x_test, splits.y_test)
         sub = replace(plan, keeps=plan.depth_keeps, methods=plan.depth_methods)
-        rows, refused = run_sweep(trained.model, splits, sub, progress)
+        rows, refused = run_sweep(trained.model, splits, sub, progress, executor)
         out.append(
             {
                 "hidden_layers": layers,
