@@ -71,7 +71,8 @@ def test_custom_forward_chain_is_verified_and_certified() -> None:
     res = prune_linear(net, _data(shape=(1, 4, 4)), keep=0.4, seed=3, certificate="paper")
     assert res.chain and res.reason is None
     assert res.layers == ["first", "second", "head"]
-    assert res.compression is not None and res.certified_eps is not None
+    assert res.compression is not None and res.compression.report.certificate == "paper"
+    assert res.certified_delta == res.compression.report.certified_delta is not None
     assert _hits(res.expected_nnz, 0.4 * res.nnz_original)
 
 
