@@ -99,6 +99,8 @@ def test_compress_reports_accuracy_and_output_error_and_what_it_saved(tmp_path, 
     assert main([*argv, "--labels", str(tmp_path / "y.npy")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "not saved (--out FOLDER saves the result)"
+    # every WARNING line names what to do about it
+    assert all("; use " in ln or "holdout" in ln for ln in out if ln.startswith("WARNING"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "x.npy", "y.npy"]
     # accuracy of both networks on the labelled points, from the same forward passes
     with torch.no_grad():

@@ -234,8 +234,11 @@ def _print_report(rep: Any, source: str) -> None:
             f"with the empirical Delta-hat only (no kappa, a heuristic): "
             f"{rep.certified_eps_empirical:.4g}{below}"
         )
+    from netcoreset.sampler.notices import remedy_for
+
     for note in rep.warnings:
-        print(f"WARNING: {note}")
+        remedy = remedy_for(note)
+        print(f"WARNING: {note}" + ("" if remedy is None else f"; {remedy}"))
 
 
 def _print_evaluation(ev: dict[str, Any]) -> None:
