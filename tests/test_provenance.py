@@ -52,3 +52,39 @@ def test_record_is_strict_json_with_data_hashes(tmp_path):
     back = json.loads(path.read_text())["provenance"]
     assert back["source_sha256"] == pv.source_digest(back["source_files"])
     assert back["versions"]["netcoreset"] != "absent"
+
+
+def _with_provenance():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "with_provenance.py"
+    spec = importlib.util.spec_from_file_location("with_provenance", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wrapper_stamps_a_result_and_leaves_a_failed_one_alone(tmp_path):
+    import shlex
+    import sys
+
+    wp = _with_provenance()
+    out = tmp_path / "r.json"
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"xyz")
+    write = f"import json; json.dump({{'bound': 0.25}}, open({str(out)!r}, 'w'))"
+    assert wp.main(["--out", str(out), "--data", str(data), "--", sys.executable, "-c", write]) == 0
+    got = json.loads(out.read_text())
+    assert got["bound"] == 0.25
+    prov = got["provenance"]
+    assert shlex.split(prov["command"]) == [sys.executable, "-c", write]
+    assert prov["data_files"]["d.bin"]["bytes"] == 3 and prov["wall_seconds"] > 0
+    assert pv.compare(prov)["status"] == "current"
+    before = out.read_bytes()
+    assert wp.main(["--out", str(out), "--", sys.executable, "-c", "raise SystemExit(3)"]) == 3
+    assert out.read_bytes() == before  # a failed run adds nothing
+    missing = tmp_path / "none.json"
+    assert wp.main(["--out", str(missing), "--", sys.executable, "-c", "pass"]) == 1
+    assert not missing.exists()
