@@ -169,8 +169,8 @@ def one_summary(compress: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         caught: list[warnings.WarningMessage] = []
         try:
+            # the caller's filters stay in force (an "error" filter still raises at once)
             with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
                 result = compress(*args, **kwargs)
         except BaseException:
             _pass_on(caught)
