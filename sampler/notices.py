@@ -162,7 +162,10 @@ def one_summary(compress: F) -> F:
 
     The stages' own warnings (those also recorded in ``report.warnings``) are folded into
     the summary; any other warning raised during the call (from torch, say) is passed on
-    unchanged. If the call raises, every warning it gave is passed on unchanged.
+    unchanged. If the call raises, every warning it gave is passed on unchanged. Like every
+    use of :class:`warnings.catch_warnings`, this is not thread-safe: compressions running at
+    the same time in several threads of one process may lose or misplace warnings (each
+    result's findings are always in its ``report.warnings``).
     """
 
     @functools.wraps(compress)
