@@ -93,17 +93,22 @@ def test_a_tampered_split_is_refused(tmp_path):
 
 
 def test_log_positions_and_the_cost_of_trying_again(tmp_path):
-    log = RegistrationLog.open(tmp_path, "ef" * 32, "digits")
+    log = RegistrationLog.open(tmp_path, FP, "ef" * 32, "digits")
     assert [log.index_of(h) for h in ("a" * 64, "b" * 64, "a" * 64, "c" * 64)] == [1, 2, 1, 3]
-    again = RegistrationLog.open(tmp_path, "ef" * 32, "digits")  # read back from disk
+    again = RegistrationLog.open(tmp_path, FP, "ef" * 32, "digits")  # read back from disk
     assert [e["sha256"][0] for e in again.entries] == ["a", "b", "c"]
     # the weights 1/(i(i+1)) sum to 1 - 1/(K+1) <= 1 over any K registrations
     assert math.fsum(2.0 ** -registration_bits(i) for i in range(1, 5001)) == pytest.approx(
         1 - 1 / 5001, rel=1e-12
     )
     assert registration_bits(1) == 1.0 and registration_bits(3) >= math.log2(3)
+    # the same indices of another data set are another sample: another log
+    other = RegistrationLog.open(tmp_path, "00" * 32, "ef" * 32, "digits")
+    assert other.path != log.path and other.index_of("c" * 64) == 1
+    bad = json.loads(log.path.read_text())
+    log.path.write_text(json.dumps({**bad, "data_fingerprint": "11" * 32}))
     with pytest.raises(ValueError, match="not the registration log of this"):
-        RegistrationLog.open(tmp_path, "ef" * 32 if False else "ef" * 16 + "00" * 16, "digits")
+        RegistrationLog.open(tmp_path, FP, "ef" * 32, "digits")
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def main() -> int:
     from netcoreset.verification.experiments.registration import split_indices
 
     design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE, SPLIT_SEED))
-    log = RegistrationLog.open(REGISTRY, reg.certification_sha256, reg.dataset)
+    log = RegistrationLog.of(REGISTRY, reg)
     index = log.index_of(reg.sha256)  # logged before any certificate is computed
     delta_reg = DELTA * 2.0 ** -registration_bits(index)
     pt = CODE["prior_training"]

@@ -424,7 +424,7 @@ def _registered(args: argparse.Namespace, fingerprint: str, code: Any) -> tuple[
         raise RegistrationError(f"--delta {args.delta} differs from the registered {reg.delta}")
     _, cert = check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint, code=code)
     folder = args.registration_log or Path(args.registration).resolve().parent
-    log = RegistrationLog.open(folder, reg.certification_sha256, reg.dataset)
+    log = RegistrationLog.of(folder, reg)
     index = log.index_of(reg.sha256)  # logged before any certificate is computed
     bits = registration_bits(index)
     record = {

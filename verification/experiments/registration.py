@@ -21,8 +21,9 @@ with every certificate.
 
 **Trying again costs bits.** Every registration certified on one certification sample is
 appended to a log kept next to the registration files (:class:`RegistrationLog`, one file
-per certification sample, committed with the results). The :math:`i`-th registration logged
-on a sample gets the prior weight :math:`w_i = 1/(i(i+1))`, fixed in advance:
+per certification sample, i.e. per data set and split, committed with the results). The
+:math:`i`-th registration logged on a sample gets the prior weight :math:`w_i = 1/(i(i+1))`,
+fixed in advance:
 
 .. math::
 
@@ -67,6 +68,7 @@ __all__ = [
     "split_indices",
     "indices_sha256",
     "registration_bits",
+    "sample_sha256",
     "make_registration",
     "check_registration",
 ]
@@ -337,39 +339,59 @@ def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
     return path or "code", a, b
 
 
+def sample_sha256(data_fingerprint: str, certification_sha256: str) -> str:
+    """The identity of a certification sample: its data set's fingerprint and its indices
+    (the same indices of two data sets are two samples).
+
+    >>> sample_sha256("ab" * 32, "cd" * 32) != sample_sha256("ef" * 32, "cd" * 32)
+    True
+    """
+    return hashlib.sha256(f"{data_fingerprint}:{certification_sha256}".encode()).hexdigest()
+
+
 @dataclass
 class RegistrationLog:
     """Every registration certified on one certification sample, in order (one JSON file per
-    sample, named by the sample's hash).
+    sample, named by :func:`sample_sha256` of the data's fingerprint and the sample's indices).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     log = RegistrationLog.open(d, "ef" * 32, "digits")
+    ...     log = RegistrationLog.open(d, "ab" * 32, "ef" * 32, "digits")
     ...     log.index_of("aa" * 32), log.index_of("bb" * 32), log.index_of("aa" * 32)
     (1, 2, 1)
     """
 
     path: Path
+    data_fingerprint: str
     certification_sha256: str
     dataset: str
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def open(cls, folder: str | Path, certification_sha256: str, dataset: str) -> RegistrationLog:
+    def open(
+        cls, folder: str | Path, data_fingerprint: str, certification_sha256: str, dataset: str
+    ) -> RegistrationLog:
         """The log of one certification sample in ``folder`` (empty if none yet)."""
-        path = Path(folder) / f"log-{certification_sha256[:16]}.json"
-        log = cls(path, certification_sha256, dataset)
+        sample = sample_sha256(data_fingerprint, certification_sha256)
+        path = Path(folder) / f"log-{dataset}-{sample[:16]}.json"
+        log = cls(path, data_fingerprint, certification_sha256, dataset)
         if path.exists():
             data = _read_json(path, "registration log")
             if (
                 not isinstance(data, dict)
                 or data.get("schema") != LOG_SCHEMA
+                or data.get("data_fingerprint") != data_fingerprint
                 or data.get("certification_sha256") != certification_sha256
                 or not isinstance(data.get("registrations"), list)
             ):
                 raise ValueError(f"{path} is not the registration log of this certification sample")
             log.entries = [e for e in data["registrations"] if isinstance(e, dict)]
         return log
+
+    @classmethod
+    def of(cls, folder: str | Path, reg: Registration) -> RegistrationLog:
+        """The log of ``reg``'s certification sample."""
+        return cls.open(folder, reg.data_fingerprint, reg.certification_sha256, reg.dataset)
 
     def index_of(self, registration_sha256: str) -> int:
         """The 1-based position of a registration in the log, appending (and saving) it when
@@ -387,8 +409,9 @@ class RegistrationLog:
             self.path,
             {
                 "schema": LOG_SCHEMA,
-                "certification_sha256": self.certification_sha256,
                 "dataset": self.dataset,
+                "data_fingerprint": self.data_fingerprint,
+                "certification_sha256": self.certification_sha256,
                 "registrations": self.entries,
             },
         )
