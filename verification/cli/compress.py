@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Compress MODEL (.safetensors with its architecture, or .pt/.pth: an nn.Sequential "
             "saved with torch.save, or a state dict with --architecture; read without running "
             "code from the file) using the points of --data or --dataset. Prints the report, "
-            "the certificate and, with --labels or --dataset, the accuracy and output error; "
-            "writes nothing unless --out is given."
+            "the certificate, the mean relative output error and, with --labels or --dataset, "
+            "the accuracy; writes nothing unless --out is given."
         ),
     )
     p.add_argument("model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
