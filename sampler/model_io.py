@@ -86,6 +86,7 @@ MAX_NESTING = 64
 
 _ALLOWED = (nn.Sequential, nn.Linear, nn.ReLU, nn.Flatten, nn.Dropout, nn.Identity)
 _SUFFIXES = (".pt", ".pth", ".safetensors")
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -292,8 +293,10 @@ def _plain_tensor(t: Any, what: str) -> torch.Tensor:
             f"{what} has strides {tuple(t.stride())} that reuse its memory (a stride-0 or "
             "overlapping view): a model file must store every value"
         )
-    if not t.is_floating_point():
-        raise ValueError(f"{what} must be floating point; got dtype {t.dtype}")
+    if t.dtype not in _FLOAT_DTYPES:
+        raise ValueError(
+            f"{what} must be float16, bfloat16, float32 or float64; got dtype {t.dtype}"
+        )
     return t.detach()
 
 
