@@ -26,6 +26,7 @@ therefore not among the mutations asserted for it.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -61,6 +62,19 @@ def single_failure(table, p):
     return float(pmf[table < p].sum())
 
 
+@functools.lru_cache(maxsize=256)
+def _transitions(n, p, m_classifiers):
+    """Per classifier j, the matrix P[k_j = r - r' | r points left] (rows r, columns r')."""
+    r = np.arange(n + 1)
+    k = r[:, None] - r[None, :]
+    kk = np.clip(k, 0, n)
+    mats = []
+    for j in range(m_classifiers):
+        pj = min(1.0, p / (1.0 - j * p))
+        mats.append(np.where(k >= 0, stats.binom.pmf(kk, r[:, None], pj), 0.0))
+    return kk, mats
+
+
 def class_failure(table, p, m_classifiers):
     """P[some bound(k_j) < p] for M classifiers with disjoint error regions of probability p.
 
@@ -70,15 +84,11 @@ def class_failure(table, p, m_classifiers):
     """
     n = table.size - 1
     passes = (table >= p).astype(np.float64)
-    r = np.arange(n + 1)
-    k = r[:, None] - r[None, :]  # from r points left (row) to r' (column): k = r - r'
-    kk = np.clip(k, 0, n)
+    kk, mats = _transitions(n, float(p), m_classifiers)
     prob = np.zeros(n + 1)
     prob[n] = 1.0
-    for j in range(m_classifiers):
-        pj = min(1.0, p / (1.0 - j * p))
-        step = np.where(k >= 0, stats.binom.pmf(kk, r[:, None], pj), 0.0) * passes[kk]
-        prob = prob @ step
+    for step in mats:
+        prob = prob @ (step * passes[kk])
     return 1.0 - float(prob.sum())
 
 
