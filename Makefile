@@ -151,6 +151,7 @@ REPRODUCE_DATASETS ?= mnist fashion-mnist mnist5k digits
 claims: install
 	@for f in $(RESULTS)/claims-*.json; do \
 	  echo "claims: $$f"; $(VENV)/bin/netcoreset reproduce --claims-only "$$f" || exit 1; done
+	$(PY) tools/render_readme.py
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "claims: docs/_build/html/claims.html"
 
@@ -169,14 +170,15 @@ reproduce-full: install data
 # renders README.md's result blocks from them; the docs pages follow at their next build and
 # label any result whose source has changed since as stale. Run it after the last change to
 # the sampler, the certificates and the bounds. Wall time of each part, one thread on the
-# two-core development machine (from the runs' own records; longer when the machine is shared):
-#   reproduce-full: mnist about 15 min alone (83 min at load 10), fashion-mnist 9.5 min,
-#                   mnist5k 2.5 min, digits 1 min
+# two-core development machine, from the committed runs' own records (wall_seconds,
+# total_seconds, total_s; longer when the machine is shared):
+#   reproduce-full: fashion-mnist 9.5 min, mnist5k 2.5 min, digits 1 min; mnist has the same
+#                   plan and sizes as fashion-mnist
 #   certificates:   Fashion-MNIST 35 min, MNIST 5k 5 min, digits 1 min, encoding ablation 2 min
-#   benchmarks:     make bench a few minutes, --full about 10 min (benchmarks/results/current*.json;
-#                   the before/after pairs there are records of earlier code and are kept)
-# In all about 85 minutes alone. `make results-quick` runs every part at its quick level into
-# results-quick/ (nothing committed is replaced; about 10 minutes), to check that it all runs.
+#   benchmarks:     1 min (default) and 0.5 min (--full --only memory) to benchmarks/results/
+#                   current*.json; the before/after pairs there record earlier code and are kept
+# In all about 65 minutes alone. `make results-quick` runs every part at its quick level into
+# results-quick/ (nothing committed is replaced), to check that it all runs.
 GEN := benchmarks/generalization
 WITH_PROV := $(PY) tools/with_provenance.py
 results: reproduce-full

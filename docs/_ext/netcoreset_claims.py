@@ -3,7 +3,8 @@ time, so that the claims page cannot drift from the numbers it reports.
 
 ``.. reproduced-claims:: FILE [FILE ...]``
     The verdicts: one short row per claim with a column per results file (and, with the
-    ``:untested:`` option ``NAME: REASON``, a column for a data set not run), then one row
+    ``:untested:`` option ``NAME: REASON[; NAME: REASON ...]``, a column for each data set
+    not run), then one row
     per claim and data set with the measured numbers, then each claim's statement, the
     paper's wording (as recalled) and its rule.
 ``.. generalization-best:: FILE [FILE ...]``
@@ -108,14 +109,14 @@ class ReproducedClaims(_ResultsDirective):
         runs = self.load()
         names = list(dict.fromkeys(c["name"] for r in runs for c in r["claims"]))
         find = [{c["name"]: c for c in r["claims"]} for r in runs]
-        untested = self.options.get("untested")
-        extra = [t.strip() for t in untested.split(":", 1)] if untested else None
+        untested = self.options.get("untested") or ""
+        extra = [[t.strip() for t in u.split(":", 1)] for u in untested.split(";") if u.strip()]
         header = ["claim", *(r["dataset"]["name"] for r in runs)]
         rows = [[f"**{n}**", *(_short(f.get(n)) for f in find)] for n in names]
         prov = ["*source*", *(compare(r.get("provenance"))["status"] for r in runs)]
-        if extra:
-            header.append(extra[0])
-            rows = [[*row, extra[1]] for row in rows]
+        for name, reason in extra:
+            header.append(name)
+            rows = [[*row, reason] for row in rows]
             prov.append("")
         lines = _list_table(header, [*rows, prov], None)
         detail = []
