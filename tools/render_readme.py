@@ -78,8 +78,14 @@ def render_claims(runs: dict[str, dict[str, Any] | None]) -> str:
             if n in claims[k]:
                 lines.append(f"  - {CLAIM_RUNS[k]}: {claims[k][n]['summary']}")
     lines.append("")
-    sources = ", ".join(f"{CLAIM_RUNS[k]} {_source(r)}" for k, r in have.items())
-    lines.append(f"Produced by: {sources}.")
+    lines.append("Networks and sources:")
+    lines.append("")
+    for k, r in have.items():
+        arch = "-".join(str(w) for w in r["architecture"])
+        lines.append(
+            f"- {CLAIM_RUNS[k]}: {arch}, test accuracy {100 * r['reference_accuracy']:.2f}% "
+            f"before compression, {r['plan']['seeds']} compressions per cell; {_source(r)}."
+        )
     return "\n".join(lines)
 
 
