@@ -184,8 +184,7 @@ def sample_size(
     --------
     netcoreset.bounds.symbolic.sample_size_expr : the same formula in sympy.
     netcoreset.bounds.symbolic.bernstein_exponent_expr : the Bernstein exponent it solves.
-    netcoreset.bounds.symbolic.bernstein_exponent_general_expr : the same with the coverage
-        constant :math:`C`.
+    netcoreset.bounds.symbolic.bernstein_exponent_general_expr : the same with Lemma 1's :math:`C`.
     netcoreset.bounds.symbolic.check_eight_form_condition : the derivation check (sympy).
 
     Examples
