@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from netcoreset.verification.experiments import provenance as pv
 from netcoreset.verification.experiments.files import write_json
 
@@ -88,3 +90,14 @@ def test_wrapper_stamps_a_result_and_leaves_a_failed_one_alone(tmp_path):
     missing = tmp_path / "none.json"
     assert wp.main(["--out", str(missing), "--", sys.executable, "-c", "pass"]) == 1
     assert not missing.exists()
+
+
+def test_dirty_compares_the_hashed_source_with_the_commit():
+    head = pv._git("rev-parse", "HEAD")
+    if head is None:
+        pytest.skip("not a git checkout of the project")
+    commit = head.decode().strip()
+    committed = pv._committed_files(commit)
+    assert committed is not None and set(committed) >= {"bounds/__init__.py"}
+    assert pv._commit(committed) == (commit, False)
+    assert pv._commit({**committed, "bounds/__init__.py": "0" * 64}) == (commit, True)

@@ -3,8 +3,9 @@ r"""Provenance of a committed result: which code, which data, which command, how
 Every result file the project publishes (``docs/results/``, ``benchmarks/results/``) carries a
 ``"provenance"`` object written by :func:`provenance`:
 
-* ``commit``: the git commit of the source tree (``null`` outside a git checkout) and
-  ``dirty``: whether the package's source differed from that commit when the run started;
+* ``commit``: the git commit of the checkout the packages sit in (``null`` outside a git
+  checkout of the project) and ``dirty``: whether the hashed source (below) differs from that
+  commit's files, compared hash by hash, so that an installed copy is judged by its content;
 * ``source_sha256``: one SHA-256 over the package source the run used, and ``source_files``:
   the SHA-256 of each file it covers. The source is every ``*.py`` file below the three
   packages ``netcoreset.bounds``, ``netcoreset.sampler`` and ``netcoreset.verification``
@@ -108,26 +109,52 @@ def source_digest(files: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, data: bytes | None = None) -> bytes | None:
     root = _package_dir("bounds").parent
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+            ["git", "-C", str(root), *args], input=data, capture_output=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
 
 
-def _commit() -> tuple[str | None, bool | None]:
+def _committed_files(head: str) -> dict[str, str] | None:
+    """SHA-256 of the packages' ``*.py`` files in commit ``head`` of the git checkout the
+    packages sit in, keyed like :func:`source_files`; ``None`` when that tree has no such
+    packages at its top (an installed copy inside some other repository, say)."""
+    listing = _git("ls-tree", "-r", "--full-tree", head, "--", *PACKAGES)
+    if not listing:
+        return None
+    blobs = {}
+    for line in listing.decode().splitlines():
+        meta, path = line.split("\t", 1)
+        if path.endswith(".py") and path.split("/")[0] in PACKAGES:
+            blobs[path] = meta.split()[2]
+    batch = _git("cat-file", "--batch", data="".join(f"{b}\n" for b in blobs.values()).encode())
+    if not blobs or batch is None:
+        return None
+    out, pos = {}, 0
+    for path in blobs:  # "<sha> blob <size>\n<content>\n" per object, in order
+        end = batch.index(b"\n", pos)
+        size = int(batch[pos:end].split()[2])
+        out[path] = hashlib.sha256(batch[end + 1 : end + 1 + size]).hexdigest()
+        pos = end + 2 + size
+    return dict(sorted(out.items()))
+
+
+def _commit(files: Mapping[str, str]) -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether ``files`` (the hashed source) differ from it; both
+    ``None`` outside a git checkout of the project."""
     head = _git("rev-parse", "HEAD")
     if head is None:
         return None, None
-    status = _git("status", "--porcelain", "--untracked-files=all", "--", *PACKAGES)
-    dirty = None if status is None else any(
-        line.rstrip().endswith(".py") for line in status.splitlines()
-    )  # fmt: skip
-    return head.strip(), dirty
+    commit = head.decode().strip()
+    committed = _committed_files(commit)
+    if committed is None:
+        return None, None
+    return commit, committed != dict(files)
 
 
 def _versions() -> dict[str, str]:
@@ -175,7 +202,7 @@ def provenance(
     'current'
     """
     files = dict(files) if files is not None else source_files()
-    commit, dirty = _commit()
+    commit, dirty = _commit(files)
     started_ago = wall_seconds or 0.0
     data = {
         str(Path(p).name): {"sha256": file_sha256(p), "bytes": Path(p).stat().st_size}
