@@ -178,8 +178,12 @@ def write_result(
     """Write a result folder at ``path`` atomically (see the module docstring)."""
     from safetensors.torch import save_file
 
-    _check_target(path)
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"cannot save to {path}: {parent} is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent, path):  # fail before writing anything (under the lock: another
+        _check_target(path)  # save may be between its two renames)
     content = {
         "format": FORMAT,
         "version": VERSION,
