@@ -54,6 +54,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "netcoreset_docs",  # docs/_ext: API walk for the templates, ``.. derivation-checks::``
     "netcoreset_claims",  # docs/_ext: ``.. reproduced-claims::`` etc. from docs/results/*.json
+    "sphinx_gallery.gen_gallery",  # examples/*.py -> auto_examples/, executed at build time
 ]
 
 templates_path = ["_templates"]
@@ -66,6 +67,83 @@ language = "en"
 # The bibliography of these pages uses sphinxcontrib-bibtex, whose warnings are unaffected.
 suppress_warnings = ["ref.citation"]
 nitpicky = False
+# Every cross-reference must resolve (see the -n/nitpicky build). The pages are built offline,
+# so the documentation of the libraries below cannot be linked (intersphinx would need their
+# inventories over the network): their types are named in signatures and docstrings as plain
+# text. Only names of other projects are listed; a netcoreset name that does not resolve is a
+# broken link to fix, never to add here.
+_EXTERNAL = {
+    "py:class": (
+        # Python's standard library
+        "collections.abc.Callable",
+        "collections.abc.Iterable",
+        "collections.abc.Iterator",
+        "collections.abc.Mapping",
+        "collections.abc.Sequence",
+        "concurrent.futures.Executor",
+        "concurrent.futures._base.Executor",
+        "os.PathLike",
+        "pathlib.Path",
+        "argparse.Namespace",
+        "argparse.ArgumentParser",
+        "argparse._SubParsersAction",
+        "numbers.Real",
+        # NumPy
+        "numpy.ndarray",
+        "numpy.typing.ArrayLike",
+        "numpy.typing.NDArray",
+        "numpy.dtype",
+        "numpy.random.Generator",
+        "numpy.random.SeedSequence",
+        "numpy.float64",
+        "numpy.int64",
+        # PyTorch (torch.Generator is torch._C.Generator at run time, likewise nn classes)
+        "torch.Tensor",
+        "torch.dtype",
+        "torch.device",
+        "torch.Generator",
+        "torch._C.Generator",
+        "torch.float32",
+        "torch.float64",
+        "torch.nn.Module",
+        "torch.nn.Linear",
+        "torch.nn.Sequential",
+        "torch.nn.ReLU",
+        "torch.nn.modules.module.Module",
+        "torch.nn.modules.linear.Linear",
+        "torch.nn.modules.container.Sequential",
+        "torch.nn.modules.activation.ReLU",
+        # SymPy
+        "sympy.Expr",
+        "sympy.Symbol",
+        "sympy.core.expr.Expr",
+        "sympy.core.symbol.Symbol",
+        "sympy.core.relational.Relational",
+        "sympy.tensor.indexed.IndexedBase",
+        "sympy.logic.boolalg.Boolean",
+        "sympy.core.basic.Basic",
+        # hypothesis, matplotlib
+        "hypothesis.strategies.SearchStrategy",
+        "matplotlib.figure.Figure",
+        "matplotlib.axes.Axes",
+        "matplotlib.axes._axes.Axes",
+    ),
+    "py:func": (
+        "torch.multinomial",
+        "torch.binomial",
+        "torch.nn.utils.prune.remove",
+        "torch.nn.utils.prune.custom_from_mask",
+        "torch.nn.utils.prune.l1_unstructured",
+        "torch.nn.utils.parametrize.register_parametrization",
+        "torch.nn.utils.skip_init",
+        "scipy.optimize.brentq",
+        "numpy.frombuffer",
+    ),
+    "py:mod": ("torch.nn.utils.prune", "torch.nn.utils.parametrize", "sympy", "safetensors"),
+    # Python's constants, as napoleon marks up "bool, default False"
+    "py:obj": ("True", "False"),
+}
+nitpick_ignore = [(role, target) for role, targets in _EXTERNAL.items() for target in targets]
 # Equations are numbered per theory page, prefixed by the page's number ((3.2) is the second
 # equation of the third theory page), so that a reference from another page is unambiguous.
 numfig = True
@@ -89,6 +167,9 @@ autodoc_type_aliases = {
     "NDArray": "numpy.typing.NDArray",
 }
 autodoc_class_signature = "mixed"
+# A method without a docstring shows none, rather than its base class's (torch.nn.Module's
+# forward, for instance, would document PyTorch's internals on our pages).
+autodoc_inherit_docstrings = False
 
 # NumPy-style docstrings written by several people: napoleon parses both NumPy and Google
 # styles and turns unknown section headers into rubrics instead of failing.
@@ -97,7 +178,29 @@ napoleon_google_docstring = True
 napoleon_use_param = True
 napoleon_use_rtype = False
 napoleon_use_ivar = True  # "Attributes" sections as fields: no duplicate object descriptions
-napoleon_preprocess_types = False
+# Types in "Parameters"/"Returns" are parsed as numpydoc describes them: "int, default 1" and
+# "{"a", "b"}" become a type, a keyword and literals instead of one unresolvable class name.
+napoleon_preprocess_types = True
+# Plain-language types of the numpydoc standard, kept as words (single backquotes render them
+# in italics and make no link). (Sphinx also applies these to the annotations in signatures, so
+# no key may be a name that an annotation uses, such as Tensor or nn.Module.)
+_WORDS = (
+    "array_like",
+    "array-like",
+    "sequence",
+    "callable",
+    "mapping",
+    "iterable",
+    "path-like",
+    "path",
+    "shape",
+    "scalar",
+    "number",
+    "sympy expression",
+    "strategy",
+    "file-like",
+)
+napoleon_type_aliases = {word: f"`{word}`" for word in _WORDS}
 napoleon_custom_sections = [
     "Algorithm",
     "Assumptions",
@@ -136,6 +239,29 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 plot_rcparams = {"figure.figsize": (6.4, 3.6), "font.size": 10, "axes.grid": True}
 plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\n"
+
+# -- gallery (examples/*.py, executed at build time; each takes a few seconds) ------------------
+
+# The examples run in this process: one thread, as in the tests (torch with 2 threads is
+# pathologically slow on small machines), and matplotlib without a display.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sphinx_gallery_conf = {
+    "examples_dirs": str(DOCS.parent / "examples"),
+    "gallery_dirs": "auto_examples",  # generated (git-ignored), like api/generated
+    "filename_pattern": r"\.py$",  # execute every example, not only plot_*.py
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,  # a failing example fails the build
+    "only_warn_on_example_error": False,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "min_reported_time": 0,
+    "show_memory": False,
+    "show_signature": False,
+    "reset_modules": ("matplotlib",),
+    "backreferences_dir": None,
+    "write_computation_times": True,  # auto_examples/sg_execution_times.rst
+}
 
 # -- intersphinx (off unless NETCORESET_DOCS_INTERSPHINX=1; see the module docstring) -----------
 

@@ -22,9 +22,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,27 +53,57 @@ API_MODULES = (
 _MAX_VALUE_CHARS = 60
 
 
-def _data_names(mod: ModuleType) -> list[tuple[str, bool]]:
-    """(name, show its value) for the constants of ``mod.__all__``."""
+def _doc_comment(mod: ModuleType, name: str) -> list[str]:
+    """The ``#:`` comment (or string) documenting ``name`` where it is defined, if any.
+
+    A package re-exports constants of its submodules, so the submodules already imported are
+    searched too, for an attribute that is the same object.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    value = getattr(mod, name, None)
+    for modname in sorted(sys.modules):
+        if modname != mod.__name__ and not modname.startswith(mod.__name__ + "."):
+            continue
+        if getattr(sys.modules[modname], name, object()) is not value:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
+        except Exception:  # no source (a compiled module): nothing to show
+            continue
+        if ("", name) in docs:
+            return [line for line in docs[("", name)] if line is not None]
+    return []
+
+
+def _constants(mod: ModuleType) -> list[dict[str, Any]]:
+    """Name, value (when short) and doc comment of each constant of ``mod.__all__``."""
     out = []
     for name in getattr(mod, "__all__", ()):
         value = getattr(mod, name, None)
-        if inspect.isclass(value) or inspect.ismodule(value) or callable(value):
-            continue
-        out.append((str(name), len(repr(value)) <= _MAX_VALUE_CHARS))
+        if inspect.isclass(value) or inspect.ismodule(value) or inspect.isroutine(value):
+            continue  # autosummary lists these; a type alias such as Literal[...] is data
+        text = repr(value)
+        out.append(
+            {
+                "name": str(name),
+                "value": text if len(text) <= _MAX_VALUE_CHARS and "\n" not in text else "",
+                "doc": _doc_comment(mod, str(name)),
+            }
+        )
     return out
 
 
 def api_tables(modules: tuple[str, ...] = API_MODULES) -> dict[str, dict[str, Any]]:
-    """``{"api_data": {module: [(constant, show value), ...]}}`` (plain, picklable data)."""
-    data: dict[str, list[tuple[str, bool]]] = {}
+    """``{"api_data": {module: [constant, ...]}}`` for the template (plain, picklable data)."""
+    data: dict[str, list[dict[str, Any]]] = {}
     for name in modules:
         try:
             mod = importlib.import_module(name)
         except Exception as exc:  # autosummary reports the import error itself
             logger.info("netcoreset_docs: cannot import %s (%s)", name, exc)
             continue
-        data[name] = _data_names(mod)
+        data[name] = _constants(mod)
     return {"api_data": data}
 
 
@@ -237,7 +269,54 @@ class SymbolicFormulas(SphinxDirective):
         return out
 
 
+def _stringify_aliases() -> None:
+    """Show a type alias of ``autodoc_type_aliases`` by its name wherever it is nested.
+
+    Sphinx replaces ``ArrayLike`` by a placeholder object that it unwraps only at the top of
+    an annotation; inside ``Sequence[ArrayLike]`` or ``Tensor | ArrayLike`` the placeholder's
+    repr would be shown (and cross-referenced as a class that does not exist).
+    """
+    from sphinx.util import typing as sphinx_typing
+    from sphinx.util.inspect import TypeAliasForwardRef
+
+    original = sphinx_typing.stringify_annotation
+    if getattr(original, "_netcoreset", False):
+        return
+
+    def stringify(annotation: Any, /, mode: Any = "fully-qualified-except-typing", **kw: Any):
+        if isinstance(annotation, TypeAliasForwardRef):
+            return ("~" if mode == "smart" else "") + annotation.name
+        return original(annotation, mode, **kw)
+
+    stringify._netcoreset = True  # type: ignore[attr-defined]
+    sphinx_typing.stringify_annotation = stringify  # type: ignore[assignment]
+
+
+def _factory_defaults(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, signature: Any, annotation: Any
+) -> tuple[str, Any] | None:
+    """Show a dataclass field's ``default_factory`` as a call (``dict()``), not ``<factory>``.
+
+    ``<factory>`` is not Python, so Sphinx would fall back on splitting the signature at every
+    comma, ``dict[str, float]`` included, and cross-reference the pieces.
+    """
+    if not signature or "<factory>" not in signature or not dataclasses.is_dataclass(obj):
+        return None
+    calls = []
+    for f in dataclasses.fields(obj):
+        if f.init and f.default_factory is not dataclasses.MISSING:
+            factory = getattr(f.default_factory, "__qualname__", "")
+            calls.append(f"{factory}()" if factory.isidentifier() else "...")
+    parts = signature.split("<factory>")
+    if len(parts) - 1 != len(calls):
+        calls = ["..."] * (len(parts) - 1)
+    out = parts[0] + "".join(call + rest for call, rest in zip(calls, parts[1:], strict=True))
+    return out, annotation
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    _stringify_aliases()
+    app.connect("autodoc-process-signature", _factory_defaults)
     _autosummary.extract_summary = robust_summary
     app.connect("config-inited", _config_inited)
     app.add_directive("derivation-checks", DerivationChecks)
