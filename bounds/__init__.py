@@ -4,20 +4,20 @@ and symbolic).
 Pure functions of the paper's quantities; no torch import. See :mod:`netcoreset.bounds.symbolic`
 for the same formulas as sympy expressions and the derivation checks; it imports sympy and is
 loaded on first access (``netcoreset.bounds.symbolic``), so importing this package stays fast;
-so are the names of :mod:`~netcoreset.bounds.certificate`,
-:mod:`~netcoreset.bounds.generalization` and :mod:`~netcoreset.bounds.pac_bayes`, which import
+so are the names of ``certificate``,
+``generalization`` and ``pac_bayes``, which import
 scipy.
 
-:mod:`netcoreset.bounds.union_bound` counts every failure event of the theorem's union bound;
-:mod:`netcoreset.bounds.certificate` holds the exact binomial and order-statistic bounds of the
+``netcoreset.bounds.union_bound`` counts every failure event of the theorem's union bound;
+``netcoreset.bounds.certificate`` holds the exact binomial and order-statistic bounds of the
 held-out certificates.
-:mod:`netcoreset.bounds.generalization` holds the Occam, margin-compression and corollary
-bounds and :mod:`netcoreset.bounds.description_length` the code length of a compressed network
-that they need; :mod:`netcoreset.bounds.pac_bayes` the PAC-Bayes bounds on stochastic networks.
+``netcoreset.bounds.generalization`` holds the Occam, margin-compression and corollary
+bounds and ``netcoreset.bounds.description_length`` the code length of a compressed network
+that they need; ``netcoreset.bounds.pac_bayes`` the PAC-Bayes bounds on stochastic networks.
 
-Two helper modules are shared by the whole package: :mod:`netcoreset.bounds.validation`
+Two helper modules are shared by the whole package: ``netcoreset.bounds.validation``
 (argument checks that raise ``ValueError`` naming the argument) and
-:mod:`netcoreset.bounds.serialization` (JSON conversion of results).
+``netcoreset.bounds.serialization`` (JSON conversion of results).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class PaperSymbols:
     """
 
     S: sp.Symbol  #: total sensitivity of one part
-    S_i: sp.Symbol  #: S of neuron i: sum over its two parts
+    S_i: sp.Symbol  #: S of neuron i, the sum over its two parts
     K: sp.Symbol  #: constant of Assumption 1
     K_prime: sp.Symbol  #: K' of Assumption 1
     eta: sp.Symbol  #: number of non-input neurons
@@ -111,6 +111,10 @@ class DerivationCheck:
     that success is stored as :attr:`passed` and :attr:`proved` becomes ``False``, so
     ``proved`` is ``True`` only for a claim sympy decided exactly.
 
+    .. math::
+
+        A = B \text{ is proved} \iff \operatorname{simplify}(A - B) = 0
+
     Attributes
     ----------
     claim : str
@@ -132,10 +136,6 @@ class DerivationCheck:
     passed : bool
         Whether the check succeeded, whatever its kind: a proof that went through or an
         evaluation that agreed everywhere it looked.
-
-    .. math::
-
-        A = B \text{ is proved} \iff \operatorname{simplify}(A - B) = 0
 
     Examples
     --------

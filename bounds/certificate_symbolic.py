@@ -25,7 +25,7 @@ def check_order_statistic_duality(max_n: int = 6) -> DerivationCheck:
 
     i.e. :math:`\mathbb{P}(\mathrm{Bin}(n,p) \le k-1) = \mathbb{P}(\mathrm{Beta}(k, n-k+1) > p)`,
     which makes the Clopper–Pearson bound exact and fixes the rank of
-    :func:`~netcoreset.bounds.certificate.order_statistic_rank`. sympy integrates each case
+    :func:`~netcoreset.bounds.order_statistic_rank`. sympy integrates each case
     exactly (a proof for each listed :math:`n`, not for all :math:`n`).
 
     Examples

@@ -616,7 +616,7 @@ class OccamBound:
     terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (:func:`~netcoreset.bounds.serialization.to_jsonable`)."""
+        """Plain JSON-ready data (``to_jsonable``)."""
         return to_jsonable(asdict(self))
 
 
@@ -667,7 +667,7 @@ def occam_bound(errors: int, n: int, bits: float, delta: float, form: str = "kl"
     bits : float
         :math:`\ell(g) \ge 0`, the code length in bits, i.e. :math:`-\log_2` of the prior
         weight; need not be an integer (e.g. from
-        :func:`~netcoreset.bounds.description_length.describe_network`).
+        :func:`~netcoreset.bounds.describe_network`).
     delta : float
         In :math:`(0, 1)`.
     form : {"kl", "hoeffding", "binomial"}, default "kl"
@@ -764,8 +764,10 @@ def margin_error_count(logits: ArrayLike, labels: ArrayLike, gamma: float = 0.0)
 
     Parameters
     ----------
-    logits : array_like, shape ``(n, classes)``
-    labels : array_like of int, shape ``(n,)``
+    logits : array_like
+        Shape ``(n, classes)``.
+    labels : array_like of int
+        Shape ``(n,)``.
     gamma : float, default 0
         :math:`\ge 0`.
 
@@ -853,7 +855,7 @@ class MarginCompressionBound:
     terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (:func:`~netcoreset.bounds.serialization.to_jsonable`)."""
+        """Plain JSON-ready data (``to_jsonable``)."""
         return to_jsonable(asdict(self))
 
 
@@ -1023,7 +1025,7 @@ class CorollaryBound:
     terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (:func:`~netcoreset.bounds.serialization.to_jsonable`)."""
+        """Plain JSON-ready data (``to_jsonable``)."""
         return to_jsonable(asdict(self))
 
 

@@ -175,7 +175,7 @@ class NetworkBound:
         return self.total_nnz_bound / self.total_weights
 
     def to_dict(self) -> dict[str, Any]:
-        """Strict-JSON dictionary (:mod:`netcoreset.bounds.serialization`'s policy)."""
+        """Strict-JSON dictionary (``netcoreset.bounds.serialization``'s policy)."""
         d = asdict(self)
         d["total_weights"] = self.total_weights
         d["total_nnz_bound"] = self.total_nnz_bound

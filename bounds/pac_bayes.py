@@ -408,7 +408,7 @@ class PacBayesBound:
     terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (:func:`~netcoreset.bounds.serialization.to_jsonable`)."""
+        """Plain JSON-ready data (``to_jsonable``)."""
         return to_jsonable(asdict(self))
 
 

@@ -37,7 +37,7 @@ def effective_eta_expr() -> sp.Expr:
 
 
 def union_bound_total_expr() -> sp.Expr:
-    r"""The union bound's total over every event (:mod:`netcoreset.bounds.union_bound`).
+    r"""The union bound's total over every event (``netcoreset.bounds.union_bound``).
 
     .. math::
 

@@ -2,8 +2,8 @@
 
 The entry point is :func:`compress`; it validates its arguments into a
 :class:`~netcoreset.sampler.config.CompressionConfig`, runs the stages of
-:mod:`~netcoreset.sampler.pipeline` and compresses each layer with the method's function from
-the registry in :mod:`~netcoreset.sampler.methods`. The building blocks (sensitivities,
+``pipeline`` and compresses each layer with the method's function from
+the registry in ``methods``. The building blocks (sensitivities,
 multinomial sampling, budget allocation, neuron pruning, amplification) are public for
 experiments.
 """

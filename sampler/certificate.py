@@ -15,7 +15,7 @@ certificates*):
   (:func:`netcoreset.bounds.order_statistic_rank`, the rank among candidates fixed before
   :math:`V` is seen). This is the documented, conservative estimate of :math:`K` that
   guarantee mode uses when ``K`` is not given; a given ``K`` is checked on the same ratios
-  (:func:`given_coverage`). An edge that is zero on all of :math:`S` but carries mass at
+  (``given_coverage``). An edge that is zero on all of :math:`S` but carries mass at
   :math:`x` makes :math:`\Lambda(x) = \infty`: the input violates Assumption 1 (no finite
   :math:`K` covers it); such inputs are counted, reported and charged in the certified
   :math:`\delta`.
@@ -362,7 +362,7 @@ class CoverageEstimate:
 
     ``K`` is the rank-``rank`` largest :math:`\Lambda` of ``points`` held-out values, the rank
     chosen among ``candidates`` fixed in advance (:func:`estimate_coverage`), or a constant
-    given before :math:`V` was seen (``rank`` None, :func:`given_coverage`);
+    given before :math:`V` was seen (``rank`` None, ``given_coverage``);
     :math:`\mathbb{P}_x(\Lambda(x) > K) \le` ``exceedance`` except with probability ``alpha``,
     so the coverage event costs ``failure_probability`` in the union bound.
     ``violating_points`` inputs activate an edge that is zero on all of :math:`S`
@@ -404,7 +404,7 @@ def estimate_coverage(ratios: np.ndarray, p: float, alpha: float) -> CoverageEst
     exceedance.
 
     The candidate ranks and their levels :math:`\beta_k` are fixed before the values are
-    seen (:func:`netcoreset.bounds.certificate.coverage_ranks` ``(n, p, alpha)``: the largest
+    seen (``netcoreset.bounds.certificate.coverage_ranks`` ``(n, p, alpha)``: the largest
     rank certified for :math:`p` at :math:`\alpha/2`, then a geometric ladder up to
     :math:`n` sharing the other :math:`\alpha/2`). The estimate takes the first of them whose
     value is finite: with :math:`v` violating points (:math:`\Lambda = \infty`) that is the

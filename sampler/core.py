@@ -92,7 +92,7 @@ def compress(
     :math:`f_{\hat\theta}(x) \in (1\pm\varepsilon) f_\theta(x)` (Baykal et al., 2019 [1]_).
     Budget mode (``keep`` or ``nnz``) finds the shared :math:`\varepsilon` whose expected
     number of kept weights equals the budget and reports the :math:`\varepsilon` the draws
-    certify. The stages are those of :mod:`netcoreset.sampler.pipeline`.
+    certify. The stages are those of ``netcoreset.sampler.pipeline``.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def compress(
         independent of the network's training (a validation or test split, not the
         training set): the certificates hold for fresh inputs.
     method : str, default "corenet"
-        One of :data:`~netcoreset.sampler.METHODS` (:mod:`netcoreset.sampler.methods`).
+        One of :data:`~netcoreset.sampler.METHODS` (``netcoreset.sampler.methods``).
     eps, delta : float
         :math:`\varepsilon \in (0, 1)` (guarantee mode) and :math:`\delta \in (0, 1)`.
     keep, nnz : float or int, optional
@@ -138,7 +138,7 @@ def compress(
         Progress bars (default: on a terminal); points per slab of the (max, ×) product.
     certificate, certification_set_size : str, int, optional
         ``"paper"`` (the default in guarantee mode), ``"tight"`` (the proof's constants),
-        ``"holdout"`` (a held-out test, :mod:`netcoreset.sampler.holdout`) or ``"none"`` (the
+        ``"holdout"`` (a held-out test, ``netcoreset.sampler.holdout``) or ``"none"`` (the
         default in budget mode: no held-out check runs and nothing is certified;
         :func:`~netcoreset.sampler.certify` certifies the result afterwards, for any
         criterion); :math:`|V|` (default: the rest, <= 2000).

@@ -357,7 +357,7 @@ class HeldOutCertificate:
 
     @property
     def statement(self) -> str:
-        """One line: what is certified, with which probability.
+        """What is certified, with which probability, in one line.
 
         >>> cert = HeldOutCertificate("top1", None, 1000, 0, 0.01, 1, 0.0046, 0.0146)
         >>> print(cert.statement)  # doctest: +NORMALIZE_WHITESPACE

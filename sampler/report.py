@@ -73,7 +73,7 @@ class LayerReport:
 
 @dataclass
 class CompressionReport:
-    r"""Everything needed to reproduce and audit a compression (see :meth:`to_dict`).
+    r"""What is needed to reproduce and audit a compression (:meth:`~CompressionReport.to_dict`).
 
     The certificate: with probability at least ``1 - certified_delta`` over the compression
     and a fresh input, every output is within ``(1 +- certified_eps)`` of the original's
@@ -163,7 +163,7 @@ class CompressionReport:
 
     @property
     def certificate_statement(self) -> str:
-        """One line: what is certified, at which probability, or why nothing is.
+        """What is certified, at which probability, or why nothing is, in one line.
 
         >>> rep = CompressionReport.__new__(CompressionReport)
         >>> rep.certified_eps, rep.certified_delta, rep.delta = None, 1.0, 0.1
@@ -192,7 +192,7 @@ class CompressionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A strict-JSON dict (non-finite floats as ``null``, listed under ``"non_finite"``:
-        :mod:`netcoreset.bounds.serialization`)."""
+        ``netcoreset.bounds.serialization``)."""
         return to_jsonable(dataclasses.asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:

@@ -123,7 +123,7 @@ class CompressionResult:
 
     @property
     def certified_delta(self) -> float | None:
-        """The failure probability the certificate reaches: the guarantee holds with
+        """The failure probability the certificate reaches; the guarantee holds with
         probability at least ``1 - certified_delta`` (None when no certificate was asked)."""
         return self.report.certified_delta
 
@@ -139,14 +139,14 @@ class CompressionResult:
 
     @property
     def target_reached(self) -> bool:
-        """Whether the certificate reaches the request: something is certified, at a
+        """Whether the certificate reaches the request (something is certified, at a
         failure probability of at most :attr:`requested_delta` and, in guarantee mode, an
-        error of at most :attr:`requested_eps` (relative tolerance :math:`10^{-9}`)."""
+        error of at most :attr:`requested_eps`, with relative tolerance :math:`10^{-9}`)."""
         return target_reached(self.report)
 
     @property
     def delta(self) -> float:
-        """Removed: ambiguous between the request and what the certificate reaches."""
+        """No longer available (ambiguous between the request and what is certified)."""
         raise AttributeError(
             "CompressionResult.delta is ambiguous: use certified_delta (what the certificate "
             "reaches) or requested_delta (what was asked)"

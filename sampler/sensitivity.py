@@ -106,12 +106,12 @@ def max_times_product(
     multiplication in the inputs' dtype and the maximum is exact, so the order of evaluation
     does not matter):
 
-    - ``"native"``: a compiled C kernel (:mod:`netcoreset.sampler.native`, compiled with the
+    - ``"native"``: a compiled C kernel (``netcoreset.sampler.native``, compiled with the
       machine's C compiler when the package is installed) that keeps a 4 × 64 block of
       :math:`M` in registers while every point passes: about 2× a float32 GEMM of the same
       shape on one CPU thread. CPU, float32/float64, finite inputs.
     - ``"torch"``: elementwise torch operations. With ``chunk_size=1``, one point at a time
-      over blocks of rows sized to the L2 cache (:data:`TORCH_BLOCK_ELEMENTS`; the whole
+      over blocks of rows sized to the L2 cache (``TORCH_BLOCK_ELEMENTS``; the whole
       output on a GPU); with ``chunk_size > 1``, 3-d slabs of that many points, memory
       ``rows * cols * chunk_size``. 20-100× a GEMM on one CPU thread.
 
@@ -262,13 +262,13 @@ def row_blocks(rows: int, cols: int, elements: int | None = None) -> list[tuple[
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
 
 
-#: Elements of a block of rows in a layer above :data:`FLOAT64_STORAGE_LIMIT` entries.
+#: Elements of a block of rows in a layer above ``FLOAT64_STORAGE_LIMIT`` entries.
 LARGE_BLOCK_ELEMENTS = 1 << 16
 
 
 def block_elements(rows: int, width: int) -> int:
     """Elements of a block of rows of a ``rows x width`` layer: :data:`ROW_BLOCK_ELEMENTS`
-    up to :data:`FLOAT64_STORAGE_LIMIT` entries (so small layers keep the blocks, and the
+    up to ``FLOAT64_STORAGE_LIMIT`` entries (so small layers keep the blocks, and the
     bits, of earlier versions), :data:`LARGE_BLOCK_ELEMENTS` above: a large layer's float64
     transients are then a few 0.5 MiB tensors, not 2 MiB ones (which also leave fewer
     freed pages resident in the heap).
@@ -299,7 +299,7 @@ FLOAT64_STORAGE_LIMIT = 1 << 20
 
 def storage_dtype(dtype: torch.dtype, entries: int) -> torch.dtype:
     """The dtype the ``entries`` sensitivities of a layer are stored in: float64 up to
-    :data:`FLOAT64_STORAGE_LIMIT` entries, else the model's ``dtype``, at least float32
+    ``FLOAT64_STORAGE_LIMIT`` entries, else the model's ``dtype``, at least float32
     (float64 for a float64 model). They are always computed in float64 and rounded up
     (:func:`round_up`). A function of the layer's shape and dtype only.
 
@@ -342,8 +342,8 @@ class LayerSensitivity:
     ----------
     signed : torch.Tensor
         :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``, in
-        :func:`storage_dtype` of the layer (float64 for layers of up to
-        :data:`FLOAT64_STORAGE_LIMIT` entries, else the model's precision, at least float32):
+        ``storage_dtype`` of the layer (float64 for layers of up to
+        ``FLOAT64_STORAGE_LIMIT`` entries, else the model's precision, at least float32):
         computed in float64 and rounded up, so each stored value is an upper bound
         :math:`s'_{ij} \ge s_{ij}` (positive wherever :math:`s_{ij} > 0`).
     positive, negative : torch.Tensor
@@ -403,14 +403,14 @@ def empirical_sensitivity(
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
     Computed on the weight's device in float64 whatever the model's dtype, by blocks of rows
     (the float64 work never exceeds a block). Stored in float64 for layers of up to
-    :data:`FLOAT64_STORAGE_LIMIT` entries; larger layers store them in the model's precision
+    ``FLOAT64_STORAGE_LIMIT`` entries; larger layers store them in the model's precision
     (at least float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}` with relative excess at
     most :math:`2^{-24}` in float32, and :math:`\mathcal{S}` is the float64 sum of the
     stored values. Any upper bounds on the sensitivities keep the theorem valid with their
     sum (Baykal et al., 2019: the sensitivities enter only through
     :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the certificate loses at most a
     relative :math:`2^{-24}` in :math:`\mathcal{S}`, and the per-edge storage of a large
-    layer stays at the weights' size (see :func:`storage_dtype`).
+    layer stays at the weights' size (see ``storage_dtype``).
 
     Parameters
     ----------
@@ -426,7 +426,7 @@ def empirical_sensitivity(
     kernel : {"auto", "native", "torch"}, default "auto"
         :func:`max_times_product`'s implementation (all bit-identical).
     upper_bound_power : int, optional
-        Opt-in: replace the exact maximum by :func:`max_times_upper_bound` with this
+        Opt-in: replace the exact maximum by ``max_times_upper_bound`` with this
         :math:`p`, giving upper bounds :math:`\hat s_{ij} \ge s_{ij}` (at most
         :math:`|S|^{1/p}` times larger). The theorem stays valid with
         :math:`\hat{\mathcal{S}}`; the results change. Default: exact.

@@ -7,7 +7,7 @@ For one part with probabilities :math:`q` and :math:`m` draws, the count vector
 
     \hat w_j = \frac{c_j\, w_j}{m\, q_j}, \qquad \mathbb{E}[\hat w_j] = w_j .
 
-Binomial draws (the building block of :func:`multinomial_counts`) come from :func:`binomial`:
+Binomial draws (the building block of :func:`multinomial_counts`) come from ``binomial``:
 inversion for small means, Hörmann's BTRS otherwise, with a rejection test whose error does
 not grow with the count. :func:`torch.binomial` is not used: its BTRS rejection test subtracts
 terms of size :math:`n` and loses about :math:`n\,2^{-53}` in absolute log-probability at
@@ -181,7 +181,7 @@ def _binomial_round(
     p_all: torch.Tensor,
     state: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
 ) -> torch.Tensor:
-    """One vectorised round of :func:`binomial` (the torch path of its C kernel): writes the
+    """One vectorised round of ``binomial`` (the torch path of its C kernel): writes the
     finished draws to ``state[0]`` and returns the indices still pending."""
     out, gsum, num = state
     n, pr = n_all[pending], p_all[pending]
@@ -336,7 +336,7 @@ def multinomial_counts(
     Two exact samplers, chosen per row by :math:`m_i` against the number of columns
     :math:`n`:
 
-    - :math:`m_i \le` :data:`CATEGORICAL_MAX_RATIO` :math:`\cdot n`: :math:`m_i` i.i.d.
+    - :math:`m_i \le` ``CATEGORICAL_MAX_RATIO`` :math:`\cdot n`: :math:`m_i` i.i.d.
       categorical draws (:func:`torch.multinomial` with replacement on the float64
       probabilities: inverse CDF with 53-bit uniforms), counted; work
       :math:`O(n + m_i\log n)`;
@@ -347,13 +347,13 @@ def multinomial_counts(
 
           c_{\text{left}} \sim \mathrm{Binomial}(c_{\text{node}},\ Q_{\text{left}}/Q_{\text{node}}),
 
-      :math:`\lceil\log_2 n\rceil` vectorised binomial draws (:func:`binomial`) with memory
+      :math:`\lceil\log_2 n\rceil` vectorised binomial draws (``binomial``) with memory
       independent of :math:`m` (the theorem's :math:`m` can exceed :math:`10^{18}`).
 
     Accuracy: for :math:`m \le 2^{53}` every count is a whole number, each row sums to
     :math:`m` exactly, and the law is the multinomial's up to floating point: the float64
     cumulative sums (relative rounding :math:`2^{-53}` per step) and 53-bit uniforms of the
-    categorical sampler, and the binomial draws' accuracy (:func:`binomial`: total variation
+    categorical sampler, and the binomial draws' accuracy (``binomial``: total variation
     of order 1e-14 per draw). For :math:`m > 2^{53}`, counts above :math:`2^{53}` are
     float64 numbers, not exact integers: each split is the binomial rounded to the float64
     grid (relative spacing :math:`2^{-52}`) and a row sums to :math:`m` only up to that

@@ -1,15 +1,15 @@
 """Statistical verification of the (1 ± eps, delta) guarantee.
 
-* :mod:`~netcoreset.verification.confidence`: Clopper–Pearson, betting confidence sequences,
+* ``confidence``: Clopper–Pearson, betting confidence sequences,
   empirical Bernstein, quantile intervals and verdicts;
-* :mod:`~netcoreset.verification.checker`: :func:`check_guarantee`, repeated compressions
+* ``checker``: :func:`check_guarantee`, repeated compressions
   evaluated on held-out inputs, through any :class:`concurrent.futures.Executor`;
-* :mod:`~netcoreset.verification.slack`: the empirical sample complexity (the theorem's slack);
-* :mod:`~netcoreset.verification.networks`: seeded builders of ReLU networks and inputs;
-* :mod:`~netcoreset.verification.strategies`: public hypothesis strategies over them;
+* ``slack``: the empirical sample complexity (the theorem's slack);
+* ``networks``: seeded builders of ReLU networks and inputs;
+* ``strategies``: public hypothesis strategies over them;
 * :mod:`~netcoreset.verification.experiments`: data sets, training, method comparisons, and
   the reproduction of the paper's experiments with its claims decided;
-* :mod:`~netcoreset.verification.plots` and the ``netcoreset`` command line
+* ``plots`` and the ``netcoreset`` command line
   (:mod:`~netcoreset.verification.cli`).
 """
 

@@ -272,11 +272,12 @@ class GuaranteeCheck:
         confidence interval at level ``1 - alpha``.
     trials, inputs_per_trial, failures, failed_trials : int
         Trials run, inputs per trial, failing inputs in total, trials with at least one failure.
-    failure_fractions : ndarray, shape (trials,)
-        Per-trial fraction of failing inputs.
-    worst_errors : ndarray, shape (trials, inputs_per_trial)
-        Worst entry-wise relative output error of every evaluated input (may hold ``inf``);
-        for another ``criterion``, its score (:func:`netcoreset.sampler.criterion_scores`).
+    failure_fractions : numpy.ndarray
+        Per-trial fraction of failing inputs, shape ``(trials,)``.
+    worst_errors : numpy.ndarray
+        Shape ``(trials, inputs_per_trial)``. Worst entry-wise relative output error of every
+        evaluated input (may hold ``inf``); for another ``criterion``, its score
+        (:func:`netcoreset.sampler.criterion_scores`).
     criterion : str
         The criterion tested (``"entrywise"``: the :math:`(1\pm\varepsilon)` statement).
     achieved_eps, achieved_eps_lower, achieved_eps_upper : float
@@ -323,7 +324,7 @@ class GuaranteeCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON dictionary (arrays as lists; non-finite floats as ``null``, listed under
-        ``"non_finite"``: see :mod:`netcoreset.bounds.serialization`).
+        ``"non_finite"``: see ``netcoreset.bounds.serialization``).
 
         >>> import json
         >>> r = GuaranteeCheck("holds", 0.0, 0.0, 0.01, 1e-3, 0.1, 0.1, 1, 1, 0, 0,
@@ -423,16 +424,17 @@ def check_guarantee(
         |f_{\hat\theta}(x)_k - f_\theta(x)_k| > \varepsilon |f_\theta(x)_k|\bigr),
 
     and the verdict compares a :math:`1-\alpha` confidence interval :math:`[l, u]` for :math:`p`
-    with :math:`\delta` (:func:`~netcoreset.verification.confidence.verdict`).
+    with :math:`\delta` (:func:`~netcoreset.verification.verdict`).
 
     Parameters
     ----------
-    model : nn.Module
+    model : torch.nn.Module
         The original network (never modified; each trial gets a deep copy).
-    data : Tensor or ndarray, shape ``(n, ...)``
-        Inputs. Without ``holdout`` they are split at random (seeded by ``seed``) into the pool
-        :math:`P` (given to the compressor) and the held-out set :math:`H` (a fraction
-        ``holdout_fraction``); with ``holdout`` all of ``data`` is the pool.
+    data : torch.Tensor or numpy.ndarray
+        Inputs, shape ``(n, ...)``. Without ``holdout`` they are split at random (seeded by
+        ``seed``) into the pool :math:`P` (given to the compressor) and the held-out set
+        :math:`H` (a fraction ``holdout_fraction``); with ``holdout`` all of ``data`` is the
+        pool.
     compressor : callable
         ``compressor(model, pool, generator)`` returning an ``nn.Module`` or an object with a
         ``.model`` (e.g. a ``CompressionResult``). Must be picklable for process executors
@@ -448,10 +450,10 @@ def check_guarantee(
         (:func:`netcoreset.sampler.criterion_scores`).
     trials : int
         Number of trials (sequential mode: the cap, unless ``max_trials`` is given), at most
-        :data:`MAX_TRIALS`.
+        ``MAX_TRIALS``.
     inputs_per_trial : int
         Held-out inputs evaluated per compression (at most :math:`|H|`).
-    holdout : Tensor or ndarray, optional
+    holdout : torch.Tensor or numpy.ndarray, optional
         Explicit held-out inputs :math:`H` (should be disjoint from ``data``).
     holdout_fraction : float
         Fraction of ``data`` held out when ``holdout`` is None, in (0, 1).

@@ -12,7 +12,7 @@ at which the checker still says "holds":
 Certificates are compared in these units only: a scale factor :math:`1/c^\star` of one
 allocation says nothing about another allocation (a different :math:`K` multiplies every
 part's draws), and near the minimum the ceiling of each part's draws makes :math:`D(c)`
-larger than :math:`c\,D(1)`. Pass ``draws_of`` (e.g. :class:`DrawCounter`) to
+larger than :math:`c\,D(1)`. Pass ``draws_of`` (e.g. ``DrawCounter``) to
 :func:`find_slack` to record :math:`D(c)` with every check; :meth:`SlackResult.slack_of`
 gives a certificate's slack from its draws (a ``CompressionResult``'s are
 :func:`total_draws`).
@@ -21,7 +21,7 @@ CoreNet's guarantee mode draws
 :math:`m = \lceil 8 \mathcal S K \log(8\eta/\delta)/\varepsilon^2\rceil` samples per neuron
 part (the sample size of the main theorem). :func:`find_slack` scales all those draw counts by a
 factor :math:`c` (the sampler's ``draw_scale``) and searches for the smallest :math:`c` at which
-:func:`~netcoreset.verification.checker.check_guarantee` still certifies the (ε, δ) guarantee.
+:func:`~netcoreset.verification.check_guarantee` still certifies the (ε, δ) guarantee.
 :math:`1/c^\star` is then the theorem's slack: its budget is :math:`1/c^\star` times what this
 network and data need. With ``per_layer=True`` the search is repeated with one weight layer's
 draws scaled at a time (the others at the theorem's count): the layer with the largest
@@ -457,7 +457,7 @@ def find_slack(
     Parameters
     ----------
     model, data
-        As for :func:`~netcoreset.verification.checker.check_guarantee`.
+        As for :func:`~netcoreset.verification.check_guarantee`.
     eps, delta : float
         The guarantee (also passed to the default factory's ``compress``).
     compressor_factory : callable, optional
@@ -478,7 +478,7 @@ def find_slack(
     trials, sequential, **check_kwargs
         Passed to every ``check_guarantee`` call (``alpha`` is set by the search).
     draws_of : callable, optional
-        ``draws_of(scale) -> total draws`` (:class:`DrawCounter`), recorded with every check
+        ``draws_of(scale) -> total draws`` (``DrawCounter``), recorded with every check
         so that slacks compare in draws (:meth:`SlackResult.slack_of`).
 
     Returns

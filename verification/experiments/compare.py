@@ -81,7 +81,7 @@ class BudgetRow:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Strict-JSON dictionary (:mod:`netcoreset.bounds.serialization`'s policy)."""
+        """Strict-JSON dictionary (``netcoreset.bounds.serialization``'s policy)."""
         return to_jsonable(asdict(self))
 
 
@@ -137,8 +137,9 @@ def compare_methods(
     Raises
     ------
     ValueError
-        For empty or too long lists (at most :data:`MAX_CELLS` compressions in all), labels that
-        are not ``(n,)`` integers for ``x_test``, and anything :func:`compress` refuses.
+        For empty or too long lists (at most ``MAX_CELLS`` compressions in all), labels that
+        are not ``(n,)`` integers for ``x_test``, and anything
+        :func:`~netcoreset.sampler.compress` refuses.
     """
     from tqdm.auto import tqdm
 

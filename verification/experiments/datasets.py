@@ -121,7 +121,7 @@ class DataSplits:
 
     @cached_property
     def fingerprint(self) -> str:
-        """:func:`array_fingerprint` of all six arrays."""
+        """``array_fingerprint`` of all six arrays."""
         return array_fingerprint(
             self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test
         )

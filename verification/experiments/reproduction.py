@@ -75,7 +75,7 @@ def reproduce(
     """Run ``plan`` on ``splits`` and return the results dictionary (see the module
     docstring); ``log`` receives one line per stage. The sweep's and the depth experiment's
     compressions run through ``executor`` when given (the same results, see
-    :func:`~netcoreset.verification.experiments.sweep.run_sweep`)."""
+    ``run_sweep``)."""
     t0 = time.perf_counter()
     wall: dict[str, float] = {}
     trained = train_cached(
