@@ -4,7 +4,8 @@ On 784-300-100-10 with |S| = 200 (data: 1,000 points), every round times, back t
 forward pass of S (median of 20), budget-mode CoreNet at keep 0.1 with no certificate (the
 default), with ``certificate="paper"`` (the held-out checks on |V| = 800), with
 ``certificate="holdout"``, ``certify(result, ...)`` on the 800 other points, and the
-arithmetic floor of the held-out checks (bench_floor.py). Every time is the process's CPU
+arithmetic floor of the held-out checks (bench_floor.py; its part over S alone is the floor of
+a compression without them). Every time is the process's CPU
 time (one torch thread), not the wall clock, and each figure is the median over the rounds of
 its ratio within the round: on a machine shared with other jobs (its load is recorded) the
 wall clock counts the time spent waiting for a core. Then the peak extra memory of the
@@ -67,8 +68,16 @@ def _round(net: torch.nn.Module, data: torch.Tensor, repeat: int) -> dict[str, f
     res = compress(net, data, keep=0.1, sensitivity_set_size=s_size, seed=0)
     held = data[s_size:]
     row["certify"] = timed(lambda: certify(res, net, held, criterion="top1"), repeat)["s"]
-    row["floor"] = certificate_arithmetic(net, data[:s_size], held, repeat, "cpu")["s"]
+    floor = certificate_arithmetic(net, data[:s_size], held, repeat, "cpu")
+    row["floor"] = floor["s"]
+    # the part over S alone: the floor of a compression without the held-out checks
+    row["floor_s"] = sum(v for k, v in floor["operations"].items() if not _on_v(k))
     return row
+
+
+def _on_v(operation: str) -> bool:
+    """Whether one of the floor's operations is a held-out check's (on V)."""
+    return "coverage" in operation or operation.startswith("forward V")
 
 
 def main() -> None:
@@ -97,6 +106,8 @@ def main() -> None:
 
     summary = {
         "none_over_forward": median("none", "forward_s"),
+        "floor_s_over_forward": median("floor_s", "forward_s"),
+        "none_over_floor_s": median("none", "floor_s"),
         "paper_over_forward": median("paper", "forward_s"),
         "holdout_over_forward": median("holdout", "forward_s"),
         "certify_over_forward": median("certify", "forward_s"),
