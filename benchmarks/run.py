@@ -11,7 +11,7 @@ Sections (each figure has its reference measured in the same run):
     the weight bytes, without and with the held-out checks (bench_memory.py, a fresh process
     per case);
 (e) ``scaling``: time against the number of weights and against |S|, log-log slopes;
-``kernels``: the (max, x) kernel options (bench_kernels.py), and ``targets``: the issue's
+``kernels``: the (max, x) kernel options (bench_kernels.py), and ``targets``: the performance
 speed and memory targets, each with pass/fail.
 
 Timings are medians of several runs on one torch thread after a warm-up; the machine's load
@@ -38,7 +38,7 @@ SECTIONS = ("layer", "compress", "checker", "memory", "scaling", "kernels")
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets, evaluated on this run's figures (None: not measured)."""
+    """The performance targets, evaluated on this run's figures (None: not measured)."""
     rows: list[dict[str, Any]] = []
 
     def add(name: str, value: float | None, limit: float, unit: str, note: str = "") -> None:

@@ -2,7 +2,10 @@
 
 Usage::
 
-    python benchmarks/generalization/tables.py docs/results/generalization_*.json
+    python benchmarks/generalization/tables.py docs/results/generalization_fashion.json \
+        docs/results/generalization_mnist5k.json docs/results/generalization_digits.json
+
+(the search results; the other generalization_*.json files hold other experiments).
 """
 
 from __future__ import annotations
