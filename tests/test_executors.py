@@ -56,3 +56,56 @@ def test_process_pool_is_bit_identical_to_serial(setting):
         got_rows, got_refused = run_sweep(net, d, plan, False, pool)
     assert _strip(got_rows) == _strip(rows)
     assert got_refused == refused
+
+
+def _searches(executor):
+    """The three settings of the certificate search on a small grid each."""
+    import torch
+    from torch import nn
+
+    from netcoreset.verification.experiments.certificate import SearchGrid
+    from netcoreset.verification.experiments.search import (
+        Architecture,
+        search_paper,
+        search_retrained,
+        search_subspace,
+    )
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    x, y = torch.rand(200, 4), torch.randint(0, 2, (200,))
+    arch = {"a": Architecture("a", (6,))}
+    grid = SearchGrid(
+        {
+            "paper": {"architecture": ("a",), "method": ("corenet", "magnitude"),
+                      "keep": (0.5, 1.0), "seed": (0,), "levels": (2, 4),
+                      "quantizer": ("kmeans",), "codebook": ("per_layer",),
+                      "codebook_dtype": ("float32",)},
+            "retrained": {"architecture": ("a",), "method": ("magnitude",), "keep": (0.5,),
+                          "seed": (0, 1), "retrain_epochs": (1,), "levels": (4,),
+                          "qat_epochs": (1,), "codebook_dtype": ("float16",)},
+            "subspace": {"architecture": ("a",), "dim": (5, 8), "basis_seed": (0,),
+                         "epochs": (1,), "levels": (2,), "qat_epochs": (1,),
+                         "codebook_dtype": ("float16",)},
+        }
+    )  # fmt: skip
+    return (
+        search_paper({"a": net}, arch, x, y, grid, executor=executor)
+        + search_retrained({"a": net}, arch, x, y, grid, executor=executor)
+        + search_subspace(arch, x, y, grid, n_classes=2, executor=executor)
+    )
+
+
+@pytest.mark.slow
+def test_certificate_search_through_dask_and_a_pool_equals_serial():
+    distributed = pytest.importorskip("dask.distributed")
+    serial = _searches(None)
+    assert len(serial) == 12 and {c.setting for c in serial} == {"paper", "retrained", "subspace"}
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        assert _searches(client.get_executor()) == serial
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        assert _searches(pool) == serial

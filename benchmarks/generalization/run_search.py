@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from grids import ARCHITECTURES, GAMMAS, PLANS, TRAIN_EPOCHS, declared_grid  # noqa: E402
 
+from netcoreset.verification.cli.reproduce import EXECUTORS, open_executor  # noqa: E402
 from netcoreset.verification.experiments import (  # noqa: E402
     load_digits_split,
     load_fashion_mnist,
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", type=Path)
     p.add_argument("--log", type=Path, help="JSON lines, one per certificate")
     p.add_argument("--settings", default="subspace,retrained,paper")
+    p.add_argument("--executor", choices=EXECUTORS, default="serial",
+                   help="run the groups of the grid serially, in a process pool or a local "
+                   "Dask cluster (the same certificates)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=2, help="processes for --executor (2)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     t_all = time.perf_counter()
@@ -93,34 +98,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained {name}: {training[name]}", flush=True)
 
     certs, walls = [], []
-    for setting, plan in plans:
-        t = time.perf_counter()
-        common = dict(delta=args.delta, x_test=xt, y_test=yt, plan=plan)
-        if setting == "subspace":
-            found = search_subspace(archs, x, y, grid, n_classes=n_classes, **common)
-        elif setting == "retrained":
-            found = search_retrained(models, archs, x, y, grid, **common)
-        else:
-            found = search_paper(models, archs, x, y, grid, **common)
-        wall = time.perf_counter() - t
-        walls.append({"setting": setting, "plan": plan, "evaluated": len(found), "seconds": wall})
-        best = min(found, key=lambda c: c.bound)
-        print(f"{setting} {plan.get('architecture')}: {len(found)} certificates in {wall:.0f} s;"
-              f" best {best.bound:.4f} (train {best.train_error:.4f}, test {best.test_error:.4f},"
-              f" {best.description_bits:.0f} bits) {best.config}", flush=True)  # fmt: skip
-        for c in found:
+    with open_executor(args.executor, args.workers) as executor:
+        for setting, plan in plans:
+            t = time.perf_counter()
+            common = dict(delta=args.delta, x_test=xt, y_test=yt, plan=plan, executor=executor)
+            if setting == "subspace":
+                found = search_subspace(archs, x, y, grid, n_classes=n_classes, **common)
+            elif setting == "retrained":
+                found = search_retrained(models, archs, x, y, grid, **common)
+            else:
+                found = search_paper(models, archs, x, y, grid, **common)
+            wall = time.perf_counter() - t
+            walls.append(
+                {"setting": setting, "plan": plan, "evaluated": len(found), "seconds": wall}
+            )
+            best = min(found, key=lambda c: c.bound)
+            print(f"{setting} {plan.get('architecture')}: {len(found)} certificates in "
+                  f"{wall:.0f} s; best {best.bound:.4f} (train {best.train_error:.4f}, test "
+                  f"{best.test_error:.4f}, {best.description_bits:.0f} bits) {best.config}",
+                  flush=True)  # fmt: skip
+            for c in found:
+                if log:
+                    row = {k: v for k, v in c.to_dict().items() if k != "description"}
+                    log.write(json.dumps(row) + "\n")
             if log:
-                row = {k: v for k, v in c.to_dict().items() if k != "description"}
-                log.write(json.dumps(row) + "\n")
-        if log:
-            log.flush()
-        certs.extend(found)
-        # keep the networks of the best certificate per setting only (memory)
-        best_ids = {id(min((c for c in certs if c.setting == s), key=lambda c: c.bound))
-                    for s in {c.setting for c in certs}}  # fmt: skip
-        for c in certs:
-            if id(c) not in best_ids:
-                c.network = None
+                log.flush()
+            certs.extend(found)
+            # keep the networks of the best certificate per setting only (memory)
+            best_ids = {id(min((c for c in certs if c.setting == s), key=lambda c: c.bound))
+                        for s in {c.setting for c in certs}}  # fmt: skip
+            for c in certs:
+                if id(c) not in best_ids:
+                    c.network = None
 
     result = summarize(certs)
     for setting, entry in result["best_per_setting"].items():

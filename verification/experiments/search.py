@@ -28,7 +28,8 @@ import itertools
 import math
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,58 @@ def _grouped(
     return groups
 
 
+def _in_worker(fn: Callable[..., list[Certificate]], args: tuple[Any, ...]) -> list[Certificate]:
+    torch.set_num_threads(1)  # as in a serial run: the same arithmetic, bit for bit
+    return fn(*args)
+
+
+def _run_groups(
+    tasks: Sequence[tuple[Callable[..., list[Certificate]], tuple[Any, ...], int]],
+    desc: str,
+    executor: Executor | None,
+) -> list[Certificate]:
+    """Run one function call per group (``(fn, args, configurations)``), serially or through
+    ``executor``; the certificates in the serial order. Every group seeds its own randomness,
+    so the results do not depend on where it runs."""
+    bar = _bar(sum(t[2] for t in tasks), desc)
+    futures = [executor.submit(_in_worker, fn, args) for fn, args, _ in tasks] if executor else []
+    out: list[Certificate] = []
+    for i, (fn, args, size) in enumerate(tasks):
+        out += futures[i].result() if futures else fn(*args)
+        bar.update(size)
+    bar.close()
+    return out
+
+
+def _paper_group(
+    model: nn.Module,
+    arch: Architecture,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+    grid: SearchGrid,
+    compression: tuple[str, float, int],
+    cfgs: list[dict[str, Any]],
+    delta: float,
+) -> list[Certificate]:
+    x, y, x_test, y_test = data
+    xin = arch.transform(x)
+    xt = None if x_test is None else arch.transform(x_test)
+    declared = arch.widths(x.shape[1], _classes(model))
+    method, keep, seed = compression
+    net = _compressed(model, xin, method, keep, seed)
+    if net is None:
+        return []
+    out = []
+    for cfg in cfgs:
+        q = quantize(net, cfg["levels"], scheme=cfg["quantizer"],
+                     shared=cfg["codebook"] == "shared",
+                     codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
+        out.append(certify_quantization(
+            q, xin, y, grid=grid, setting="paper", config=cfg, declared_widths=declared,
+            delta=delta, x_test=xt, y_test=y_test, nnz_original=parameter_count(model),
+        ))  # fmt: skip
+    return out
+
+
 def search_paper(
     models: Mapping[str, nn.Module],
     architectures: Mapping[str, Architecture],
@@ -181,6 +234,7 @@ def search_paper(
     x_test: torch.Tensor | None = None,
     y_test: torch.Tensor | None = None,
     plan: Mapping[str, Sequence[Any]] | None = None,
+    executor: Executor | None = None,
 ) -> list[Certificate]:
     """The paper's setting: compress, quantise, certify (no training after compression).
 
@@ -188,7 +242,9 @@ def search_paper(
     ``architectures[name].transform(x)``). The grid's ``"paper"`` setting must declare
     ``architecture``, ``method``, ``keep``, ``seed``, ``levels``, ``quantizer``,
     ``codebook`` (``"per_layer"``/``"shared"``) and ``codebook_dtype``; code dimensions
-    (:data:`~.certificate.CODE_DIMENSIONS`) are optional.
+    (:data:`~.certificate.CODE_DIMENSIONS`) are optional. With an ``executor`` (a process
+    pool, a Dask ``Client.get_executor()``), each compression and its quantisations run there;
+    the certificates are those of the serial search, in the same order.
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -201,34 +257,49 @@ def search_paper(
     >>> len(certs), sorted(c.config["keep"] for c in certs)
     (2, [0.5, 1.0])
     """
-    out: list[Certificate] = []
     groups = _grouped(grid, "paper", plan, ("architecture", "method", "keep", "seed"))
-    bar = _bar(sum(len(v) for v in groups.values()), "paper setting")
-    for (arch_name, method, keep, seed), cfgs in groups.items():
-        arch, model = architectures[arch_name], models[arch_name]
-        xin = arch.transform(x)
-        xt = None if x_test is None else arch.transform(x_test)
-        declared = arch.widths(x.shape[1], _classes(model))
-        net = _compressed(model, xin, method, keep, seed)
-        if net is None:
-            bar.update(len(cfgs))
-            continue
-        for cfg in cfgs:
-            q = quantize(net, cfg["levels"], scheme=cfg["quantizer"],
-                         shared=cfg["codebook"] == "shared",
-                         codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
-            cert = certify_quantization(
-                q, xin, y, grid=grid, setting="paper", config=cfg, declared_widths=declared,
-                delta=delta, x_test=xt, y_test=y_test, nnz_original=parameter_count(model),
-            )  # fmt: skip
-            out.append(cert)
-            bar.update()
-    bar.close()
-    return out
+    data = (x, y, x_test, y_test)
+    tasks = [
+        (_paper_group, (models[a], architectures[a], data, grid, (m, k, s), cfgs, delta), len(cfgs))
+        for (a, m, k, s), cfgs in groups.items()
+    ]
+    return _run_groups(tasks, "paper setting", executor)
 
 
 def _classes(model: nn.Module) -> int:
     return int(linear_layers(model)[-1].out_features)
+
+
+def _retrained_group(
+    model: nn.Module,
+    arch: Architecture,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+    grid: SearchGrid,
+    compression: tuple[str, float, int, int],
+    cfgs: list[dict[str, Any]],
+    delta: float,
+    rates: tuple[float, float, int],
+) -> list[Certificate]:
+    x, y, x_test, y_test = data
+    (method, keep, seed, epochs), (lr, qat_lr, batch_size) = compression, rates
+    xin = arch.transform(x)
+    xt = None if x_test is None else arch.transform(x_test)
+    declared = arch.widths(x.shape[1], _classes(model))
+    net = _compressed(model, xin, method, keep, seed)
+    if net is None:
+        return []
+    net = remove_dead_units(retrain_masked(net, xin, y, epochs=epochs, lr=lr, seed=seed,
+                                           batch_size=batch_size))  # fmt: skip
+    out = []
+    for cfg in cfgs:
+        q = quantization_aware_retrain(
+            net, xin, y, cfg["levels"], epochs=cfg["qat_epochs"], lr=qat_lr, seed=seed,
+            batch_size=batch_size, codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
+        out.append(certify_quantization(
+            q, xin, y, grid=grid, setting="retrained", config=cfg,
+            declared_widths=declared, delta=delta, x_test=xt, y_test=y_test,
+            nnz_original=parameter_count(model)))  # fmt: skip
+    return out
 
 
 def search_retrained(
@@ -245,12 +316,14 @@ def search_retrained(
     lr: float = 3e-3,
     qat_lr: float = 3e-3,
     batch_size: int = 128,
+    executor: Executor | None = None,
 ) -> list[Certificate]:
     """Compression, then retraining with the mask fixed, quantisation-aware training with
     the codebook tuned, and the certificate.
 
     The ``"retrained"`` setting must declare ``architecture``, ``method``, ``keep``,
     ``seed``, ``retrain_epochs``, ``levels``, ``qat_epochs`` and ``codebook_dtype``.
+    ``executor`` as in :func:`search_paper`.
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -263,31 +336,45 @@ def search_retrained(
     ...                                      x, y, grid)]
     ['retrained']
     """
-    out: list[Certificate] = []
     outer = ("architecture", "method", "keep", "seed", "retrain_epochs")
     groups = _grouped(grid, "retrained", plan, outer)
-    bar = _bar(sum(len(v) for v in groups.values()), "retrained setting")
-    for (arch_name, method, keep, seed, epochs), cfgs in groups.items():
-        arch, model = architectures[arch_name], models[arch_name]
-        xin = arch.transform(x)
-        xt = None if x_test is None else arch.transform(x_test)
-        declared = arch.widths(x.shape[1], _classes(model))
-        net = _compressed(model, xin, method, keep, seed)
-        if net is None:
-            bar.update(len(cfgs))
-            continue
-        net = remove_dead_units(retrain_masked(net, xin, y, epochs=epochs, lr=lr, seed=seed,
-                                               batch_size=batch_size))  # fmt: skip
-        for cfg in cfgs:
-            q = quantization_aware_retrain(
-                net, xin, y, cfg["levels"], epochs=cfg["qat_epochs"], lr=qat_lr, seed=seed,
-                batch_size=batch_size, codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
-            out.append(certify_quantization(
-                q, xin, y, grid=grid, setting="retrained", config=cfg,
-                declared_widths=declared, delta=delta, x_test=xt, y_test=y_test,
-                nnz_original=parameter_count(model)))  # fmt: skip
-            bar.update()
-    bar.close()
+    data = (x, y, x_test, y_test)
+    rates = (lr, qat_lr, batch_size)
+    tasks = [
+        (
+            _retrained_group,
+            (models[a], architectures[a], data, grid, (m, k, s, e), cfgs, delta, rates),
+            len(cfgs),
+        )  # fmt: skip
+        for (a, m, k, s, e), cfgs in groups.items()
+    ]
+    return _run_groups(tasks, "retrained setting", executor)
+
+
+def _subspace_group(
+    arch: Architecture,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+    grid: SearchGrid,
+    subspace: tuple[int, int, int],
+    cfgs: list[dict[str, Any]],
+    delta: float,
+    train: tuple[float, float, int, int, int],
+) -> list[Certificate]:
+    x, y, x_test, y_test = data
+    (dim, basis_seed, epochs), (lr, qat_lr, batch_size, seed, n_classes) = subspace, train
+    xin = arch.transform(x)
+    xt = None if x_test is None else arch.transform(x_test)
+    spec = SubspaceSpec(tuple(arch.widths(x.shape[1], n_classes)), dim, basis_seed)
+    z = train_subspace(spec, xin, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    out = []
+    for cfg in cfgs:
+        sq = quantize_subspace(spec, z, xin, y, cfg["levels"], epochs=cfg["qat_epochs"],
+                               lr=qat_lr, batch_size=batch_size, seed=seed,
+                               codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
+        out.append(certify_subspace(
+            sq.symbols, cfg["levels"], cfg["codebook_dtype"], sq.model, xin, y, grid=grid,
+            config=cfg, delta=delta, x_test=xt, y_test=y_test,
+            nnz_original=spec.num_params))  # fmt: skip
     return out
 
 
@@ -306,11 +393,13 @@ def search_subspace(
     qat_lr: float = 0.005,
     batch_size: int = 256,
     seed: int = 0,
+    executor: Executor | None = None,
 ) -> list[Certificate]:
     """Train in random subspaces, quantise the coordinates, certify.
 
     The ``"subspace"`` setting must declare ``architecture``, ``dim``, ``basis_seed``,
-    ``epochs``, ``levels``, ``qat_epochs`` and ``codebook_dtype``.
+    ``epochs``, ``levels``, ``qat_epochs`` and ``codebook_dtype``. ``executor`` as in
+    :func:`search_paper`.
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -322,24 +411,16 @@ def search_subspace(
     >>> [c.config["levels"] for c in certs]
     [2, 4]
     """
-    out: list[Certificate] = []
     outer = ("architecture", "dim", "basis_seed", "epochs")
     groups = _grouped(grid, "subspace", plan, outer)
-    bar = _bar(sum(len(v) for v in groups.values()), "subspace setting")
-    for (arch_name, dim, basis_seed, epochs), cfgs in groups.items():
-        arch = architectures[arch_name]
-        xin = arch.transform(x)
-        xt = None if x_test is None else arch.transform(x_test)
-        spec = SubspaceSpec(tuple(arch.widths(x.shape[1], n_classes)), dim, basis_seed)
-        z = train_subspace(spec, xin, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-        for cfg in cfgs:
-            sq = quantize_subspace(spec, z, xin, y, cfg["levels"], epochs=cfg["qat_epochs"],
-                                   lr=qat_lr, batch_size=batch_size, seed=seed,
-                                   codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
-            out.append(certify_subspace(
-                sq.symbols, cfg["levels"], cfg["codebook_dtype"], sq.model, xin, y, grid=grid,
-                config=cfg, delta=delta, x_test=xt, y_test=y_test,
-                nnz_original=spec.num_params))  # fmt: skip
-            bar.update()
-    bar.close()
-    return out
+    data = (x, y, x_test, y_test)
+    train = (lr, qat_lr, batch_size, seed, n_classes)
+    tasks = [
+        (
+            _subspace_group,
+            (architectures[a], data, grid, (d, b, e), cfgs, delta, train),
+            len(cfgs),
+        )  # fmt: skip
+        for (a, d, b, e), cfgs in groups.items()
+    ]
+    return _run_groups(tasks, "subspace setting", executor)
