@@ -16,6 +16,7 @@ the same check). No number in these blocks is typed by hand.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -154,6 +155,10 @@ BLOCKS: dict[str, Callable[[], str]] = {
 }
 
 
+def _replaced(match: re.Match[str], body: str) -> str:
+    return match.group(1) + body + "\n" + match.group(3)
+
+
 def render(text: str, blocks: dict[str, Callable[[], str]] = BLOCKS) -> str:
     """``text`` with each marked block replaced by its rendering; ``ValueError`` when a
     block's markers are missing."""
@@ -164,7 +169,7 @@ def render(text: str, blocks: dict[str, Callable[[], str]] = BLOCKS) -> str:
         if not pattern.search(text):
             raise ValueError(f"README has no block <!-- results:{name} --> ... <!-- /results:/ -->")
         body = make()
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(3), text)
+        text = pattern.sub(functools.partial(_replaced, body=body), text)
     return text
 
 
