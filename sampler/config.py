@@ -51,6 +51,10 @@ Mode = Literal["guarantee", "budget"]
 CERTIFICATES: tuple[str, ...] = ("none", "paper", "tight", "holdout")
 
 
+#: The criteria ``certificate="holdout"`` can certify (:mod:`netcoreset.sampler.criteria`).
+_CRITERIA = ("entrywise", "relative-l2", "top1", "margin")
+
+
 def _certificate(value: Any, mode: Mode) -> str:
     """``None``: the paper's theorem in guarantee mode (its draws are sized for it), no
     certificate in budget mode (nothing is paid for one unless asked)."""
@@ -140,6 +144,7 @@ class CompressionConfig:
     progress: bool | None
     certificate: str = "paper"
     certification_set_size: int | None = None
+    criterion: str = "entrywise"
 
     @classmethod
     def create(
@@ -165,6 +170,7 @@ class CompressionConfig:
         progress: bool | None = None,
         certificate: str | None = None,
         certification_set_size: int | None = None,
+        criterion: str = "entrywise",
     ) -> CompressionConfig:
         """Validate the arguments of :func:`~netcoreset.sampler.compress` (same names)."""
         entry = get_method(method)
@@ -195,6 +201,13 @@ class CompressionConfig:
         if not entry.amplify and (tau is not None or holdout_set_size is not None):
             raise ValueError("tau and holdout_set_size apply to method='corenet++' only")
         certificate = _certificate(certificate, mode)
+        if criterion not in _CRITERIA:
+            raise ValueError(f"criterion must be one of {_CRITERIA}; got {criterion!r}")
+        if criterion != "entrywise" and certificate != "holdout":
+            raise ValueError(
+                f"criterion {criterion!r} applies to certificate='holdout' only: the theorem's "
+                "certificates state the entry-wise (1 +- eps)"
+            )
         if K is not None:
             K = check_K(K, hint="or leave K=None to estimate it from held-out points")
         guarantee = mode == "guarantee"
@@ -230,6 +243,7 @@ class CompressionConfig:
             certification_set_size=_optional_count(
                 "certification_set_size", certification_set_size
             ),
+            criterion=criterion,
         )
 
     def budget_fraction(self) -> float:

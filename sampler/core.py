@@ -75,6 +75,7 @@ def compress(
     chunk_size: int = 1,
     certificate: str | None = None,
     certification_set_size: int | None = None,
+    criterion: str = "entrywise",
 ) -> CompressionResult:
     r"""Compress a fully-connected ReLU network with CoreNet (or a baseline).
 
@@ -142,6 +143,11 @@ def compress(
         default in budget mode: no held-out check runs and nothing is certified;
         :func:`~netcoreset.sampler.certify` certifies the result afterwards, for any
         criterion); :math:`|V|` (default: the rest, <= 2000).
+    criterion : str, default "entrywise"
+        With ``certificate="holdout"``: what counts as a failure on a held-out point
+        (:func:`~netcoreset.sampler.criterion_failures`: ``"entrywise"``, ``"relative-l2"``,
+        ``"top1"`` or ``"margin"``; ``eps`` is the criterion's tolerance, unused by
+        ``"top1"``). The theorem's certificates state the entry-wise statement only.
 
     Returns
     -------
@@ -172,7 +178,7 @@ def compress(
         activations=activations, tau=tau, holdout_set_size=holdout_set_size,
         draw_scale=draw_scale, sensitivity_set_size=sensitivity_set_size, seed=seed,
         chunk_size=chunk_size, progress=progress, certificate=certificate,
-        certification_set_size=certification_set_size,
+        certification_set_size=certification_set_size, criterion=criterion,
     )  # fmt: skip
     entry = get_method(cfg.method)
     original = linear_layers(model, layers)

@@ -58,6 +58,7 @@ from netcoreset.bounds import (
 from ._model import build_sequential
 from .certificate import holdout_failures, worst_relative_errors
 from .config import CompressionConfig
+from .criteria import criterion_failures, criterion_scores, get_criterion
 from .methods import Method
 from .pipeline import (
     Allocation,
@@ -192,7 +193,7 @@ def holdout_search(
             gen = torch.Generator(device=device).manual_seed(base_seed + g)
             sampled = sample_layers(method, net, points, own, alloc, scaled, cfg, gen)
             out = _outputs(sampled.weights, sampled.biases, points.v)
-            fails = holdout_failures(out, exact, points.v, eps)
+            fails = _failures(cfg, out, exact, points.v, eps)
             evaluated[g] = (alloc, sampled, fails)
         return evaluated[g]
 
@@ -224,6 +225,26 @@ def holdout_search(
     return alloc, sampled, cert, outcome
 
 
+def _failures(
+    cfg: CompressionConfig, out: torch.Tensor, exact: torch.Tensor, v: torch.Tensor, eps: float
+) -> int:
+    """Held-out points failing ``cfg.criterion`` at ``eps`` (the entry-wise count as before)."""
+    if cfg.criterion == "entrywise":
+        return holdout_failures(out, exact, v, eps)
+    tol = eps if get_criterion(cfg.criterion).uses_eps else None
+    return int(criterion_failures(cfg.criterion, out, exact, tol).sum())
+
+
+@torch.no_grad()
+def _scores(
+    cfg: CompressionConfig, compressed: torch.nn.Module, reference: torch.nn.Module, v: torch.Tensor
+) -> np.ndarray:
+    """Per held-out point, the smallest eps at which it passes ``cfg.criterion``."""
+    if cfg.criterion == "entrywise":
+        return worst_relative_errors(compressed, reference, v)
+    return criterion_scores(cfg.criterion, compressed(v), reference(v))
+
+
 def _budget_certificate(
     sampled: Sampled,
     reference: torch.nn.Module,
@@ -237,7 +258,7 @@ def _budget_certificate(
     if rank is None:
         outcome = HoldoutOutcome(n, alpha, 1, -1, 1.0, 0, None, None, [])
         return Certificate(None, None, [None] * n_layers, None, None), outcome
-    worst = np.sort(worst_relative_errors(build_model(sampled), reference, points.v))[::-1]
+    worst = np.sort(_scores(cfg, build_model(sampled), reference, points.v))[::-1]
     eps = float(worst[rank - 1])
     delta_cert = min(1.0, quantile_exceedance(n, rank, alpha) + alpha)
     fails = int((worst > eps).sum())

@@ -143,6 +143,7 @@ class CompressionReport:
     holdout: dict[str, Any] | None = None
     rounding_eps: float | None = None
     delta_charges: dict[str, list[float]] | None = None
+    criterion: str = "entrywise"
 
     def failed_events(self) -> list[str]:
         """The events of the union bound charged more than their share of ``delta``
@@ -180,7 +181,9 @@ class CompressionReport:
             total = "unknown" if self.certified_delta is None else f"{self.certified_delta:.3g}"
             return f"nothing (the union bound totals {total}{blame})"
         line = f"eps = {self.certified_eps:.4g} with probability >= 1 - {self.certified_delta:.3g}"
-        line += f" ({self.certificate} certificate)"
+        crit = getattr(self, "criterion", "entrywise")
+        crit = "" if crit == "entrywise" else f", criterion {crit}"
+        line += f" ({self.certificate} certificate{crit})"
         if self.rounding_eps is not None and self.certified_eps < self.rounding_eps:
             line += (
                 f"; below the {self.dtype} rounding of one layer ({self.rounding_eps:.2g}): "
@@ -349,6 +352,7 @@ def build_report(
         held_out=None if checks is None or not checks.points else checks.summary(cfg.delta),
         holdout=None if holdout is None else holdout.to_dict(),
         rounding_eps=rounding_eps(dtype, _widest_part(net)),
+        criterion=cfg.criterion,
         delta_charges=(
             None if cert.delta is None or holdout is not None else budget.charges(cfg.delta)
         ),

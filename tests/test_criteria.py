@@ -267,3 +267,25 @@ def test_the_verify_command_tests_a_criterion(tmp_path, capsys):
     assert rc == 0
     assert "criterion top1, delta=0.1" in capsys.readouterr().out
     assert plot.stat().st_size > 1000
+
+
+def test_the_holdout_certificate_of_compress_takes_a_criterion():
+    gen = torch.Generator().manual_seed(9)
+    net = nn.Sequential(nn.Linear(10, 24), nn.ReLU(), nn.Linear(24, 4))
+    x = torch.rand(1500, 10, generator=gen)
+    args = {"keep": 0.5, "seed": 0, "certificate": "holdout"}
+    entry = compress(net, x, **args).report  # the default criterion
+    l2 = compress(net, x, criterion="relative-l2", **args).report
+    # ||f^ - f|| <= max_k |f^_k - f_k| / |f_k| * ||f|| on every point, so every order
+    # statistic of the l2 scores is at most the entry-wise one (same network, same V)
+    assert l2.criterion == "relative-l2" and entry.certified_eps is not None
+    assert l2.certified_eps <= entry.certified_eps
+    assert "criterion relative-l2" in l2.certificate_statement
+    top = compress(net, x, criterion="top1", **args).report
+    assert top.certified_eps in (0.0, None)
+    guarantee = compress(net, x, eps=0.5, seed=0, certificate="holdout", criterion="margin")
+    assert guarantee.report.criterion == "margin" and guarantee.report.holdout is not None
+    with pytest.raises(ValueError, match="applies to certificate='holdout' only"):
+        compress(net, x, keep=0.5, certificate="paper", criterion="top1")
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        compress(net, x, keep=0.5, certificate="holdout", criterion="accuracy")
