@@ -12,9 +12,12 @@ warning filters show that line.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .report import CompressionReport
@@ -23,6 +26,8 @@ from .result import CompressionResult, target_reached
 __all__ = [
     "CompressionWarning",
     "findings_of",
+    "folded_warnings",
+    "grouped_summary",
     "one_summary",
     "remedy_for",
     "summary_message",
@@ -32,7 +37,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Packages whose frames are skipped when the warning is attributed to a line of code.
-_INTERNAL_PACKAGES = ("netcoreset", "torch")
+_INTERNAL_PACKAGES = ("netcoreset", "torch", "contextlib")
 
 # Finding (a text it starts with or contains) -> what to do about it. Findings that already
 # name their remedy ("use ...", "pass ...") get nothing added.
@@ -188,3 +193,65 @@ def one_summary(compress: F) -> F:
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def grouped_summary(messages: Sequence[str], calls: int | None, prefix: str) -> str | None:
+    r"""One text for the :class:`CompressionWarning` messages of many compressions: their
+    findings grouped by text with numbers masked, ``[in k of N compressions] <first example>``,
+    most frequent first (None when there is none).
+
+    .. math::
+
+        \text{key}(f) = f \text{ with every number replaced by } \#
+
+    >>> print(grouped_summary(["compress: 3 of 9 fail", "compress: 4 of 9 fail"], 2, "run"))
+    run: 1 kind of finding over 2 compressions
+      (1) [in 2 of 2 compressions] 3 of 9 fail
+    """
+    counts: dict[str, list[Any]] = {}
+    for message in messages:
+        for finding in dict.fromkeys(findings_of(message)):
+            counts.setdefault(re.sub(r"\d+(\.\d+)?", "#", finding), [0, finding])[0] += 1
+    if not counts:
+        return None
+    total = len(messages) if calls is None else calls
+    ranked = sorted(counts.values(), key=lambda item: -int(item[0]))
+    kinds = f"{len(ranked)} kind{'s' if len(ranked) > 1 else ''} of finding"
+    items = "".join(
+        f"\n  ({i}) [in {k} of {total} compressions] {text}"
+        for i, (k, text) in enumerate(ranked, 1)
+    )
+    return f"{prefix}: {kinds} over {total} compressions{items}"
+
+
+@dataclass
+class _Fold:
+    calls: int | None = None
+
+
+@contextmanager
+def folded_warnings(prefix: str) -> Iterator[_Fold]:
+    """Around many compressions (the checker's trials): their compression warnings
+    become one, :func:`grouped_summary`, attributed to the caller; other warnings pass on
+    unchanged. Set ``.calls`` on the yielded object to the number of compressions.
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with folded_warnings("run") as fold:
+    ...         for n in (3, 4):
+    ...             warn_at_caller(f"compress: {n} of 9 fail")
+    ...         fold.calls = 2
+    >>> len(caught), caught[0].message.args[0].splitlines()[1]
+    (1, '  (1) [in 2 of 2 compressions] 3 of 9 fail')
+    """
+    fold = _Fold()
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield fold
+    finally:
+        ours = [str(w.message) for w in caught if issubclass(w.category, CompressionWarning)]
+        _pass_on([w for w in caught if not issubclass(w.category, CompressionWarning)])
+        message = grouped_summary(ours, fold.calls, prefix)
+        if message is not None:
+            warn_at_caller(message)

@@ -91,3 +91,18 @@ def test_cancellation_finding_names_a_remedy():
     assert one.startswith("compress: the cancellation") and "holdout" in one
     two = summary_message(Rep(), [finding, "data has 9 points: |S| capped at 9 (theorem asks 40)"])
     assert two.startswith("compress: 2 findings") and "(2) data has 9 points" in two
+
+
+def test_check_guarantee_folds_its_trials_warnings_into_one():
+    from netcoreset.verification.checker import SamplerCompressor, check_guarantee
+
+    net, x = _net_and_data(200)
+    compressor = SamplerCompressor("corenet", eps=0.5, delta=0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_guarantee(net, x, compressor, 0.5, 0.3, trials=4, seed=0)
+    assert len(caught) == 1 and issubclass(caught[0].category, CompressionWarning)
+    assert caught[0].filename == __file__
+    lines = str(caught[0].message).splitlines()
+    assert lines[0].startswith("check_guarantee: ") and "over 4 compressions" in lines[0]
+    assert all("of 4 compressions]" in line for line in lines[1:])

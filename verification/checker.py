@@ -50,6 +50,7 @@ from netcoreset.bounds.validation import (
     check_seed,
 )
 from netcoreset.sampler import as_inputs, check_criterion, criterion_failures, criterion_scores
+from netcoreset.sampler.notices import folded_warnings
 
 from .confidence import (
     BettingConfidenceSequence,
@@ -523,7 +524,9 @@ def check_guarantee(
         interval_name = bound
     cs = BettingConfidenceSequence(alpha) if sequential else None
     runner = _TrialRunner(compressor, model, pool, hold, eps, seed, k, executor, criterion)
-    outcomes, stopped_early = runner.run(cap, batch_size, cs, delta, progress)
+    with folded_warnings("check_guarantee") as fold:  # one warning, not one per trial
+        outcomes, stopped_early = runner.run(cap, batch_size, cs, delta, progress)
+        fold.calls = len(outcomes)
     worst = np.stack([o.worst for o in outcomes]).astype(np.float64)
     fails = np.stack([o.fails for o in outcomes])
     fractions = fails.mean(axis=1)

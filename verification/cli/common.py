@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import warnings
@@ -73,41 +72,6 @@ def reported_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         yield
-
-
-@contextmanager
-def summarized_warnings(
-    prog: str, texts: Callable[[warnings.WarningMessage], list[str]] | None = None, limit: int = 5
-) -> Iterator[None]:
-    r"""Collect the Python warnings of many calls (``verify``'s trials) and print them once,
-    grouped by their text with numbers masked: ``PROG: warning: [k times] <first example>``,
-    most frequent first, at most ``limit`` lines (and a count of the rest). ``texts`` maps a
-    warning to the texts to count (default: its message; ``[]`` drops it).
-
-    .. math::
-
-        \text{key}(w) = w \text{ with every number replaced by } \#
-
-    >>> with summarized_warnings("demo"):
-    ...     for n in (3, 4, 5):
-    ...         warnings.warn(f"{n} of 50 points fail")
-    ...     warnings.warn("another kind")
-    >>> # printed on stderr: "demo: warning: [3 times] 3 of 50 points fail", then
-    >>> # "demo: warning: [1 time] another kind"
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    groups: dict[str, list[Any]] = {}
-    for w in caught:
-        for text in texts(w) if texts is not None else [str(w.message)]:
-            text = one_line(text)
-            groups.setdefault(re.sub(r"\d+(\.\d+)?", "#", text), [0, text])[0] += 1
-    ranked = sorted(groups.values(), key=lambda item: -int(item[0]))
-    for k, text in ranked[:limit]:
-        print(f"{prog}: warning: [{k} time{'s' if k > 1 else ''}] {text}", file=sys.stderr)
-    if len(ranked) > limit:
-        print(f"{prog}: warning: ... and {len(ranked) - limit} more kinds", file=sys.stderr)
 
 
 @contextmanager

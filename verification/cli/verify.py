@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,9 @@ from .common import (
     check_input_file,
     check_output_file,
     load_model_file,
+    one_line,
     real,
     seed,
-    summarized_warnings,
     write_text_atomic,
 )
 
@@ -157,15 +159,19 @@ def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     return model, data
 
 
-def _unreached_only(w: Any) -> list[str]:
-    """What of a trial's warning to repeat after the verdict table: a compression's
-    unreached target (its other findings are the table's WARNING rows), any other warning."""
+def _print_warnings(caught: list[Any]) -> None:
+    """The trials' warnings, after the verdict table: the checker folds the compressions'
+    warnings into one (``[in k of N compressions] ...``); of it, only the unreached targets
+    are repeated here, since the table's WARNING rows hold the other findings."""
     from netcoreset.sampler import CompressionWarning
     from netcoreset.sampler.notices import findings_of
 
-    if not issubclass(w.category, CompressionWarning):
-        return [str(w.message)]
-    return [f for f in findings_of(str(w.message)) if "does not reach the request" in f]
+    for w in caught:
+        texts = [str(w.message)]
+        if issubclass(w.category, CompressionWarning):
+            texts = [f for f in findings_of(texts[0]) if "does not reach the request" in f]
+        for text in texts:
+            print(f"netcoreset verify: warning: {one_line(text)}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
             initializer=_init_worker,
         )
     try:
-        with summarized_warnings("netcoreset verify", _unreached_only):  # once, not per trial
+        with warnings.catch_warnings(record=True) as caught:
             result = check_guarantee(
                 model,
                 data,
@@ -222,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         if executor is not None:
             executor.shutdown()
     print(result.summary())
+    _print_warnings(caught)
     if json_path is not None:
         from netcoreset.bounds.serialization import to_json
 
