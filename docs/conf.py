@@ -66,7 +66,7 @@ language = "en"
 # same type, about a label defined twice). Neither makes a page wrong, so they are not errors.
 # The bibliography of these pages uses sphinxcontrib-bibtex, whose warnings are unaffected.
 suppress_warnings = ["ref.citation"]
-nitpicky = False
+nitpicky = True
 # Every cross-reference must resolve (see the -n/nitpicky build). The pages are built offline,
 # so the documentation of the libraries below cannot be linked (intersphinx would need their
 # inventories over the network): their types are named in signatures and docstrings as plain
