@@ -52,6 +52,7 @@ from netcoreset.verification.experiments.pac_bayes_training import (
 from netcoreset.verification.experiments.provenance import provenance, source_files
 from netcoreset.verification.experiments.registration import (
     Registration,
+    RegistrationError,
     RegistrationLog,
     check_registration,
     make_registration,
@@ -189,4 +190,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except RegistrationError as exc:  # data, split, code or source not the registered ones
+        print(f"{Path(__file__).name}: refused: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -42,6 +42,7 @@ from netcoreset.verification.experiments.provenance import (  # noqa: E402
 )
 from netcoreset.verification.experiments.registration import (  # noqa: E402
     Registration,
+    RegistrationError,
     RegistrationLog,
     check_registration,
     make_registration,
@@ -151,4 +152,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except RegistrationError as exc:  # data, split, code or source not the registered ones
+        print(f"{Path(__file__).name}: refused: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
