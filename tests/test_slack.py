@@ -247,7 +247,7 @@ def test_slack_is_measured_in_draws_not_in_scales():
     # never fails, so the search goes to c_min = 1e-3: D(c*) = 1 + 1 = 2 draws, not 1.003.
     # The slack of a certificate with 1003 draws is 1003 / 2, where 1/c* would say 1000.
     draws_of = lambda c: float(math.ceil(1000 * c) + math.ceil(3 * c))  # noqa: E731
-    exact = lambda scale: (lambda m, pool, gen: m)  # noqa: E731
+    exact = lambda scale: lambda m, pool, gen: m  # noqa: E731
     r = find_slack(
         model_1(), DATA, 0.1, 0.2, compressor_factory=exact, c_min=1e-3, factor=10.0,
         bisection_steps=0, trials=60, sequential=False, draws_of=draws_of,
@@ -259,3 +259,18 @@ def test_slack_is_measured_in_draws_not_in_scales():
     assert slack == lower == pytest.approx(501.5) and upper is None
     assert json.loads(json.dumps(r.to_dict()))["overall"]["draws"] == 2.0
 
+
+def test_the_slack_table_on_the_theory_page_is_rendered_from_the_committed_result():
+    from pathlib import Path
+
+    from netcoreset.verification.slack import render_slack_table
+
+    root = Path(__file__).resolve().parents[1]
+    data = json.loads((root / "benchmarks/results/slack_modes_digits.json").read_text())
+    table = (root / "docs/results/slack_modes_digits.inc").read_text()
+    assert table == render_slack_table(data)
+    for name in ("paper", "tight", "holdout"):
+        cert = data["certificates"][name]
+        assert cert["slack"]["value"] == pytest.approx(
+            cert["draws"] / data["shapes"][cert["shape"]]["search"]["overall"]["draws"]
+        )

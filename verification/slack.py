@@ -577,7 +577,7 @@ def _fmt(value: float | None) -> str:
     if value != 0 and not 1e-3 <= abs(value) < 1e4:
         mantissa, exponent = f"{value:.2e}".split("e")
         return f":math:`{float(mantissa):.3g}\\cdot10^{{{int(exponent)}}}`"
-    return f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _certified(cert: dict[str, Any]) -> str:
