@@ -198,7 +198,6 @@ def holdout_search(
         return evaluated[g]
 
     # invariant: candidate `good` passes; `bad` failed or is the grid's end (never evaluated)
-    # invariant: candidate `good` passes; `bad` failed or is the grid's end (never evaluated)
     good, bad = -1, grid
     if candidate(0)[2] <= f_max:
         good = 0
