@@ -340,8 +340,9 @@ def monte_carlo_error_bound(mc_error: float, m: int, delta_prime: float) -> floa
     in :math:`[0, 1]` whose means :math:`p_j` only *average* to :math:`\hat L(Q)` (e.g. a
     fresh draw for every training point, :math:`m` = draws :math:`\times n`): by the
     inequality of arithmetic and geometric means,
-    :math:`\prod_j(1 - p_j + p_je^t) \le (1 - \bar p + \bar pe^t)^m`. The level :math:`\ln(2/\delta')` is that of
-    Langford and Caruana (2002) (:math:`\ln(1/\delta')` would do for this one-sided bound).
+    :math:`\prod_j(1 - p_j + p_je^t) \le (1 - \bar p + \bar pe^t)^m`. The level
+    :math:`\ln(2/\delta')` is that of Langford and Caruana (2002) (:math:`\ln(1/\delta')`
+    would do for this one-sided bound).
 
     Parameters
     ----------
