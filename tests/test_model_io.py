@@ -197,3 +197,66 @@ def test_pickle_protocol_of_the_stand_ins_is_not_importable_elsewhere():
     with pytest.raises(pickle.UnpicklingError):
         torch.load(buf, weights_only=True)
     assert os.environ.get("NETCORESET_TRACEBACK") is None
+
+
+def _square_state(order):
+    torch.manual_seed(0)
+    ws = {name: torch.rand(3, 3) for name in ("0", "2", "4")}
+    return ws, {f"{n}.weight": ws[n] for n in order}
+
+
+def test_numbered_layers_go_in_numeric_order_whatever_the_files_order(tmp_path):
+    """A state dict listing 4, 0, 2 (square layers: shapes cannot tell) is read as 0, 2, 4;
+    so is a safetensors file (whose names are stored sorted as text)."""
+    ws, state = _square_state(["4", "0", "2"])
+    torch.save(state, tmp_path / "m.pt")
+    arch = {"widths": [3, 3, 3, 3], "bias": False}
+    net = load_model(tmp_path / "m.pt", architecture=arch)
+    got = [m.weight for m in net if isinstance(m, nn.Linear)]
+    assert all(torch.equal(g, ws[n]) for g, n in zip(got, ["0", "2", "4"], strict=True))
+    from safetensors.torch import save_file
+
+    last = torch.rand(3, 3)
+    tensors = {f"{n}.weight": ws[n] for n in ("0", "2", "4")} | {"10.weight": last}
+    save_file(tensors, str(tmp_path / "m.safetensors"))  # stored as 0, 10, 2, 4
+    net = load_model(tmp_path / "m.safetensors", architecture={"widths": [3] * 5, "bias": False})
+    got = [m.weight for m in net if isinstance(m, nn.Linear)]
+    assert all(
+        torch.equal(g, w) for g, w in zip(got, [ws["0"], ws["2"], ws["4"], last], strict=True)
+    )
+
+
+def test_unnumbered_layers_are_placed_by_shape_or_refused(tmp_path):
+    torch.manual_seed(0)
+    a, b = torch.rand(5, 4), torch.rand(3, 5)
+    torch.save({"out.weight": b, "fc.weight": a}, tmp_path / "ok.pt")
+    net = load_model(tmp_path / "ok.pt", architecture={"widths": [4, 5, 3], "bias": False})
+    lins = [m for m in net if isinstance(m, nn.Linear)]
+    assert torch.equal(lins[0].weight, a) and torch.equal(lins[1].weight, b)
+    torch.save(
+        {"hidden.weight": torch.rand(3, 3), "alpha.weight": torch.rand(3, 3)},
+        tmp_path / "square.pt",
+    )
+    with pytest.raises(ValueError, match="do not say their order"):
+        load_model(tmp_path / "square.pt", architecture={"widths": [3, 3, 3], "bias": False})
+
+
+def test_architecture_from_metadata_is_never_a_path(tmp_path):
+    from safetensors.torch import save_file
+
+    (tmp_path / "arch.json").write_text('{"widths": [4, 3], "bias": false}')
+    save_file(
+        {"0.weight": torch.rand(3, 4)},
+        str(tmp_path / "m.safetensors"),
+        metadata={"netcoreset_architecture": str(tmp_path / "arch.json")},
+    )
+    with pytest.raises(ValueError, match="architecture") as info:
+        load_model(tmp_path / "m.safetensors")
+    assert "widths" not in str(info.value)  # the file was not read
+    # the caller may name a file, but only a regular one
+    net = load_model(tmp_path / "m.safetensors", architecture=tmp_path / "arch.json")
+    assert net[0].weight.shape == (3, 4)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.json")
+        with pytest.raises(ValueError, match="not a regular file"):
+            load_model(tmp_path / "m.safetensors", architecture=tmp_path / "fifo.json")
