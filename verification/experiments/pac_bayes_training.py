@@ -247,7 +247,7 @@ def stochastic_error(
     draws = check_positive_int("draws", draws)
     gen = torch.Generator().manual_seed(int(seed))
     wrong = 0
-    for _ in range(draws):
+    for _ in _progress(range(draws), None, "Monte Carlo draws"):
         if not per_input:
             wrong += int((net(x, generator=gen).argmax(1) != y).sum())
             continue
