@@ -26,10 +26,11 @@ compiles ``_kernels.c`` with the machine's C compiler when the package is instal
 puts ``_kernels`` plus the interpreter's extension suffix (e.g.
 ``_kernels.cpython-311-x86_64-linux-gnu.so``) next to this module. It is loaded from there
 only, never from a path that an environment variable, the current folder or a cache
-chooses, and only when it is a regular file (not a symbolic link) that neither its folder
-nor the file lets anyone but its owner write, owned by the installing user or root
-(:func:`kernel_path`). An install without a working compiler has no library and uses the
-pure-torch path, with the same results. ``NETCORESET_NATIVE=0`` disables the library;
+chooses, and only when it is a regular file (not a symbolic link) owned by the user running
+Python or root, that neither it nor its folder lets another user write (group write counts
+only in a group that is not this user's alone) (:func:`kernel_path`). An install without a
+working compiler has no library and uses the pure-torch path, with the same results.
+``NETCORESET_NATIVE=0`` disables the library;
 :func:`native_status` says why it is or is not in use.
 """
 
@@ -68,8 +69,8 @@ def kernel_path() -> Path:
 
 def _unsafe(path: Path) -> str | None:
     """Why ``path`` may not be loaded (None when it may): it must be a regular file, not a
-    link, in a folder that is not a link, owned by this user or root, and writable by its
-    owner only, like its folder."""
+    link, owned by this user or root, and writable by no other user, like its folder (group
+    write is allowed only in a group that is this user's alone)."""
     try:
         info = os.lstat(path)
         folder = os.lstat(path.parent)
@@ -83,9 +84,29 @@ def _unsafe(path: Path) -> str | None:
     for what, st in ((path, info), (path.parent, folder)):
         if trusted is not None and st.st_uid not in trusted:
             return f"refused {path}: {what} belongs to another user (uid {st.st_uid})"
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and _shared_group(st.st_gid)):
             return f"refused {path}: other users can write {what}"
     return None
+
+
+def _shared_group(gid: int) -> bool:
+    """Whether a user other than this one may belong to the group ``gid`` (a group-writable
+    file is safe only in a personal group, as a umask of 002 gives on many systems)."""
+    try:
+        import grp
+        import pwd
+    except ImportError:  # pragma: no cover - not POSIX
+        return True
+    if gid != os.getgid():
+        return True
+    me = pwd.getpwuid(os.getuid()).pw_name
+    try:
+        members = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        return True
+    if members - {me}:
+        return True
+    return any(u.pw_gid == gid and u.pw_uid != os.getuid() for u in pwd.getpwall())
 
 
 def _bind(lib: ctypes.CDLL) -> None:

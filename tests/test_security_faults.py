@@ -220,6 +220,10 @@ def test_a_planted_library_is_never_loaded(tmp_path):
     assert status == f"loaded {native.kernel_path()}" or status.startswith("not built"), status
 
 
+def test_group_write_counts_unless_the_group_is_this_users_alone():
+    assert native._shared_group(os.getgid() + 54321)  # a group that is not ours
+
+
 @pytest.mark.parametrize("how", ["symlink", "group-writable", "fifo", "folder-writable"])
 def test_the_package_library_is_refused_unless_safe(tmp_path, monkeypatch, how):
     """The one place the library is loaded from must hold a regular file, not a link, and
@@ -238,6 +242,8 @@ def test_the_package_library_is_refused_unless_safe(tmp_path, monkeypatch, how):
             target.chmod(0o664)
         else:
             folder.chmod(0o777)
+    if how == "group-writable":  # a group shared with another user
+        monkeypatch.setattr(native, "_shared_group", lambda gid: True)
     reason = native._unsafe(target)
     assert reason is not None and reason.startswith("refused"), reason
     monkeypatch.setattr(native, "kernel_path", lambda: target)
