@@ -145,7 +145,7 @@ def test_damaged_weights_are_retrained_and_the_entry_replaced(tmp_path, data, da
         meta = json.loads((first.path / "config.json").read_text())
         del meta["weights_sha256"]
         (first.path / "config.json").write_text(json.dumps(meta))
-    with pytest.warns(UserWarning, match="damaged"):
+    with pytest.warns(UserWarning, match="cannot be verified"):
         again = train_cached(x, y, BASE, cache_dir=tmp_path)
     assert not again.from_cache and again.path == first.path
     assert torch.equal(again.model(x_test), first.model(x_test))

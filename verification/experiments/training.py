@@ -357,14 +357,16 @@ def _load_entry(
         raise ValueError(f"cache entry {folder} does not match its key; delete the folder")
     weights = folder / _WEIGHTS
     try:
-        if not weights.is_file() or _sha256(weights) != meta.get("weights_sha256"):
+        if "weights_sha256" not in meta:
+            raise ValueError("it has no checksum of its weights (written by an earlier version)")
+        if not weights.is_file() or _sha256(weights) != meta["weights_sha256"]:
             raise ValueError(f"{_WEIGHTS} does not match the checksum in config.json")
         net = build_mlp(identity["architecture"])
         net.load_state_dict(load_file(str(weights)), strict=True)
     except (ValueError, OSError, RuntimeError, SafetensorError) as exc:
         warnings.warn(
-            f"cache entry {folder} is damaged ({' '.join(str(exc).split())[:200]}): training "
-            "the model again and replacing the entry",
+            f"cache entry {folder} cannot be verified ({' '.join(str(exc).split())[:200]}): "
+            "training the model again and replacing the entry",
             UserWarning,
             stacklevel=3,
         )
