@@ -197,3 +197,5 @@ def test_register_refuses_to_overwrite_and_bad_architectures(digits_model, capsy
     assert "not among --architectures" in capsys.readouterr().err
     assert main([*base, "--architectures", "64-x-10"]) == 2
     assert "dash-joined widths" in capsys.readouterr().err
+    assert main([*base, "--design-size", "100"]) == 2
+    assert "apply to --register only" in capsys.readouterr().err

@@ -305,6 +305,8 @@ def run_generalization(args: argparse.Namespace) -> int:
     """Handler of ``netcoreset bound generalization``; prints the result and returns 0."""
     check_input_file(args.model, "model")  # a bad path answers before torch is imported
     plot_path = check_output_file(args.plot, "--plot", (".png", ".pdf", ".svg"))
+    if not args.register and (args.design_size is not None or args.split_seed != 0):
+        raise ValueError("--design-size and --split-seed apply to --register only")
     if args.register:
         check_output_file(args.register, "--register", (".json",))
         if Path(args.register).exists():
