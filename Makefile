@@ -172,12 +172,12 @@ reproduce-full: install data
 # the sampler, the certificates and the bounds. Wall time of each part, one thread on the
 # two-core development machine, from the committed runs' own records (wall_seconds,
 # total_seconds, total_s; longer when the machine is shared):
-#   reproduce-full: fashion-mnist 9.5 min, mnist5k 2.5 min, digits 1 min; mnist has the same
-#                   plan and sizes as fashion-mnist
+#   reproduce-full: fashion-mnist 9.5 min, mnist5k 2.5 min, digits 1 min; mnist 14 min of CPU
+#                   (65 min wall on the shared machine at load 4-18)
 #   certificates:   Fashion-MNIST 35 min, MNIST 5k 5 min, digits 1 min, encoding ablation 2 min
 #   benchmarks:     1 min (default) and 0.5 min (--full --only memory) to benchmarks/results/
 #                   current*.json; the before/after pairs there record earlier code and are kept
-# In all about 65 minutes alone. `make results-quick` runs every part at its quick level into
+# In all about 70 minutes alone. `make results-quick` runs every part at its quick level into
 # results-quick/ (nothing committed is replaced), to check that it all runs.
 GEN := benchmarks/generalization
 WITH_PROV := $(PY) tools/with_provenance.py
