@@ -109,3 +109,29 @@ def test_certificate_search_through_dask_and_a_pool_equals_serial():
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         assert _searches(pool) == serial
+
+
+@pytest.mark.slow
+def test_reproduce_cli_through_a_process_pool_records_provenance(tmp_path, capsys):
+    import json
+
+    from netcoreset.verification.cli import main
+    from netcoreset.verification.experiments.provenance import compare
+
+    argv = ["reproduce", "--dataset", "digits", "--tiny", "--no-depth", "--no-plot"]
+    argv += ["--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, "--out", str(tmp_path / "serial")]) == 0
+    pool = ["--executor", "process", "--workers", "2", "--out", str(tmp_path / "pool")]
+    assert main([*argv, *pool]) == 0
+    serial, pooled = (
+        json.loads((tmp_path / d / "results.json").read_text()) for d in ("serial", "pool")
+    )
+    assert _strip(pooled["sweep"]["rows"]) == _strip(serial["sweep"]["rows"])
+    assert pooled["claims"] == serial["claims"]
+    prov = pooled["provenance"]
+    assert prov["command"].endswith("--executor process --workers 2 --tiny --no-depth")
+    assert compare(prov)["status"] == "current" and prov["wall_seconds"] > 0
+    assert prov["data_files"]["digits"]["arrays_sha256"] == pooled["dataset"]["fingerprint"]
+    capsys.readouterr()
+    assert main([*argv, "--executor", "threads"]) == 2
+    assert "invalid choice: 'threads'" in capsys.readouterr().err
