@@ -205,10 +205,11 @@ def compress(
         entry, net, original, points, stats, budget, cfg, (cpu_gen, dev_gen), nnz_original, notes
     )
     if holdout is not None and holdout.scale is None:  # nothing passed: the original is returned
-        net, pruned, folded = stage.working_copy(original), none, none
+        net, pruned, folded, kept = stage.working_copy(original), none, none, None
     report = build_report(
         cfg, net, points, stats, budget, alloc, sampled, cert, pruned=pruned, folded=folded,
         nnz_original=nnz_original, seed=seed_used, device=ref.device, dtype=ref.dtype,
         elapsed_s=time.perf_counter() - t_start, notes=notes, checks=checks, holdout=holdout,
+        kept=kept,
     )  # fmt: skip
     return CompressionResult(model=stage.build_model(sampled, flatten), report=report)

@@ -87,7 +87,10 @@ class CompressionReport:
     ``name -> [charge, share]`` (the certified delta is their sum; an event charged above its
     share is named in :attr:`certificate_statement`). ``rounding_eps`` is the relative
     rounding error of one dot product of the widest part in the model's dtype: a
-    ``certified_eps`` below it is not observable.
+    ``certified_eps`` below it is not observable. ``kept_neurons`` lists, per hidden layer,
+    the indices (into the original layer's outputs, ascending) of the neurons the compressed
+    model keeps: all of them unless CoreNet+ or CoreNet++ removed some (``None`` in a report
+    saved by a version that did not record them).
 
     >>> import torch
     >>> from netcoreset.sampler import compress
@@ -97,6 +100,8 @@ class CompressionReport:
     ('corenet', 'budget', 44, 2)
     >>> type(rep).from_dict(rep.to_dict()) == rep
     True
+    >>> rep.kept_neurons  # the 6 hidden neurons, none removed
+    [[0, 1, 2, 3, 4, 5]]
     """
 
     method: str
@@ -144,6 +149,7 @@ class CompressionReport:
     rounding_eps: float | None = None
     delta_charges: dict[str, list[float]] | None = None
     criterion: str = "entrywise"
+    kept_neurons: list[list[int]] | None = None
 
     def failed_events(self) -> list[str]:
         """The events of the union bound charged more than their share of ``delta``
@@ -266,6 +272,13 @@ def _layer_report(
     )
 
 
+def _kept_neurons(net: Network, kept: Sequence[torch.Tensor] | None) -> list[list[int]]:
+    """Per hidden layer, the kept neurons' indices (all of ``net``'s when none was removed)."""
+    if kept is not None:
+        return [[int(i) for i in k.tolist()] for k in kept]
+    return [list(range(w.shape[0])) for w in net.weights[:-1]]
+
+
 def _widest_part(net: Network) -> int:
     return max_part_size(net.arch, [b is not None for b in net.biases])
 
@@ -290,8 +303,10 @@ def build_report(
     notes: list[str],
     checks: HeldOutChecks | None = None,
     holdout: HoldoutOutcome | None = None,
+    kept: Sequence[torch.Tensor] | None = None,
 ) -> CompressionReport:
-    """Assemble the report of a finished compression."""
+    """Assemble the report of a finished compression (``kept``: the kept neurons' indices
+    per hidden layer, when CoreNet+ removed some; all of them otherwise)."""
     eps_layers = layer_eps(alloc.eps, budget.products_allocation, allocation=True)
     layers = [
         _layer_report(
@@ -353,6 +368,7 @@ def build_report(
         holdout=None if holdout is None else holdout.to_dict(),
         rounding_eps=rounding_eps(dtype, _widest_part(net)),
         criterion=cfg.criterion,
+        kept_neurons=_kept_neurons(net, kept),
         delta_charges=(
             None if cert.delta is None or holdout is not None else budget.charges(cfg.delta)
         ),

@@ -166,6 +166,25 @@ class CompressionResult:
         return self.report.nnz
 
     @property
+    def kept_neurons(self) -> list[torch.Tensor] | None:
+        """Per hidden layer, the indices (``int64``, ascending, into the original layer's
+        outputs) of the neurons :attr:`model` keeps: all of them unless CoreNet+ or CoreNet++
+        removed some (``None`` for a result saved before they were recorded).
+
+        >>> import torch
+        >>> from netcoreset.sampler import compress
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+        >>> with torch.no_grad():
+        ...     _ = net[0].bias.copy_(torch.tensor([-9.0, 1, 1, 1, 1, -9.0]))  # 0 and 5 never fire
+        >>> res = compress(net, torch.rand(50, 4), keep=0.3, seed=0, method="corenet+")
+        >>> res.kept_neurons, res.model[0].out_features
+        ([tensor([1, 2, 3, 4])], 4)
+        """
+        kept = self.report.kept_neurons
+        return None if kept is None else [torch.tensor(k, dtype=torch.int64) for k in kept]
+
+    @property
     def nnz_original(self) -> int:
         return self.report.nnz_original
 

@@ -68,3 +68,39 @@ def test_cuda_model_is_compressed_on_cuda():
     net = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)).cuda()
     res = compress(net, torch.rand(60, 5), keep=0.5, seed=0)
     assert res.model[0].weight.is_cuda and res.report.device.startswith("cuda")
+
+
+def _with_dead_neurons() -> nn.Sequential:
+    """Hidden neurons 0 and 5 of the first layer, and 1 of the second, never fire on inputs in
+    [0, 1): their bias (-9) exceeds what their weights (at most 1/sqrt(fan-in) in size) add."""
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    with torch.no_grad():
+        net[0].bias[[0, 5]] = -9.0
+        net[0].bias[1:5] = 1.0  # fire on inputs near 0
+        net[2].bias[1] = -9.0
+        net[2].bias[[0, 2, 3, 4]] = 1.0
+    return net
+
+
+@pytest.mark.parametrize("method", ["corenet", "corenet+", "corenet++", "uniform", "svd"])
+def test_kept_neurons_index_the_compressed_model(method, tmp_path):
+    net = _with_dead_neurons()
+    res = compress(net, torch.rand(200, 4), method=method, keep=0.4, seed=1)
+    kept = res.kept_neurons
+    assert res.report.kept_neurons == [k.tolist() for k in kept]
+    if method.startswith("corenet+"):
+        assert [k.tolist() for k in kept] == [[1, 2, 3, 4], [0, 2, 3, 4]]
+    else:
+        assert [k.tolist() for k in kept] == [list(range(6)), list(range(5))]
+    lins = [m for m in res.model if isinstance(m, nn.Linear)]
+    assert [lin.out_features for lin in lins[:-1]] == [len(k) for k in kept]
+    if method != "svd":  # every kept weight is a positive multiple of the original's there
+        rows = [*kept, torch.arange(2)]
+        cols = [torch.arange(4), *kept]
+        for lin, orig, r, c in zip(lins, net[::2], rows, cols, strict=True):
+            w_hat, w = lin.weight, orig.weight[r][:, c]
+            assert bool(((w_hat == 0) | (w_hat * w > 0)).all())
+            assert bool(((lin.bias == 0) | (lin.bias * orig.bias[r] > 0)).all())
+    back = load(res.save(tmp_path / "run"))
+    assert [k.tolist() for k in back.kept_neurons] == [k.tolist() for k in kept]
