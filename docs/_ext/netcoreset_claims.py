@@ -15,6 +15,12 @@ time, so that the claims page cannot drift from the numbers it reports.
     The pre-registered certificates of ``generalization_prereg_*.json``: a table of the
     deterministic ones and a separate table of the stochastic (PAC-Bayes) ones, each row with
     the registration's SHA-256, :math:`n` and delta; each file's provenance below.
+``.. generalization-corollary:: FILE``
+    The paper's generalisation corollary on trained networks (``corollary.json``): one column
+    per network, one row per term (the logits' largest norm, the sensitivities and
+    Delta-hat products, the chosen margin and its loss, the size bound against the
+    weight count, the description length, the union bound over the margins, the bound);
+    the file's provenance below the table.
 ``.. result-provenance:: FILE [FILE ...]``
     Whether a committed result (any JSON file with a ``"provenance"`` object, see
     :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
@@ -420,6 +426,86 @@ class GeneralizationPreregistered(_ResultsDirective):
         return self.render([*lines, *notes])
 
 
+def _sci(x: float) -> str:
+    """``x`` as :math:`a\\times 10^{b}` (three significant digits) when large or small."""
+    if x == 0 or 1e-3 <= abs(x) < 1e6:
+        return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
+    mant, exp = f"{x:.2e}".split("e")
+    return f":math:`{mant}\\times 10^{{{int(exp)}}}`"
+
+
+def _layers(values: list[float]) -> str:
+    return ", ".join(_sci(v) for v in values)
+
+
+def _corollary_column(r: dict[str, Any], res: dict[str, Any]) -> list[str]:
+    b, t = r["best"], r["best"]["terms"]
+    return [
+        f"{'-'.join(map(str, r['architecture']))}, {r['n']:,}",
+        f"{r['train_error']:.4f} / {r['test_error']:.4f}",
+        f"{r['max_output_norm']:.2f}",
+        f"{r['weight_layers']}",
+        f"{r['sensitivity_set_size']:,}; " + _layers(r["sensitivity_totals"]),
+        f"{_sci(r['kappa'])}; " + _layers(r["delta_hats"]),
+        _layers(r["delta_hat_products"]),
+        _sci(r["weighted_sensitivity"]),
+        f"{b['gamma']:g}: {b['margin_error']:.4f}",
+        _sci(b["eps"]),
+        f"{_sci(b['delta_per_point'])}; {t['log_term']:.2f}",
+        f"{_sci(t['nnz_bound_uncapped'])} vs {r['weights']:,}",
+        f"{b['description_bits']:,.0f} bits = {b['complexity_nats']:,.0f} nats "
+        f"(values {t['value_bits']:,.0f}, positions {t['position_bits']:,.0f})",
+        f"{res['grid_nats']:.2f} nats ({res['grid_bits']:.2f} bits)",
+        _sci(t["o_tilde_argument"]),
+        f"{t['uncapped']:.4g}, so **{b['bound']:.4g}**",
+    ]
+
+
+_COROLLARY_TERMS = [
+    "network, :math:`n`",
+    "train / test error of :math:`f_\\theta`",
+    ":math:`M = \\max_i\\|f_\\theta(x_i)\\|_2`",
+    "weight layers :math:`L - 1`",
+    ":math:`|S|`; :math:`\\sum_i\\mathcal{S}^\\ell_i` per layer",
+    ":math:`\\kappa`; :math:`\\hat\\Delta^\\ell` per layer",
+    ":math:`\\hat\\Delta^{\\ell\\rightarrow}` per layer",
+    ":math:`\\sum_\\ell(\\hat\\Delta^{\\ell\\rightarrow})^2\\sum_i\\mathcal{S}^\\ell_i`",
+    ":math:`\\gamma`: margin loss :math:`\\hat L_\\gamma(f_\\theta)`",
+    ":math:`\\varepsilon = \\gamma/(2M)`",
+    ":math:`\\delta_x`; :math:`\\ln(8\\eta/\\delta_x)`",
+    "size bound :math:`\\sum_\\ell\\bar q_\\ell` (uncapped) vs weights",
+    ":math:`\\ln|G|`: description length (sizes capped at the weights)",
+    "union bound over the :math:`\\gamma` grid",
+    "argument of the paper's :math:`\\tilde O(\\sqrt{\\cdot})`",
+    "Hoeffding bound (uncapped), so the bound",
+]
+
+
+_CORO_DATA = {**_DATA, "fashion-mnist": "Fashion-MNIST", "mnist": "MNIST"}
+
+
+def corollary_lines(res: dict[str, Any], where: str) -> list[str]:
+    """The reStructuredText of ``.. generalization-corollary::`` for the result ``res`` read
+    from ``where``: the terms table, then the provenance."""
+    runs = res["runs"]
+    cols = [_corollary_column(r, res) for r in runs]
+    rows = [[term, *(c[i] for c in cols)] for i, term in enumerate(_COROLLARY_TERMS)]
+    header = ["term", *(_CORO_DATA.get(r["dataset"], r["dataset"]) for r in runs)]
+    widths = [28, *([24] * len(runs))]
+    head = (
+        f":math:`\\delta = {res['delta']:g}` over the grid of {len(res['gammas'])} margins "
+        f"(each at :math:`\\delta/{len(res['gammas'])}`, half for the compression), "
+        f":math:`K = {res['K']:g}`, {res['bits_per_param']:g} bits per value."
+    )
+    table = _list_table(header, rows, widths)
+    return [head, "", *table, *_provenance_lines(res.get("provenance"), where)]
+
+
+class GeneralizationCorollary(_ResultsDirective):
+    def run(self) -> list[nodes.Node]:
+        return self.render(corollary_lines(self.load()[0], self.arguments[0]))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("reproduced-claims", ReproducedClaims)
     app.add_directive("reproduced-run", ReproducedRun)
@@ -428,4 +514,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("result-provenance", ResultProvenance)
     app.add_directive("generalization-best", GeneralizationBest)
     app.add_directive("generalization-preregistered", GeneralizationPreregistered)
+    app.add_directive("generalization-corollary", GeneralizationCorollary)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
