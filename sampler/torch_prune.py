@@ -9,8 +9,10 @@ the user has (any :class:`~torch.nn.Module`, with any ``forward``), captures the
 ``module.weight`` is ``weight_orig * weight_mask`` and :func:`torch.nn.utils.prune.remove`
 makes it permanent. A sampled weight :math:`\hat w_j = c_j w_j/(m q_j)` is reweighted, so the
 mask holds the factor :math:`c_j/(m q_j)` of every kept weight and 0 for a dropped one (1 for
-magnitude pruning, which does not reweight). :func:`~netcoreset.sampler.compress` stays the
-entry point for a new ``nn.Sequential``.
+magnitude pruning, which does not reweight). CoreNet+ and CoreNet++ first remove the hidden
+neurons inactive on :math:`S`: a removed neuron's row (weights and bias) and the matching
+column of the next layer get mask 0. :func:`~netcoreset.sampler.compress` stays the entry
+point for a new ``nn.Sequential``.
 
 When the guarantee applies
 --------------------------
@@ -25,7 +27,9 @@ of the layers, and the same ``certificate`` options), and a certificate speaks o
 model does before and after them is not covered). The check is made on the given points, not
 proved for every input. Otherwise (a branch, a skip connection, another activation, a subset
 of the layers that skips one, per-layer budgets) each layer is sampled from its own
-sensitivities on :math:`S`: a heuristic importance sampler, without a certificate.
+sensitivities on :math:`S`: a heuristic importance sampler, without a certificate. CoreNet+
+and CoreNet++ are refused there: a neuron is inactive, and its outgoing edges unused, only
+relative to a chain's next layer.
 """
 
 from __future__ import annotations
@@ -55,10 +59,16 @@ from .sensitivity import empirical_sensitivity
 
 __all__ = ["LinearPruning", "prune_linear", "PRUNABLE_METHODS"]
 
-#: The methods :func:`~netcoreset.sampler.prune_linear` applies: those that keep every
-#: layer's shape and express their result as a factor per weight (CoreNet+ and CoreNet++
-#: remove neurons, SVD is not sparse: use :func:`~netcoreset.sampler.compress` for them).
-PRUNABLE_METHODS: tuple[str, ...] = ("corenet", "uniform", "l1", "l2", "magnitude")
+#: The methods :func:`~netcoreset.sampler.prune_linear` applies: those whose result is a
+#: factor per weight (SVD is not sparse: use :func:`~netcoreset.sampler.compress` for it).
+#: CoreNet+ and CoreNet++ remove neurons, so they need a verified ``Linear -> ReLU`` chain
+#: and a global budget.
+PRUNABLE_METHODS: tuple[str, ...] = (
+    "corenet", "corenet+", "corenet++", "uniform", "l1", "l2", "magnitude",
+)  # fmt: skip
+
+#: The methods that remove the neurons inactive on :math:`S` before sampling.
+_NEURON_METHODS = ("corenet+", "corenet++")
 
 #: Points per traced forward pass of the user's model.
 _BATCH = 1024
@@ -409,12 +419,19 @@ def _full(mod: nn.Linear) -> torch.Tensor:
     return w if mod.bias is None else torch.cat([w, mod.bias.detach()[:, None]], dim=1)
 
 
-def _attach(name: str, mod: nn.Linear, new_full: torch.Tensor) -> torch.Tensor:
+def _check_expressible(name: str, mod: nn.Linear, new_full: torch.Tensor) -> None:
+    """A mask multiplies: it cannot make a zero weight or bias non-zero."""
+    if bool(((_full(mod) == 0) & (new_full != 0)).any()):
+        raise ValueError(
+            f"layer {name!r}: the method made a zero weight or bias non-zero (CoreNet+ folds a "
+            "constant neuron into the next layer's bias), which no mask expresses: use compress"
+        )
+
+
+def _attach(mod: nn.Linear, new_full: torch.Tensor) -> torch.Tensor:
     """Register the factors ``new / old`` as the prune masks of the layer's weight and bias;
     returns the boolean mask of the kept weights."""
     old = _full(mod)
-    if bool(((old == 0) & (new_full != 0)).any()):
-        raise ValueError(f"layer {name!r}: the method set a zero weight, which no mask expresses")
     factor = torch.where(old != 0, new_full / torch.where(old != 0, old, 1), 0).to(old.dtype)
     cols = mod.in_features
     prune.custom_from_mask(mod, "weight", factor[:, :cols])
@@ -423,9 +440,23 @@ def _attach(name: str, mod: nn.Linear, new_full: torch.Tensor) -> torch.Tensor:
     return factor[:, :cols] != 0
 
 
-def _from_compress(res: CompressionResult) -> list[torch.Tensor]:
+def _from_compress(res: CompressionResult, modules: Sequence[nn.Linear]) -> list[torch.Tensor]:
+    """``[W, b]`` of every chosen layer in its own shape: the compressed model's values at the
+    kept neurons' rows and columns (:attr:`~CompressionResult.kept_neurons`), 0 elsewhere."""
     lins = [m for m in res.model.modules() if isinstance(m, nn.Linear)]
-    return [_full(m) for m in lins]
+    kept = res.kept_neurons
+    assert kept is not None  # compress records them
+    out: list[torch.Tensor] = []
+    for idx, (mod, lin) in enumerate(zip(modules, lins, strict=True)):
+        dev = mod.weight.device
+        rows = kept[idx] if idx < len(kept) else torch.arange(mod.out_features)
+        cols = kept[idx - 1] if idx > 0 else torch.arange(mod.in_features)
+        if mod.bias is not None:
+            cols = torch.cat([cols, torch.tensor([mod.in_features])])
+        full = torch.zeros_like(_full(mod))
+        full[rows.to(dev)[:, None], cols.to(dev)[None, :]] = _full(lin)
+        out.append(full)
+    return out
 
 
 def _prepare(
@@ -485,7 +516,11 @@ def prune_linear(
         c \sim \mathrm{Multinomial}(m, q), \qquad \mathbb{E}[\hat w_j] = w_j ;
 
     the factor :math:`c_j/(m q_j)` is the layer's ``weight_mask``, as
-    :func:`torch.nn.utils.prune.custom_from_mask` attaches it.
+    :func:`torch.nn.utils.prune.custom_from_mask` attaches it. CoreNet+ and CoreNet++ first
+    remove every hidden neuron :math:`i` of layer :math:`\ell` with
+    :math:`z^{\ell}_i(x) \le 0` for all :math:`x \in S`: its row of :math:`W^{\ell}`, its
+    bias and column :math:`i` of :math:`W^{\ell+1}` get mask 0 (the kept neurons are
+    ``res.compression.kept_neurons``).
 
     **When the guarantee applies**: if every chosen layer runs once per forward pass and each
     one's input is the ReLU of the previous one's output on every point of ``data`` (a chain),
@@ -504,7 +539,8 @@ def prune_linear(
         Inputs of the model, one row per point: :math:`S` (and the held-out points) come from
         them.
     method : str, default "corenet"
-        One of :data:`~netcoreset.sampler.PRUNABLE_METHODS`.
+        One of :data:`~netcoreset.sampler.PRUNABLE_METHODS`; ``"corenet+"`` and
+        ``"corenet++"`` only on a verified chain with a global budget.
     keep, nnz, eps : optional
         Exactly one. ``keep``: the fraction in (0, 1] of the chosen layers' non-zero weights
         and biases to keep in expectation, or a dict giving one fraction per layer name
@@ -539,8 +575,8 @@ def prune_linear(
     ------
     ValueError
         A layer that is not an ``nn.Linear`` of the model, already pruned, parametrized or
-        sharing its weight; a method of another kind; ``eps`` or ``options`` without a
-        verified chain and a global budget; bad budgets or data.
+        sharing its weight; a method of another kind; ``eps``, ``options``, CoreNet+ or
+        CoreNet++ without a verified chain and a global budget; bad budgets or data.
 
     References
     ----------
@@ -592,6 +628,12 @@ def prune_linear(
     if reason is None:
         names, modules = [names[i] for i in order], [modules[i] for i in order]
     why = _not_chain(reason, budget)
+    if why is not None and method.lower() in _NEURON_METHODS:
+        raise ValueError(
+            f"method {method!r} removes the neurons inactive on S (a layer's rows and the next "
+            f"chained layer's columns), so it needs a verified Linear+ReLU chain and a global "
+            f"budget; here {why}"
+        )
     if why is not None and (eps is not None or options):
         given = sorted(options) + (["eps"] if eps is not None else [])
         raise ValueError(f"{given} need a verified Linear+ReLU chain and a global budget: {why}")
@@ -604,7 +646,7 @@ def prune_linear(
             layers=modules, sensitivity_set_size=sensitivity_set_size, seed=seed,
             generator=generator, progress=progress, **options,
         )  # fmt: skip
-        new = _from_compress(comp)
+        new = _from_compress(comp, modules)
         expected = [lay.expected_kept for lay in comp.report.layers]
     else:
         if reason is not None:
@@ -617,7 +659,9 @@ def prune_linear(
             work, modules, x, method, targets, delta, sensitivity_set_size,
             (seed, generator), progress,
         )  # fmt: skip
-    masks = {n: _attach(n, m, f) for n, m, f in zip(names, modules, new, strict=True)}
+    for n, m, f in zip(names, modules, new, strict=True):
+        _check_expressible(n, m, f)  # before any layer is changed
+    masks = {n: _attach(m, f) for n, m, f in zip(names, modules, new, strict=True)}
     return LinearPruning(
         model=work, layers=names, masks=masks, chain=reason is None, reason=reason,
         budget=budget, nnz_original=nnz_before,
@@ -629,8 +673,8 @@ def prune_linear(
 def _check_method(method: Any) -> None:
     if not isinstance(method, str) or method.lower() not in PRUNABLE_METHODS:
         raise ValueError(
-            f"method must be one of {PRUNABLE_METHODS} (CoreNet+ and CoreNet++ remove neurons "
-            f"and SVD is not sparse: use compress for them); got {method!r}"
+            f"method must be one of {PRUNABLE_METHODS} (SVD is not sparse: use compress for "
+            f"it); got {method!r}"
         )
 
 

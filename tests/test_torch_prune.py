@@ -197,6 +197,76 @@ def test_same_kept_weights_as_compress_on_sequential(method: str) -> None:
     assert res.expected_nnz == pytest.approx(ref.report.expected_nnz, rel=1e-12)
 
 
+class Dead(nn.Module):
+    """A chain (a custom forward) with hidden neurons that never fire on inputs in [0, 1):
+    neurons 0 and 5 of ``inner`` and 1 of ``middle`` have bias -9, more negative than their
+    weights (at most 1/sqrt(fan-in) in size) can make up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner, self.middle, self.outer = nn.Linear(8, 12), nn.Linear(12, 6), nn.Linear(6, 3)
+        with torch.no_grad():
+            self.inner.bias[[0, 5]] = -9.0
+            self.middle.bias[1] = -9.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.outer(torch.relu(self.middle(torch.relu(self.inner(x)))))
+
+
+@pytest.mark.parametrize("method", ["corenet+", "corenet++"])
+def test_neuron_pruning_methods_match_compress(method: str) -> None:
+    net, x = _model(Dead), _data(shape=(8,))
+    before = _state(net)
+    seq = nn.Sequential(net.inner, nn.ReLU(), net.middle, nn.ReLU(), net.outer)
+    ref = compress(seq, x, method=method, keep=0.3, seed=4)
+    res = prune_linear(net, x, method=method, keep=0.3, seed=4)
+    assert res.chain and res.layers == ["inner", "middle", "outer"]
+    kept = res.compression.kept_neurons
+    assert [k.tolist() for k in kept] == [k.tolist() for k in ref.kept_neurons]
+    removed = [sorted(set(range(n)) - set(k.tolist())) for n, k in zip((12, 6), kept, strict=True)]
+    assert {0, 5} <= set(removed[0]) and 1 in removed[1]
+    # a removed neuron: its whole row and bias masked, and its column in the next layer
+    for lay, nxt, gone in (("inner", "middle", removed[0]), ("middle", "outer", removed[1])):
+        mod = res.model.get_submodule(lay)
+        assert not bool(res.masks[lay][gone].any()) and not bool(mod.bias_mask[gone].any())
+        assert not bool(res.masks[nxt][:, gone].any())
+    # the pruned module computes what compress's smaller model computes
+    probe = _data(50, (8,), seed=9)
+    torch.testing.assert_close(res.model(probe), ref.model(probe), rtol=1e-5, atol=1e-6)
+    again = prune_linear(_model(Dead), x, method=method, keep=0.3, seed=4)
+    assert all(torch.equal(res.masks[n], again.masks[n]) for n in res.layers)
+    mask = {n: res.model.get_submodule(n).weight_mask for n in res.layers}
+    assert all(torch.equal(mask[n], again.model.get_submodule(n).weight_mask) for n in mask)
+    after = net.state_dict()  # the caller's model is untouched
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert not any(prune.is_pruned(m) for m in net.modules())
+
+
+def test_neuron_pruning_methods_need_a_chain() -> None:
+    net = _model(TwoBranch)
+    for method in ("corenet+", "CoreNet++"):
+        with pytest.raises(ValueError, match="removes the neurons inactive on S.*not the ReLU"):
+            prune_linear(net, _data(), method=method, keep=0.5, seed=0, inplace=True)
+    with pytest.raises(ValueError, match="needs a verified Linear\\+ReLU chain and a global"):
+        prune_linear(_model(Chain), _data(), method="corenet+", keep=0.5, budget="layer")
+    assert not any(prune.is_pruned(m) for m in net.modules())
+
+
+def test_folded_constant_neuron_into_a_zero_bias_is_refused() -> None:
+    # neuron 2 of inner has no input weights and bias 1: CoreNet+ folds ReLU(1) * column 2 of
+    # middle into middle's bias, which is 0, so no mask can express the result
+    net = _model(Dead)
+    with torch.no_grad():
+        net.inner.weight[2] = 0.0
+        net.inner.bias[2] = 1.0
+        net.middle.bias.zero_()
+    before = _state(net)
+    with pytest.raises(ValueError, match="layer 'middle': .*folds a constant neuron"):
+        prune_linear(net, _data(shape=(8,)), method="corenet+", keep=0.5, seed=0, inplace=True)
+    assert not any(prune.is_pruned(m) for m in net.modules())
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+
+
 def test_chosen_layers_only() -> None:
     net = _model(Chain)
     with pytest.warns(UserWarning, match="not the ReLU"):
