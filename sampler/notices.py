@@ -229,11 +229,29 @@ class _Fold:
     calls: int | None = None
 
 
+#: The folds open in this thread of control, outermost first: only the outermost summarises.
+_OPEN_FOLDS: list[_Fold] = []
+
+
+@contextmanager
+def _inner_fold(outer: _Fold) -> Iterator[_Fold]:
+    fold = _Fold()
+    try:
+        yield fold
+    finally:
+        if fold.calls is not None:
+            outer.calls = (outer.calls or 0) + fold.calls
+
+
 @contextmanager
 def folded_warnings(prefix: str) -> Iterator[_Fold]:
-    """Around many compressions (the checker's trials): their compression warnings
+    """Around many compressions (the checker's trials, a sweep): their compression warnings
     become one, :func:`grouped_summary`, attributed to the caller; other warnings pass on
     unchanged. Set ``.calls`` on the yielded object to the number of compressions.
+
+    Folds nest: inside another fold (a sweep inside a reproduction), this one passes its
+    warnings to the outer one and adds its ``.calls`` to the outer count, so that the
+    outermost call still ends in one warning.
 
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
@@ -244,12 +262,18 @@ def folded_warnings(prefix: str) -> Iterator[_Fold]:
     >>> len(caught), caught[0].message.args[0].splitlines()[1]
     (1, '  (1) [in 2 of 2 compressions] 3 of 9 fail')
     """
+    if _OPEN_FOLDS:
+        with _inner_fold(_OPEN_FOLDS[-1]) as inner:
+            yield inner
+        return
     fold = _Fold()
     caught: list[warnings.WarningMessage] = []
+    _OPEN_FOLDS.append(fold)
     try:
         with warnings.catch_warnings(record=True) as caught:
             yield fold
     finally:
+        _OPEN_FOLDS.remove(fold)
         ours = [str(w.message) for w in caught if issubclass(w.category, CompressionWarning)]
         _pass_on([w for w in caught if not issubclass(w.category, CompressionWarning)])
         message = grouped_summary(ours, fold.calls, prefix)

@@ -144,6 +144,7 @@ def compare_methods(
     from tqdm.auto import tqdm
 
     from netcoreset.sampler import compress
+    from netcoreset.sampler.notices import folded_warnings
 
     methods, keeps, seeds = _grid(methods, keeps, seeds)
     x_test = _inputs(x_test, "x_test")
@@ -151,7 +152,8 @@ def compare_methods(
     rows = []
     quiet = (not sys.stderr.isatty()) if progress is None else (not progress)
     bar = tqdm(total=len(methods) * len(keeps) * len(seeds), desc="compare", disable=quiet)
-    with torch.no_grad(), bar:
+    # one warning for the whole grid, not one per compression
+    with folded_warnings("compare_methods") as fold, torch.no_grad(), bar:
         for keep in keeps:
             for method in methods:
                 accs, errs, kept, certs = [], [], [], []
@@ -167,6 +169,7 @@ def compare_methods(
                         seed=seed,
                         **compress_kwargs,
                     )
+                    fold.calls = (fold.calls or 0) + 1
                     accs.append(accuracy(res.model, x_test, y_test))
                     errs.append(relative_l2_error(res.model, model, x_test))
                     kept.append(res.report.parameters / max(res.nnz_original, 1))

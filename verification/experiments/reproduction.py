@@ -75,7 +75,10 @@ def reproduce(
     """Run ``plan`` on ``splits`` and return the results dictionary (see the module
     docstring); ``log`` receives one line per stage. The sweep's and the depth experiment's
     compressions run through ``executor`` when given (the same results, see
-    ``run_sweep``)."""
+    ``run_sweep``); their warnings end in one
+    :class:`~netcoreset.sampler.CompressionWarning` for the whole run."""
+    from netcoreset.sampler.notices import folded_warnings
+
     t0 = time.perf_counter()
     wall: dict[str, float] = {}
     trained = train_cached(
@@ -86,20 +89,21 @@ def reproduce(
     arch = [splits.num_features, *plan.train.hidden, splits.num_classes]
     how = "from the cache" if trained.from_cache else f"trained in {wall['train']:.0f}s"
     log(f"{'-'.join(map(str, arch))} on {splits.name}: test accuracy {ref:.4f} ({how})")
-    t1 = time.perf_counter()
-    rows, refused = run_sweep(trained.model, splits, plan, progress, executor)
-    wall["sweep"] = time.perf_counter() - t1
-    log(f"sweep: {len(rows)} cells x {plan.seeds} compressions in {wall['sweep']:.0f}s")
-    for cell in refused:
-        log(f"  refused: {cell['method']} at {cell['keep']:.0%}: {cell['reason']}")
-    t2 = time.perf_counter()
-    cache = str(cache_dir) if cache_dir is not None else None
-    depth_rows = (
-        run_depth(splits, plan, cache_dir=cache, progress=progress, executor=executor)
-        if depth
-        else []
-    )
-    wall["depth"] = time.perf_counter() - t2
+    with folded_warnings("reproduce"):  # one warning for every compression of the run
+        t1 = time.perf_counter()
+        rows, refused = run_sweep(trained.model, splits, plan, progress, executor)
+        wall["sweep"] = time.perf_counter() - t1
+        log(f"sweep: {len(rows)} cells x {plan.seeds} compressions in {wall['sweep']:.0f}s")
+        for cell in refused:
+            log(f"  refused: {cell['method']} at {cell['keep']:.0%}: {cell['reason']}")
+        t2 = time.perf_counter()
+        cache = str(cache_dir) if cache_dir is not None else None
+        depth_rows = (
+            run_depth(splits, plan, cache_dir=cache, progress=progress, executor=executor)
+            if depth
+            else []
+        )
+        wall["depth"] = time.perf_counter() - t2
     if depth:
         log(f"depth experiment: {len(depth_rows)} nets in {wall['depth']:.0f}s")
     results: dict[str, Any] = {

@@ -21,6 +21,7 @@ The plan (:func:`plan_for`) has three levels: ``"full"`` (the published numbers)
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -185,9 +186,20 @@ def _sweep_cell(
     return row, None
 
 
-def _worker_cell(*args: Any) -> tuple[BudgetRow | None, str | None]:
+def _worker_cell(*args: Any) -> tuple[BudgetRow | None, str | None, list[str]]:
+    """:func:`_sweep_cell` in a worker, with the texts of its compression warnings (a
+    worker's warnings would otherwise print there, one per compression)."""
+    from netcoreset.sampler.notices import CompressionWarning
+
     torch.set_num_threads(1)  # as in the serial run: the same arithmetic, bit for bit
-    return _sweep_cell(*args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompressionWarning)
+        row, reason = _sweep_cell(*args)
+    ours = [w for w in caught if issubclass(w.category, CompressionWarning)]
+    for w in caught:
+        if w not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return row, reason, [str(w.message) for w in ours]
 
 
 def run_sweep(
@@ -206,6 +218,11 @@ def run_sweep(
     they run there, one thread each, and the results are those of the serial run bit for bit
     (every compression has its own seed), in the same order; only the timings differ.
 
+    The compressions' warnings end in one
+    :class:`~netcoreset.sampler.CompressionWarning` for the whole sweep (each finding with
+    the number of compressions it occurred in), attributed to the caller; the workers'
+    warnings are brought back and counted with the rest.
+
     >>> from netcoreset.verification.experiments.datasets import load_dataset
     >>> from netcoreset.verification.experiments.training import train_mlp
     >>> d = load_dataset("digits")
@@ -217,6 +234,8 @@ def run_sweep(
     """
     from tqdm.auto import tqdm
 
+    from netcoreset.sampler.notices import folded_warnings
+
     ref = accuracy(model, splits.x_test, splits.y_test)
     quiet = not sys.stderr.isatty() if progress is None else not progress
     rows, refused = [], []
@@ -227,16 +246,28 @@ def run_sweep(
         for k, m in cells
     ] if executor is not None else []  # fmt: skip
     bar = tqdm(cells, desc="compressions", disable=quiet, leave=False)
-    for i, (keep, method) in enumerate(bar):
-        if futures:
-            row, reason = futures[i].result()
-        else:
-            row, reason = _sweep_cell(model, parts, keep, method, plan.seeds, plan.delta)
-        if row is None:
-            refused.append({"method": method, "keep": keep, "reason": reason})
-        else:
-            rows.append(row_record(row, ref))
+    with folded_warnings("run_sweep"):  # one warning for the sweep, not one per compression
+        for i, (keep, method) in enumerate(bar):
+            if futures:
+                row, reason, texts = futures[i].result()
+                _rewarn(texts, 0 if row is None else plan.seeds)
+            else:
+                row, reason = _sweep_cell(model, parts, keep, method, plan.seeds, plan.delta)
+            if row is None:
+                refused.append({"method": method, "keep": keep, "reason": reason})
+            else:
+                rows.append(row_record(row, ref))
     return rows, refused
+
+
+def _rewarn(texts: Sequence[str], calls: int) -> None:
+    """A worker's compression warnings, given again here (inside the sweep's fold)."""
+    from netcoreset.sampler.notices import CompressionWarning, folded_warnings
+
+    with folded_warnings("run_sweep") as fold:
+        fold.calls = calls
+        for text in texts:
+            warnings.warn(text, CompressionWarning, stacklevel=2)
 
 
 def run_depth(
@@ -250,28 +281,41 @@ def run_depth(
     """The depth experiment: for each number of hidden layers in ``plan.depth_layers``,
     train (or reload) the constant-width net and sweep ``plan.depth_keeps`` with
     ``plan.depth_methods`` (through ``executor`` when given, see :func:`run_sweep`)."""
-    out = []
-    for layers in plan.depth_layers:
-        cfg = plan.depth_config(layers)
-        trained = train_cached(
-            splits.x_train, splits.y_train, cfg, cache_dir=cache_dir, progress=progress
-        )
-        ref = accuracy(trained.model, splits.x_test, splits.y_test)
-        sub = replace(plan, keeps=plan.depth_keeps, methods=plan.depth_methods)
-        rows, refused = run_sweep(trained.model, splits, sub, progress, executor)
-        out.append(
-            {
-                "hidden_layers": layers,
-                "architecture": [splits.num_features, *cfg.hidden, splits.num_classes],
-                "reference_accuracy": ref,
-                "cache_key": trained.key,
-                "from_cache": trained.from_cache,
-                "train_seconds": trained.train_seconds,
-                "rows": rows,
-                "refused": refused,
-            }
-        )
-    return out
+    from netcoreset.sampler.notices import folded_warnings
+
+    with folded_warnings("run_depth"):  # one warning for every depth
+        return [
+            _depth_row(splits, plan, layers, cache_dir, progress, executor)
+            for layers in plan.depth_layers
+        ]
+
+
+def _depth_row(
+    splits: DataSplits,
+    plan: SweepPlan,
+    layers: int,
+    cache_dir: str | None,
+    progress: bool | None,
+    executor: Executor | None,
+) -> dict[str, Any]:
+    """One depth of :func:`run_depth`: the trained net's sweep and its record."""
+    cfg = plan.depth_config(layers)
+    trained = train_cached(
+        splits.x_train, splits.y_train, cfg, cache_dir=cache_dir, progress=progress
+    )
+    ref = accuracy(trained.model, splits.x_test, splits.y_test)
+    sub = replace(plan, keeps=plan.depth_keeps, methods=plan.depth_methods)
+    rows, refused = run_sweep(trained.model, splits, sub, progress, executor)
+    return {
+        "hidden_layers": layers,
+        "architecture": [splits.num_features, *cfg.hidden, splits.num_classes],
+        "reference_accuracy": ref,
+        "cache_key": trained.key,
+        "from_cache": trained.from_cache,
+        "train_seconds": trained.train_seconds,
+        "rows": rows,
+        "refused": refused,
+    }
 
 
 def _cell(rows: Sequence[dict[str, Any]], method: str, keep: float) -> dict[str, Any] | None:
