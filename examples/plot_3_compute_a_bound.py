@@ -31,11 +31,11 @@ import numpy as np
 from netcoreset.bounds import certified_eps, network_bound, sample_size
 
 S, eta, delta, K = 4.0, 410, 0.05, 2.0
-m = sample_size(S, 0.1, delta, eta, K)
+m = sample_size(S, 0.1, delta, eta, K=K)
 print(f"draws for eps = 0.1: {m}")
-print(f"eps certified by {m} draws: {certified_eps(m, S, delta, eta, K):.4f}")
+print(f"eps certified by {m} draws: {certified_eps(m, S, delta, eta, K=K):.4f}")
 print(
-    f"draws for eps = 0.1, exact Bernstein form: {sample_size(S, 0.1, delta, eta, K, tight=True)}"
+    f"draws for eps = 0.1, exact Bernstein form: {sample_size(S, 0.1, delta, eta, K=K, tight=True)}"
 )
 
 # %%
@@ -43,8 +43,8 @@ print(
 
 eps = np.geomspace(0.02, 0.95, 60)
 fig, ax = plt.subplots()
-ax.loglog(eps, sample_size(S, eps, delta, eta, K), label="8-form (the paper's)")
-ax.loglog(eps, sample_size(S, eps, delta, eta, K, tight=True), label="exact Bernstein form")
+ax.loglog(eps, sample_size(S, eps, delta, eta, K=K), label="8-form (the paper's)")
+ax.loglog(eps, sample_size(S, eps, delta, eta, K=K, tight=True), label="exact Bernstein form")
 ax.set_xlabel(r"relative error $\varepsilon$ of the neuron")
 ax.set_ylabel("draws $m$ per part")
 ax.legend()
@@ -84,4 +84,4 @@ expr = sample_size_expr()
 print(sp.pretty(expr, use_unicode=False))
 values = {"\\mathcal{S}": S, "\\varepsilon": 0.1, "\\delta": delta, "\\eta": eta, "K": K}
 at_point = expr.subs({sym: values[sym.name] for sym in expr.free_symbols})
-print(f"sympy: {int(at_point)}, numpy: {sample_size(S, 0.1, delta, eta, K)}")
+print(f"sympy: {int(at_point)}, numpy: {sample_size(S, 0.1, delta, eta, K=K)}")
