@@ -175,7 +175,7 @@ reproduce-full: install data
 #   reproduce-full: fashion-mnist 9.5 min, mnist5k 2.5 min, digits 1 min; mnist 14 min of CPU
 #                   (65 min wall on the shared machine at load 4-18)
 #   certificates:   Fashion-MNIST 35 min, MNIST 5k 5 min, digits 1 min, encoding ablation 2 min,
-#                   the paper's corollary 3.5 min (records its own provenance)
+#                   the paper's corollary 0.5 min from cached models (records its own provenance)
 #   benchmarks:     1 min (default) and 0.5 min (--full --only memory) to benchmarks/results/
 #                   current*.json; the before/after pairs there record earlier code and are kept
 # In all about 70 minutes alone. `make results-quick` runs every part at its quick level into

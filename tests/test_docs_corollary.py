@@ -30,7 +30,7 @@ def _extension():
 
 def _synthetic() -> dict:
     b = corenet_generalization_bound(
-        [4, 3, 2], 3, 100, 1.0, 10.0, [[2.0] * 3, [2.0] * 2], [1.5, 1.0], 0.01
+        [4, 3, 2], 3, 100, 1.0, 10.0, [[2.0] * 3, [2.0] * 2], [1.5, 1.0], 0.01, K=2.0
     )
     run = {
         "dataset": "mnist",
@@ -50,7 +50,7 @@ def _synthetic() -> dict:
         "best": b.to_dict(),
     }
     return {"delta": 0.05, "gammas": [0.5, 1.0, 2.0, 4.0, 8.0], "grid_nats": math.log(5),
-            "grid_bits": math.log2(5), "K": 1.0, "bits_per_param": 32.0, "runs": [run]}  # fmt: skip
+            "grid_bits": math.log2(5), "K": 2.0, "bits_per_param": 32.0, "runs": [run]}  # fmt: skip
 
 
 def _render(result: dict, where: str) -> str:
