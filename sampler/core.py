@@ -13,9 +13,9 @@ from . import pipeline as stage
 from ._model import as_inputs, linear_layers, starts_with_flatten
 from .config import CompressionConfig
 from .holdout import sample_and_certify
-from .methods import get_method
+from .methods import Method, get_method
 from .notices import one_summary
-from .report import build_report
+from .report import CompressionReport, build_report
 from .result import CompressionResult
 
 __all__ = ["compress"]
@@ -45,6 +45,20 @@ def _generators(
             int(torch.randint(0, 2**62, (1,), generator=cpu_gen).item())
         )
     return cpu_gen, dev_gen, seed
+
+
+def _inputs(
+    model: nn.Module,
+    data: torch.Tensor | np.ndarray,
+    layers: Sequence[nn.Linear] | None,
+    cfg: CompressionConfig,
+) -> tuple[list[nn.Linear], torch.Tensor, bool]:
+    """The model's linear layers, the points as a tensor like the weights, and the flatten flag."""
+    original = linear_layers(model, layers)
+    flatten = starts_with_flatten(model)
+    x = as_inputs(data, like=original[0].weight, features=original[0].in_features, flatten=flatten)
+    cfg.draw_scales(len(original))  # validates the length before any work
+    return original, x, flatten
 
 
 @one_summary
@@ -181,20 +195,33 @@ def compress(
         certification_set_size=certification_set_size, criterion=criterion,
     )  # fmt: skip
     entry = get_method(cfg.method)
-    original = linear_layers(model, layers)
+    original, x, flatten = _inputs(model, data, layers, cfg)
+    gens = _generators(cfg.seed, generator, original[0].weight.device)
+    report, sampled = _stages(entry, original, x, cfg, gens, t_start)
+    return CompressionResult(model=stage.build_model(sampled, flatten), report=report)
+
+
+def _stages(
+    entry: Method,
+    original: list[nn.Linear],
+    x: torch.Tensor,
+    cfg: CompressionConfig,
+    gens: tuple[torch.Generator, torch.Generator, int | None],
+    t_start: float,
+) -> tuple[CompressionReport, stage.Sampled]:
+    """The stages of :func:`compress` after validation: the report and the sampled layers."""
+    cpu_gen, dev_gen, seed_used = gens
     ref = original[0].weight
-    flatten = starts_with_flatten(model)
-    x = as_inputs(data, like=ref, features=original[0].in_features, flatten=flatten)
-    cfg.draw_scales(len(original))  # validates the length before any work
-    cpu_gen, dev_gen, seed_used = _generators(cfg.seed, generator, ref.device)
     notes: list[str] = []
     net = stage.working_copy(original)
     nnz_original = sum(stage.count_nonzeros(net.weights, net.biases))
     points = stage.select_points(x, net, cfg, entry, cpu_gen, notes)
     none = [0] * len(original)
-    pruned, folded, kept = none, none, None
-    if entry.prune_neurons:
-        net, pruned, folded, kept = stage.prune_neurons(net, original, points.s)
+    net, pruned, folded, kept = (
+        stage.prune_neurons(net, original, points.s)
+        if entry.prune_neurons
+        else (net, none, none, None)
+    )
     stats = stage.layer_statistics(net, points.s, cfg)
     checks = stage.held_out_checks(entry, net, original, kept, stats, points, cfg, notes)
     budget = stage.error_budget(
@@ -212,4 +239,4 @@ def compress(
         elapsed_s=time.perf_counter() - t_start, notes=notes, checks=checks, holdout=holdout,
         kept=kept,
     )  # fmt: skip
-    return CompressionResult(model=stage.build_model(sampled, flatten), report=report)
+    return report, sampled

@@ -78,7 +78,16 @@ class Criterion:
     ``(n, outputs)`` float64; a bool tensor ``(n,)``), whether it uses ``eps``, the fewest
     outputs it makes sense for, one line describing it, and optionally ``score(approx,
     exact)``: per row the smallest ``eps`` at which the row passes (``fails`` is then
-    ``score > eps``, up to rounding; ``inf`` when no ``eps`` passes)."""
+    ``score > eps``, up to rounding; ``inf`` when no ``eps`` passes).
+
+    Examples
+    --------
+    >>> top1 = CRITERIA["top1"]
+    >>> exact = torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
+    >>> approx = torch.tensor([[1.5, 1.8], [0.5, 2.0]], dtype=torch.float64)
+    >>> top1.name, top1.uses_eps, top1.fails(approx, exact, 0.0).tolist()
+    ('top1', False, [True, False])
+    """
 
     name: str
     fails: FailureRule

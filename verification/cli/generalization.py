@@ -65,6 +65,37 @@ def _integers(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from None
 
 
+def _add_registration_args(p: argparse.ArgumentParser) -> None:
+    """The pre-registration options of ``bound generalization``."""
+    reg = p.add_mutually_exclusive_group()
+    reg.add_argument(
+        "--register",
+        metavar="FILE",
+        help="write a registration of this code and split (JSON) and stop; certify later "
+        "with --registration FILE",
+    )
+    reg.add_argument(
+        "--registration",
+        metavar="FILE",
+        help="certify under this registration: on its certification part only, refused "
+        "unless data, split, options, architecture and source are the registered ones",
+    )
+    p.add_argument(
+        "--design-size",
+        type=integer,
+        default=None,
+        help="with --register: training points in the design part (default: half)",
+    )
+    p.add_argument("--split-seed", type=integer, default=0, help="with --register: split seed (0)")
+    p.add_argument(
+        "--registration-log",
+        metavar="DIR",
+        default=None,
+        help="folder of the logs of registrations per certification sample (default: the "
+        "registration file's folder)",
+    )
+
+
 def register(bsub: argparse._SubParsersAction) -> None:
     """Add ``generalization`` to the sub-parsers of ``netcoreset bound``.
 
@@ -148,33 +179,7 @@ def register(bsub: argparse._SubParsersAction) -> None:
         "(e.g. 784-300-100-10,784-100-10); the model must be one of them, and choosing "
         "among them is paid for (default: the model's own)",
     )
-    reg = p.add_mutually_exclusive_group()
-    reg.add_argument(
-        "--register",
-        metavar="FILE",
-        help="write a registration of this code and split (JSON) and stop; certify later "
-        "with --registration FILE",
-    )
-    reg.add_argument(
-        "--registration",
-        metavar="FILE",
-        help="certify under this registration: on its certification part only, refused "
-        "unless data, split, options, architecture and source are the registered ones",
-    )
-    p.add_argument(
-        "--design-size",
-        type=integer,
-        default=None,
-        help="with --register: training points in the design part (default: half)",
-    )
-    p.add_argument("--split-seed", type=integer, default=0, help="with --register: split seed (0)")
-    p.add_argument(
-        "--registration-log",
-        metavar="DIR",
-        default=None,
-        help="folder of the logs of registrations per certification sample (default: the "
-        "registration file's folder)",
-    )
+    _add_registration_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", help="save the curve (PNG, PDF, SVG)")
     p.set_defaults(handler=run_generalization)
