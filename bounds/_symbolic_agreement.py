@@ -32,11 +32,12 @@ from .error_budget_symbolic import (
     layer_eps_expr,
     network_eps_expr,
 )
-from .network import compressed_size_bound as _compressed_size_bound
+
+# at any K > 0 (the agreement is checked for K in [0.2, 5]; the public functions need K > 1)
+from .network import _compressed_size_bound
 from .network_symbolic import size_term_expr
-from .sample_size import certified_eps as _certified_eps
+from .sample_size import _certified_eps, _sample_size
 from .sample_size import expected_distinct_edges as _expected_distinct_edges
-from .sample_size import sample_size as _sample_size
 from .sample_size import sensitivity_set_size as _sensitivity_set_size
 from .sample_size_symbolic import (
     certified_eps_expr,

@@ -45,6 +45,7 @@ from .network import compressed_size_bound
 from .serialization import to_jsonable
 from .validation import (
     check_architecture,
+    check_K,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -995,7 +996,7 @@ class CorollaryBound:
     Examples
     --------
     >>> b = corenet_generalization_bound([4, 3, 2], 0, 10**6, 1.0, 10.0,
-    ...     [[2.0] * 3, [2.0] * 2], [1.0, 1.0], 0.05)
+    ...     [[2.0] * 3, [2.0] * 2], [1.0, 1.0], 0.05, K=2.0)
     >>> b.eps, b.nnz_bound
     (0.05, [15, 8])
     """
@@ -1044,7 +1045,7 @@ def corenet_generalization_bound(
     delta_hat_products: ArrayLike,
     delta: float,
     *,
-    K: float = 1.0,
+    K: float,
     bits_per_param: float = 32.0,
     compression_share: float = 0.5,
     union_over_points: bool = True,
@@ -1127,8 +1128,9 @@ def corenet_generalization_bound(
         :math:`\hat\Delta^{\ell\rightarrow}` per weight layer.
     delta : float
         Total failure probability, in :math:`(0, 1)`.
-    K : float, default 1
-        Assumption 1's constant.
+    K : float
+        Assumption 1's constant, required (no default), ``> 1``: at :math:`K \le 1` the
+        assumption cannot hold (:func:`~netcoreset.bounds.check_K`).
     bits_per_param : float, default 32
         :math:`b = \log_2 r`.
     compression_share : float, default 0.5
@@ -1172,7 +1174,7 @@ def corenet_generalization_bound(
     delta = check_open_unit("delta", delta)
     share = check_open_unit("compression_share", compression_share)
     b = check_positive("bits_per_param", bits_per_param)
-    K = check_positive("K", K)
+    K = check_K(K)
     form = _form(form, OCCAM_FORMS)
     eps = gamma / (2.0 * M)
     if eps >= 1.0:
@@ -1195,7 +1197,7 @@ def corenet_generalization_bound(
     eta = num_neurons(widths)
     products = check_nonnegative_array("delta_hat_products", delta_hat_products)
     with np.errstate(over="ignore"):
-        raw = compressed_size_bound(sensitivity_sums, products, eps, delta_x, eta, K)
+        raw = compressed_size_bound(sensitivity_sums, products, eps, delta_x, eta, K=K)
     slots = [(widths[i] + (1 if bias else 0)) * widths[i + 1] for i in range(n_layers)]
     nnz = [int(min(float(v), s)) for v, s in zip(raw, slots, strict=True)]
     cbits = [float(count_bits(s)) for s in slots]

@@ -33,6 +33,7 @@ from .serialization import to_jsonable
 from .validation import (
     check_architecture,
     check_bool,
+    check_K,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -48,7 +49,8 @@ def compressed_size_bound(
     eps: float,
     delta: float,
     eta: int,
-    K: float = 1.0,
+    *,
+    K: float,
 ) -> np.ndarray:
     r"""Per-layer bound of the size theorem on the number of non-zero weights.
 
@@ -75,7 +77,8 @@ def compressed_size_bound(
         In (0, 1).
     eta : int
         :math:`\eta`.
-    K : float, default 1
+    K : float
+        Assumption 1's constant, required, ``> 1`` (:func:`~netcoreset.bounds.check_K`).
 
     Returns
     -------
@@ -88,9 +91,23 @@ def compressed_size_bound(
 
     Examples
     --------
-    >>> compressed_size_bound([[2.0, 2.0], [2.0]], [1.0, 1.0], 0.5, 0.1, 3).tolist()
-    [11228.0, 5614.0]
+    >>> compressed_size_bound([[2.0, 2.0], [2.0]], [1.0, 1.0], 0.5, 0.1, 3, K=2.0).tolist()
+    [22452.0, 11226.0]
     """
+    return _compressed_size_bound(sensitivity_sums, delta_hat_products, eps, delta, eta, check_K(K))
+
+
+def _compressed_size_bound(
+    sensitivity_sums: Sequence[ArrayLike],
+    delta_hat_products: ArrayLike,
+    eps: float,
+    delta: float,
+    eta: int,
+    K: float,
+) -> np.ndarray:
+    """:func:`compressed_size_bound` at any constant ``K > 0``, for the package's own use
+    only: the sampler's size bound at its coverage constant measured on held-out points
+    (which may be 1), and the symbolic agreement check over a range of ``K``."""
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
     K = check_positive("K", K)
@@ -121,7 +138,7 @@ class LayerBound:
     \log(8\eta/\delta)/\varepsilon^2\rceil + 1)` and ``nnz_bound_capped`` its minimum with
     ``weights``.
 
-    >>> network_bound("4,3,2", 0.5, 0.1).layers[0].fan_in  # 4 inputs + the bias edge
+    >>> network_bound("4,3,2", 0.5, 0.1, K=2.0).layers[0].fan_in  # 4 inputs + the bias edge
     5
     """
 
@@ -143,7 +160,7 @@ class LayerBound:
 class NetworkBound:
     """The theorem's figures for one architecture (see :func:`network_bound`).
 
-    >>> nb = network_bound("4,3,2", 0.5, 0.1)
+    >>> nb = network_bound("4,3,2", 0.5, 0.1, K=2.0)
     >>> nb.eta, nb.total_weights, nb.kept_fraction
     (5, 23, 1.0)
     """
@@ -188,8 +205,8 @@ def network_bound(
     arch: Sequence[int] | str,
     eps: float,
     delta: float,
-    K: float = 1.0,
     *,
+    K: float,
     k_prime: float = 3.0,
     sensitivity_sum: float | Sequence[float] = 1.0,
     mean_cancellation: float | Sequence[float] = 1.0,
@@ -219,7 +236,9 @@ def network_bound(
         Widths :math:`(\eta^1, \dots, \eta^L)`, input first, e.g. ``"784,300,100,10"``.
     eps, delta : float
         In (0, 1).
-    K : float, default 1
+    K : float
+        Assumption 1's constant, required (no default), ``> 1``: at :math:`K \le 1` the
+        assumption cannot hold (:func:`~netcoreset.bounds.check_K`).
     k_prime : float, default 3
     sensitivity_sum : float or sequence of float, default 1
         :math:`\mathcal{S}` of each part, per layer or one value for all; 1 is the smallest
@@ -237,17 +256,17 @@ def network_bound(
 
     Examples
     --------
-    >>> nb = network_bound("784,300,100,10", 0.1, 0.05)
+    >>> nb = network_bound("784,300,100,10", 0.1, 0.05, K=2.0)
     >>> round(nb.kappa, 1), nb.sensitivity_set_size, nb.kept_fraction
     (200.3, 54, 1.0)
-    >>> nb0 = network_bound("784,300,100,10", 0.5, 0.05, include_kappa=False)
+    >>> nb0 = network_bound("784,300,100,10", 0.5, 0.05, K=2.0, include_kappa=False)
     >>> nb0.layers[0].draws_per_part  # > 785 edges per row even without kappa
-    12778
+    25555
     """
     widths = check_architecture(arch)
     eps = check_open_unit("eps", eps)
     delta = check_open_unit("delta", delta)
-    K = check_positive("K", K)
+    K = check_K(K)
     k_prime = check_positive("k_prime", k_prime)
     include_kappa = check_bool("include_kappa", include_kappa)
     tight = check_bool("tight", tight)
@@ -276,7 +295,7 @@ def network_bound(
                 eps,
                 delta,
                 eta,
-                K,
+                K=K,
             )
             if np.all(np.isfinite(products))
             else np.full(n_layers, np.inf)
@@ -293,7 +312,7 @@ def network_bound(
         fan_in = widths[idx] + (1 if bias else 0)
         width = widths[idx + 1]
         weights = fan_in * width
-        m_part = int(sample_size(sens[idx], eps_l[idx], delta, eta, K, tight))
+        m_part = int(sample_size(sens[idx], eps_l[idx], delta, eta, K=K, tight=tight))
         nnz = float(nnz_per_layer[idx])
         capped = int(min(nnz, weights))
         layers.append(

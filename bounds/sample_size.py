@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from .validation import (
     MAX_EXACT_INT,
     check_bool,
+    check_K,
     check_nonnegative_array,
     check_open_unit,
     check_positive,
@@ -100,9 +101,9 @@ def draws_for_eps(
     eps: ArrayLike,
     delta: float,
     eta: int,
-    K: float = 1.0,
-    tight: bool = False,
     *,
+    K: float,
+    tight: bool = False,
     lemma_factor: float = 3.0,
 ) -> np.ndarray:
     r"""Real-valued draw count :math:`c\,\mathcal{S} K \log(8\eta/\delta)/\varepsilon^2`.
@@ -110,11 +111,30 @@ def draws_for_eps(
     Used by :func:`sample_size` and by the budget-mode bisection, where the shared
     :math:`\varepsilon` may exceed 1 (an allocation rule, not a certificate).
     ``c = 8`` or, with ``tight=True``, ``c = 6 + 2 eps``; both scaled by ``lemma_factor / 3``
-    (see :func:`sample_size`).
+    (see :func:`sample_size`). ``K`` is required and must exceed 1 (Assumption 1,
+    :func:`~netcoreset.bounds.check_K`).
 
-    >>> round(float(draws_for_eps(1.0, 0.5, 0.1, 10)), 3)
-    213.908
+    >>> round(float(draws_for_eps(1.0, 0.5, 0.1, 10, K=2.0)), 3)
+    427.815
     """
+    return _draws_for_eps(
+        sensitivity_sum, eps, delta, eta, check_K(K), tight, lemma_factor=lemma_factor
+    )
+
+
+def _draws_for_eps(
+    sensitivity_sum: ArrayLike,
+    eps: ArrayLike,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
+) -> np.ndarray:
+    """:func:`draws_for_eps` at any constant ``K > 0``, for the package's own use only: the
+    sampler's coverage constant measured on held-out points (which may be 1) or with Lemma 1's
+    factor folded in (``C/3``), and the symbolic agreement check over a range of ``K``."""
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
@@ -134,9 +154,9 @@ def sample_size(
     eps: ArrayLike,
     delta: float,
     eta: int,
-    K: float = 1.0,
-    tight: bool = False,
     *,
+    K: float,
+    tight: bool = False,
     lemma_factor: float = 3.0,
 ) -> Any:
     r"""Number of i.i.d. draws :math:`m` for one part (SPARSIFY step 2).
@@ -162,8 +182,10 @@ def sample_size(
         :math:`\delta \in (0, 1)`.
     eta : int
         :math:`\eta`, the number of non-input neurons of the network.
-    K : float, default 1
-        Constant of Assumption 1, ``> 0``.
+    K : float
+        Constant of Assumption 1, required (no default), ``> 1``: at :math:`K \le 1`,
+        :math:`F_j(M_j/K) = 1` and the assumption cannot hold
+        (:func:`~netcoreset.bounds.check_K`, the message every entry point gives).
     tight : bool, default False
         Use the exact Bernstein form.
     lemma_factor : float, default 3
@@ -189,13 +211,34 @@ def sample_size(
 
     Examples
     --------
-    >>> sample_size(2.0, 0.1, 0.05, 410, K=1.0)
-    17747
-    >>> sample_size([0.0, 1.0], 0.5, 0.1, 10, tight=True)
-    array([  0, 188])
-    >>> sample_size(1.0, 0.5, 0.1, 10, tight=True, lemma_factor=1.0)  # C = K: a third
-    63
+    >>> sample_size(2.0, 0.1, 0.05, 410, K=2.0)
+    35493
+    >>> sample_size([0.0, 1.0], 0.5, 0.1, 10, K=2.0, tight=True)
+    array([  0, 375])
+    >>> sample_size(1.0, 0.5, 0.1, 10, K=2.0, tight=True, lemma_factor=1.0)  # C = K: a third
+    125
+    >>> sample_size(2.0, 0.1, 0.05, 410, K=1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: K must exceed 1: Assumption 1 asks F_j(M_j/K) <= exp(-1/K'), ...; got K=1.0
     """
+    return _sample_size(
+        sensitivity_sum, eps, delta, eta, check_K(K), tight, lemma_factor=lemma_factor
+    )
+
+
+def _sample_size(
+    sensitivity_sum: ArrayLike,
+    eps: ArrayLike,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
+) -> Any:
+    """:func:`sample_size` at any constant ``K > 0``, for the package's own use only (the
+    symbolic agreement check over a range of ``K``)."""
     scalar = np.ndim(sensitivity_sum) == 0 and np.ndim(eps) == 0
     s = check_nonnegative_array("sensitivity_sum", sensitivity_sum)
     try:
@@ -210,7 +253,7 @@ def sample_size(
     lemma_factor = check_positive("lemma_factor", lemma_factor)
     tight = check_bool("tight", tight)
     with np.errstate(over="ignore"):
-        val = np.ceil(draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
+        val = np.ceil(_draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
     if not np.all(np.isfinite(val)):
         raise ValueError(
             "eps is too small: the sample size exceeds the float64 range (about 1.8e308); "
@@ -236,9 +279,9 @@ def certified_eps(
     sensitivity_sum: ArrayLike,
     delta: float,
     eta: int,
-    K: float = 1.0,
-    tight: bool = False,
     *,
+    K: float,
+    tight: bool = False,
     lemma_factor: float = 3.0,
 ) -> Any:
     r"""The smallest :math:`\varepsilon` whose sample size is at most ``m`` (inverse of
@@ -256,7 +299,8 @@ def certified_eps(
     floating point. ``m = 0`` with :math:`\mathcal{S} > 0` certifies nothing (``inf``);
     :math:`\mathcal{S} = 0` certifies ``0``. A value :math:`\ge 1` of the 8-form is outside
     its validity (:math:`\varepsilon \le 1`): use ``tight=True`` there, which holds for
-    every :math:`\varepsilon > 0`.
+    every :math:`\varepsilon > 0`. ``K`` is required and must exceed 1, as in
+    :func:`sample_size`.
 
     See Also
     --------
@@ -264,11 +308,30 @@ def certified_eps(
 
     Examples
     --------
-    >>> round(certified_eps(17747, 2.0, 0.05, 410), 4)
+    >>> round(certified_eps(35493, 2.0, 0.05, 410, K=2.0), 4)
     0.1
-    >>> sample_size(2.0, certified_eps(17747, 2.0, 0.05, 410, tight=True), 0.05, 410, tight=True)
+    >>> e = certified_eps(17747, 2.0, 0.05, 410, K=2.0, tight=True)
+    >>> sample_size(2.0, e, 0.05, 410, K=2.0, tight=True)
     17747
     """
+    return _certified_eps(
+        m, sensitivity_sum, delta, eta, check_K(K), tight, lemma_factor=lemma_factor
+    )
+
+
+def _certified_eps(
+    m: ArrayLike,
+    sensitivity_sum: ArrayLike,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
+) -> Any:
+    """:func:`certified_eps` at any constant ``K > 0``, for the package's own use only: the
+    sampler's certificate at its coverage constant measured on held-out points (which may be
+    1), and the symbolic agreement check over a range of ``K``."""
     scalar = np.ndim(m) == 0 and np.ndim(sensitivity_sum) == 0
     m_arr = check_nonnegative_array("m", m)
     if m_arr.size and np.any(m_arr != np.floor(m_arr)):
@@ -288,7 +351,7 @@ def certified_eps(
     def m_of(e: np.ndarray) -> np.ndarray:
         # Entries outside ``finite`` (eps = 0 or inf) are never used: silence their overflow.
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.ceil(draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
+            return np.ceil(_draws_for_eps(s, e, delta, eta, K, tight, lemma_factor=lemma_factor))
 
     # Nudge down while still feasible, then up until feasible (floating-point consistency).
     for _ in range(8):

@@ -24,13 +24,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from netcoreset.bounds import (
-    certified_eps,
-    draws_for_eps,
-    expected_distinct_edges,
-    layer_eps,
-    network_eps,
-)
+from netcoreset.bounds import expected_distinct_edges, layer_eps, network_eps
+
+# The sample size at the sampler's own constant: Lemma 1's coverage constant measured on
+# held-out points (which may be 1) or folded with its factor (C/3), not Assumption 1's K > 1
+# that the public functions require.
+from netcoreset.bounds.sample_size import _certified_eps, _draws_for_eps
 
 from .sensitivity import LayerSensitivity, sampling_blocks
 
@@ -243,7 +242,7 @@ def layer_draws(
     table: PartTable, eps_layer: float, delta: float, eta: int, K: float, tight: bool, factor: float
 ) -> np.ndarray:
     r"""Draws per part of one layer: :math:`\lceil c\, m(\mathcal{S}, \varepsilon_\ell)\rceil`."""
-    real = draws_for_eps(table.totals, eps_layer, delta, eta, K, tight) * factor
+    real = _draws_for_eps(table.totals, eps_layer, delta, eta, K, tight) * factor
     return np.ceil(np.minimum(real, 1e300))
 
 
@@ -441,7 +440,7 @@ def network_certified_eps(
     certificate. Returns ``(eps, per_layer)``.
     """
     worst_part = [
-        float(np.max(certified_eps(m, s, delta, eta, K, tight=True))) if s.size else 0.0
+        float(np.max(_certified_eps(m, s, delta, eta, K, tight=True))) if s.size else 0.0
         for s, m in zip(totals, draws, strict=True)
     ]
     per_layer = network_eps(worst_part, delta_hat_products, per_layer=True)

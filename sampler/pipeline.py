@@ -27,8 +27,6 @@ import numpy as np
 import torch
 
 from netcoreset.bounds import (
-    certified_eps,
-    compressed_size_bound,
     delta_hat,
     delta_hat_product,
     effective_eta,
@@ -44,6 +42,11 @@ from netcoreset.bounds import (
     sensitivity_set_size,
 )
 from netcoreset.bounds.certificate import event_charge
+
+# At the sampler's coverage constant (measured on held-out points, possibly 1), not
+# Assumption 1's K > 1 that the public functions require.
+from netcoreset.bounds.network import _compressed_size_bound
+from netcoreset.bounds.sample_size import _certified_eps
 
 from ._model import Affine, AffineLayer, forward_activations
 from .allocation import (
@@ -649,7 +652,7 @@ def _worst_part_eps(
         if not s.size:
             out.append(0.0)
             continue
-        eps = certified_eps(
+        eps = _certified_eps(
             m,
             s,
             budget.delta_sampling,
@@ -708,7 +711,7 @@ def certify(
         ]
         assert cfg.eps is not None  # guarantee mode
         bound = float(
-            compressed_size_bound(
+            _compressed_size_bound(
                 per_neuron,
                 budget.products,
                 cfg.eps,

@@ -441,11 +441,11 @@ def test_corenet_corollary_every_term_by_hand():
     # 4-3-2 with biases: N = (5*3, 4*2) = (15, 8) slots; S_i = 2 per neuron, Dhat = (1, 1)
     arch, n, gamma, M, delta = [4, 3, 2], 10**6, 1.0, 10.0, 0.05
     sens = [[2.0] * 3, [2.0] * 2]
-    b = corenet_generalization_bound(arch, 7, n, gamma, M, sens, [1.0, 1.0], delta)
+    b = corenet_generalization_bound(arch, 7, n, gamma, M, sens, [1.0, 1.0], delta, K=2.0)
     assert b.eps == gamma / (2 * M) == 0.05  # per-logit error <= eps M = gamma/2
     assert b.delta_compression == 0.025 and b.delta_generalization == 0.025
     assert b.delta_per_point == 0.025 / n  # union bound over the n training points
-    raw = compressed_size_bound(sens, [1.0, 1.0], 0.05, 0.025 / n, 5, 1.0)
+    raw = compressed_size_bound(sens, [1.0, 1.0], 0.05, 0.025 / n, 5, K=2.0)
     assert b.nnz_bound == [min(int(raw[0]), 15), min(int(raw[1]), 8)] == [15, 8]
     assert b.slots == [15, 8]
     assert b.count_bits == [count_bits(15), count_bits(8)] == [4.0, 4.0]
@@ -459,7 +459,7 @@ def test_corenet_corollary_every_term_by_hand():
     assert b.terms["o_tilde_argument"] == pytest.approx(math.sqrt(100 * 4 * (6 + 4) / 1e6))
     assert json.loads(json.dumps(b.to_dict()))["form"] == "hoeffding"
     loose = corenet_generalization_bound(
-        arch, 7, n, gamma, M, sens, [1.0, 1.0], delta, union_over_points=False
+        arch, 7, n, gamma, M, sens, [1.0, 1.0], delta, K=2.0, union_over_points=False
     )
     assert loose.delta_per_point == 0.025
 
@@ -467,8 +467,12 @@ def test_corenet_corollary_every_term_by_hand():
 def test_corenet_corollary_rejects_bad_input():
     sens = [[2.0] * 3, [2.0] * 2]
     with pytest.raises(ValueError, match=r"^gamma must be < 2 \* max_output_norm"):
-        corenet_generalization_bound([4, 3, 2], 0, 100, 20.0, 10.0, sens, [1.0, 1.0], 0.05)
+        corenet_generalization_bound([4, 3, 2], 0, 100, 20.0, 10.0, sens, [1.0, 1.0], 0.05, K=2)
     with pytest.raises(ValueError, match=r"^sensitivity_sums\[1\] needs one value per neuron"):
-        corenet_generalization_bound([4, 3, 2], 0, 100, 1.0, 10.0, [[2.0] * 3, [2.0]], [1, 1], 0.05)
+        corenet_generalization_bound(
+            [4, 3, 2], 0, 100, 1.0, 10.0, [[2.0] * 3, [2.0]], [1, 1], 0.05, K=2
+        )
     with pytest.raises(ValueError, match=r"^margin_errors must be an integer in \[0, n\]"):
-        corenet_generalization_bound([4, 3, 2], 101, 100, 1.0, 10.0, sens, [1.0, 1.0], 0.05)
+        corenet_generalization_bound([4, 3, 2], 101, 100, 1.0, 10.0, sens, [1.0, 1.0], 0.05, K=2)
+    with pytest.raises(ValueError, match=r"^K must exceed 1: Assumption 1"):
+        corenet_generalization_bound([4, 3, 2], 0, 100, 1.0, 10.0, sens, [1.0, 1.0], 0.05, K=1)

@@ -26,6 +26,7 @@ from netcoreset.bounds import (
     sensitivity_set_size,
     symbolic,
 )
+from netcoreset.bounds.sample_size import _sample_size
 from netcoreset.bounds.symbolic import SYM, DerivationCheck
 
 CHECKS = symbolic.all_derivation_checks()
@@ -108,8 +109,8 @@ def test_inverse_check_detects_a_wrong_root(monkeypatch, tight):
 
 
 def test_numeric_agreement_detects_an_off_by_one(monkeypatch):
-    def off_by_one(*a, **k):
-        return sample_size(*a, **k) + 1
+    def off_by_one(*a, **k):  # the agreement check's helper, at any K > 0
+        return _sample_size(*a, **k) + 1
 
     monkeypatch.setattr(_symbolic_agreement, "_sample_size", off_by_one)
     check = symbolic.check_numeric_agreement(n_trials=2)
@@ -148,7 +149,7 @@ def _close(a, b, rtol=1e-12):
 
 @given(
     st.floats(0.01, 1e4),
-    st.floats(0.01, 100.0),
+    st.floats(1.0, 100.0, exclude_min=True),  # Assumption 1's K > 1
     st.floats(1e-3, 0.999),
     st.floats(1e-6, 0.999),
     st.integers(1, 10**6),
@@ -158,11 +159,11 @@ def test_numeric_equals_symbolic(S, K, eps, delta, eta, m):
     mp = mpmath.mpf
     with mpmath.workdps(40):
         b = (mp(S), mp(K), mp(eps), mp(delta), eta)
-        assert _close(sample_size(S, eps, delta, eta, K), _M8(*b))
-        assert _close(sample_size(S, eps, delta, eta, K, tight=True), _MT(*b))
+        assert _close(sample_size(S, eps, delta, eta, K=K), _M8(*b))
+        assert _close(sample_size(S, eps, delta, eta, K=K, tight=True), _MT(*b))
         c = (mp(S), mp(K), mp(delta), eta, m)
-        assert _close(certified_eps(m, S, delta, eta, K), _E8(*c))
-        assert _close(certified_eps(m, S, delta, eta, K, tight=True), _ET(*c))
+        assert _close(certified_eps(m, S, delta, eta, K=K), _E8(*c))
+        assert _close(certified_eps(m, S, delta, eta, K=K, tight=True), _ET(*c))
         eta_star = max(1, eta // 3)
         assert _close(kappa(eta, eta_star, delta), _KAP(eta, eta_star, mp(delta)))
         assert _close(
@@ -173,14 +174,14 @@ def test_numeric_equals_symbolic(S, K, eps, delta, eta, m):
 def test_network_layer_matches_symbolic_size_term():
     # 784-300-100-10 at eps=0.1, delta=0.05: each neuron's theorem term with S_i = 2 (S = 1 per
     # part), summed over the layer's width, equals the numeric per-layer bound.
-    nb = network_bound("784,300,100,10", 0.1, 0.05)
+    nb = network_bound("784,300,100,10", 0.1, 0.05, K=2.0)
     term = symbolic.size_term_expr()
     for lb in nb.layers:
         subs = {
             SYM.L: 4,
             SYM.delta_hat_product: sp.Float(lb.delta_hat_product, 40),
             SYM.S_i: 2,
-            SYM.K: 1,
+            SYM.K: 2,
             SYM.eta: nb.eta,
             SYM.delta: sp.Float(0.05, 40),
             SYM.eps: sp.Float(0.1, 40),

@@ -109,7 +109,7 @@ def test_network_json_matches_network_bound(capsys):
     assert code == 0
     d = json.loads(out)
     nb = network_bound(
-        "784,300,100,10", 0.1, 0.05, 2.0, sensitivity_sum=[1.5, 2.0, 2.5], mean_cancellation=3.0
+        "784,300,100,10", 0.1, 0.05, K=2.0, sensitivity_sum=[1.5, 2.0, 2.5], mean_cancellation=3.0
     )
     assert d["kept_fraction"] == 1.0 == nb.kept_fraction
     assert d["kappa"] == nb.kappa

@@ -17,6 +17,7 @@ from netcoreset.bounds import serialization
 
 unit = st.floats(0.001, 0.999)
 positive = st.floats(1e-3, 1e3)
+above_one = st.floats(1.0, 1e3, exclude_min=True)  # Assumption 1's K (wild values go below)
 small_int = st.integers(1, 2000)
 sens = st.one_of(st.floats(0, 100), st.lists(st.floats(0, 10), min_size=1, max_size=4))
 arch = st.lists(st.integers(1, 50), min_size=2, max_size=5)
@@ -36,7 +37,12 @@ def _sample_size(args: dict[str, Any]) -> Any:
             raise Wrong(f"sample size {m!r} is not a whole number >= 0")
         if np.ndim(m) == 0 and float(args["sensitivity_sum"]) > 0 and m < 2**52:
             e = bounds.certified_eps(
-                m, args["sensitivity_sum"], args["delta"], args["eta"], args["K"], args["tight"]
+                m,
+                args["sensitivity_sum"],
+                args["delta"],
+                args["eta"],
+                K=args["K"],
+                tight=args["tight"],
             )
             if not e <= float(args["eps"]) * (1 + 1e-12):
                 raise Wrong(f"certified_eps(sample_size(eps={args['eps']})) = {e} > eps")
@@ -51,7 +57,12 @@ def _certified(args: dict[str, Any]) -> Any:
             raise Wrong(f"certified eps {e!r} is NaN or negative")
         if np.ndim(e) == 0 and 0 < e < 1 and float(args["m"]) < 2**52:
             m = bounds.sample_size(
-                args["sensitivity_sum"], e, args["delta"], args["eta"], args["K"], args["tight"]
+                args["sensitivity_sum"],
+                e,
+                args["delta"],
+                args["eta"],
+                K=args["K"],
+                tight=args["tight"],
             )
             if m > args["m"]:
                 raise Wrong(f"sample_size(certified_eps(m={args['m']})) = {m} > m")
@@ -69,7 +80,7 @@ def test_sample_size_and_its_inverse(data):
             "eps": unit,
             "delta": unit,
             "eta": small_int,
-            "K": positive,
+            "K": above_one,
             "tight": flag,
         },
     )
@@ -86,7 +97,7 @@ def test_certified_eps(data):
             "sensitivity_sum": st.floats(0, 100),
             "delta": unit,
             "eta": small_int,
-            "K": positive,
+            "K": above_one,
             "tight": flag,
         },
     )
@@ -124,7 +135,7 @@ def test_network_bound(data):
             ),
             "eps": unit,
             "delta": unit,
-            "K": positive,
+            "K": above_one,
             "k_prime": positive,
             "sensitivity_sum": sens,
             "mean_cancellation": st.one_of(
@@ -158,7 +169,10 @@ _SMALL_FUNCTIONS = {
         bounds.expected_distinct_edges,
         (st.lists(st.floats(0, 1), min_size=1, max_size=5), st.integers(0, 100)),
     ),
-    "draws_for_eps": (bounds.draws_for_eps, (st.floats(0, 10), unit, unit, small_int)),
+    "draws_for_eps": (
+        lambda s, e, d, n, K: bounds.draws_for_eps(s, e, d, n, K=K),
+        (st.floats(0, 10), unit, unit, small_int, above_one),
+    ),
     "check_architecture": (bounds.check_architecture, (arch,)),
 }
 
@@ -185,7 +199,7 @@ def test_compressed_size_bound(data):
             "eps": unit,
             "delta": unit,
             "eta": small_int,
-            "K": positive,
+            "K": above_one,
         },
     )
     check(lambda: bounds.compressed_size_bound(**args), validate=_finite_or_inf)

@@ -169,8 +169,8 @@ def test_candidates_cost_a_log_tau_never_a_saving(eta, delta, tau):
 
 
 def test_sample_size_with_the_counted_events_is_larger():
-    plain = sample_size(2.0, 0.1, 0.1, effective_eta("64,300,100,10"))
-    signed = sample_size(2.0, 0.1, 0.1, effective_eta("64,300,100,10", signed_inputs=True))
+    plain = sample_size(2.0, 0.1, 0.1, effective_eta("64,300,100,10"), K=2.0)
+    signed = sample_size(2.0, 0.1, 0.1, effective_eta("64,300,100,10", signed_inputs=True), K=2.0)
     assert signed > plain
 
 

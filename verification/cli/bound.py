@@ -279,7 +279,15 @@ def run_sample_size(args: argparse.Namespace) -> int:
     """
     from netcoreset.bounds import sample_size
 
-    m = _call(sample_size, args.sensitivity_sum, args.eps, args.delta, args.eta, args.K, args.tight)
+    m = _call(
+        sample_size,
+        args.sensitivity_sum,
+        args.eps,
+        args.delta,
+        args.eta,
+        K=args.K,
+        tight=args.tight,
+    )
     names = ["sample_size_tight" if args.tight else "sample_size"]
     if args.json:
         out: dict[str, Any] = {
@@ -329,7 +337,13 @@ def run_certified_eps(args: argparse.Namespace) -> int:
     from netcoreset.bounds import certified_eps
 
     eps = _call(
-        certified_eps, args.m, args.sensitivity_sum, args.delta, args.eta, args.K, args.tight
+        certified_eps,
+        args.m,
+        args.sensitivity_sum,
+        args.delta,
+        args.eta,
+        K=args.K,
+        tight=args.tight,
     )
     names = ["certified_eps_tight" if args.tight else "certified_eps"]
     outside = (not args.tight) and math.isfinite(eps) and eps >= 1.0
@@ -414,7 +428,7 @@ def run_network(args: argparse.Namespace) -> int:
         args.arch,
         args.eps,
         args.delta,
-        args.K,
+        K=args.K,
         k_prime=args.k_prime,
         sensitivity_sum=sens if len(sens) > 1 else sens[0],
         mean_cancellation=canc if len(canc) > 1 else canc[0],
