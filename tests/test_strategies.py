@@ -312,6 +312,7 @@ def test_compression_params_overrides(p):
         (lambda: compression_params(eps=1.0), "eps must be"),
         (lambda: compression_params(delta=0.0), "delta must be"),
         (lambda: compression_params(K=-1.0), "K must be"),
+        (lambda: compression_params(K=1.0), "K must exceed 1: Assumption 1 asks"),
         (lambda: compression_params(keep=0.0), "keep must be"),
         (lambda: compression_params(method="random"), "method must be one of"),
         (lambda: compression_params(include_kappa=0), "include_kappa must be"),

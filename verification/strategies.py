@@ -48,7 +48,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from torch import nn
 
-from netcoreset.bounds.validation import check_open_unit, check_positive
+from netcoreset.bounds.validation import check_K, check_open_unit, check_positive
 from netcoreset.sampler import METHODS
 
 from .networks import (
@@ -391,8 +391,7 @@ def compression_params(
             check_open_unit(name, value)
         fixed[name] = default if value is None else value
     if K is not None and not isinstance(K, SearchStrategy):
-        if check_positive("K", K) <= 1.0:
-            raise ValueError(f"K must exceed 1 (Assumption 1 is infeasible at K <= 1); got {K!r}")
+        check_K(K)  # the message of every entry point that takes K
     fixed["K"] = st.floats(1.01, 10.0) if K is None else K
     if keep is not None and not isinstance(keep, SearchStrategy):
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
