@@ -17,14 +17,16 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .report import CompressionReport
 from .result import CompressionResult, target_reached
 
 __all__ = [
+    "Collected",
     "CompressionWarning",
+    "collected_warnings",
     "findings_of",
     "folded_warnings",
     "grouped_summary",
@@ -279,3 +281,44 @@ def folded_warnings(prefix: str) -> Iterator[_Fold]:
         message = grouped_summary(ours, fold.calls, prefix)
         if message is not None:
             warn_at_caller(message)
+
+
+@dataclass
+class Collected(_Fold):
+    """What :func:`collected_warnings` gathered: the compressions counted by the folds inside
+    (``calls``) and the texts of their compression warnings (``messages``).
+
+    >>> Collected(2, ["compress: a"]).messages
+    ['compress: a']
+    """
+
+    messages: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def collected_warnings() -> Iterator[Collected]:
+    """Around compressions whose warnings are folded elsewhere (a sweep's worker process,
+    whose caller folds every worker's): the texts of their compression warnings are collected,
+    not summarised, each one counted, with the number of compressions the folds inside
+    count; other warnings pass on unchanged.
+
+    >>> with collected_warnings() as got:
+    ...     with folded_warnings("run") as fold:
+    ...         warn_at_caller("compress: 3 of 9 fail")
+    ...         warn_at_caller("compress: 3 of 9 fail")
+    ...         fold.calls = 2
+    >>> got.messages, got.calls
+    (['compress: 3 of 9 fail', 'compress: 3 of 9 fail'], 2)
+    """
+    got = Collected()
+    caught: list[warnings.WarningMessage] = []
+    _OPEN_FOLDS.append(got)  # the folds inside pass their warnings and counts on to this one
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CompressionWarning)
+            yield got
+    finally:
+        _OPEN_FOLDS.remove(got)
+        ours = [w for w in caught if issubclass(w.category, CompressionWarning)]
+        got.messages = [str(w.message) for w in ours]
+        _pass_on([w for w in caught if not issubclass(w.category, CompressionWarning)])

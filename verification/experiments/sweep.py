@@ -186,20 +186,16 @@ def _sweep_cell(
     return row, None
 
 
-def _worker_cell(*args: Any) -> tuple[BudgetRow | None, str | None, list[str]]:
-    """:func:`_sweep_cell` in a worker, with the texts of its compression warnings (a
-    worker's warnings would otherwise print there, one per compression)."""
-    from netcoreset.sampler.notices import CompressionWarning
+def _worker_cell(*args: Any) -> tuple[BudgetRow | None, str | None, list[str], int]:
+    """:func:`_sweep_cell` in a worker, with the texts of its compression warnings and the
+    number of compressions (the caller folds them with the other cells'; a worker's warnings
+    would otherwise print there, one per cell)."""
+    from netcoreset.sampler.notices import collected_warnings
 
     torch.set_num_threads(1)  # as in the serial run: the same arithmetic, bit for bit
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CompressionWarning)
+    with collected_warnings() as got:
         row, reason = _sweep_cell(*args)
-    ours = [w for w in caught if issubclass(w.category, CompressionWarning)]
-    for w in caught:
-        if w not in ours:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return row, reason, [str(w.message) for w in ours]
+    return row, reason, got.messages, got.calls or 0
 
 
 def run_sweep(
@@ -249,8 +245,8 @@ def run_sweep(
     with folded_warnings("run_sweep"):  # one warning for the sweep, not one per compression
         for i, (keep, method) in enumerate(bar):
             if futures:
-                row, reason, texts = futures[i].result()
-                _rewarn(texts, 0 if row is None else plan.seeds)
+                row, reason, texts, calls = futures[i].result()
+                _rewarn(texts, calls)
             else:
                 row, reason = _sweep_cell(model, parts, keep, method, plan.seeds, plan.delta)
             if row is None:
@@ -264,8 +260,9 @@ def _rewarn(texts: Sequence[str], calls: int) -> None:
     """A worker's compression warnings, given again here (inside the sweep's fold)."""
     from netcoreset.sampler.notices import CompressionWarning, folded_warnings
 
-    with folded_warnings("run_sweep") as fold:
+    with folded_warnings("run_sweep") as fold, warnings.catch_warnings():
         fold.calls = calls
+        warnings.simplefilter("always", CompressionWarning)  # repeated texts count too
         for text in texts:
             warnings.warn(text, CompressionWarning, stacklevel=2)
 
