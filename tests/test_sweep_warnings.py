@@ -76,3 +76,14 @@ def test_reproduce_ends_in_one_summary(setting, tmp_path):
     (only,) = _ours(caught)
     assert "over 12 compressions" in str(only.message).splitlines()[0]
     assert only.filename == __file__
+
+
+def test_reproduce_command_prints_one_warning_line(tmp_path, capsys):
+    from netcoreset.verification.cli import main
+
+    argv = ["reproduce", "--dataset", "digits", "--tiny", "--no-depth", "--no-plot"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ": warning: " in ln]
+    # the tiny sweep's compressions miss the requested delta on so few points: one line for all
+    assert len(lines) == 1 and "compressions" in lines[0], lines
