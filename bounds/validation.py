@@ -82,8 +82,11 @@ def check_K(value: Any, *, name: str = "K", hint: str = "") -> float:
 
     Assumption 1 asks :math:`F_j(M_j/K) \le e^{-1/K'}`; at :math:`K \le 1`,
     :math:`F_j(M_j/K) = 1` and no distribution satisfies it (Baykal et al., 2019,
-    Assumption 1). Every entry point that takes :math:`K` (``compress``, the command line)
-    refuses such a value with this message; ``hint`` says what to do instead.
+    Assumption 1). Every entry point that takes :math:`K` (``compress``, the command line,
+    and the bounds: ``sample_size``, ``certified_eps``, ``draws_for_eps``,
+    ``compressed_size_bound``, ``network_bound``, ``corenet_generalization_bound``, where
+    :math:`K` is a required keyword) refuses such a value with this message; ``hint`` says
+    what to do instead.
 
     >>> check_K(2)
     2.0
