@@ -179,10 +179,10 @@ class CompressionReport:
         >>> rep.certificate_statement
         'nothing (the union bound totals 1)'
         """
-        failed = self.failed_events()
-        blame = f" (charged above its share: {'; '.join(failed)})" if failed else ""
         if self.certificate == "none":
             return "nothing (no certificate asked for: certificate='none')"
+        failed = self.failed_events()
+        blame = f" (charged above its share: {'; '.join(failed)})" if failed else ""
         if self.certified_eps is None:
             total = "unknown" if self.certified_delta is None else f"{self.certified_delta:.3g}"
             return f"nothing (the union bound totals {total}{blame})"
