@@ -260,3 +260,31 @@ def test_verify_prints_one_warning_summary_not_one_line_per_trial(files, capsys)
     assert all(counts) and sum(int(m.group(1)) for m in counts) == 8
     assert all("does not reach the request" in line for line in lines)
     assert "WARNING" in captured.out
+
+
+def test_verify_takes_every_registered_data_set_name(capsys):
+    """``verify --dataset`` uses the one registry of names (aliases included), like compress;
+    an unknown name and a --data-dir for a bundled data set exit 2 with the reason."""
+    from netcoreset.verification.registry import DATASETS
+
+    assert set(DATASETS) >= {"digits", "mnist5k", "mnist", "fashion-mnist"}
+    assert main(["verify", "--dataset", "imagenet", "--eps", "0.5"]) == 2
+    assert "unknown data set 'imagenet': expected one of digits" in capsys.readouterr().err
+    rc = main(["verify", "--dataset", "digits", "--data-dir", ".", "--eps", "0.5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--data-dir applies to --dataset mnist or fashion-mnist only" in err
+
+
+@pytest.mark.skipif(
+    not __import__("os").path.isdir("/usr/share/datasets/fashion-mnist"),
+    reason="Fashion-MNIST IDX files absent (make data installs them)",
+)
+def test_verify_on_fashion_with_a_given_model(tmp_path, capsys):
+    """``--dataset fashion`` (an alias) with a model file: the checks run on the test part."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 8), nn.ReLU(), nn.Linear(8, 10))
+    torch.save(model, tmp_path / "m.pt")
+    args = ["verify", "--dataset", "fashion", "--model", str(tmp_path / "m.pt")]
+    rc = main([*args, "--eps", "0.5", "--keep", "0.5", "--trials", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "verdict" in out and "trials        2" in out

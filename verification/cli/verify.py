@@ -13,12 +13,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from netcoreset.verification.registry import DATASETS
+
 from .common import (
     add_assumption_args,
     add_model_args,
     bounded_int,
     check_input_file,
     check_output_file,
+    dataset_name,
     load_model_file,
     one_line,
     real,
@@ -36,6 +39,21 @@ _MAX_WORKERS = 4 * (os.cpu_count() or 1)
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    """Where the model and the points of ``verify`` come from."""
+    p.add_argument(
+        "--dataset",
+        type=dataset_name,
+        choices=DATASETS,
+        default="digits",
+        help="a registered data set (digits): without --model, the net is trained on its "
+        "training part; without --data, the checks use its test part",
+    )
+    p.add_argument("--data-dir", help="folder of the IDX files of mnist or fashion-mnist")
+    p.add_argument("--model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
+    p.add_argument("--data", help="inputs as .npy or .pt, shape (n, features) (default: dataset)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
@@ -44,14 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Compress the model many times (one seeded generator per trial) and evaluate held-out "
             "inputs; report whether P(some output leaves (1 +- eps) f, or the --criterion "
             "fails) <= delta holds, is "
-            "violated or is undecided at confidence 1 - alpha. Without --model a small "
-            "64-300-100-10 ReLU net is trained on scikit-learn's digits (seeded). MODEL is read "
+            "violated or is undecided at confidence 1 - alpha. Without --model a "
+            "ReLU net with hidden widths 300-100 is trained on --dataset (digits; seeded). MODEL "
+            "is read "
             "without running code from the file (see compress --help)."
         ),
     )
-    p.add_argument("--dataset", choices=["digits"], default="digits", help="bundled data (digits)")
-    p.add_argument("--model", help="MODEL.safetensors, MODEL.pt or MODEL.pth")
-    p.add_argument("--data", help="inputs as .npy or .pt, shape (n, features) (default: dataset)")
+    _add_source_args(p)
     p.add_argument(
         "--method",
         default="corenet",
@@ -146,15 +163,27 @@ def _init_worker() -> None:  # pragma: no cover - runs in worker processes
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """(model, data): from files, or the digits net trained here."""
-    from netcoreset.verification.experiments import load_array, load_digits_split, train_mlp
+    from netcoreset.verification.experiments import (
+        load_array,
+        load_dataset,
+        load_digits_split,
+        train_mlp,
+    )
 
     if args.model is not None and args.data is not None:
         return load_model_file(args.model, args), load_array(args.data)
-    x_train, y_train, x_test, _ = load_digits_split(args.seed)
+    if args.data_dir is not None and args.dataset not in ("mnist", "fashion-mnist"):
+        raise ValueError("--data-dir applies to --dataset mnist or fashion-mnist only")
+    if args.dataset == "digits":
+        x_train, y_train, x_test, _ = load_digits_split(args.seed)
+    else:
+        d = load_dataset(args.dataset, data_dir=args.data_dir)
+        x_train, y_train, x_test = d.x_train, d.y_train, d.x_test
     data = load_array(args.data) if args.data is not None else x_test
     if args.model is not None:
         return load_model_file(args.model, args), data
-    print(f"training a 64-300-100-10 ReLU net on digits (seed {args.seed}, {args.epochs} epochs)")
+    arch = f"{x_train.shape[1]}-300-100-{int(y_train.max()) + 1}"
+    print(f"training a {arch} ReLU net on {args.dataset} (seed {args.seed}, {args.epochs} epochs)")
     model = train_mlp(x_train, y_train, hidden=(300, 100), seed=args.seed, epochs=args.epochs)
     return model, data
 
