@@ -171,7 +171,7 @@ print(native_status())
 def test_a_planted_library_is_never_loaded(tmp_path):
     """A library whose constructor leaves a mark is planted, under every name the package
     uses or used, in every place it might look: $NETCORESET_CACHE, $XDG_CACHE_HOME/netcoreset,
-    ~/.cache/netcoreset, the current folder, a folder on sys.path and one on
+    ~/.cache/netcoreset, the current folder, a folder on the child's PYTHONPATH, one on
     LD_LIBRARY_PATH. A fresh interpreter loads the kernels: no mark appears, and the status
     names the package folder (or says the library is absent)."""
     mark = tmp_path / "MARK"

@@ -42,6 +42,7 @@ from torch import nn
 from netcoreset.bounds.validation import check_int, check_seed
 
 from .datasets import array_fingerprint
+from .provenance import file_sha256
 
 __all__ = [
     "TrainConfig",
@@ -336,14 +337,6 @@ class CachedModel:
 _WEIGHTS = "model.safetensors"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _load_entry(
     folder: Path, identity: dict[str, Any], device: torch.device
 ) -> nn.Sequential | None:
@@ -359,7 +352,7 @@ def _load_entry(
     try:
         if "weights_sha256" not in meta:
             raise ValueError("it has no checksum of its weights (written by an earlier version)")
-        if not weights.is_file() or _sha256(weights) != meta["weights_sha256"]:
+        if not weights.is_file() or file_sha256(weights) != meta["weights_sha256"]:
             raise ValueError(f"{_WEIGHTS} does not match the checksum in config.json")
         net = build_mlp(identity["architecture"])
         net.load_state_dict(load_file(str(weights)), strict=True)
@@ -385,7 +378,7 @@ def _save_entry(
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
         save_file(state, str(tmp / _WEIGHTS))
-        meta = {**meta, "weights_sha256": _sha256(tmp / _WEIGHTS)}
+        meta = {**meta, "weights_sha256": file_sha256(tmp / _WEIGHTS)}
         (tmp / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         if replace and final.is_dir():  # a damaged entry: move it aside, then drop its files
             aside = Path(tempfile.mkdtemp(prefix=f".damaged-{key[:12]}-", dir=root))
