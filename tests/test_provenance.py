@@ -101,3 +101,20 @@ def test_dirty_compares_the_hashed_source_with_the_commit():
     assert committed is not None and set(committed) >= {"bounds/__init__.py"}
     assert pv._commit(committed) == (commit, False)
     assert pv._commit({**committed, "bounds/__init__.py": "0" * 64}) == (commit, True)
+
+
+def test_backfilled_provenance_hashes_the_commits_own_files():
+    head = pv._git("rev-parse", "HEAD")
+    if head is None:
+        pytest.skip("not a git checkout of the project")
+    commit = head.decode().strip()
+    record = pv.backfilled(commit, "test", command="c", wall_seconds=1.0, historical="kept")
+    shown = pv._git("show", f"{commit}:bounds/__init__.py")
+    assert shown is not None
+    assert record["source_files"]["bounds/__init__.py"] == hashlib.sha256(shown).hexdigest()
+    assert record["source_sha256"] == pv.source_digest(record["source_files"])
+    assert record["backfilled"] is True and record["dirty"] is None
+    assert (record["commit"], record["historical"]) == (commit, "kept")
+    assert pv.compare(record)["status"] in {"current", "stale"}
+    with pytest.raises(ValueError, match="no commit"):
+        pv.commit_source_files("f" * 40)

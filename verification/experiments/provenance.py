@@ -43,6 +43,8 @@ from typing import Any
 __all__ = [
     "PACKAGES",
     "SCHEMA",
+    "backfilled",
+    "commit_source_files",
     "compare",
     "data_sources",
     "file_sha256",
@@ -142,6 +144,72 @@ def _committed_files(head: str) -> dict[str, str] | None:
         out[path] = hashlib.sha256(batch[end + 1 : end + 1 + size]).hexdigest()
         pos = end + 2 + size
     return dict(sorted(out.items()))
+
+
+def commit_source_files(commit: str) -> dict[str, str]:
+    """SHA-256 of the packages' ``*.py`` files as they were in an earlier ``commit`` of the
+    git checkout the packages sit in, keyed like :func:`source_files` (read with
+    ``git cat-file``; nothing is checked out), so :func:`source_digest` of it is the source hash
+    a run on that commit's clean tree would have recorded.
+
+    >>> try:
+    ...     commit_source_files("0" * 40)
+    ... except ValueError as exc:
+    ...     print(str(exc).split(" with")[0])
+    no commit 0000000000000000000000000000000000000000
+    """
+    full = _git("rev-parse", "--verify", "-q", f"{commit}^{{commit}}")
+    files = _committed_files(full.decode().strip()) if full else None
+    if files is None:
+        raise ValueError(
+            f"no commit {commit} with the packages {', '.join(PACKAGES)} in the git checkout "
+            "the packages sit in"
+        )
+    return files
+
+
+def backfilled(
+    commit: str,
+    derivation: str,
+    *,
+    command: str | None,
+    wall_seconds: float | None,
+    started: str | None = None,
+    versions: Mapping[str, str] | None = None,
+    historical: str | None = None,
+) -> dict[str, Any]:
+    """Provenance reconstructed afterwards for a result written before the project recorded
+    provenance: the fields of :func:`provenance`, with the source hashes of ``commit``'s tree
+    (:func:`commit_source_files`), ``"backfilled": true`` and ``derivation`` saying how the
+    commit (and the command) were found. ``dirty`` is ``null`` (not known) and ``data_files``
+    empty (not recorded); ``historical`` (a reason) marks a record of older code kept on
+    purpose, which ``make results`` does not regenerate.
+
+    >>> try:
+    ...     backfilled("0" * 40, "example", command=None, wall_seconds=None)
+    ... except ValueError as exc:
+    ...     print(str(exc)[:9])
+    no commit
+    """
+    files = commit_source_files(commit)
+    full = _git("rev-parse", f"{commit}^{{commit}}")
+    record: dict[str, Any] = {
+        "schema": SCHEMA,
+        "commit": full.decode().strip() if full else commit,
+        "dirty": None,
+        "source_sha256": source_digest(files),
+        "source_files": files,
+        "data_files": {},
+        "command": command,
+        "wall_seconds": wall_seconds,
+        "started": started,
+        "versions": dict(versions or {}),
+        "backfilled": True,
+        "derivation": derivation,
+    }
+    if historical:
+        record["historical"] = historical
+    return record
 
 
 def _commit(files: Mapping[str, str]) -> tuple[str | None, bool | None]:
