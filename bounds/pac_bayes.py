@@ -22,6 +22,9 @@ with total failure probability :math:`\delta + \delta'` (a union bound).
 These bounds are about the stochastic classifier :math:`Q`, never about one network drawn
 from it or about its mean; every result says so (``stochastic = True``).
 
+The sympy twins of these formulas sit next to this file, in ``pac_bayes_symbolic.py``, and
+are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also names its twin.
+
 References
 ----------
 D. McAllester, "PAC-Bayesian model averaging", COLT 1999. M. Seeger, "PAC-Bayesian
@@ -119,6 +122,11 @@ def gaussian_kl(mu_q: ArrayLike, sigma_q: ArrayLike, mu_p: ArrayLike, sigma_p: A
     -------
     float
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.gaussian_kl_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_gaussian_kl_nonnegative : the derivation check (sympy).
+
     Examples
     --------
     >>> gaussian_kl([0.0, 0.0], 1.0, [0.0, 0.0], 1.0)
@@ -173,6 +181,11 @@ def maurer_confidence_nats(n: int, delta: float) -> float:
     :math:`\xi(n) \le 2\sqrt n` (Maurer, 2004; the tests check it for every
     :math:`n \le 2000`).
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.maurer_confidence_nats_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.maurer_xi_expr : \xi(n) in sympy.
+
     Examples
     --------
     >>> round(maurer_confidence_nats(10000, 0.05), 6)  # ln(200 / 0.05) = ln 4000
@@ -211,6 +224,11 @@ def pac_bayes_kl_bound(empirical: float, kl: float, n: int, delta: float) -> flo
     -------
     float
 
+    See Also
+    --------
+    netcoreset.bounds.symbolic.pac_bayes_kl_bound_expr : its defining inequality in sympy.
+    netcoreset.bounds.symbolic.pac_bayes_kl_level_expr : its level in sympy.
+
     Examples
     --------
     >>> # Q = P: the bound of one classifier, at the price ln(2 sqrt(n))
@@ -246,6 +264,11 @@ def mcallester_bound(empirical: float, kl: float, n: int, delta: float) -> float
     Returns
     -------
     float
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.mcallester_bound_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_mcallester_is_pinsker : the derivation check (sympy).
 
     Examples
     --------
@@ -297,6 +320,11 @@ def catoni_bound(
     Returns
     -------
     float
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.catoni_bound_expr : the same formula in sympy.
+    netcoreset.bounds.symbolic.check_catoni_solution : the derivation check (sympy).
 
     Examples
     --------
@@ -356,6 +384,11 @@ def monte_carlo_error_bound(mc_error: float, m: int, delta_prime: float) -> floa
     Returns
     -------
     float
+
+    See Also
+    --------
+    netcoreset.bounds.symbolic.monte_carlo_error_bound_expr : its defining inequality in sympy.
+    netcoreset.bounds.symbolic.monte_carlo_level_expr : its level in sympy.
 
     Examples
     --------

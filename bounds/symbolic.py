@@ -28,6 +28,7 @@ numeric module                    its sympy twins
 ``bounds/certificate.py``         ``bounds/certificate_symbolic.py``
 ``bounds/generalization.py``      ``bounds/generalization_symbolic.py``
 ``bounds/description_length.py``  ``bounds/description_length_symbolic.py``
+``bounds/pac_bayes.py``           ``bounds/pac_bayes_symbolic.py``
 ================================  =========================================
 
 The symbols and :class:`DerivationCheck` are shared (``bounds/_symbolic_base.py``), as are
@@ -127,6 +128,23 @@ from .network_symbolic import (
     check_theorem_size_term,
     size_term_expr,
 )
+from .pac_bayes_symbolic import (
+    PSYM,
+    PacBayesSymbols,
+    catoni_bound_expr,
+    check_catoni_solution,
+    check_gaussian_kl_nonnegative,
+    check_mcallester_is_pinsker,
+    check_pac_bayes_numeric_agreement,
+    gaussian_kl_expr,
+    maurer_confidence_nats_expr,
+    maurer_xi_expr,
+    mcallester_bound_expr,
+    monte_carlo_error_bound_expr,
+    monte_carlo_level_expr,
+    pac_bayes_kl_bound_expr,
+    pac_bayes_kl_level_expr,
+)
 from .sample_size_symbolic import (
     bernstein_exponent_expr,
     bernstein_exponent_general_expr,
@@ -222,6 +240,21 @@ __all__ = [
     "check_candidate_union",
     "check_order_statistic_duality",
     "check_theory_numeric_agreement",
+    "PacBayesSymbols",
+    "PSYM",
+    "gaussian_kl_expr",
+    "maurer_confidence_nats_expr",
+    "maurer_xi_expr",
+    "pac_bayes_kl_level_expr",
+    "pac_bayes_kl_bound_expr",
+    "mcallester_bound_expr",
+    "catoni_bound_expr",
+    "monte_carlo_level_expr",
+    "monte_carlo_error_bound_expr",
+    "check_gaussian_kl_nonnegative",
+    "check_mcallester_is_pinsker",
+    "check_catoni_solution",
+    "check_pac_bayes_numeric_agreement",
 ]
 
 
@@ -279,6 +312,19 @@ _FORMULAS.update(
         "union_bound_total": (r"\delta_{\mathrm{total}}", union_bound_total_expr),
         "candidate_log_ratio": (r"\rho^{\cup}_{\tau}", candidate_log_ratio_expr),
         "bernstein_exponent_general": (r"E_{C}", bernstein_exponent_general_expr),
+    }
+)
+# The kl forms' inverses have no closed form: their levels are listed here, and their
+# defining inequalities (pac_bayes_kl_bound_expr, monte_carlo_error_bound_expr) are exported.
+_FORMULAS.update(
+    {
+        "gaussian_kl": (r"\mathrm{KL}(Q\,\|\,P)", gaussian_kl_expr),
+        "maurer_confidence_nats": (r"\ln\frac{\xi(n)}{\delta}", maurer_confidence_nats_expr),
+        "maurer_xi": (r"\xi(n)", maurer_xi_expr),
+        "pac_bayes_kl_level": (r"c_{\mathrm{PB}}", pac_bayes_kl_level_expr),
+        "mcallester_bound": (r"L_{\mathrm{McAllester}}", mcallester_bound_expr),
+        "catoni_bound": (r"L_{\mathrm{Catoni}}", catoni_bound_expr),
+        "monte_carlo_level": (r"c_{\mathrm{MC}}", monte_carlo_level_expr),
     }
 )
 
@@ -341,6 +387,7 @@ def _all_checks() -> tuple[DerivationCheck, ...]:
         check_numeric_agreement(),
         *_generalization_checks(),
         *_theory_fidelity_checks(),
+        *_pac_bayes_checks(),
     )
 
 
@@ -358,15 +405,17 @@ def all_derivation_checks() -> list[DerivationCheck]:
     Then the generalisation bounds: :math:`\ln k` for :math:`k` choices, Pinsker (Hoeffding
     :math:`\ge` kl), Chernoff (kl :math:`\ge` binomial), the forms at :math:`k = 0`, the
     margin shift, the corollary's constants, the layer code's Kraft sum, and the numeric
-    agreement.
+    agreement; the theory-fidelity checks; and the PAC-Bayes bounds: the Gaussian KL's
+    brackets are :math:`\ge 0`, McAllester's form is Pinsker's bound on the kl form, Catoni's
+    form solves its defining equation, and the numeric agreement.
 
     Examples
     --------
     >>> checks = all_derivation_checks()
     >>> len(checks), all(c.passed for c in checks), sum(c.proved for c in checks)
-    (26, True, 22)
+    (30, True, 25)
     >>> [c.status for c in checks].count("evaluated")
-    4
+    5
     """
     return list(_all_checks())
 
@@ -396,4 +445,13 @@ def _theory_fidelity_checks() -> tuple[DerivationCheck, ...]:
         check_candidate_union(),
         check_order_statistic_duality(),
         check_theory_numeric_agreement(),
+    )
+
+
+def _pac_bayes_checks() -> tuple[DerivationCheck, ...]:
+    return (
+        check_gaussian_kl_nonnegative(),
+        check_mcallester_is_pinsker(),
+        check_catoni_solution(),
+        check_pac_bayes_numeric_agreement(),
     )
