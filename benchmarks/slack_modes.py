@@ -24,7 +24,6 @@ import argparse
 import statistics
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,7 +31,7 @@ from bench_common import certificate_network
 
 from netcoreset.sampler import compress
 from netcoreset.verification import DrawScaleFactory, SamplerCompressor, check_guarantee, find_slack
-from netcoreset.verification.experiments.files import write_json
+from netcoreset.verification.experiments.files import write_json, write_text
 from netcoreset.verification.slack import DrawCounter, render_slack_table, total_draws
 
 EPS, DELTA = 0.5, 0.1
@@ -187,7 +186,7 @@ def main() -> None:
     path = write_json(args.out, out)
     table = render_slack_table(out)
     if args.rst:
-        Path(args.rst).write_text(table)
+        write_text(args.rst, table)  # atomically, like the JSON
     print(table)
     print(f"elapsed {out['elapsed_s']:.0f}s -> {path}")
 

@@ -1,0 +1,80 @@
+"""Every committed result records its provenance, and `make results` regenerates every one that
+is not a historical record: a result JSON under docs/results/ or benchmarks/results/ without a
+complete provenance object, or one that no rule of the Makefile writes, fails here (< 1 s)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from netcoreset.verification.experiments.provenance import SCHEMA, source_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("docs/results", "benchmarks/results")
+#: The pre-registered protocol's registrations and logs: inputs fixed before a run, not results.
+PROTOCOL_SCHEMAS = {"netcoreset.registration/1", "netcoreset.registration-log/1"}
+FIELDS = ("commit", "source_sha256", "source_files", "data_files", "command", "wall_seconds")
+
+
+def _committed_json() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--", *FOLDERS], capture_output=True, text=True
+    )
+    if listed.returncode:
+        paths = [p for f in FOLDERS for p in (ROOT / f).rglob("*.json")]
+    else:
+        paths = [ROOT / line for line in listed.stdout.splitlines() if line.endswith(".json")]
+    return sorted(p for p in paths if p.is_file())
+
+
+def _results() -> dict[str, dict]:
+    out = {}
+    for path in _committed_json():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("schema") in PROTOCOL_SCHEMAS:
+            assert path.parent.name == "registrations", f"{path}: a registration out of place"
+            continue
+        out[path.relative_to(ROOT).as_posix()] = data
+    return out
+
+
+def test_every_committed_result_records_its_provenance():
+    results = _results()
+    assert len(results) >= 30, "the committed results were not found"
+    missing = [name for name, data in results.items() if not isinstance(data, dict)]
+    missing += [name for name, data in results.items() if "provenance" not in data]
+    assert not missing, f"result files without provenance: {missing}"
+    for name, data in results.items():
+        prov = data["provenance"]
+        absent = [f for f in FIELDS if f not in prov]
+        assert prov.get("schema") == SCHEMA and not absent, f"{name}: provenance lacks {absent}"
+        assert prov["source_files"], f"{name}: no source files hashed"
+        assert prov["source_sha256"] == source_digest(prov["source_files"]), name
+        assert isinstance(prov["commit"], str) and len(prov["commit"]) == 40, name
+        if prov.get("backfilled"):
+            assert prov.get("derivation"), f"{name}: backfilled without saying how"
+
+
+def test_make_results_writes_every_result_that_is_not_historical():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+
+    def run(*targets: str) -> str:
+        done = subprocess.run([make, "-s", "-C", str(ROOT), *targets], capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listed = run("results-list").split()
+    regenerated = {n for n, d in _results().items() if not d["provenance"].get("historical")}
+    assert sorted(regenerated - set(listed)) == [], "results that make results does not write"
+    historical = {n for n, d in _results().items() if d["provenance"].get("historical")}
+    assert not historical & set(listed), "a historical record would be overwritten"
+    dry = run("-n", "results", "results-registered")
+    unwritten = [name for name in listed if f"--out {name}" not in dry and f" {name}" not in dry]
+    assert not unwritten, f"listed but no command writes them: {unwritten}"
