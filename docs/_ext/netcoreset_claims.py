@@ -170,6 +170,10 @@ def _provenance_lines(record: dict[str, Any] | None, where: str) -> list[str]:
         + (f", wall time {wall / 60:.1f} min" if wall is not None else "")
         + f"; command ``{record.get('command', '?')}``"
     )
+    if record.get("backfilled"):
+        facts += f"; provenance backfilled from git ({record.get('derivation', '?')})"
+    if record.get("historical"):
+        facts += f"; {record['historical']}"
     data = record.get("data_files") or {}
     if data:
         facts += "; data " + ", ".join(
