@@ -38,10 +38,16 @@ from netcoreset.verification.experiments import (  # noqa: E402
     train_mlp,
 )
 from netcoreset.verification.experiments.certificate import (  # noqa: E402
+    Certificate,
     code_variants,
     margin_form,
     plot_certificates,
     summarize,
+)
+from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
+    certificate_entry,
+    points_sha256,
+    record_codes,
 )
 from netcoreset.verification.experiments.search import (  # noqa: E402
     search_paper,
@@ -50,6 +56,37 @@ from netcoreset.verification.experiments.search import (  # noqa: E402
 )
 
 LOADERS = {"fashion": load_fashion_mnist, "mnist5k": load_mnist_subset, "digits": load_digits_split}
+#: The rows the pages show besides the best per setting (their networks get a stored code).
+SHOWN_ARCHITECTURES = ("paper/d784-300-100",)
+
+
+def _kept(certs: list[Certificate]) -> set[int]:
+    """The certificates whose networks are kept: the best per setting and per shown row."""
+    best: dict[str, Certificate] = {}
+    for c in certs:
+        for key in (c.setting, f"{c.setting}/{c.config['architecture']}"):
+            if key not in best or c.bound < best[key].bound:
+                best[key] = c
+    return {id(c) for k, c in best.items() if "/" not in k or k in SHOWN_ARCHITECTURES}
+
+
+def _codes(result: dict, certs: list[Certificate], archs: dict, grid, points: dict) -> list:
+    """The stored code of every row the pages show (the best per setting, the paper's
+    network), rows named by their key path in ``result``."""
+    entries = []
+    for setting in result["best_per_setting"]:
+        best = min((c for c in certs if c.setting == setting), key=lambda c: c.bound)
+        pool = archs[best.config["architecture"]].pool
+        entries.append(certificate_entry(best, grid=grid, row=["best_per_setting", setting],
+                                         points=points, pool=pool))  # fmt: skip
+    for key in SHOWN_ARCHITECTURES:
+        if key in result["best_per_architecture"]:
+            setting, arch = key.split("/", 1)
+            sel = [c for c in certs if c.setting == setting and c.config["architecture"] == arch]
+            best = min(sel, key=lambda c: c.bound)
+            entries.append(certificate_entry(best, grid=grid, row=["best_per_architecture", key],
+                                             points=points, pool=archs[arch].pool))  # fmt: skip
+    return entries
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -124,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             if log:
                 log.flush()
             certs.extend(found)
-            # keep the networks of the best certificate per setting only (memory)
-            best_ids = {id(min((c for c in certs if c.setting == s), key=lambda c: c.bound))
-                        for s in {c.setting for c in certs}}  # fmt: skip
+            # keep the networks of the rows the pages show only (memory)
+            best_ids = _kept(certs)
             for c in certs:
                 if id(c) not in best_ids:
                     c.network = None
@@ -163,7 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                     "threads": torch.get_num_threads()},
         "command": " ".join(["python", *sys.argv]),
     })  # fmt: skip
+    points = {"dataset": {"fashion": "fashion-mnist"}.get(args.dataset, args.dataset),
+              "sha256": points_sha256(x, y)}  # fmt: skip
+    code = record_codes(result, _codes(result, certs, archs, grid, points), args.out)
+    best_row = result["best_per_setting"][result["best"]["setting"]]
+    result["best"]["code_sha256"] = best_row["code_sha256"]
     _write_atomic(args.out, json.dumps(result, indent=1) + "\n")
+    print(f"stored code of the shown certificates -> {code}", flush=True)
     if args.plot:
         plot_certificates(certs, str(args.plot), f"{args.dataset} (n = {x.shape[0]})")
     print(

@@ -371,10 +371,12 @@ def _subspace_group(
         sq = quantize_subspace(spec, z, xin, y, cfg["levels"], epochs=cfg["qat_epochs"],
                                lr=qat_lr, batch_size=batch_size, seed=seed,
                                codebook_dtype=cfg["codebook_dtype"])  # fmt: skip
-        out.append(certify_subspace(
+        cert = certify_subspace(
             sq.symbols, cfg["levels"], cfg["codebook_dtype"], sq.model, xin, y, grid=grid,
             config=cfg, delta=delta, x_test=xt, y_test=y_test,
-            nnz_original=spec.num_params))  # fmt: skip
+            nnz_original=spec.num_params)  # fmt: skip
+        cert.network = sq  # spec, codebook and symbols: what a stored code holds
+        out.append(cert)
     return out
 
 
