@@ -43,6 +43,11 @@ import torch
 
 from netcoreset.bounds import occam_bound
 from netcoreset.verification.experiments import load_fashion_mnist, mnist_dir, train_mlp
+from netcoreset.verification.experiments.certificate_codes import (
+    network_entry,
+    points_sha256,
+    record_codes,
+)
 from netcoreset.verification.experiments.datasets import FASHION_MNIST_DIR, array_fingerprint
 from netcoreset.verification.experiments.files import write_json
 from netcoreset.verification.experiments.pac_bayes_training import (
@@ -182,6 +187,11 @@ def main() -> int:
             data_arrays={args.dataset: array_fingerprint(x, y)},
         ),  # fmt: skip
     }
+    # the certified network, stored next to the JSON (a recheck recounts its errors)
+    points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
+              "sha256": points_sha256(xc, yc)}  # fmt: skip
+    record_codes(result, [network_entry(prior, row=["rows", 0], points=points, delta=det.delta)],
+                 args.out)  # fmt: skip
     write_json(args.out, result)
     print(f"{args.dataset}: deterministic {result['best_deterministic']:.4f}, stochastic "
           f"{result['best_stochastic']:.4f}, registration {reg.sha256[:16]}..., n = {n}, "

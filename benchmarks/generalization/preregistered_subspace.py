@@ -33,6 +33,11 @@ from preregistered import DELTA, DESIGN_SIZE, REGISTRY, SPLIT_SEED, _data  # noq
 
 from netcoreset.verification.experiments import train_mlp  # noqa: E402
 from netcoreset.verification.experiments.certificate import SearchGrid, certify_subspace  # noqa: E402
+from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
+    points_sha256,
+    record_codes,
+    subspace_entry,
+)
 from netcoreset.verification.experiments.datasets import array_fingerprint  # noqa: E402
 from netcoreset.verification.experiments.files import write_json  # noqa: E402
 from netcoreset.verification.experiments.provenance import (  # noqa: E402
@@ -97,7 +102,9 @@ def main() -> int:
     grid = SearchGrid(GRID)
     st = CODE["subspace_training"]
     xc, yc = x[cert], y[cert]
-    rows = []
+    rows, entries = [], []
+    points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
+              "sha256": points_sha256(xc, yc)}  # fmt: skip
     g = GRID["subspace"]
     for dim in g["dim"]:
         t1 = time.time()
@@ -116,6 +123,10 @@ def main() -> int:
             c = certify_subspace(sq.symbols, levels, book, sq.model, xc, yc,
                                  grid=grid, config=cfg, delta=delta_reg, x_test=xt, y_test=yt,
                                  nnz_original=spec.num_params)  # fmt: skip
+            entries.append(subspace_entry(
+                spec, sq.codebook, sq.symbols, levels, book, row=["rows", len(rows)],
+                points=points, certify={"grid": grid.to_dict(), "config": cfg, "delta": delta_reg},
+                origin=origin))  # fmt: skip
             rows.append({"kind": "deterministic",
                          "what": f"subspace d = {dim}, {levels} levels, around the prior",
                          "bound": c.bound, "bound_kl": c.bound_kl, "n": c.n, "delta": delta_reg,
@@ -145,6 +156,7 @@ def main() -> int:
             command, files=files, wall_seconds=wall, data_arrays={args.dataset: fingerprint}
         ),  # fmt: skip
     }
+    record_codes(result, entries, args.out)  # the coded networks, stored next to the JSON
     write_json(args.out, result)
     print(f"{args.dataset}: best {result['best_deterministic']:.4f}, registration "
           f"{reg.sha256[:16]}... ({index} on its sample), wall {wall:.0f} s")  # fmt: skip
