@@ -94,12 +94,15 @@ class SubspaceSpec:
 
 
 def subspace_basis(
-    spec: SubspaceSpec, origin: torch.Tensor | None = None
+    spec: SubspaceSpec, origin: torch.Tensor | None = None, mask: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r""":math:`(\theta_0, P)` as float32 CPU tensors of shapes ``(D,)`` and ``(D, d)``,
     from a generator seeded with ``spec.seed`` (bit-reproducible). ``origin`` (shape
     ``(D,)``, e.g. :func:`prior_origin` of a prior network) replaces :math:`\theta_0`;
-    :math:`P` is the same either way.
+    :math:`P` is the same either way. ``mask`` (``(D,)``, 0/1) restricts the subspace to
+    the masked coordinates, :math:`P \leftarrow \operatorname{diag}(m)\,P`: the
+    coordinates outside the mask stay at :math:`\theta_0` (e.g. the zeros of a pruned
+    origin).
 
     >>> t0, P = subspace_basis(SubspaceSpec((4, 3, 2), 5, seed=0))
     >>> t0.shape, P.shape
@@ -107,6 +110,9 @@ def subspace_basis(
     >>> o, P2 = subspace_basis(SubspaceSpec((4, 3, 2), 5, seed=0), torch.ones(23))
     >>> bool(o.eq(1).all()), torch.equal(P, P2)
     (True, True)
+    >>> m = torch.zeros(23); m[:4] = 1
+    >>> bool(subspace_basis(SubspaceSpec((4, 3, 2), 5, seed=0), mask=m)[1][4:].eq(0).all())
+    True
     """
     gen = torch.Generator().manual_seed(int(spec.seed))
     parts = []
@@ -123,6 +129,11 @@ def subspace_basis(
                 f"got shape {tuple(torch.as_tensor(origin).shape)}"
             )
         theta0 = o.clone()
+    if mask is not None:
+        mm = torch.as_tensor(mask).detach().cpu().reshape(-1)
+        if mm.shape != theta0.shape or not bool(((mm == 0) | (mm == 1)).all()):
+            raise ValueError(f"mask must be {spec.num_params} values in {{0, 1}}")
+        P = P * mm.to(torch.float32)[:, None]
     return theta0, P
 
 
@@ -165,17 +176,20 @@ def _forward(spec: SubspaceSpec, theta: torch.Tensor, x: torch.Tensor) -> torch.
 
 
 def subspace_model(
-    spec: SubspaceSpec, z: torch.Tensor | np.ndarray, origin: torch.Tensor | None = None
+    spec: SubspaceSpec,
+    z: torch.Tensor | np.ndarray,
+    origin: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
 ) -> nn.Sequential:
     r"""The network :math:`\theta_0 + P z` (computed in float64 on the CPU, stored float32;
-    ``origin`` as in :func:`subspace_basis`).
+    ``origin`` and ``mask`` as in :func:`subspace_basis`).
 
     >>> spec = SubspaceSpec((4, 3, 2), 5, seed=0)
     >>> net = subspace_model(spec, np.zeros(5))
     >>> net(torch.zeros(1, 4)).shape
     torch.Size([1, 2])
     """
-    theta0, P = subspace_basis(spec, origin)
+    theta0, P = subspace_basis(spec, origin, mask)
     zz = torch.as_tensor(np.asarray(z, dtype=np.float64) if not isinstance(z, torch.Tensor)
                          else z.detach().cpu().double())  # fmt: skip
     if zz.shape != (spec.dim,):
@@ -196,9 +210,10 @@ def train_subspace(
     batch_size: int = 256,
     seed: int = 0,
     origin: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     r"""Minimise the cross-entropy over :math:`z` (Adam, cosine decay) from :math:`z = 0`
-    (``origin`` as in :func:`subspace_basis`).
+    (``origin`` and ``mask`` as in :func:`subspace_basis`).
 
     Returns :math:`z` (float32, on ``x``'s device). The minibatch order comes from ``seed``;
     the subspace from ``spec.seed``.
@@ -213,7 +228,7 @@ def train_subspace(
     _check_run(epochs, lr, batch_size)
     if x.shape[1] != spec.widths[0]:
         raise ValueError(f"x has {x.shape[1]} features; the subspace expects {spec.widths[0]}")
-    theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin))
+    theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin, mask))
     x = x.to(torch.float32)
     z = torch.zeros(spec.dim, device=x.device, requires_grad=True)
     _run([z], lambda xb: _forward(spec, theta0 + P @ z, xb), x, y.to(x.device),
@@ -257,10 +272,12 @@ def quantize_subspace(
     seed: int = 0,
     codebook_dtype: str = "float32",
     origin: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
 ) -> SubspaceQuantization:
     r"""Quantise :math:`z` to ``levels`` :math:`k`-means levels, then train :math:`z` and
     the levels through the quantiser (straight-through, ``epochs`` > 0), keeping the iterate
-    (start or end of an epoch) whose quantised network makes the fewest training errors.
+    (start or end of an epoch) whose quantised network makes the fewest training errors
+    (``origin`` and ``mask`` as in :func:`subspace_basis`).
 
     >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
     <torch._C.Generator object at ...>
@@ -274,7 +291,7 @@ def quantize_subspace(
     _check_run(epochs, lr, batch_size)
     book, _ = quantize_values(z, levels, codebook_dtype=codebook_dtype)
     if epochs > 0:
-        theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin))
+        theta0, P = (t.to(x.device) for t in subspace_basis(spec, origin, mask))
         latent = z.detach().clone().float().to(x.device).requires_grad_(True)
         c = torch.tensor(book, dtype=torch.float32, device=x.device, requires_grad=True)
         xf, yd = x.float(), y.to(x.device)
@@ -291,5 +308,5 @@ def quantize_subspace(
         z, tuned = best.values[0], np.sort(best.values[1].double().cpu().numpy())
         book, _ = quantize_values(z, levels, codebook=tuned, codebook_dtype=codebook_dtype)
     _, symbols = quantize_values(z, levels, codebook=book, codebook_dtype=codebook_dtype)
-    model = subspace_model(spec, book[symbols], origin).to(x.device)
+    model = subspace_model(spec, book[symbols], origin, mask).to(x.device)
     return SubspaceQuantization(spec, book, symbols, int(levels), codebook_dtype, model)
