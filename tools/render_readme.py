@@ -55,6 +55,8 @@ def _source(results: dict[str, Any]) -> str:
     if not record:
         return "provenance not recorded"
     commit = (record.get("commit") or "unknown")[:7]
+    if record.get("backfilled"):  # reconstructed from git: the commit, not the working tree
+        return f"commit {commit} (provenance backfilled from git)"
     return f"commit {commit}" + (" with uncommitted changes" if record.get("dirty") else "")
 
 
