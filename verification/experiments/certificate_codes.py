@@ -34,8 +34,8 @@ any bit no longer matches its row.
 
 The file is a NumPy ``.npz`` archive read with ``allow_pickle=False`` (no code ever runs on
 load): a UTF-8 JSON header (``header``, at most :data:`MAX_HEADER_BYTES`) and plain arrays,
-the whole file at most :data:`MAX_CODE_BYTES`. Every array's dtype and shape are checked
-against the header before use. Files are written whole or not at all
+the whole file at most :data:`MAX_CODE_BYTES`, every member's CRC-32 verified. Every array's
+dtype and shape are checked against the header before use. Files are written whole or not at all
 (:func:`~.files.atomic_write`).
 """
 
@@ -46,6 +46,7 @@ import io
 import json
 import math
 import stat
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -459,6 +460,10 @@ def load_code(path: str | Path) -> list[CodeEntry]:
         raise FileNotFoundError(f"no certificate code at {p}")
     _regular_size(p)
     try:
+        with zipfile.ZipFile(p) as zf:  # every member's CRC: a flipped byte anywhere is refused
+            bad = zf.testzip()
+        if bad is not None:
+            raise _damaged(p, f"member {bad} fails its checksum")
         with np.load(p, allow_pickle=False) as z:
             raw = z["header"]
             if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
@@ -479,7 +484,14 @@ def load_code(path: str | Path) -> list[CodeEntry]:
                 entries.append(CodeEntry(h["kind"], h["meta"], arrays))
     except CodeError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        UnicodeDecodeError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise _damaged(p, f"{type(exc).__name__}: {exc}") from None
     for e in entries:
         try:

@@ -1,0 +1,247 @@
+"""Published generalisation certificates are checked, not trusted.
+
+For every committed certificate result (``docs/results/generalization_*.json``, the
+encoding ablation aside), the stored code next to it (``<name>.code.npz``) must exist; each
+of its coded networks is decoded, its errors are recounted on the certification points, its
+description length and bound are recomputed, and every number must equal the JSON's row
+exactly (as must the row's ``code_sha256``). What is rechecked:
+
+* search rows (best per setting, the paper's 784-300-100 network) and pre-registered
+  deterministic rows (the prior network at 0 bits, the subspace codes around it): the whole
+  certificate, from the code alone (and the data);
+* pre-registered PAC-Bayes rows: only the bound's arithmetic from the row's own Monte Carlo
+  error, draws, KL, n and deltas. The posterior is not stored (2 MB per row), so neither its
+  KL nor its Monte Carlo error count is recomputed here.
+
+A missing code fails, naming the command that regenerates it; certification points not
+installed (``make data``) skip with the reason. Deterministic: no randomness is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from netcoreset.sampler import quantize
+from netcoreset.verification.experiments.certificate import SearchGrid, certify_quantization
+from netcoreset.verification.experiments.certificate_codes import (
+    CodeEntry,
+    CodeError,
+    DataUnavailable,
+    code_path,
+    load_code,
+    network_entry,
+    recheck,
+    record_codes,
+    save_code,
+    subspace_entry,
+)
+from netcoreset.verification.experiments.certificate_codes import (
+    certificate_entry as cert_entry,
+)
+from netcoreset.verification.experiments.subspace import SubspaceSpec, subspace_model
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+PUBLISHED = sorted(p for p in RESULTS.glob("generalization_*.json")
+                   if not p.name.startswith("generalization_encoding"))  # fmt: skip
+GEN = "benchmarks/generalization"
+
+
+def _command(p: Path) -> str:
+    """The command that regenerates a published certificate and its code."""
+    out = f"--out docs/results/{p.name}"
+    name = p.stem.removeprefix("generalization_")
+    if name.startswith("prereg_subspace_"):
+        return f"python {GEN}/preregistered_subspace.py --dataset {name[16:]} {out}"
+    if name.startswith("prereg_"):
+        return f"python {GEN}/preregistered.py --dataset {name[7:]} {out}"
+    return f"python {GEN}/run_search.py --dataset {name} {out} --plot docs/results/{p.stem}.png"
+
+
+@pytest.mark.parametrize("path", PUBLISHED, ids=[p.stem for p in PUBLISHED])
+def test_published_certificate_rechecks(path: Path) -> None:
+    if not code_path(path).exists():
+        pytest.fail(f"{path.name} has no stored code {code_path(path).name}; regenerate both "
+                    f"with: OMP_NUM_THREADS=1 {_command(path)}")  # fmt: skip
+    try:
+        checks = recheck(path)
+    except DataUnavailable as exc:
+        pytest.skip(f"certification points absent: {exc}")
+    bad = [(c.row, c.differences, c.reported, c.recomputed) for c in checks if not c.ok]
+    assert checks and not bad, bad
+
+
+def test_published_set_is_not_empty() -> None:
+    assert {"generalization_digits.json"} <= {p.name for p in PUBLISHED}
+
+
+# -- a small certificate of each kind, and tampering --------------------------------------
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(400, 4, generator=gen)
+    return x, (x[:, 0] + x[:, 1] > 1).long()
+
+
+def _points(_: object) -> tuple[torch.Tensor, torch.Tensor]:
+    return _data()
+
+
+def _published(tmp_path: Path) -> Path:
+    """A result with one row of each kind and its stored code, in ``tmp_path``."""
+    torch.manual_seed(0)
+    x, y = _data()
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    grid = SearchGrid({"paper": {"levels": (4, 8), "value_coding": ("fixed", "arithmetic"),
+                                 "shape_code": ("declared", "shrunk")}})  # fmt: skip
+    c = certify_quantization(quantize(net, 8, codebook_dtype="float16"), x, y, grid=grid,
+                             setting="paper", config={"levels": 8},
+                             declared_widths=[4, 6, 2])  # fmt: skip
+    sgrid = SearchGrid({"subspace": {"dim": (5,), "value_coding": ("fixed",)}})
+    spec, origin = SubspaceSpec((4, 6, 2), 5, seed=0), torch.randn(44)
+    book, sym = np.array([-0.5, 0.25], dtype=np.float64), np.array([0, 1, 1, 0, 1])
+    from netcoreset.verification.experiments.certificate import certify_subspace
+
+    s = certify_subspace(sym, 2, "float32", subspace_model(spec, book[sym], origin), x, y,
+                         grid=sgrid, config={"dim": 5}, delta=0.01)  # fmt: skip
+    from netcoreset.bounds import occam_bound
+
+    k = int((net(x).argmax(1) != y).sum())
+    result = {
+        "best_per_setting": {"paper": c.to_dict()},
+        "rows": [
+            {"kind": "deterministic", "bound": occam_bound(k, 400, 0.0, 0.02, "binomial").bound,
+             "bits": 0.0, "certification_error": k / 400, "n": 400},
+            {"kind": "deterministic", "bound": s.bound, "bits": s.description_bits,
+             "certification_error": s.train_error, "n": 400},
+            {"kind": "stochastic", "bound": 0.2012658311651426, "form": "kl", "n": 400,
+             "kl_nats": 3.0, "mc_error": 0.1, "mc_draws": 2000, "delta": 0.01,
+             "delta_prime": 0.01, "prior_grid_size": 2, "empirical_error_bound": None},
+        ],
+    }  # fmt: skip
+    from netcoreset.bounds import pac_bayes_bound
+
+    b = pac_bayes_bound(0.1, 2000, 3.0, 400, 0.005, 0.01, "kl")
+    result["rows"][2].update(bound=b.bound, empirical_error_bound=b.empirical_error_bound)
+    entries = [
+        cert_entry(c, grid=grid, row=["best_per_setting", "paper"], points={}),
+        network_entry(net, row=["rows", 0], points={}, delta=0.02),
+        subspace_entry(spec, book, sym, 2, "float32", row=["rows", 1], points={},
+                       certify={"grid": sgrid.to_dict(), "config": {"dim": 5}, "delta": 0.01},
+                       origin=origin),
+    ]  # fmt: skip
+    path = tmp_path / "generalization_t.json"
+    record_codes(result, entries, path)
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_every_kind_rechecks_exactly(tmp_path: Path) -> None:
+    checks = recheck(_published(tmp_path), points=_points)
+    assert [c.kind for c in checks] == ["quantization", "network", "subspace",
+                                        "stochastic-arithmetic"]  # fmt: skip
+    assert all(c.ok for c in checks), [c.differences for c in checks]
+
+
+def _tampered(path: Path, change) -> Path:  # noqa: ANN001
+    entries = load_code(code_path(path))
+    i, name, arr = change(entries)
+    e = entries[i]
+    entries[i] = CodeEntry(e.kind, e.meta, {**e.arrays, name: arr})
+    save_code(code_path(path), entries)
+    return path
+
+
+def _flip_mask_bit(entries: list[CodeEntry]) -> tuple[int, str, np.ndarray]:
+    mask = entries[0].arrays["mask0"].copy()
+    mask[0] ^= 0x80
+    return 0, "mask0", mask
+
+
+def _change_symbol(entries: list[CodeEntry]) -> tuple[int, str, np.ndarray]:
+    sym = entries[2].arrays["symbols"].copy()
+    sym[0] = 1 - sym[0]
+    return 2, "symbols", sym
+
+
+def _change_weight_bit(entries: list[CodeEntry]) -> tuple[int, str, np.ndarray]:
+    w = entries[1].arrays["layer0"].copy()
+    w.view(np.uint32)[0, 0] ^= 1
+    return 1, "layer0", w
+
+
+@pytest.mark.parametrize("change", [_flip_mask_bit, _change_symbol, _change_weight_bit])
+def test_tampered_code_is_caught(tmp_path: Path, change) -> None:  # noqa: ANN001
+    path = _tampered(_published(tmp_path), change)
+    with pytest.raises(CodeError, match="not a valid certificate code|not the one its row"):
+        recheck(path, points=_points)
+
+
+def test_changed_json_number_is_caught(tmp_path: Path) -> None:
+    path = _published(tmp_path)
+    result = json.loads(path.read_text())
+    result["best_per_setting"]["paper"]["train_errors"] += 1
+    result["rows"][1]["bits"] += 2.0**-30
+    path.write_text(json.dumps(result))
+    bad = {c.row: c.differences for c in recheck(path, points=_points) if not c.ok}
+    assert bad == {("best_per_setting", "paper"): ("errors",), ("rows", 1): ("bits",)}
+
+
+def test_missing_or_damaged_code_is_named(tmp_path: Path) -> None:
+    path = _published(tmp_path)
+    with zipfile.ZipFile(code_path(path)) as zf:
+        info = zf.getinfo("e0.mask0.npy")
+    raw = bytearray(code_path(path).read_bytes())
+    off = info.header_offset
+    start = off + 30 + int.from_bytes(raw[off + 26 : off + 28], "little") + int.from_bytes(
+        raw[off + 28 : off + 30], "little")  # fmt: skip
+    raw[start + info.file_size - 1] ^= 0x01  # one bit of the mask's payload
+    code_path(path).write_bytes(bytes(raw))
+    with pytest.raises(CodeError, match="not a valid certificate code"):
+        recheck(path, points=_points)
+    code_path(path).unlink()
+    with pytest.raises(CodeError, match=r"generalization_t\.code\.npz is missing"):
+        recheck(path, points=_points)
+
+
+def test_loader_refuses_pickles_and_oversized_files(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import netcoreset.verification.experiments.certificate_codes as cc
+
+    p = tmp_path / "x.code.npz"
+    header = {"format": cc.FORMAT, "version": cc.VERSION, "entries": [
+        {"kind": "network", "meta": {"has_bias": [True]}, "arrays": {"layer0": ["|O", [1], "e0"]}}
+    ]}  # fmt: skip
+    blob = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(p, header=blob, e0=np.array([{}], dtype=object))
+    with pytest.raises(CodeError, match="allow_pickle"):
+        load_code(p)
+
+    monkeypatch.setattr(cc, "MAX_CODE_BYTES", 10)
+    with pytest.raises(CodeError, match="above the limit"):
+        load_code(p)
+
+
+def test_code_with_no_row_for_a_deterministic_row_fails(tmp_path: Path) -> None:
+    path = _published(tmp_path)
+    entries = load_code(code_path(path))
+    save_code(code_path(path), [entries[0], entries[2]])
+    with pytest.raises(CodeError, match="no code for row 0"):
+        recheck(path, points=_points)
+
+
+def test_digits_code_is_small_and_copies_recheck(tmp_path: Path) -> None:
+    src = RESULTS / "generalization_digits.json"
+    if not code_path(src).exists():
+        pytest.fail(f"no stored code for {src.name}; regenerate: {_command(src)}")
+    assert code_path(src).stat().st_size < 1 << 20
+    shutil.copy(src, tmp_path / src.name)
+    shutil.copy(code_path(src), code_path(tmp_path / src.name))
+    assert all(c.ok for c in recheck(tmp_path / src.name))
