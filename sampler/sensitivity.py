@@ -39,6 +39,8 @@ __all__ = [
     "FLOAT64_STORAGE_LIMIT",
     "storage_dtype",
     "round_up",
+    "rounding_inflation",
+    "compute_dtype",
     "empirical_sensitivity",
     "relative_cancellation",
     "cancellation_terms",
@@ -300,7 +302,7 @@ FLOAT64_STORAGE_LIMIT = 1 << 20
 def storage_dtype(dtype: torch.dtype, entries: int) -> torch.dtype:
     """The dtype the ``entries`` sensitivities of a layer are stored in: float64 up to
     ``FLOAT64_STORAGE_LIMIT`` entries, else the model's ``dtype``, at least float32
-    (float64 for a float64 model). They are always computed in float64 and rounded up
+    (float64 for a float64 model). They are computed in :func:`compute_dtype` and rounded up
     (:func:`round_up`). A function of the layer's shape and dtype only.
 
     >>> storage_dtype(torch.float32, 300 * 785), storage_dtype(torch.float32, 4096 * 4097)
@@ -331,6 +333,107 @@ def round_up(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.where(low, torch.nextafter(out, out.new_full((), math.inf)), out)
 
 
+#: Unit roundoff of float32 and float64 (round to nearest): :math:`u = 2^{-24}`, :math:`2^{-53}`.
+UNIT_ROUNDOFF = {torch.float32: 2.0**-24, torch.float64: 2.0**-53}
+#: Every float32 intermediate of a sensitivity must stay at least this far inside float32's
+#: normal range (:math:`2^{-126}` to :math:`2^{128}`) for its rounding-error bound to hold.
+_F32_LOW, _F32_HIGH = 2.0**-120, 2.0**120
+
+
+def _gamma(n: int, u: float) -> float:
+    r""":math:`\gamma_n = nu/(1 - nu)` (Higham, *Accuracy and Stability of Numerical
+    Algorithms*, 2002, Lemma 3.1); infinite when :math:`nu \ge 1`."""
+    return n * u / (1.0 - n * u) if n * u < 1.0 else math.inf
+
+
+def rounding_inflation(width: int, dtype: torch.dtype) -> float:
+    r"""The factor that turns sensitivities computed in ``dtype`` from a layer of ``width``
+    inputs (bias included) into upper bounds of the exact ones: 1 for float64, else
+
+    .. math::
+
+        F = \frac{1 + \gamma_n}{(1 - u)^3}\,(1 + \gamma^{(64)}_{n+3})\,(1 + 2^{-48}),
+        \qquad \gamma_n = \frac{nu}{1 - nu},\ u = 2^{-24},\ n = \text{width}.
+
+    Derivation (Higham, 2002, Lemma 3.1 and Eq. 3.5): with every intermediate a normal
+    float32 number (checked by :func:`compute_dtype`), the computed
+    :math:`\tilde z = \mathrm{fl}(\sum_k w_k a_k)` of :math:`n` non-negative terms satisfies
+    :math:`\tilde z \le (1 + \gamma_n) z` in any order of summation, with or without fused
+    multiply-adds; the reciprocal, the product by :math:`a_j` and the product by :math:`w_j`
+    are one rounding each (:math:`\ge (1 - u)` times their value) and the maximum over
+    :math:`S` is exact. So the computed :math:`\tilde s \ge s (1-u)^3/(1+\gamma_n)` and
+    :math:`F\tilde s \ge s`. The factor :math:`1 + \gamma^{(64)}_{n+3}` (float64's
+    :math:`\gamma`) makes the result dominate the float64 computation too, and
+    :math:`1 + 2^{-48}` covers the float64 rounding of :math:`F` and of the product
+    :math:`F\tilde s`. For :math:`n = 785` the excess is about :math:`4.7\cdot10^{-5}`.
+
+    >>> rounding_inflation(785, torch.float64)
+    1.0
+    >>> 4.6e-5 < rounding_inflation(785, torch.float32) - 1 < 4.8e-5
+    True
+    """
+    if dtype == torch.float64:
+        return 1.0
+    u, u64 = UNIT_ROUNDOFF[torch.float32], UNIT_ROUNDOFF[torch.float64]
+    relative = (1.0 + _gamma(width, u)) / (1.0 - u) ** 3
+    return relative * (1.0 + _gamma(width + 3, u64)) * (1.0 + 2.0**-48)
+
+
+def compute_dtype(
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    activations: torch.Tensor,
+    upper_bound_power: int | None = None,
+) -> torch.dtype:
+    r"""The dtype :func:`empirical_sensitivity` computes in: float32 for a float32 layer
+    whose every intermediate (products :math:`w_k a_k`, sums :math:`z`, :math:`1/z`,
+    :math:`a_j/z`, :math:`w_j a_j/z`) stays a normal float32 number, checked from the extremes
+    of the non-zero :math:`|w|` (bias included) and of the non-zero :math:`|a|` (and 1 for
+    the bias); float64 otherwise (other dtypes, the opt-in upper bound, or a layer near
+    float32's range), as before.
+
+    >>> compute_dtype(torch.ones(2, 3), None, torch.ones(4, 3))
+    torch.float32
+    >>> compute_dtype(torch.full((2, 3), 1e-30), None, torch.full((4, 3), 1e-20))
+    torch.float64
+    """
+    if weight.dtype != torch.float32 or upper_bound_power is not None:
+        return torch.float64
+    if torch.get_float32_matmul_precision() != "highest":
+        return torch.float64  # TF32 or bfloat16 products: not float32's rounding
+    w_lo, w_hi = _nonzero_extremes(weight, bias)
+    a_lo, a_hi = _nonzero_extremes(activations, torch.ones(1) if bias is not None else None)
+    if w_hi == 0.0 or a_hi == 0.0:
+        return torch.float32  # every product is 0: nothing is rounded
+    n = weight.shape[1] + (0 if bias is None else 1)
+    z_lo, z_hi = w_lo * a_lo, n * w_hi * a_hi  # every positive z lies in [z_lo, z_hi]
+    extremes = (z_lo, z_hi, 1 / z_hi, 1 / z_lo, a_lo / z_hi, a_hi / z_lo, w_lo * a_lo / z_hi)
+    safe = all(_F32_LOW <= v <= _F32_HIGH for v in extremes)
+    return torch.float32 if safe else torch.float64
+
+
+def _nonzero_extremes(t: torch.Tensor, extra: torch.Tensor | None) -> tuple[float, float]:
+    """The smallest and largest non-zero ``|t|`` (and ``|extra|``), as float64 numbers
+    ((0, 0) when all are zero)."""
+    lo, hi = math.inf, 0.0
+    for v in (t, extra):
+        if v is None or not v.numel():
+            continue
+        mag = v.detach().abs()
+        hi = max(hi, float(mag.amax()))
+        positive = torch.where(mag > 0, mag, math.inf)
+        lo = min(lo, float(positive.amin()))
+    return (lo, hi) if hi > 0 else (0.0, 0.0)
+
+
+def _inflate(s: torch.Tensor, factor: float) -> torch.Tensor:
+    """``s`` times ``factor`` in float64 (exact cast, one rounding covered by the factor),
+    clamped to [0, 1] (the exact sensitivities lie there)."""
+    if factor == 1.0:
+        return s.clamp_(0.0, 1.0)
+    return s.to(torch.float64).mul_(factor).clamp_(0.0, 1.0)
+
+
 @dataclass
 class LayerSensitivity:
     r"""Sensitivities of one layer, both parts, bias as the last column.
@@ -344,8 +447,9 @@ class LayerSensitivity:
         :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``, in
         ``storage_dtype`` of the layer (float64 for layers of up to
         ``FLOAT64_STORAGE_LIMIT`` entries, else the model's precision, at least float32):
-        computed in float64 and rounded up, so each stored value is an upper bound
-        :math:`s'_{ij} \ge s_{ij}` (positive wherever :math:`s_{ij} > 0`).
+        computed in :func:`compute_dtype`, inflated (float32) and rounded up, so each
+        stored value is an upper bound :math:`s'_{ij} \ge s_{ij}` (positive wherever
+        :math:`s_{ij} > 0`).
     positive, negative : torch.Tensor
         (Properties, new tensors.) :math:`s_{ij}` of the positive part (zero off
         :math:`\mathcal{W}_+`) and of the negative part (zero off :math:`\mathcal{W}_-`).
@@ -401,16 +505,33 @@ def empirical_sensitivity(
 
     and likewise for the negative part with :math:`|w|` on :math:`\mathcal{W}_-`. A point
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
-    Computed on the weight's device in float64 whatever the model's dtype, by blocks of rows
-    (the float64 work never exceeds a block). Stored in float64 for layers of up to
+    Computed on the weight's device by blocks of rows (the work never exceeds a block), in
+    the dtype of :func:`compute_dtype`: float64 for a float64 layer (as exact as float64
+    allows), float32 for a float32 layer whose intermediates stay in float32's normal range
+    (else float64). Float32 results are multiplied by :func:`rounding_inflation`
+    (:math:`F \approx 1 + (n + 3)2^{-24}` for :math:`n` inputs and the bias), so that every
+    one is an **upper bound** of the exact sensitivity of the given weights and activations
+    (and at least the float64 computation's value). Stored in float64 for layers of up to
     ``FLOAT64_STORAGE_LIMIT`` entries; larger layers store them in the model's precision
-    (at least float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}` with relative excess at
-    most :math:`2^{-24}` in float32, and :math:`\mathcal{S}` is the float64 sum of the
-    stored values. Any upper bounds on the sensitivities keep the theorem valid with their
-    sum (Baykal et al., 2019: the sensitivities enter only through
-    :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the certificate loses at most a
-    relative :math:`2^{-24}` in :math:`\mathcal{S}`, and the per-edge storage of a large
-    layer stays at the weights' size (see ``storage_dtype``).
+    (at least float32) **rounded up**: :math:`s'_{ij} \ge s_{ij}`, and :math:`\mathcal{S}` is
+    the float64 sum of the stored values. Any upper bounds on the sensitivities keep the
+    theorem valid with their sum (Baykal et al., 2019: the sensitivities enter only through
+    :math:`g_j(x) \le C s_j` and :math:`\mathcal{S}`), so the sample size grows by at most
+    the relative excess of the bounds (about :math:`5\cdot10^{-5}` for a 784-input float32
+    layer), and the per-edge storage of a large layer stays at the weights' size (see
+    ``storage_dtype``).
+
+    Notes
+    -----
+    The float32 path halves the arithmetic of the sensitivities (the GEMMs of :math:`z` and
+    the (max, ×) products, :func:`max_times_product`) against float64. Its bound
+    (:func:`rounding_inflation`): with :math:`u = 2^{-24}` and
+    :math:`\gamma_n = nu/(1 - nu)`, the computed :math:`\tilde z \le (1 + \gamma_n) z`
+    (a sum of :math:`n` non-negative products, any order), and the reciprocal and the two
+    products lose at most a factor :math:`(1 - u)` each, so
+    :math:`\tilde s \ge s\,(1 - u)^3/(1 + \gamma_n)`. What the certificates use besides
+    (:math:`\hat\Delta` and the held-out checks) is computed in float64 from float64
+    activations whatever the dtype (:func:`relative_cancellation`).
 
     Parameters
     ----------
@@ -439,8 +560,13 @@ def empirical_sensitivity(
     >>> sens = empirical_sensitivity(w, None, a)
     >>> sens.positive  # g(x1) = (1/3, 2/3), g(x2) = (1, 0); float64 for a small layer
     tensor([[1.0000, 0.6667, 0.0000]], dtype=torch.float64)
-    >>> [round(v, 12) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
-    ([1.666666666667], [1.0])
+    >>> [round(v, 4) for v in sens.total_positive.tolist()], sens.total_negative.tolist()
+    ([1.6667], [1.0])
+    >>> exact = empirical_sensitivity(w.double(), None, a.double())  # a float64 layer
+    >>> [round(v, 12) for v in exact.total_positive.tolist()]
+    [1.666666666667]
+    >>> bool((sens.positive >= exact.positive).all())  # float32: rounded up
+    True
     """
     if activations.ndim != 2 or activations.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -451,18 +577,18 @@ def empirical_sensitivity(
         raise ValueError("activations must hold at least one point of S")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be an integer >= 1; got {chunk_size!r}")
-    points, split = augment_inputs(
-        activations.to(device=weight.device), bias is not None, torch.float64
-    )
-    bd = None if bias is None else bias.to(torch.float64)  # float64 whatever the dtype
+    work = compute_dtype(weight, bias, activations, upper_bound_power)
+    points, split = augment_inputs(activations.to(device=weight.device), bias is not None, work)
+    bd = None if bias is None else bias.to(work)  # exact casts
     rows, cols = weight.shape
     width = cols + (0 if bd is None else 1)
+    inflation = rounding_inflation(width, work)
     signed = weight.new_empty((rows, width), dtype=storage_dtype(weight.dtype, rows * width))
     totals = [weight.new_zeros(rows, dtype=torch.float64) for _ in range(2)]
-    # blocks of rows: the float64 work (w_part, z, the products) never exceeds a block (of
-    # 2^18 values, 2 MiB: large enough for efficient GEMMs, small against a large layer)
+    # blocks of rows: the work (w_part, z, the products) never exceeds a block (of 2^18
+    # values: large enough for efficient GEMMs, small against a large layer)
     blocks = row_blocks(rows, max(width, points.shape[0]), block_elements(rows, width))
-    buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=torch.float64)
+    buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=work)
     for r0, r1 in blocks:
         w_part = buffer[: r1 - r0]  # one float64 buffer for every block (no churn)
         for sign, total in zip((1.0, -1.0), totals, strict=True):
@@ -480,7 +606,7 @@ def empirical_sensitivity(
                 m = max_times_product(inv, points, chunk_size, kernel)
             else:
                 m = max_times_upper_bound(inv, points, upper_bound_power)
-            s = round_up(m.mul_(w_part).clamp_(0.0, 1.0), signed.dtype)  # in place
+            s = round_up(_inflate(m.mul_(w_part), inflation), signed.dtype)
             total[r0:r1] = s.sum(dim=1, dtype=torch.float64)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s

@@ -342,8 +342,10 @@ def test_row_blocked_sensitivities_are_those_of_the_dense_computation(monkeypatc
     g = torch.Generator().manual_seed(12)
     w, b = torch.randn(37, 20, generator=g), torch.randn(37, generator=g)
     x = torch.randn(25, 20, generator=g).clamp(min=0)
+    # a float64 layer (a float32 one is computed in float32 and rounded up: compared with
+    # float64 in test_sampler_reference.py)
+    w, b, x = w.double(), b.double(), x.double()
     sens = empirical_sensitivity(w, b, x)
-    # the sensitivities are computed in float64 whatever the layer's dtype (issue 9, item 4)
     points = torch.cat([x, torch.ones(25, 1)], dim=1).double()
     w_full = torch.cat([w, b[:, None]], dim=1).double()
     for part, mine, total in (

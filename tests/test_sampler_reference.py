@@ -110,3 +110,66 @@ def test_max_times_product_equals_reference(chunk):
     U = torch.rand(17, 40, generator=g)
     A = torch.rand(40, 23, generator=g)
     assert torch.equal(max_times_product(U, A, chunk), max_times_product_reference(U, A))
+
+
+def _float32_layer(rows: int, cols: int, points: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(rows, cols, generator=g) * torch.rand(rows, cols, generator=g)
+    b = torch.randn(rows, generator=g)
+    a = torch.randn(points, cols, generator=g).clamp(min=0)  # ReLU activations: half zero
+    return w, b, a
+
+
+@pytest.mark.parametrize(("rows", "cols", "kernel"), [(30, 40, "auto"), (30, 40, "torch")])
+def test_float32_sensitivities_bound_the_float64_ones_within_the_stated_factor(rows, cols, kernel):
+    # A float32 layer's sensitivities are computed in float32 and inflated by
+    # rounding_inflation(n), F: each is >= the float64 computation's value for the same
+    # weights and activations, and exceeds it by at most F^2 (the rounding in the other
+    # direction, (1 + u)^3 / (1 - gamma_n), plus the inflation; 1e-8 covers the second-order
+    # terms). Deterministic: no false failures.
+    from netcoreset.sampler.sensitivity import compute_dtype, rounding_inflation
+
+    w, b, a = _float32_layer(rows, cols, 25)
+    assert compute_dtype(w, b, a) == torch.float32
+    s32 = empirical_sensitivity(w, b, a, kernel=kernel)
+    s64 = empirical_sensitivity(w.double(), b.double(), a.double(), kernel=kernel)
+    factor = rounding_inflation(cols + 1, torch.float32) * (1 + 1e-8) ** 0.5
+    for got, ref in ((s32.positive, s64.positive), (s32.negative, s64.negative)):
+        assert bool((got >= ref).all())
+        assert bool((got <= ref * factor**2).all())
+        assert bool(((got > 0) == (ref > 0)).all())  # the same supports
+    assert bool((s32.total_positive >= s64.total_positive).all())
+    assert bool((s32.total_positive <= s64.total_positive * factor**2).all())
+
+
+def test_float32_sensitivities_of_a_large_layer_are_stored_rounded_up():
+    # Above FLOAT64_STORAGE_LIMIT entries the (inflated) values are stored in float32,
+    # rounded up: still >= the float64 computation's.
+    from netcoreset.sampler import sensitivity
+
+    w, b, a = _float32_layer(8, 40, 6, seed=2)
+    old = sensitivity.FLOAT64_STORAGE_LIMIT
+    try:
+        sensitivity.FLOAT64_STORAGE_LIMIT = 10
+        s32 = empirical_sensitivity(w, b, a)
+    finally:
+        sensitivity.FLOAT64_STORAGE_LIMIT = old
+    s64 = empirical_sensitivity(w.double(), b.double(), a.double())
+    assert s32.signed.dtype == torch.float32
+    assert bool((s32.positive.double() >= s64.positive).all())
+    assert bool((s32.negative.double() >= s64.negative).all())
+
+
+def test_float32_layers_near_the_end_of_float32s_range_are_computed_in_float64():
+    # Products below float32's normal range would lose the relative rounding bound: such a
+    # layer is computed exactly as a float64 one (then rounded up to its storage).
+    from netcoreset.sampler.sensitivity import compute_dtype
+
+    w, b, a = _float32_layer(6, 5, 4, seed=3)
+    tiny_w, tiny_a = w * 1e-25, a * 1e-15
+    assert compute_dtype(tiny_w, b, tiny_a) == torch.float64
+    got = empirical_sensitivity(tiny_w, b, tiny_a)
+    ref = empirical_sensitivity(tiny_w.double(), b.double(), tiny_a.double())
+    assert torch.equal(got.signed, ref.signed)
+    assert compute_dtype(w.double(), b.double(), a.double()) == torch.float64
+    assert compute_dtype(w, b, a, upper_bound_power=16) == torch.float64
