@@ -703,3 +703,31 @@ def _rendered(result: Mapping[str, Any]) -> list[tuple[str, str]]:
     if "paper/d784-300-100" in result.get("best_per_architecture", {}):
         out.append(("best_per_architecture", "paper/d784-300-100"))
     return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m netcoreset.verification.experiments.certificate_codes RESULT.json ...``:
+    recheck each result's stored code and print one line per row; exit status 1 on any
+    difference or unusable code, 0 when every row is confirmed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Recheck published certificates' codes.")
+    parser.add_argument("results", nargs="+", type=Path, help="certificate result JSON files")
+    status = 0
+    for path in parser.parse_args(argv).results:
+        try:
+            checks = recheck(path)
+        except (CodeError, DataUnavailable, FileNotFoundError) as exc:
+            print(f"{path}: {exc}")
+            status = 1
+            continue
+        for c in checks:
+            what = "confirmed" if c.ok else "DIFFERS in " + ", ".join(c.differences)
+            print(f"{path.name} {'/'.join(map(str, c.row))} ({c.kind}): {what}; bound "
+                  f"{c.recomputed['bound']:.6g}")  # fmt: skip
+            status |= not c.ok
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
