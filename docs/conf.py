@@ -54,6 +54,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "netcoreset_docs",  # docs/_ext: API walk for the templates, ``.. derivation-checks::``
     "netcoreset_claims",  # docs/_ext: ``.. reproduced-claims::`` etc. from docs/results/*.json
+    "netcoreset_corenet",  # docs/_ext: ``.. generalization-corenet-codes::`` (CoreNet codes)
     "sphinx_gallery.gen_gallery",  # examples/*.py -> auto_examples/, executed at build time
 ]
 

@@ -95,3 +95,28 @@ def test_code_lengths_are_recomputed_and_offsets_stay_on_the_mask(protocol, code
     theta = torch.cat([torch.cat([lay.weight, lay.bias[:, None]], 1).flatten()
                        for lay in net if isinstance(lay, torch.nn.Linear)])  # fmt: skip
     assert bool(theta[org.origin == 0].eq(0).all()) or code == "unpruned"
+
+
+def _fake_row(method, keep, bound):
+    return {"method": method, "keep": keep, "kept_fraction": keep, "bound": bound,
+            "configuration": {"offsets": "none", "dim": 8, "levels": 4},
+            "description_bits": 3.0, "train_error": 0.1, "test_error": 0.1, "delta": 0.025,
+            "n": 1000}  # fmt: skip
+
+
+@pytest.mark.parametrize(("corenet_bound", "verdict"), [(0.2, "no"), (0.1, "yes")])
+def test_the_docs_table_computes_the_verdict_from_the_rows(monkeypatch, corenet_bound, verdict):
+    pytest.importorskip("sphinx")
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
+    from netcoreset_corenet import corenet_lines
+
+    result = {"dataset": "digits", "registration": {"sha256": "ab" * 32, "index_on_sample": 1},
+              "rows": [_fake_row("unpruned", 1.0, 0.15),
+                       _fake_row("corenet+", 0.3, corenet_bound)]}  # fmt: skip
+    text = "\n".join(corenet_lines(result, "x.json"))
+    assert f"CoreNet code beats the unpruned code: {verdict}" in text
+    assert "``abababababababab…``" in text and "1,000" in text
+    with pytest.raises(ValueError, match="development run"):
+        corenet_lines({**result, "registration": None}, "x.json")
