@@ -78,3 +78,22 @@ def test_make_results_writes_every_result_that_is_not_historical():
     dry = run("-n", "results", "results-registered")
     unwritten = [name for name in listed if f"--out {name}" not in dry and f" {name}" not in dry]
     assert not unwritten, f"listed but no command writes them: {unwritten}"
+
+
+def test_the_result_role_prints_a_value_of_the_file_or_fails(tmp_path):
+    pytest.importorskip("sphinx")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "netcoreset_claims", ROOT / "docs" / "_ext" / "netcoreset_claims.py"
+    )
+    assert spec is not None and spec.loader is not None
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    (tmp_path / "r.json").write_text('{"a": {"b": [0.12345, null]}, "n": 60000}')
+    assert ext.result_value(tmp_path, "r.json#a.b.0|.1%")[1] == "12.3%"
+    assert ext.result_value(tmp_path, "r.json#a.b.1")[1] == "none"
+    assert ext.result_value(tmp_path, "r.json#n|,")[1] == "60,000"
+    for bad in ("r.json#a.c", "r.json#a", "nothere.json#n", "r.json#n|.2q"):
+        with pytest.raises((OSError, KeyError, TypeError, ValueError)):
+            ext.result_value(tmp_path, bad)

@@ -35,6 +35,14 @@ time, so that the claims page cannot drift from the numbers it reports.
 ``.. reproduced-depth:: FILE``
     The depth experiment: reference accuracy and the gap to the best baseline per depth.
 
+``:result:`FILE#KEY.PATH|FORMAT```
+    One value of a committed result, inline: the dotted ``KEY.PATH`` (list indices as
+    numbers) into ``FILE``, formatted with the Python format spec ``FORMAT`` (``.3f``,
+    ``.1%``, ``,``; none: ``str``); ``null`` prints as "none". A missing file or key is a build
+    error, so the text cannot name a number the file does not hold. Without ``FILE`` (the
+    role's text starts with ``#``) the file is the one the last ``.. result-file:: FILE`` of the
+    page named.
+
 Paths are relative to the documentation source folder; each file is a build dependency.
 """
 
@@ -166,7 +174,7 @@ def _provenance_lines(record: dict[str, Any] | None, where: str) -> list[str]:
     wall = record.get("wall_seconds")
     facts = (
         f"commit {commit}, source SHA-256 ``{record['source_sha256'][:12]}…``, started "
-        f"{record.get('started', '?')}"
+        f"{record.get('started') or 'not recorded'}"
         + (f", wall time {wall / 60:.1f} min" if wall is not None else "")
         + f"; command ``{record.get('command', '?')}``"
     )
@@ -510,7 +518,53 @@ class GeneralizationCorollary(_ResultsDirective):
         return self.render(corollary_lines(self.load()[0], self.arguments[0]))
 
 
+def result_value(root: Path, text: str) -> tuple[Path, str]:
+    """The file and the formatted value that ``:result:`text``` names (see the module
+    docstring); raises ``OSError``, ``ValueError``, ``KeyError``, ``IndexError`` or
+    ``TypeError`` when the file, the key or the format does not fit."""
+    where, _, rest = text.partition("#")
+    key, _, spec = rest.partition("|")
+    path = root / where.strip()
+    value: Any = json.loads(path.read_text(encoding="utf-8"))
+    for part in key.strip().split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"{key} is not a single value")
+    return path, "none" if value is None else format(value, spec.strip())
+
+
+def result_role(
+    name: str, rawtext: str, text: str, lineno: int, inliner: Any, options: Any = None,
+    content: Any = (),
+) -> tuple[list[nodes.Node], list[nodes.system_message]]:  # fmt: skip
+    env = inliner.document.settings.env
+    if text.startswith("#"):
+        text = env.temp_data.get(_RESULT_FILE, "") + text
+    try:
+        path, shown = result_value(Path(env.srcdir), text)
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        msg = inliner.reporter.error(f"result {text!r}: {exc!r}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    env.note_dependency(str(path))
+    return [nodes.Text(shown)], []
+
+
+_RESULT_FILE = "netcoreset_result_file"
+
+
+class ResultFile(SphinxDirective):
+    """``.. result-file:: FILE``: the file of the page's following ``:result:`#KEY``` roles."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        self.env.temp_data[_RESULT_FILE] = self.arguments[0]
+        return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_role("result", result_role)
+    app.add_directive("result-file", ResultFile)
     app.add_directive("reproduced-claims", ReproducedClaims)
     app.add_directive("reproduced-run", ReproducedRun)
     app.add_directive("reproduced-drops", ReproducedDrops)
