@@ -133,7 +133,7 @@ def gaussian_kl_expr() -> sp.Expr:
 
     Examples
     --------
-    >>> s, i = PSYM, PSYM.i
+    >>> s = PSYM
     >>> one = gaussian_kl_expr().subs(s.d, 1).doit()
     >>> one.subs({s.mu_q[1]: 1, s.mu_p[1]: 0, s.sigma_q[1]: 1, s.sigma_p[1]: 1})
     1/2

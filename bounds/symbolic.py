@@ -319,7 +319,7 @@ _FORMULAS.update(
 _FORMULAS.update(
     {
         "gaussian_kl": (r"\mathrm{KL}(Q\,\|\,P)", gaussian_kl_expr),
-        "maurer_confidence_nats": (r"\ln\frac{\xi(n)}{\delta}", maurer_confidence_nats_expr),
+        "maurer_confidence_nats": (r"\mathrm{conf}(n, \delta)", maurer_confidence_nats_expr),
         "maurer_xi": (r"\xi(n)", maurer_xi_expr),
         "pac_bayes_kl_level": (r"c_{\mathrm{PB}}", pac_bayes_kl_level_expr),
         "mcallester_bound": (r"L_{\mathrm{McAllester}}", mcallester_bound_expr),
