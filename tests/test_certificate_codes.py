@@ -1,12 +1,13 @@
 """Published generalisation certificates are checked, not trusted.
 
-For every committed certificate result (``docs/results/generalization_*.json``, the
-encoding ablation aside), the stored code next to it (``<name>.code.npz``) must exist; each
+For every committed certificate result (``docs/results/generalization_*.json``), the stored
+code next to it (``<name>.code.npz``) must exist; each
 of its coded networks is decoded, its errors are recounted on the certification points, its
 description length and bound are recomputed, and every number must equal the JSON's row
 exactly (as must the row's ``code_sha256``). What is rechecked:
 
-* search rows (best per setting, the paper's 784-300-100 network) and pre-registered
+* search rows (best per setting, the paper's 784-300-100 network), the encoding ablation's
+  networks (the bits and bound of every code variant) and pre-registered
   deterministic rows (the prior network at 0 bits, the subspace codes around it): the whole
   certificate, from the code alone (and the data);
 * pre-registered PAC-Bayes rows: only the bound's arithmetic from the row's own Monte Carlo
@@ -49,8 +50,7 @@ from netcoreset.verification.experiments.certificate_codes import (
 from netcoreset.verification.experiments.subspace import SubspaceSpec, subspace_model
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
-PUBLISHED = sorted(p for p in RESULTS.glob("generalization_*.json")
-                   if not p.name.startswith("generalization_encoding"))  # fmt: skip
+PUBLISHED = sorted(RESULTS.glob("generalization_*.json"))
 GEN = "benchmarks/generalization"
 
 
@@ -62,6 +62,8 @@ def _command(p: Path) -> str:
         return f"python {GEN}/preregistered_subspace.py --dataset {name[16:]} {out}"
     if name.startswith("prereg_"):
         return f"python {GEN}/preregistered.py --dataset {name[7:]} {out}"
+    if name.startswith("encoding_"):
+        return f"python {GEN}/encoding_ablation.py {out}"
     return f"python {GEN}/run_search.py --dataset {name} {out} --plot docs/results/{p.stem}.png"
 
 
@@ -183,6 +185,31 @@ def test_tampered_code_is_caught(tmp_path: Path, change) -> None:  # noqa: ANN00
     path = _tampered(_published(tmp_path), change)
     with pytest.raises(CodeError, match="not a valid certificate code|not the one its row"):
         recheck(path, points=_points)
+
+
+def test_code_variants_recheck(tmp_path: Path) -> None:
+    from netcoreset.bounds import occam_bound
+    from netcoreset.verification.experiments.certificate import code_variants
+    from netcoreset.verification.experiments.certificate_codes import quantization_entry
+
+    torch.manual_seed(1)
+    x, y = _data()
+    q = quantize(nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2)), 4)
+    grid = SearchGrid({"paper": {"levels": (4,)}})
+    c = certify_quantization(q, x, y, grid=grid, setting="paper", config={"levels": 4},
+                             declared_widths=[4, 6, 2])  # fmt: skip
+    bits = code_variants(c, grid)
+    row = {"train_error": c.train_error, "bits": bits,
+           "bound": {k: occam_bound(c.train_errors, 400, b, 0.05, "binomial").bound
+                     for k, b in bits.items()}}  # fmt: skip
+    certify = {"grid": grid.to_dict(), "setting": "paper", "config": {"levels": 4},
+               "declared_widths": [4, 6, 2], "delta": 0.05, "variants": True}  # fmt: skip
+    result = {"rows": [row]}
+    e = quantization_entry(q, row=["rows", 0], points={}, certify=certify)
+    record_codes(result, [e], tmp_path / "generalization_v.json")
+    (tmp_path / "generalization_v.json").write_text(json.dumps(result))
+    (check,) = recheck(tmp_path / "generalization_v.json", points=_points)
+    assert check.ok and len(check.recomputed["bits"]) == 6, check.differences
 
 
 def test_changed_json_number_is_caught(tmp_path: Path) -> None:

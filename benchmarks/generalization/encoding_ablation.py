@@ -36,6 +36,11 @@ from netcoreset.verification.experiments.certificate import (  # noqa: E402
     certify_quantization,
     code_variants,
 )
+from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
+    points_sha256,
+    quantization_entry,
+    record_codes,
+)
 from netcoreset.verification.experiments.retrain import (  # noqa: E402
     quantization_aware_retrain,
     retrain_masked,
@@ -64,6 +69,13 @@ def _row(q, x, y, xt, yt, grid, setting, config, declared, n_orig, delta):
     }  # fmt: skip
 
 
+def _entry(q, i, setting, config, declared, delta, grid, points):
+    """The stored code of row ``i``'s network (its recheck recomputes every variant)."""
+    certify = {"grid": grid.to_dict(), "setting": setting, "config": config,
+               "declared_widths": declared, "delta": delta, "variants": True}  # fmt: skip
+    return quantization_entry(q, row=["rows", i], points=points, certify=certify)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
@@ -77,7 +89,8 @@ def main() -> int:
     x, y, xt, yt = load_fashion_mnist()
     net = train_mlp(x, y, arch.hidden, epochs=TRAIN_EPOCHS["fashion"], batch_size=128, seed=0)
     declared, n_orig = arch.widths(784, 10), parameter_count(net)
-    rows = []
+    rows, entries = [], []
+    points = {"dataset": "fashion-mnist", "sha256": points_sha256(x, y)}
     for method in ("corenet+", "corenet"):
         sparse = remove_dead_units(compress(net, x, method=method, keep=args.keep, seed=0).model)
         base = {"architecture": "d784-100", "method": method, "keep": args.keep, "seed": 0}
@@ -87,6 +100,8 @@ def main() -> int:
                 book = "shared" if shared else "per_layer"
                 cfg = {**base, "levels": 16, "quantizer": "kmeans", "codebook": book,
                        "codebook_dtype": dtype}  # fmt: skip
+                entries.append(_entry(q, len(rows), "paper", cfg, declared, args.delta, grid,
+                                      points))  # fmt: skip
                 rows.append(_row(q, x, y, xt, yt, grid, "paper", cfg, declared, n_orig,
                                  args.delta))  # fmt: skip
         retrained = remove_dead_units(retrain_masked(sparse, x, y, epochs=8, lr=3e-3, seed=0))
@@ -95,12 +110,15 @@ def main() -> int:
                                            codebook_dtype=dtype)  # fmt: skip
             cfg = {**base, "retrain_epochs": 8, "levels": 16, "qat_epochs": 6,
                    "codebook_dtype": dtype}  # fmt: skip
+            entries.append(_entry(q, len(rows), "retrained", cfg, declared, args.delta, grid,
+                                  points))  # fmt: skip
             rows.append(_row(q, x, y, xt, yt, grid, "retrained", cfg, declared, n_orig,
                              args.delta))  # fmt: skip
         print(json.dumps(rows[-1], indent=1), flush=True)
     out = {"dataset": "fashion", "n": int(x.shape[0]), "delta": args.delta, "keep": args.keep,
            "architecture": declared, "rows": rows, "seconds": time.perf_counter() - t0,
            "command": " ".join(["python", *sys.argv])}  # fmt: skip
+    record_codes(out, entries, args.out)  # the 12 coded networks, next to the JSON
     _write_atomic(args.out, json.dumps(out, indent=1) + "\n")
     print(f"{out['seconds']:.0f} s -> {args.out}")
     return 0

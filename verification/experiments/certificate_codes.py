@@ -65,6 +65,7 @@ from .certificate import (
     SearchGrid,
     certify_quantization,
     certify_subspace,
+    code_variants,
 )
 from .files import atomic_write
 from .search import pool_inputs
@@ -179,7 +180,9 @@ def quantization_entry(
     """The code of a :class:`~netcoreset.sampler.Quantization`: bit-packed masks, symbols,
     codebooks in their described precision. ``certify`` holds what
     :func:`~.certificate.certify_quantization` needs besides the network: ``grid``
-    (:meth:`SearchGrid.to_dict`), ``setting``, ``config``, ``declared_widths``, ``delta``.
+    (:meth:`SearchGrid.to_dict`), ``setting``, ``config``, ``declared_widths``, ``delta``;
+    with ``"variants": True`` the row reports the bits and bound of every code variant
+    (:func:`~.certificate.code_variants`, dictionaries) instead of the best one.
 
     >>> from netcoreset.sampler import quantize
     >>> q = quantize(nn.Sequential(nn.Linear(3, 2)), 2, codebook_dtype="float16")
@@ -593,10 +596,16 @@ def _recompute(entry: CodeEntry, x: torch.Tensor, y: torch.Tensor) -> dict[str, 
                 "bound_kl": occam_bound(k, n, 0.0, float(m["delta"]), form="kl").bound}  # fmt: skip
     config = {k: v for k, v in c["config"].items() if k not in (*CODE_DIMENSIONS, "levels_used")}
     if entry.kind == "quantization":
-        cert = certify_quantization(decode_quantization(entry), xin, y, grid=_grid(c["grid"]),
+        grid = _grid(c["grid"])
+        cert = certify_quantization(decode_quantization(entry), xin, y, grid=grid,
                                     setting=c["setting"], config=config,
                                     declared_widths=c["declared_widths"],
                                     delta=float(c["delta"]))  # fmt: skip
+        if c.get("variants"):  # every code variant's bits and bound (the encoding ablation)
+            bits = code_variants(cert, grid)
+            bounds = {k: occam_bound(cert.train_errors, cert.n, b, cert.delta, "binomial").bound
+                      for k, b in bits.items()}  # fmt: skip
+            return {"errors": cert.train_errors, "n": cert.n, "bits": bits, "bound": bounds}
     else:
         cert = certify_subspace(entry.arrays["symbols"].astype(np.int64), int(m["levels"]),
                                 m["codebook_dtype"], decode(entry), xin, y,
