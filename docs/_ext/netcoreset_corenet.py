@@ -53,7 +53,7 @@ def corenet_lines(r: dict[str, Any], where: str) -> list[str]:
         f"{_NAMES[best[False]['method']]} at keep {best[False]['keep']:g}; best unpruned code "
         f"{best[True]['bound']:.4f}; registration ``{reg['sha256'][:16]}…``, "
         f"{reg['index_on_sample']} on its certification sample, "
-        f":math:`\\delta = {rows[0]['delta']:.4g}`, :math:`n = {rows[0]['n']:,}`)."
+        f":math:`\\delta = {rows[0]['delta']:.4g}`, :math:`n = {str(rows[0]['n'])}`)."
     )
     return [f"**{r['dataset']}**", "",
             *_list_table(head, [_row(x, reg) for x in rows], [10, 10, 18, 6, 9, 8, 8, 7, 7, 17]),
