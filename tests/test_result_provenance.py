@@ -97,3 +97,33 @@ def test_the_result_role_prints_a_value_of_the_file_or_fails(tmp_path):
     for bad in ("r.json#a.c", "r.json#a", "nothere.json#n", "r.json#n|.2q"):
         with pytest.raises((OSError, KeyError, TypeError, ValueError)):
             ext.result_value(tmp_path, bad)
+
+
+def test_backfill_takes_the_commit_the_file_names_then_its_environment():
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)  # fmt: skip
+    if head.returncode:
+        pytest.skip("not a git checkout of the project")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "backfill_provenance", ROOT / "tools" / "backfill_provenance.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bf)
+    commit = head.stdout.strip()
+    path = Path("benchmarks/results/before-x.json")
+    named = bf.record({"label": f"before (main {commit[:7]})", "full": False, "layer": {}}, path)
+    assert named["commit"] == commit and named["historical"] and named["backfilled"] is True
+    assert "names as measured" in named["derivation"] and "--label" in named["command"]
+    env = {"environment": {"commit": commit[:9], "date": "2026-01-01T00:00:00+0000"}, "wall_s": 3}
+    got = bf.record(env, Path("benchmarks/results/certify_cost.json"))
+    assert (got["commit"], got["started"], got["wall_seconds"]) == (
+        commit,
+        "2026-01-01T00:00:00Z",
+        3.0,
+    )
+    assert "historical" not in got and got["command"].startswith(
+        "python benchmarks/certify_cost.py"
+    )
