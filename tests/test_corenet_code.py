@@ -83,6 +83,9 @@ def test_code_lengths_are_recomputed_and_offsets_stay_on_the_mask(protocol, code
                                         0.05, "binomial").bound  # fmt: skip
     row = certify_corenet_code(org, "subspace", (xc, yc), grid=GRID, delta=0.05, train=(x, y),
                                training=TRAINING, test=(xt, yt))  # fmt: skip
+    again_row = certify_corenet_code(org, "subspace", (xc, yc), grid=GRID, delta=0.05,
+                                     train=(x, y), training=TRAINING, test=(xt, yt))  # fmt: skip
+    assert again_row == row  # a rerun of the same registered code gives the same certificate
     symbols = np.array(row["symbols"])
     again = describe_network([8], [8], [np.bincount(symbols, minlength=4)], 4,
                              value_coding=row["configuration"]["value_coding"],
