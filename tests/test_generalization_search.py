@@ -219,7 +219,7 @@ def test_search_subspace_certificates_cost_no_position_bits():
     (cert,) = search_subspace({"a": Architecture("a", (5,))}, x, y, grid, n_classes=2)
     terms = cert.description.breakdown()
     assert terms["positions"] == 0.0 and cert.nnz == 6
-    assert cert.train_errors == count_errors(cert.network, x, y)
+    assert cert.train_errors == count_errors(cert.network.model, x, y)
     expected = describe_network([6], [6], [np.bincount([0] * 6, minlength=2)], 2).layers[0]
     assert terms["counts"] == expected.count_bits
 
