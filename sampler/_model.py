@@ -247,6 +247,12 @@ def starts_with_flatten(model: nn.Module) -> bool:
     return isinstance(first, nn.Flatten)
 
 
+def _finite_extremes(t: torch.Tensor) -> bool:
+    """Whether a non-empty floating-point tensor is finite, from its maximum and minimum."""
+    low, high = torch.aminmax(t)
+    return bool(torch.isfinite(low)) and bool(torch.isfinite(high))
+
+
 def as_inputs(
     data: Any,
     *,
@@ -307,6 +313,7 @@ def as_inputs(
         )
     if like is not None and (like.is_floating_point() or features is not None):
         data = data.to(device=like.device, dtype=like.dtype)
-    if data.is_floating_point() and not bool(torch.isfinite(data).all()):
+    # the extremes propagate NaN and show inf: no data-sized temporary
+    if data.is_floating_point() and data.numel() and not _finite_extremes(data):
         raise ValueError(f"{name} contains NaN or inf")
     return data

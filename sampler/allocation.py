@@ -117,9 +117,28 @@ class PartTable:
         the CPU in float64; probabilities on the sensitivities' device and dtype)."""
         totals = torch.cat([sens.total_positive, sens.total_negative]).double().cpu().numpy()
         if sens.signed.numel() <= COMPACT_LIMIT:
-            return cls(totals=totals, q=torch.cat(sens.probabilities()))
+            return cls._compact(totals, sens)
         table = cls(totals=totals, q=torch.zeros((totals.shape[0], 0)))
         table.sensitivity = sens
+        return table
+
+    @classmethod
+    def _compact(cls, totals: np.ndarray, sens: LayerSensitivity) -> PartTable:
+        """The compact table straight from the signed sensitivities: the positive values of
+        each part, row by row, and their parts (the values and order of ``cls(totals, q)``
+        with the dense :meth:`~netcoreset.sampler.LayerSensitivity.probabilities`: one
+        division each), without the dense float64 probabilities of both parts (numpy's
+        index selection on the CPU: about 2.5 times faster than torch's)."""
+        table = cls(totals=totals, q=torch.zeros((totals.shape[0], 0)))
+        signed = sens.signed
+        rows, width = signed.shape
+        sums = (sens.total_positive, sens.total_negative)
+        if signed.device.type == "cpu":
+            values, parts = _compact_numpy(signed.numpy(), [s.numpy() for s in sums])
+        else:
+            values, parts = _compact_torch(signed, sums)
+        table.values, table._part = values, parts.to(torch.int32)
+        table.lengths = torch.bincount(parts, minlength=2 * rows)
         return table
 
     @property
@@ -213,6 +232,41 @@ class PartTable:
     def expected_kept_reference(self, m: np.ndarray) -> float:
         """Same as :meth:`expected_kept` through the bounds module (for tests)."""
         return float(np.sum(expected_distinct_edges(self.q, m)))
+
+
+def _compact_numpy(
+    signed: np.ndarray, totals: Sequence[np.ndarray]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:meth:`PartTable._compact`'s values (float64) and parts (int64) with numpy."""
+    rows, width = signed.shape
+    flat = signed.reshape(-1)
+    tiny = np.finfo(np.float64).tiny
+    values, parts = [], []
+    for offset, mask, total in zip((0, rows), (flat > 0, flat < 0), totals, strict=True):
+        where = np.flatnonzero(mask)  # row-major
+        owner = where // width
+        picked = flat[where].astype(np.float64)
+        values.append(np.abs(picked) / np.maximum(total.astype(np.float64), tiny)[owner])
+        parts.append(owner + offset)
+    return torch.from_numpy(np.concatenate(values)), torch.from_numpy(np.concatenate(parts))
+
+
+def _compact_torch(
+    signed: torch.Tensor, totals: Sequence[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:meth:`PartTable._compact`'s values (float64) and parts (int64) with torch (any
+    device)."""
+    rows, width = signed.shape
+    tiny = torch.finfo(torch.float64).tiny
+    values, parts = [], []
+    for offset, sign, total in zip((0, rows), (1.0, -1.0), totals, strict=True):
+        part = signed.reshape(-1) * sign
+        where = torch.nonzero(part > 0).squeeze(1)  # row-major
+        owner = torch.div(where, width, rounding_mode="floor")
+        scale = total.to(torch.float64).clamp(min=tiny).index_select(0, owner)
+        values.append(part.index_select(0, where).to(torch.float64).div_(scale))
+        parts.append(owner + offset)
+    return torch.cat(values), torch.cat(parts)
 
 
 def draws_for_network_eps(

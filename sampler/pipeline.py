@@ -67,9 +67,8 @@ from .prune import prune_inactive_neurons
 from .sensitivity import (
     LayerSensitivity,
     augment_inputs,
+    cancellation_and_next_inputs,
     empirical_sensitivity,
-    next_inputs_float64,
-    relative_cancellation,
     row_blocks,
 )
 
@@ -207,7 +206,7 @@ def select_points(
     certificate is asked for.
     """
     arch = net.arch
-    signed = bool((x < 0).any())
+    signed = bool(x.numel()) and bool(x.amin() < 0)  # x is finite (validated)
     requested = cfg.sensitivity_set_size
     if requested is None:
         part = max_part_size(arch, [b is not None for b in net.biases])
@@ -277,10 +276,24 @@ def _statistics(
 ) -> LayerStatistics:
     """Sensitivities from ``inputs`` (the model's dtype) and the mean cancellation from
     ``inputs_float64`` (default: ``inputs``)."""
+    return _statistics_and_next(weight, bias, inputs, chunk_size, inputs_float64, False)[0]
+
+
+def _statistics_and_next(
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    inputs: torch.Tensor,
+    chunk_size: int,
+    inputs_float64: torch.Tensor | None,
+    with_next: bool,
+) -> tuple[LayerStatistics, torch.Tensor | None]:
+    """:func:`_statistics` and, with ``with_next``, the next layer's float64 inputs from the
+    cancellation's GEMM (:func:`cancellation_and_next_inputs`)."""
     sens = empirical_sensitivity(weight, bias, inputs, chunk_size)
     exact = inputs if inputs_float64 is None else inputs_float64
-    cancel = relative_cancellation(weight, bias, exact).double().cpu().numpy()
-    return LayerStatistics(sens, PartTable.from_sensitivity(sens), cancel)
+    cancel, nxt = cancellation_and_next_inputs(weight, bias, exact, with_next)
+    stats = LayerStatistics(sens, PartTable.from_sensitivity(sens), cancel.cpu().numpy())
+    return stats, nxt
 
 
 def layer_statistics(
@@ -288,8 +301,9 @@ def layer_statistics(
 ) -> list[LayerStatistics]:
     """Sensitivities and cancellation of every layer from the activations of :math:`S`; the
     cancellation (:math:`\\hat\\Delta^\\ell`) from activations computed in float64 from the
-    float64 weights (:func:`~netcoreset.sampler.sensitivity.next_inputs_float64`), so that it
-    does not depend on the model's dtype (one layer's float64 inputs held at a time)."""
+    float64 weights (:func:`~netcoreset.sampler.sensitivity.next_inputs_float64`'s values,
+    taken from the cancellation's own GEMM), so that it does not depend on the model's dtype
+    (one layer's float64 inputs held at a time)."""
     inputs, preacts = forward_activations(net.layers(), x_s)
     for idx, z in enumerate(preacts):
         if not bool(torch.isfinite(z).all()):
@@ -301,9 +315,10 @@ def layer_statistics(
     exact = x_s
     for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities"):
         w, b = net.weights[idx], net.biases[idx]
-        out.append(_statistics(w, b, inputs[idx], cfg.chunk_size, exact))
-        if idx < len(net.weights) - 1:
-            exact = next_inputs_float64(w, b, exact)
+        last = idx == len(net.weights) - 1
+        stats, nxt = _statistics_and_next(w, b, inputs[idx], cfg.chunk_size, exact, not last)
+        out.append(stats)
+        exact = exact if nxt is None else nxt
     return out
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "compute_dtype",
     "empirical_sensitivity",
     "relative_cancellation",
+    "cancellation_and_next_inputs",
     "cancellation_terms",
     "next_inputs_float64",
 ]
@@ -638,14 +639,36 @@ def relative_cancellation(
     >>> relative_cancellation(torch.tensor([[1.0, -1.0]]), None, torch.tensor([[3.0, 1.0]]))
     tensor([2.], dtype=torch.float64)
     """
+    return cancellation_and_next_inputs(weight, bias, activations, False)[0]
+
+
+@torch.no_grad()
+def cancellation_and_next_inputs(
+    weight: torch.Tensor, bias: torch.Tensor | None, activations: torch.Tensor, with_next: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r""":func:`relative_cancellation` and, with ``with_next``, the next layer's float64 inputs
+    :math:`\mathrm{ReLU}(z)` from the same float64 GEMM (:func:`next_inputs_float64`'s
+    values up to the GEMM's summation order), in one pass over the row blocks.
+
+    >>> mean, nxt = cancellation_and_next_inputs(torch.tensor([[1.0, -1.0]]), None,
+    ...                                          torch.tensor([[3.0, 1.0]]), True)
+    >>> mean, nxt
+    (tensor([2.], dtype=torch.float64), tensor([[2.]], dtype=torch.float64))
+    """
     means = []
-    for _, _, z, absolute in cancellation_terms(weight, bias, activations):
+    nxt = None
+    if with_next:
+        nxt = weight.new_empty((activations.shape[0], weight.shape[0]), dtype=torch.float64)
+    for r0, r1, z, absolute in cancellation_terms(weight, bias, activations):
+        if nxt is not None:
+            nxt[:, r0:r1] = torch.relu(z)
         nonzero = z != 0
         ratio = torch.where(nonzero, absolute / torch.where(nonzero, z.abs(), 1.0), 0.0)
         count = nonzero.sum(dim=0)
         mean = ratio.sum(dim=0) / count.clamp(min=1)
         means.append(torch.where(count > 0, mean.clamp(min=1.0), math.nan))
-    return torch.cat(means) if means else weight.new_zeros(0, dtype=torch.float64)
+    out = torch.cat(means) if means else weight.new_zeros(0, dtype=torch.float64)
+    return out, nxt
 
 
 def cancellation_terms(
