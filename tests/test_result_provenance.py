@@ -5,6 +5,7 @@ complete provenance object, or one that no rule of the Makefile writes, fails he
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -65,8 +66,9 @@ def test_make_results_writes_every_result_that_is_not_historical():
         pytest.skip("make is not installed")
 
     def run(*targets: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
         done = subprocess.run([make, "-s", "-C", str(ROOT), *targets], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+                              text=True, timeout=60, env=env)  # fmt: skip
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -94,7 +96,10 @@ def test_the_result_role_prints_a_value_of_the_file_or_fails(tmp_path):
     assert ext.result_value(tmp_path, "r.json#a.b.0|.1%")[1] == "12.3%"
     assert ext.result_value(tmp_path, "r.json#a.b.1")[1] == "none"
     assert ext.result_value(tmp_path, "r.json#n|,")[1] == "60,000"
-    for bad in ("r.json#a.c", "r.json#a", "nothere.json#n", "r.json#n|.2q"):
+    (tmp_path / "l.json").write_text('{"x": [{"o": "p 0.1", "v": 2}, {"o": "p 2", "v": 5}]}')
+    assert ext.result_value(tmp_path, "l.json#x.v|.1f")[1] == "2.0–5.0"
+    assert ext.result_value(tmp_path, "l.json#x.o^=p 2.0.v")[1] == "5"
+    for bad in ("r.json#a.c", "r.json#a", "nothere.json#n", "r.json#n|.2q", "l.json#x.o^=q.v"):
         with pytest.raises((OSError, KeyError, TypeError, ValueError)):
             ext.result_value(tmp_path, bad)
 
@@ -127,3 +132,30 @@ def test_backfill_takes_the_commit_the_file_names_then_its_environment():
     assert "historical" not in got and got["command"].startswith(
         "python benchmarks/certify_cost.py"
     )
+
+
+def test_every_result_role_of_the_docs_names_a_value_of_a_committed_file():
+    pytest.importorskip("sphinx")
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location(
+        "netcoreset_claims", ROOT / "docs" / "_ext" / "netcoreset_claims.py"
+    )
+    assert spec is not None and spec.loader is not None
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    token = re.compile(r"^\.\. result-file:: (\S+)|:result:`([^`]+)`", re.M)
+    seen = 0
+    for page in sorted((ROOT / "docs").rglob("*.rst")):
+        if "_build" in page.parts:
+            continue
+        current = ""
+        for m in token.finditer(page.read_text(encoding="utf-8")):
+            if m.group(1):
+                current = m.group(1)
+                continue
+            text = m.group(2).replace("\\ ", " ")
+            ext.result_value(ROOT / "docs", (current + text) if text.startswith("#") else text)
+            seen += 1
+    assert seen > 0

@@ -38,8 +38,11 @@ time, so that the claims page cannot drift from the numbers it reports.
 ``:result:`FILE#KEY.PATH|FORMAT```
     One value of a committed result, inline: the dotted ``KEY.PATH`` (list indices as
     numbers) into ``FILE``, formatted with the Python format spec ``FORMAT`` (``.3f``,
-    ``.1%``, ``,``; none: ``str``); ``null`` prints as "none". A missing file or key is a build
-    error, so the text cannot name a number the file does not hold. Without ``FILE`` (the
+    ``.1%``, ``,``; none: ``str``); ``null`` prints as "none". On a list of objects, a step
+    ``name^=prefix`` keeps the items whose ``name`` starts with ``prefix`` and a plain key
+    takes it from every item; a list of numbers prints as its range, ``lo–hi``. A missing file
+    or key (or no item kept) is a build error, so the text cannot name a number the file does
+    not hold. Without ``FILE`` (the
     role's text starts with ``#``) the file is the one the last ``.. result-file:: FILE`` of the
     page named.
 
@@ -527,10 +530,29 @@ def result_value(root: Path, text: str) -> tuple[Path, str]:
     path = root / where.strip()
     value: Any = json.loads(path.read_text(encoding="utf-8"))
     for part in key.strip().split("."):
-        value = value[int(part)] if isinstance(value, list) else value[part]
+        value = _step(value, part)
+    spec = spec.strip()
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        lo, hi = format(min(value), spec), format(max(value), spec)
+        return path, lo if lo == hi else f"{lo}–{hi}"
     if isinstance(value, (dict, list)):
-        raise TypeError(f"{key} is not a single value")
-    return path, "none" if value is None else format(value, spec.strip())
+        raise TypeError(f"{key} is not a single value or a list of numbers")
+    return path, "none" if value is None else format(value, spec)
+
+
+def _step(value: Any, part: str) -> Any:
+    """One step of a ``:result:`` key path (see the module docstring)."""
+    if not isinstance(value, list):
+        return value[part]
+    if part.isdigit():
+        return value[int(part)]
+    name, sep, prefix = part.partition("^=")
+    if not sep:
+        return [v[part] for v in value]
+    kept = [v for v in value if str(v[name]).startswith(prefix)]
+    if not kept:
+        raise KeyError(f"no item of the list has {part}")
+    return kept
 
 
 def result_role(
