@@ -278,13 +278,22 @@ _BLOCK_ELEMENTS = 1 << 18  # rows x draws per call of torch.multinomial
 def _categorical_counts(
     q: torch.Tensor, m: torch.Tensor, generator: torch.Generator | None
 ) -> torch.Tensor:
-    """Counts of ``m[i]`` i.i.d. categorical draws from row ``i`` of ``q`` (all m >= 1).
+    """Counts of ``m[i]`` i.i.d. categorical draws from row ``i`` of ``q`` (all m >= 1)."""
+    return _categorical_draws(q, m, generator)[0]
+
+
+def _categorical_draws(
+    q: torch.Tensor, m: torch.Tensor, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_categorical_counts` and the flat positions (``row * n + column``) of every
+    draw, repeats included.
 
     Rows are taken in order of ``m`` (stable), in blocks; a block draws as many samples per
     row as its largest ``m`` and keeps the first ``m[i]`` of row ``i`` (i.i.d. draws: any
     ``m[i]`` of them are a sample of size ``m[i]``)."""
     rows, n = q.shape
     counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
+    positions = []
     order = torch.argsort(m, stable=True)
     m_sorted = [int(v) for v in m[order].tolist()]
     start = 0
@@ -299,8 +308,10 @@ def _categorical_counts(
         # counts[idx[r], draws[r, k]] += used[r, k]: sums of ones, exact in any order
         flat = draws.add_(idx[:, None] * n).view(-1)
         counts.view(-1).index_add_(0, flat, used.view(-1).to(torch.float64))
+        positions.append(flat[used.view(-1)])
         start = stop
-    return counts
+    empty = torch.zeros(0, dtype=torch.long, device=q.device)
+    return counts, torch.cat(positions) if positions else empty
 
 
 def _split_counts(
@@ -383,6 +394,14 @@ def multinomial_counts(
     >>> c.sum().item(), c[0, 2].item()
     (10.0, 0.0)
     """
+    return _multinomial(q, m, generator)[0]
+
+
+def _multinomial(
+    q: torch.Tensor, m: torch.Tensor, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`multinomial_counts` and, when every row was sampled by categorical draws (the
+    usual case), the flat positions of the draws (else None)."""
     if q.ndim != 2 or m.ndim != 1 or m.shape[0] != q.shape[0]:
         raise ValueError(f"shape mismatch: q is {tuple(q.shape)}, m is {tuple(m.shape)}")
     rows, n = q.shape
@@ -401,7 +420,7 @@ def multinomial_counts(
     few = draw & (md <= CATEGORICAL_MAX_RATIO * n)
     many = draw & ~few
     if rows and bool(few.all()):  # the usual case: every row by categorical draws, in place
-        return _categorical_counts(qd, md, generator)
+        return _categorical_draws(qd, md, generator)
     counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
     if bool(few.any()):
         idx = few.nonzero().squeeze(1)
@@ -409,7 +428,7 @@ def multinomial_counts(
     if bool(many.any()):
         idx = many.nonzero().squeeze(1)
         counts[idx] = _split_counts(qd[idx], md[idx], generator)
-    return counts
+    return counts, None
 
 
 def sparsify_part(
@@ -444,11 +463,33 @@ def sparsify_part(
     >>> sparsify_part(w, q, torch.tensor([4]), g)  # c = (1, 0, 3): w_hat = c w / (4 q)
     tensor([[1.0000, 0.0000, 1.5000]])
     """
-    counts = multinomial_counts(q, m, generator)
+    counts, drawn = _multinomial(q, m, generator)
     md = m.to(device=q.device, dtype=torch.float64)[:, None]
     qd = q.to(torch.float64)
+    if drawn is not None:  # the same values, computed at the drawn positions only
+        return _reweight_drawn(counts, drawn, qd, md, magnitude)
     # scale = c / (m q) where c > 0, else 0; in place in one float64 buffer
     scale = torch.where(qd > 0, qd, 1.0).mul_(md)
     scale = torch.div(counts, scale, out=scale).masked_fill_(counts <= 0, 0.0)
     del counts
     return scale.mul_(magnitude).to(magnitude.dtype)  # w c / (m q), rounded once
+
+
+def _reweight_drawn(
+    counts: torch.Tensor,
+    drawn: torch.Tensor,
+    q: torch.Tensor,
+    m: torch.Tensor,
+    magnitude: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`sparsify_part`'s ``c w / (m q)`` at the flat positions ``drawn`` (repeats write
+    the same value), zero elsewhere: the operations of its dense path in the same order
+    (``(c / (q m)) w``, then one rounding to the magnitudes' dtype), so the same bits, with
+    work proportional to the draws instead of the layer."""
+    n = q.shape[1]
+    rows = torch.div(drawn, n, rounding_mode="floor")
+    scale = q.reshape(-1)[drawn] * m.reshape(-1)[rows]
+    values = torch.div(counts.reshape(-1)[drawn], scale).mul_(magnitude.reshape(-1)[drawn])
+    out = torch.zeros(magnitude.shape, dtype=magnitude.dtype, device=magnitude.device)
+    out.view(-1)[drawn] = values.to(magnitude.dtype)
+    return out
