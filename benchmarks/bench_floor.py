@@ -2,10 +2,12 @@
 checks need, at the shapes one compression uses, timed alone with the same kernels.
 
 A compression of a network with inputs in [0, 1] runs, per layer with ``n`` neurons and
-``w`` inputs plus the bias, in float64 (the certificate's precision):
+``w`` inputs plus the bias, in float64 (the certificate's precision), except the
+sensitivities of a float32 layer, which are computed in float32 and rounded up
+(``compute_dtype`` of netcoreset.sampler.sensitivity):
 
 * sensitivities over S: per part (sign), a GEMM ``(|S| x w) (w x n)`` and a (max, x)
-  product ``(n x |S|) (|S| x w)``;
+  product ``(n x |S|) (|S| x w)``, in the layer's compute dtype;
 * the cancellation over S: two GEMMs ``(|S| x w-1) (w-1 x n)`` (z and sum |w a|);
 * the coverage check over V: per part, a GEMM ``(|V| x w) (w x n)`` and a (max, x)
   product ``(n x w) (w x |V|)``;
@@ -28,6 +30,7 @@ import torch
 from bench_common import timed
 
 from netcoreset.sampler import max_times_product
+from netcoreset.sampler.sensitivity import compute_dtype
 
 
 def _ops(
@@ -52,9 +55,11 @@ def _ops(
         p_vt = p_v.T.contiguous()
         inv = torch.rand(full.shape[0], p_s.shape[0], dtype=torch.float64)
         tag = f"layer {idx}"
+        work = compute_dtype(lin.weight, lin.bias, acts_s[idx])  # float32 for a float32 net
+        p_w, full_w, inv_w = p_s.to(work), full.to(work), inv.to(work)
         for _ in range(2):  # both parts
-            ops.append((f"{tag} sensitivity GEMM", partial(torch.matmul, p_s, full.T)))
-            ops.append((f"{tag} sensitivity (max,x)", partial(max_times_product, inv, p_s)))
+            ops.append((f"{tag} sensitivity GEMM", partial(torch.matmul, p_w, full_w.T)))
+            ops.append((f"{tag} sensitivity (max,x)", partial(max_times_product, inv_w, p_w)))
             ops.append((f"{tag} coverage GEMM", partial(torch.matmul, p_v, full.T)))
             ops.append((f"{tag} coverage (max,x)", partial(max_times_product, full, p_vt)))
             ops.append((f"{tag} cancellation S GEMM", partial(torch.matmul, a_s, w.T)))
