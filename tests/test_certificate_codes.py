@@ -256,6 +256,18 @@ def test_loader_refuses_pickles_and_oversized_files(tmp_path: Path, monkeypatch)
         load_code(p)
 
 
+def test_loader_refuses_a_zip_bomb(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import netcoreset.verification.experiments.certificate_codes as cc
+
+    p = tmp_path / "bomb.code.npz"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("header.npy", b"\0" * (1 << 20))
+    monkeypatch.setattr(cc, "MAX_CODE_BYTES", 1 << 16)
+    assert p.stat().st_size < 1 << 16
+    with pytest.raises(CodeError, match="unpacked, above the limit"):
+        load_code(p)
+
+
 def test_code_with_no_row_for_a_deterministic_row_fails(tmp_path: Path) -> None:
     path = _published(tmp_path)
     entries = load_code(code_path(path))

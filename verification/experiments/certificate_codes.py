@@ -455,52 +455,61 @@ def _regular_size(path: Path) -> None:
         raise _damaged(path, f"{st.st_size} bytes, above the limit {MAX_CODE_BYTES}")
 
 
+def _check_zip(p: Path) -> None:
+    """Uncompressed sizes bounded (no zip bomb), then every member's CRC-32: a flipped byte
+    anywhere is refused."""
+    with zipfile.ZipFile(p) as zf:
+        total = sum(info.file_size for info in zf.infolist())
+        if total > MAX_CODE_BYTES:
+            raise _damaged(p, f"{total} bytes unpacked, above the limit {MAX_CODE_BYTES}")
+        bad = zf.testzip()
+    if bad is not None:
+        raise _damaged(p, f"member {bad} fails its checksum")
+
+
+def _entries(p: Path, z: Any) -> list[CodeEntry]:
+    """The header's entries with their arrays, each checked against its declared dtype and
+    shape."""
+    raw = z["header"]
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
+        raise _damaged(p, "bad header")
+    header = json.loads(raw.tobytes().decode("utf-8"))
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise _damaged(p, f"format {header.get('format')!r} {header.get('version')!r}")
+    entries = []
+    for i, h in enumerate(header["entries"]):
+        if h["kind"] not in _KINDS:
+            raise _damaged(p, f"unknown kind {h['kind']!r}")
+        arrays = {}
+        for name, (dt, shape, key) in h["arrays"].items():
+            arr = z[key]
+            if arr.dtype.str != dt or list(arr.shape) != shape:
+                raise _damaged(p, f"array {name} of entry {i} is not {dt} {shape}")
+            arrays[name] = arr
+        entries.append(CodeEntry(h["kind"], h["meta"], arrays))
+    return entries
+
+
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile)
+
+
 def load_code(path: str | Path) -> list[CodeEntry]:
-    """The entries of a code file, checked (sizes first, no pickles, every array against
-    the header); :class:`CodeError` names what is wrong."""
+    """The entries of a code file, checked (sizes first, checksums, no pickles, every array
+    against the header); :class:`CodeError` names what is wrong."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no certificate code at {p}")
     _regular_size(p)
     try:
-        with zipfile.ZipFile(p) as zf:  # every member's CRC: a flipped byte anywhere is refused
-            bad = zf.testzip()
-        if bad is not None:
-            raise _damaged(p, f"member {bad} fails its checksum")
+        _check_zip(p)
         with np.load(p, allow_pickle=False) as z:
-            raw = z["header"]
-            if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
-                raise _damaged(p, "bad header")
-            header = json.loads(raw.tobytes().decode("utf-8"))
-            if header.get("format") != FORMAT or header.get("version") != VERSION:
-                raise _damaged(p, f"format {header.get('format')!r} {header.get('version')!r}")
-            entries = []
-            for i, h in enumerate(header["entries"]):
-                if h["kind"] not in _KINDS:
-                    raise _damaged(p, f"unknown kind {h['kind']!r}")
-                arrays = {}
-                for name, (dt, shape, key) in h["arrays"].items():
-                    arr = z[key]
-                    if arr.dtype.str != dt or list(arr.shape) != shape:
-                        raise _damaged(p, f"array {name} of entry {i} is not {dt} {shape}")
-                    arrays[name] = arr
-                entries.append(CodeEntry(h["kind"], h["meta"], arrays))
+            entries = _entries(p, z)
+        for e in entries:
+            _check_entry(p, e)
     except CodeError:
         raise
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-        UnicodeDecodeError,
-        zipfile.BadZipFile,
-    ) as exc:
+    except _READ_ERRORS as exc:
         raise _damaged(p, f"{type(exc).__name__}: {exc}") from None
-    for e in entries:
-        try:
-            _check_entry(p, e)
-        except (KeyError, TypeError) as exc:
-            raise _damaged(p, f"{type(exc).__name__}: {exc}") from None
     return entries
 
 
