@@ -150,8 +150,10 @@ def test_every_result_role_of_the_docs_names_a_value_of_a_committed_file():
     for page in sorted((ROOT / "docs").rglob("*.rst")):
         if "_build" in page.parts:
             continue
-        current = ""
-        for m in token.finditer(page.read_text(encoding="utf-8")):
+        current, text = "", page.read_text(encoding="utf-8")
+        if re.search(r"\*:result:`", text):  # inside emphasis a role is not parsed
+            bad.append(f"{page.relative_to(ROOT)}: a :result: role inside * or **")
+        for m in token.finditer(text):
             if m.group(1):
                 current = m.group(1)
                 continue
