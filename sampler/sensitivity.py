@@ -420,10 +420,12 @@ def _nonzero_extremes(t: torch.Tensor, extra: torch.Tensor | None) -> tuple[floa
     for v in (t, extra):
         if v is None or not v.numel():
             continue
-        mag = v.detach().abs()
-        hi = max(hi, float(mag.amax()))
-        positive = torch.where(mag > 0, mag, math.inf)
-        lo = min(lo, float(positive.amin()))
+        flat = v.detach().reshape(v.shape[0], -1) if v.ndim else v.detach().reshape(1, 1)
+        # by blocks of rows: the temporaries stay a block's size, not the layer's
+        for r0, r1 in row_blocks(flat.shape[0], flat.shape[1], LARGE_BLOCK_ELEMENTS):
+            mag = flat[r0:r1].abs()
+            hi = max(hi, float(mag.amax()))
+            lo = min(lo, float(torch.where(mag > 0, mag, math.inf).amin()))
     return (lo, hi) if hi > 0 else (0.0, 0.0)
 
 
