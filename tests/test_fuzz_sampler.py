@@ -388,7 +388,7 @@ def test_estimate_K_and_sensitivity(data, dtype):
         data.draw, {"n": st.integers(0, 30), "kp": st.floats(0.5, 10), "chunk": st.integers(1, 64)}
     )
     n, kp, chunk = args["n"], args["kp"], args["chunk"]
-    n = n if isinstance(n, int) and 0 <= n <= 30 else 5
+    n = n if type(n) is int and 0 <= n <= 30 else 5  # (a bool is not a count)
     net = build_relu_network((4, 5, 2), seed=n).to(dtype)
     x = make_inputs(max(n, 1), 4, seed=1)[:n]
     layers = linear_layers(net)
