@@ -154,7 +154,8 @@ def compress(
     certificate, certification_set_size : str, int, optional
         ``"paper"`` (the default in guarantee mode), ``"tight"`` (the proof's constants),
         ``"holdout"`` (a held-out test, ``netcoreset.sampler.holdout``) or ``"none"`` (the
-        default in budget mode: no held-out check runs and nothing is certified;
+        default in budget mode: no held-out check runs and nothing is certified, and with
+        the uniform allocation :math:`\hat\Delta` is not computed either;
         :func:`~netcoreset.sampler.certify` certifies the result afterwards, for any
         criterion); :math:`|V|` (default: the rest, <= 2000).
     criterion : str, default "entrywise"

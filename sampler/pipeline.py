@@ -254,11 +254,12 @@ def prune_neurons(
 @dataclass
 class LayerStatistics:
     """One layer's sensitivities, their part table, and the per-neuron mean of
-    :math:`\\Delta_i(x)` over :math:`S` (float64)."""
+    :math:`\\Delta_i(x)` over :math:`S` (float64; None when not computed, see
+    :func:`needs_cancellation`)."""
 
     sensitivity: LayerSensitivity
     table: PartTable
-    mean_cancellation: np.ndarray
+    mean_cancellation: np.ndarray | None
 
     def release_edges(self) -> None:
         """Drop the per-edge data once the layer is sampled; the totals stay."""
@@ -296,6 +297,20 @@ def _statistics_and_next(
     return stats, nxt
 
 
+def needs_cancellation(cfg: CompressionConfig) -> bool:
+    r"""Whether a compression needs :math:`\hat\Delta^\ell` (the mean cancellation over
+    :math:`S`, a float64 pass through the network): for a certificate, and for the theorem's
+    allocation (:math:`\varepsilon_\ell` from :math:`\hat\Delta^{\ell\rightarrow}`). Budget
+    mode with the uniform allocation and no certificate (the default) uses it nowhere: its
+    draws, and :func:`~netcoreset.sampler.certify` afterwards, do not depend on it.
+
+    >>> cfg = CompressionConfig.create(keep=0.1)
+    >>> needs_cancellation(cfg), needs_cancellation(replace(cfg, certificate="paper"))
+    (False, True)
+    """
+    return cfg.certificate != "none" or cfg.allocation != "uniform"
+
+
 def layer_statistics(
     net: Network, x_s: torch.Tensor, cfg: CompressionConfig
 ) -> list[LayerStatistics]:
@@ -303,7 +318,8 @@ def layer_statistics(
     cancellation (:math:`\\hat\\Delta^\\ell`) from activations computed in float64 from the
     float64 weights (:func:`~netcoreset.sampler.sensitivity.next_inputs_float64`'s values,
     taken from the cancellation's own GEMM), so that it does not depend on the model's dtype
-    (one layer's float64 inputs held at a time)."""
+    (one layer's float64 inputs held at a time). Without :func:`needs_cancellation`, the
+    cancellation is not computed (``mean_cancellation`` is None)."""
     inputs, preacts = forward_activations(net.layers(), x_s)
     for idx, z in enumerate(preacts):
         if not bool(torch.isfinite(z).all()):
@@ -313,8 +329,13 @@ def layer_statistics(
             )
     out: list[LayerStatistics] = []
     exact = x_s
+    cancellation = needs_cancellation(cfg)
     for idx in _progress(range(len(net.weights)), cfg.progress, "sensitivities"):
         w, b = net.weights[idx], net.biases[idx]
+        if not cancellation:
+            sens = empirical_sensitivity(w, b, inputs[idx], cfg.chunk_size)
+            out.append(LayerStatistics(sens, PartTable.from_sensitivity(sens), None))
+            continue
         last = idx == len(net.weights) - 1
         stats, nxt = _statistics_and_next(w, b, inputs[idx], cfg.chunk_size, exact, not last)
         out.append(stats)
@@ -420,9 +441,15 @@ def cancellation_bounds(
 ) -> tuple[float, np.ndarray, np.ndarray]:
     r""":math:`\kappa` and every layer's :math:`\hat\Delta^\ell`, empirical (the mean of
     :math:`\Delta_i(x)` over :math:`S`, worst neuron) and the theorem's (plus
-    :math:`\kappa`): ``(kappa, empirical, theorem)``."""
+    :math:`\kappa`): ``(kappa, empirical, theorem)``; NaN for a layer whose cancellation was
+    not computed."""
     kap = kappa(net.eta, net.eta_star, delta)
-    empirical = np.array([delta_hat(s.mean_cancellation, 0.0) for s in stats])
+    empirical = np.array(
+        [
+            math.nan if s.mean_cancellation is None else delta_hat(s.mean_cancellation, 0.0)
+            for s in stats
+        ]
+    )
     return kap, empirical, empirical + kap
 
 
@@ -439,7 +466,10 @@ def error_budget(
     ``cancellation`` is the held-out charge of the cancellation event
     (:meth:`HeldOutChecks.cancellation_failure`; None: the paper's :math:`\delta/4`)."""
     kap, empirical, theorem = cancellation_bounds(stats, net, cfg.delta)
-    products, products_emp = delta_hat_product(theorem), delta_hat_product(empirical)
+    if any(s.mean_cancellation is None for s in stats):  # (needs_cancellation): unused
+        products = products_emp = np.full(len(stats), math.nan)
+    else:
+        products, products_emp = delta_hat_product(theorem), delta_hat_product(empirical)
     if cfg.allocation == "theorem":
         alloc = products if cfg.include_kappa else products_emp
     else:  # "uniform": the same eps_l in every layer (Delta-hat taken as 1), a heuristic

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +46,8 @@ class LayerReport:
     ``sensitivity_sum`` is :math:`\sum_i (\mathcal{S}_{i+} + \mathcal{S}_{i-})`,
     ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
     the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
-    ``delta_hat_empirical`` the mean-cancellation part alone.
+    ``delta_hat_empirical`` the mean-cancellation part alone (both None in budget mode with
+    the uniform allocation and no certificate, which does not compute them).
     """
 
     index: int
@@ -59,8 +61,8 @@ class LayerReport:
     draws_max: float
     sensitivity_sum: float
     eps_layer: float
-    delta_hat: float
-    delta_hat_empirical: float
+    delta_hat: float | None
+    delta_hat_empirical: float | None
     expected_kept: float
     certified_eps: float | None = None
     pruned_neurons: int = 0
@@ -259,8 +261,8 @@ def _layer_report(
         draws_max=float(active.max()) if active.size else 0.0,
         sensitivity_sum=float(stats.table.totals.sum()),
         eps_layer=eps_layer,
-        delta_hat=float(budget.delta_hat[idx]),
-        delta_hat_empirical=float(budget.delta_hat_empirical[idx]),
+        delta_hat=_finite_or_none(budget.delta_hat[idx]),
+        delta_hat_empirical=_finite_or_none(budget.delta_hat_empirical[idx]),
         expected_kept=float(alloc.expected[idx]),
         certified_eps=cert.per_layer[idx],
         pruned_neurons=pruned[idx],
@@ -270,6 +272,11 @@ def _layer_report(
         baseline_draws=extras.get("baseline_draws"),
         draws_total=float(active.sum()),
     )
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value`` as a float, None for NaN (a figure that was not computed)."""
+    return None if math.isnan(value) else float(value)
 
 
 def _kept_neurons(net: Network, kept: Sequence[torch.Tensor] | None) -> list[list[int]]:

@@ -164,8 +164,9 @@ def test_delta_hat_does_not_depend_on_the_models_dtype():
                 m.bias.copy_(torch.randn(m.bias.shape, generator=gen) / 4)
     net64 = copy.deepcopy(net32).double()  # the same weights, exactly
     x = torch.rand(500, 30, generator=gen)
-    r32 = compress(net32, x, keep=0.3, seed=0).report
-    r64 = compress(net64, x.double(), keep=0.3, seed=0).report
+    kwargs = {"keep": 0.3, "seed": 0, "certificate": "paper"}  # (without one: no Delta-hat)
+    r32 = compress(net32, x, **kwargs).report
+    r64 = compress(net64, x.double(), **kwargs).report
     for a, b in zip(r32.layers, r64.layers, strict=True):
         assert a.delta_hat_empirical == pytest.approx(b.delta_hat_empirical, rel=1e-12, abs=0)
 
@@ -184,3 +185,19 @@ def test_the_held_out_search_returns_a_passing_candidate_whose_next_fails():
     # what the documentation says: the returned candidate passes, and the next smaller scale
     # of the grid was evaluated and failed (or the returned one is the grid's smallest)
     assert g == h["candidates"] - 1 or trail[nxt] > h["max_failures"]
+
+
+def test_no_certificate_skips_delta_hat_and_keeps_the_draws():
+    # budget mode, uniform allocation, no certificate: Delta-hat feeds nothing, so it is not
+    # computed (None in the report) and the compressed model is the one a certified run draws
+    gen = torch.Generator().manual_seed(5)
+    net = nn.Sequential(nn.Linear(20, 30), nn.ReLU(), nn.Linear(30, 5))
+    x = torch.rand(300, 20, generator=gen)
+    plain = compress(net, x, keep=0.3, seed=0)
+    paper = compress(net, x, keep=0.3, seed=0, certificate="paper")
+    assert [lay.delta_hat for lay in plain.report.layers] == [None, None]
+    assert all(lay.delta_hat_empirical is None for lay in plain.report.layers)
+    assert all(lay.delta_hat >= 1.0 for lay in paper.report.layers)
+    assert type(plain.report).from_dict(plain.report.to_dict()) == plain.report
+    for a, b in zip(plain.model.parameters(), paper.model.parameters(), strict=True):
+        assert torch.equal(a, b)

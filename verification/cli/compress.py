@@ -217,7 +217,8 @@ def _print_report(rep: Any, source: str) -> None:
         draws = f"{lay.draws_min:.3g}/{lay.draws_median:.3g}/{lay.draws_max:.3g}"
         print(
             f"{lay.index:>5} {lay.out_features:>5}x{lay.in_features:<5} {lay.nnz_before:>11} "
-            f"{lay.nnz_after:>10} {draws:>26} {lay.delta_hat:>10.3g}"
+            f"{lay.nnz_after:>10} {draws:>26} "
+            + ("n/a" if lay.delta_hat is None else f"{lay.delta_hat:.3g}").rjust(10)
         )
     print(
         f"kept {rep.nnz}/{rep.nnz_original} non-zeros ({rep.nnz / max(rep.nnz_original, 1):.1%}); "
