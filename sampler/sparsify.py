@@ -19,6 +19,8 @@ out 1.95 times too large).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import torch
 
 from .native import binomial_round_native
@@ -293,8 +295,27 @@ def _categorical_draws(
     ``m[i]`` of them are a sample of size ``m[i]``)."""
     rows, n = q.shape
     counts = torch.zeros((rows, n), dtype=torch.float64, device=q.device)
-    positions = []
     order = torch.argsort(m, stable=True)
+    positions = []
+    for idx, draws, used in _sorted_blocks(lambda a, b: q[order[a:b]], order, m, generator):
+        # counts[idx[r], draws[r, k]] += used[r, k]: sums of ones, exact in any order
+        flat = draws.add_(idx[:, None] * n).view(-1)
+        counts.view(-1).index_add_(0, flat, used.view(-1).to(torch.float64))
+        positions.append(flat[used.view(-1)])
+    empty = torch.zeros(0, dtype=torch.long, device=q.device)
+    return counts, torch.cat(positions) if positions else empty
+
+
+def _sorted_blocks(
+    rows_of: Callable[[int, int], torch.Tensor],
+    order: torch.Tensor,
+    m: torch.Tensor,
+    generator: torch.Generator | None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """:func:`_categorical_draws`' blocks: rows taken in ``order`` (``m``'s stable argsort),
+    ``rows_of(start, stop)`` the probabilities of ``order[start:stop]``; yields the rows'
+    indices, the draws ``(rows, k_max)`` and which of them are used (the first ``m[i]``)."""
+    rows = order.shape[0]
     m_sorted = [int(v) for v in m[order].tolist()]
     start = 0
     while start < rows:
@@ -303,15 +324,60 @@ def _categorical_draws(
             stop += 1
         k_max = m_sorted[stop - 1]
         idx = order[start:stop]
-        draws = torch.multinomial(q[idx], k_max, replacement=True, generator=generator)
-        used = torch.arange(k_max, device=q.device)[None, :] < m[idx][:, None]
-        # counts[idx[r], draws[r, k]] += used[r, k]: sums of ones, exact in any order
-        flat = draws.add_(idx[:, None] * n).view(-1)
-        counts.view(-1).index_add_(0, flat, used.view(-1).to(torch.float64))
-        positions.append(flat[used.view(-1)])
+        draws = torch.multinomial(
+            rows_of(start, stop), k_max, replacement=True, generator=generator
+        )
+        yield idx, draws, torch.arange(k_max, device=m.device)[None, :] < m[idx][:, None]
         start = stop
-    empty = torch.zeros(0, dtype=torch.long, device=q.device)
-    return counts, torch.cat(positions) if positions else empty
+
+
+def categorical_only(m: torch.Tensor, columns: int) -> bool:
+    """Whether :func:`sparsify_part` samples every row of ``m`` draws over ``columns``
+    columns by categorical draws (rows without draws aside): :func:`signed_part_draws`
+    applies."""
+    return bool((m <= CATEGORICAL_MAX_RATIO * columns).all())
+
+
+def signed_part_draws(
+    signed: torch.Tensor,
+    total: torch.Tensor,
+    sign: float,
+    m: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""One part's draws straight from a block of signed sensitivities (``sign`` picks the
+    part): the distinct drawn flat positions (``row * n + column``, ascending), their counts
+    and :math:`q` there (float64). Needs :func:`categorical_only`.
+
+    The same draws as :func:`sparsify_part` on the part's probabilities
+    :math:`q = \max(\pm s, 0)/\max(\mathcal{S}, \text{tiny})` (the same random stream and
+    the same :math:`q` bits), with the probabilities of the rows that draw computed once, in
+    the order of the draws (no dense copy of both parts, no dense counts); the caller checked
+    ``m`` (whole numbers, :math:`m > 0` exactly where :math:`\mathcal{S} > 0`).
+    """
+    n = signed.shape[1]
+    md = m.to(device=signed.device, dtype=torch.float64)
+    tiny = torch.finfo(torch.float64).tiny
+    scale = total.to(torch.float64).clamp(min=tiny)
+    drawing = torch.nonzero(md > 0).squeeze(1)  # sparsify_part: these rows, in this order
+    if drawing.numel() == md.numel():
+        drawing = torch.arange(md.numel(), device=md.device)
+    order = drawing.index_select(0, torch.argsort(md.index_select(0, drawing), stable=True))
+    q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
+    q = (q if sign > 0 else q.neg_()).clamp_(min=0.0).div_(scale.index_select(0, order)[:, None])
+    local = torch.arange(order.numel(), device=md.device)
+    flat = [
+        draws.add_(order.index_select(0, idx)[:, None] * n).view(-1)[used.view(-1)]
+        for idx, draws, used in _sorted_blocks(
+            lambda a, b: q[a:b], local, md.index_select(0, order), generator
+        )
+    ]
+    empty = torch.zeros(0, dtype=torch.long, device=md.device)
+    drawn, counts = torch.unique(torch.cat(flat) if flat else empty, return_counts=True)
+    row = torch.div(drawn, n, rounding_mode="floor")
+    at = signed.reshape(-1).index_select(0, drawn).to(torch.float64)
+    q_at = (at if sign > 0 else at.neg_()).clamp_(min=0.0).div_(scale.index_select(0, row))
+    return drawn, counts.to(torch.float64), q_at
 
 
 def _split_counts(

@@ -625,6 +625,47 @@ def test_categorical_counts_are_those_of_the_scatter_formulation():
     assert torch.equal(mine.sum(dim=1), m) and float(mine[7, 4]) == float(m[7])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_corenet_from_drawn_positions_is_the_dense_path_bit_for_bit(dtype):
+    # _corenet samples a block from the drawn positions (signed_part_draws: no dense
+    # probabilities of both parts, no dense counts): the same random stream and the same
+    # bits as the dense path through sparsify_part, including rows without draws (a part
+    # with no weight) and a layer whose output buffer is its own sensitivities.
+    from netcoreset.sampler import methods
+    from netcoreset.sampler.methods import LayerTask, _corenet
+
+    g = torch.Generator().manual_seed(21)
+    w = torch.randn(40, 25, generator=g, dtype=dtype)
+    w[3] = w[3].abs()  # no negative part
+    w[5, :] = -w[5, :].abs()
+    b = torch.randn(40, generator=g, dtype=dtype)
+    b[3], b[5] = 1.0, -1.0
+    a = torch.rand(60, 25, generator=g, dtype=dtype)
+    sens = empirical_sensitivity(w, b, a)
+    m = np.ceil(np.concatenate([sens.total_positive, sens.total_negative]) * 7.0)
+    assert (m == 0).sum() == 2 and m.max() <= 8 * 26
+
+    def run(consume, monkeypatch_block):
+        signed = sens.signed.clone()
+        s = type(sens)(signed, sens.total_positive, sens.total_negative, False)
+        task = LayerTask(w, b, s, m, 0.0, None, None, torch.Generator().manual_seed(4), consume)
+        if monkeypatch_block:
+            original = methods._corenet_block
+            methods._corenet_block = lambda *args: False
+            try:
+                return _corenet(task).weight_full
+            finally:
+                methods._corenet_block = original
+        return _corenet(task).weight_full
+
+    dense = run(False, True)
+    for consume in (False, True):
+        fast = run(consume, False)
+        assert fast.dtype == dtype and fast.shape == dense.shape
+        assert fast.numpy().tobytes() == dense.numpy().tobytes()
+    assert int((dense[3, :] < 0).sum()) == 0 and int((dense[5, :] > 0).sum()) == 0
+
+
 def test_part_extremes_and_saturation_of_large_tables(monkeypatch):
     # A table on sensitivities (layers above COMPACT_LIMIT, made small here) finds its
     # per-part counts and smallest probabilities in one pass: those of the dense q; the
