@@ -130,9 +130,10 @@ class PartTable:
         rows, width = signed.shape
         sums = (sens.total_positive, sens.total_negative)
         if signed.device.type == "cpu":
-            values, parts = _compact_numpy(signed.numpy(), [s.numpy() for s in sums])
-        else:
-            values, parts = _compact_torch(signed, sums)
+            values, parts, lengths = _compact_numpy(signed.numpy(), [s.numpy() for s in sums])
+            table.values, table._part, table.lengths = values, parts, lengths
+            return table
+        values, parts = _compact_torch(signed, sums)
         table.values, table._part = values, parts.to(torch.int32)
         table.lengths = torch.bincount(parts, minlength=2 * rows)
         return table
@@ -232,19 +233,28 @@ class PartTable:
 
 def _compact_numpy(
     signed: np.ndarray, totals: Sequence[np.ndarray]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """:meth:`PartTable._compact`'s values (float64) and parts (int64) with numpy."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:meth:`PartTable._compact`'s values (float64), parts (int32) and lengths (int64) with
+    numpy: each part's edges in row-major order, :math:`|s|/\\max(\\mathcal{S}, \\text{tiny})`
+    (one division each, the divisor repeated per row rather than gathered per edge)."""
     rows, width = signed.shape
     flat = signed.reshape(-1)
     tiny = np.finfo(np.float64).tiny
-    values, parts = [], []
-    for offset, mask, total in zip((0, rows), (flat > 0, flat < 0), totals, strict=True):
-        where = np.flatnonzero(mask)  # row-major
-        owner = where // width
-        picked = flat[where].astype(np.float64)
-        values.append(np.abs(picked) / np.maximum(total.astype(np.float64), tiny)[owner])
-        parts.append(owner + offset)
-    return torch.from_numpy(np.concatenate(values)), torch.from_numpy(np.concatenate(parts))
+    masks = (flat > 0, flat < 0)
+    counts = [mask.reshape(rows, width).sum(axis=1) for mask in masks]
+    total = int(counts[0].sum() + counts[1].sum())
+    values = np.empty(total, dtype=np.float64)
+    start = 0
+    for mask, count, part_total, sign in zip(masks, counts, totals, (1.0, -1.0), strict=True):
+        picked = flat.take(np.flatnonzero(mask)).astype(np.float64, copy=False)  # row-major
+        stop = start + picked.size
+        divisor = np.repeat(np.maximum(part_total.astype(np.float64), tiny), count)
+        numerator = picked if sign > 0 else np.negative(picked)  # |s|: exact
+        np.divide(numerator, divisor, out=values[start:stop])
+        start = stop
+    lengths = np.concatenate(counts).astype(np.int64)
+    parts = np.repeat(np.arange(2 * rows, dtype=np.int32), lengths)
+    return torch.from_numpy(values), torch.from_numpy(parts), torch.from_numpy(lengths)
 
 
 def _compact_torch(
