@@ -58,6 +58,8 @@ def _command(p: Path) -> str:
     """The command that regenerates a published certificate and its code."""
     out = f"--out docs/results/{p.name}"
     name = p.stem.removeprefix("generalization_")
+    if name.startswith("prereg_corenet_"):
+        return f"python {GEN}/preregistered_corenet.py --dataset {name[15:]} {out}"
     if name.startswith("prereg_subspace_"):
         return f"python {GEN}/preregistered_subspace.py --dataset {name[16:]} {out}"
     if name.startswith("prereg_"):
