@@ -161,7 +161,11 @@ class PartTable:
                 x = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32).index_select(0, self._part)
                 e = torch.exp(x.mul_(self._log32))
                 return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
-            return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
+            if not bool((mt[self.lengths > 0] > 0).all()):  # (a layer drawn 0 times)
+                return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
+            # _term_sums' operations (m log(1 - q), expm1, sum) in place: the same bits
+            x = torch.neg(self.values).log1p_().mul_(mt.index_select(0, self._part))
+            return -float(x.expm1_().sum()), 0.0
         rows = sens.signed.shape[0]
         value = slope = 0.0
         for r0, r1 in sampling_blocks(*sens.signed.shape):  # the sampling's blocks
