@@ -429,12 +429,14 @@ def _nonzero_extremes(t: torch.Tensor, extra: torch.Tensor | None) -> tuple[floa
     return (lo, hi) if hi > 0 else (0.0, 0.0)
 
 
-def _inflate(s: torch.Tensor, factor: float) -> torch.Tensor:
+def _inflate(s: torch.Tensor, factor: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """``s`` times ``factor`` in float64 (exact cast, one rounding covered by the factor),
-    clamped to [0, 1] (the exact sensitivities lie there)."""
+    clamped to [0, 1] (the exact sensitivities lie there); written into the leading rows of
+    the float64 buffer ``out`` when given (no new tensor per block)."""
     if factor == 1.0:
         return s.clamp_(0.0, 1.0)
-    return s.to(torch.float64).mul_(factor).clamp_(0.0, 1.0)
+    wide = s.to(torch.float64) if out is None else out[: s.shape[0]].copy_(s)
+    return wide.mul_(factor).clamp_(0.0, 1.0)
 
 
 @dataclass
@@ -592,6 +594,7 @@ def empirical_sensitivity(
     # values: large enough for efficient GEMMs, small against a large layer)
     blocks = row_blocks(rows, max(width, points.shape[0]), block_elements(rows, width))
     buffer = weight.new_empty((blocks[0][1] if blocks else 0, width), dtype=work)
+    wide = None if inflation == 1.0 else torch.empty_like(buffer, dtype=torch.float64)
     for r0, r1 in blocks:
         w_part = buffer[: r1 - r0]  # one float64 buffer for every block (no churn)
         for sign, total in zip((1.0, -1.0), totals, strict=True):
@@ -609,7 +612,7 @@ def empirical_sensitivity(
                 m = max_times_product(inv, points, chunk_size, kernel)
             else:
                 m = max_times_upper_bound(inv, points, upper_bound_power)
-            s = round_up(_inflate(m.mul_(w_part), inflation), signed.dtype)
+            s = round_up(_inflate(m.mul_(w_part), inflation, wide), signed.dtype)
             total[r0:r1] = s.sum(dim=1, dtype=torch.float64)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s
