@@ -155,7 +155,7 @@ def compress(
         ``"paper"`` (the default in guarantee mode), ``"tight"`` (the proof's constants),
         ``"holdout"`` (a held-out test, ``netcoreset.sampler.holdout``) or ``"none"`` (the
         default in budget mode: no held-out check runs and nothing is certified, and with
-        the uniform allocation :math:`\hat\Delta` is not computed either;
+        the uniform allocation neither this nor ``"holdout"`` computes :math:`\hat\Delta`;
         :func:`~netcoreset.sampler.certify` certifies the result afterwards, for any
         criterion); :math:`|V|` (default: the rest, <= 2000).
     criterion : str, default "entrywise"

@@ -314,16 +314,17 @@ def _statistics_and_next(
 
 def needs_cancellation(cfg: CompressionConfig) -> bool:
     r"""Whether a compression needs :math:`\hat\Delta^\ell` (the mean cancellation over
-    :math:`S`, a float64 pass through the network): for a certificate, and for the theorem's
-    allocation (:math:`\varepsilon_\ell` from :math:`\hat\Delta^{\ell\rightarrow}`). Budget
-    mode with the uniform allocation and no certificate (the default) uses it nowhere: its
-    draws, and :func:`~netcoreset.sampler.certify` afterwards, do not depend on it.
+    :math:`S`, a float64 pass through the network): for the theorem's certificates
+    (``"paper"``, ``"tight"``) and for the theorem's allocation (:math:`\varepsilon_\ell` from
+    :math:`\hat\Delta^{\ell\rightarrow}`). Budget mode with the uniform allocation and no
+    certificate (the default) or the held-out test uses it nowhere: its draws, the held-out
+    test and :func:`~netcoreset.sampler.certify` afterwards do not depend on it.
 
     >>> cfg = CompressionConfig.create(keep=0.1)
-    >>> needs_cancellation(cfg), needs_cancellation(replace(cfg, certificate="paper"))
-    (False, True)
+    >>> [needs_cancellation(replace(cfg, certificate=c)) for c in ("none", "holdout", "paper")]
+    [False, False, True]
     """
-    return cfg.certificate != "none" or cfg.allocation != "uniform"
+    return cfg.certificate in ("paper", "tight") or cfg.allocation != "uniform"
 
 
 def layer_statistics(

@@ -47,7 +47,7 @@ class LayerReport:
     ``eps_layer`` the :math:`\varepsilon_\ell` used for the allocation, ``delta_hat``
     the theorem's :math:`\hat\Delta^\ell` (with :math:`\kappa`) and
     ``delta_hat_empirical`` the mean-cancellation part alone (both None in budget mode with
-    the uniform allocation and no certificate, which does not compute them).
+    the uniform allocation and no certificate or the held-out test, which do not use them).
     """
 
     index: int

@@ -187,9 +187,11 @@ def test_the_held_out_search_returns_a_passing_candidate_whose_next_fails():
     assert g == h["candidates"] - 1 or trail[nxt] > h["max_failures"]
 
 
-def test_no_certificate_skips_delta_hat_and_keeps_the_draws():
+def test_no_certificate_skips_delta_hat_and_keeps_the_draws(monkeypatch):
     # budget mode, uniform allocation, no certificate: Delta-hat feeds nothing, so it is not
     # computed (None in the report) and the compressed model is the one a certified run draws
+    from netcoreset.sampler import pipeline
+
     gen = torch.Generator().manual_seed(5)
     net = nn.Sequential(nn.Linear(20, 30), nn.ReLU(), nn.Linear(30, 5))
     x = torch.rand(300, 20, generator=gen)
@@ -200,4 +202,13 @@ def test_no_certificate_skips_delta_hat_and_keeps_the_draws():
     assert all(lay.delta_hat >= 1.0 for lay in paper.report.layers)
     assert type(plain.report).from_dict(plain.report.to_dict()) == plain.report
     for a, b in zip(plain.model.parameters(), paper.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # the held-out test does not use Delta-hat either: the same result as with it computed
+    held = compress(net, x, keep=0.3, seed=0, certificate="holdout", criterion="top1")
+    monkeypatch.setattr(pipeline, "needs_cancellation", lambda cfg: True)
+    forced = compress(net, x, keep=0.3, seed=0, certificate="holdout", criterion="top1")
+    assert held.report.layers[0].delta_hat is None and forced.report.layers[0].delta_hat >= 1
+    assert held.certified_eps == forced.certified_eps
+    assert held.report.certified_delta == forced.report.certified_delta
+    for a, b in zip(held.model.parameters(), forced.model.parameters(), strict=True):
         assert torch.equal(a, b)
