@@ -452,7 +452,7 @@ class LayerSensitivity:
         :math:`s^+_{ij} - s^-_{ij}`, shape ``(out, in + bias)``, in
         ``storage_dtype`` of the layer (float64 for layers of up to
         ``FLOAT64_STORAGE_LIMIT`` entries, else the model's precision, at least float32):
-        computed in :func:`compute_dtype`, inflated (float32) and rounded up, so each
+        computed in ``compute_dtype``, inflated (float32) and rounded up, so each
         stored value is an upper bound :math:`s'_{ij} \ge s_{ij}` (positive wherever
         :math:`s_{ij} > 0`).
     positive, negative : torch.Tensor
@@ -511,9 +511,9 @@ def empirical_sensitivity(
     and likewise for the negative part with :math:`|w|` on :math:`\mathcal{W}_-`. A point
     with :math:`z^+_i(x) = 0` contributes :math:`g = 0` for that neuron and part.
     Computed on the weight's device by blocks of rows (the work never exceeds a block), in
-    the dtype of :func:`compute_dtype`: float64 for a float64 layer (as exact as float64
+    the dtype of ``compute_dtype``: float64 for a float64 layer (as exact as float64
     allows), float32 for a float32 layer whose intermediates stay in float32's normal range
-    (else float64). Float32 results are multiplied by :func:`rounding_inflation`
+    (else float64). Float32 results are multiplied by ``rounding_inflation``
     (:math:`F \approx 1 + (n + 3)2^{-24}` for :math:`n` inputs and the bias), so that every
     one is an **upper bound** of the exact sensitivity of the given weights and activations
     (and at least the float64 computation's value). Stored in float64 for layers of up to
@@ -530,7 +530,7 @@ def empirical_sensitivity(
     -----
     The float32 path halves the arithmetic of the sensitivities (the GEMMs of :math:`z` and
     the (max, ×) products, :func:`max_times_product`) against float64. Its bound
-    (:func:`rounding_inflation`): with :math:`u = 2^{-24}` and
+    (``rounding_inflation``): with :math:`u = 2^{-24}` and
     :math:`\gamma_n = nu/(1 - nu)`, the computed :math:`\tilde z \le (1 + \gamma_n) z`
     (a sum of :math:`n` non-negative products, any order), and the reciprocal and the two
     products lose at most a factor :math:`(1 - u)` each, so
