@@ -21,6 +21,7 @@ installed (``make data``) skip with the reason. Deterministic: no randomness is 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import zipfile
 from pathlib import Path
@@ -286,3 +287,76 @@ def test_digits_code_is_small_and_copies_recheck(tmp_path: Path) -> None:
     shutil.copy(src, tmp_path / src.name)
     shutil.copy(code_path(src), code_path(tmp_path / src.name))
     assert all(c.ok for c in recheck(tmp_path / src.name))
+
+
+def _corenet_published(tmp_path: Path) -> Path:
+    """A CoreNet-code result: the pruned network at the grid's choice bits, and subspace
+    offsets restricted to its kept weights (a masked basis)."""
+    from netcoreset.verification.experiments.corenet_code import (
+        certify_corenet_code,
+        code_grid,
+        corenet_origin,
+    )
+
+    torch.manual_seed(2)
+    x, y = _data()
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    grid = code_grid(["corenet+"], [0.5], 4, 4, "float16")
+    org = corenet_origin(net, x[:100], "corenet+@0.5", dim=4, basis_seed=0, seed=0)
+    training = {"epochs": 1, "lr": 0.05, "qat_epochs": 1, "qat_lr": 0.005, "batch_size": 64,
+                "seed": 0}  # fmt: skip
+    rows = [certify_corenet_code(org, off, (x, y), grid=grid, delta=0.01, train=(x, y),
+                                 training=training) for off in ("none", "subspace")]  # fmt: skip
+    cfg = rows[0]["configuration"]
+    entries = [
+        network_entry(org.model, row=["rows", 0], points={}, delta=0.01,
+                      certify={"grid": grid.to_dict(), "setting": "subspace",
+                               "config": {**cfg, "value_coding": "fixed"}}),
+        subspace_entry(org.spec, rows[1]["codebook"], rows[1]["symbols"], 4, "float16",
+                       row=["rows", 1], points={}, origin=org.origin, mask=org.mask,
+                       certify={"grid": grid.to_dict(), "config": cfg, "delta": 0.01}),
+    ]  # fmt: skip
+    result = {"rows": rows}
+    path = tmp_path / "generalization_c.json"
+    record_codes(result, entries, path)
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_corenet_codes_recheck_with_mask_and_choice_bits(tmp_path: Path) -> None:
+    checks = recheck(_corenet_published(tmp_path), points=_points)
+    assert [c.kind for c in checks] == ["network", "subspace"]
+    assert all(c.ok for c in checks), [c.differences for c in checks]
+    assert checks[0].recomputed["bits"] == math.log2(2 * 2 * 2)  # codes x offsets x codings
+
+
+def _flip_subspace_mask(entries: list[CodeEntry]) -> tuple[int, str, np.ndarray]:
+    mask = entries[1].arrays["mask"].copy()
+    mask[0] ^= 0x80
+    return 1, "mask", mask
+
+
+def test_corenet_code_tampering_is_caught(tmp_path: Path) -> None:
+    path = _tampered(_corenet_published(tmp_path), _flip_subspace_mask)
+    with pytest.raises(CodeError, match="not the one its row"):
+        recheck(path, points=_points)
+    entries = load_code(code_path(path))  # a mask of the wrong size is refused on load
+    bad = {**entries[1].arrays, "mask": np.zeros(1, np.uint8)}
+    entries[1] = CodeEntry("subspace", entries[1].meta, bad)
+    save_code(code_path(path), entries)
+    with pytest.raises(CodeError, match="subspace mask"):
+        load_code(code_path(path))
+
+
+def test_a_network_outside_its_grid_is_refused(tmp_path: Path) -> None:
+    path = _corenet_published(tmp_path)
+    entries = load_code(code_path(path))
+    meta = {**entries[0].meta}
+    meta["certify"] = {**meta["certify"], "config": {**meta["certify"]["config"], "dim": 7}}
+    entries[0] = CodeEntry("network", meta, entries[0].arrays)
+    result = json.loads(path.read_text())
+    result["rows"][0]["code_sha256"] = entries[0].sha256
+    path.write_text(json.dumps(result))
+    save_code(code_path(path), entries)
+    with pytest.raises(CodeError, match="not in its grid"):
+        recheck(path, points=_points)

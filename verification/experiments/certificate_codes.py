@@ -19,11 +19,15 @@ An **entry** (:class:`CodeEntry`) is one coded network, of one of three kinds:
     Quantised coordinates :math:`z` of a random subspace :math:`\theta_0 + P z`: the
     codebook, the symbols, the spec (widths, dimension, seed of :math:`\theta_0` and
     :math:`P`) and, for a data-dependent origin, the origin's float32 parameters
-    (:mod:`~.subspace`); rechecked by :func:`~.certificate.certify_subspace`.
+    (:mod:`~.subspace`), and, for a basis restricted to a mask
+    (:math:`\theta_0 + \operatorname{diag}(m) P z`, e.g. the non-zeros of a CoreNet-compressed
+    prior), the bit-packed mask :math:`m`; rechecked by :func:`~.certificate.certify_subspace`.
 ``"network"``
-    A network fixed before the certification points were seen (the pre-registered prior:
-    0 bits), as float32 :math:`[W \mid b]` per layer; its bound is the exact binomial tail
-    :func:`~netcoreset.bounds.occam_bound` at 0 bits.
+    A network fixed before the certification points were seen (the pre-registered prior, or
+    the prior compressed on design points), as float32 :math:`[W \mid b]` per layer; its
+    bound is the exact binomial tail :func:`~netcoreset.bounds.occam_bound` at 0 bits, or,
+    when it is one configuration of a declared grid, at the grid's choice bits
+    (:meth:`~.certificate.SearchGrid.prior_bits`, the configuration checked to lie in it).
 
 Each entry names the row of the JSON it certifies (a key path, ``row``), how its inputs are
 transformed (``pool``, :func:`~.search.pool_inputs`), the certification points (a data set
@@ -217,11 +221,13 @@ def subspace_entry(
     points: Mapping[str, Any],
     certify: Mapping[str, Any],
     origin: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
     pool: int = 1,
 ) -> CodeEntry:
     """The code of quantised subspace coordinates (``codebook[symbols]`` is :math:`z`),
-    with the origin's parameters when it is not the seed's :math:`\\theta_0`. ``certify``:
-    ``grid``, ``config``, ``delta`` (:func:`~.certificate.certify_subspace`).
+    with the origin's parameters when it is not the seed's :math:`\\theta_0` and the 0/1
+    ``mask`` restricting the basis when there is one (:func:`~.subspace.subspace_basis`).
+    ``certify``: ``grid``, ``config``, ``delta`` (:func:`~.certificate.certify_subspace`).
 
     >>> spec = SubspaceSpec((2, 2), 3, seed=0)
     >>> e = subspace_entry(spec, np.array([-0.5, 0.5]), np.array([0, 1, 1]), 2, "float32",
@@ -239,7 +245,17 @@ def subspace_entry(
     meta = _common(row, points, pool, certify=dict(certify), widths=list(spec.widths),
                    dim=spec.dim, seed=spec.seed, levels=int(levels),
                    codebook_dtype=codebook_dtype, has_origin=origin is not None)  # fmt: skip
+    if mask is not None:  # only then: the codes stored without a mask keep their SHA-256
+        arrays["mask"] = _pack_mask(mask, spec.num_params)
+        meta["has_mask"] = True
     return CodeEntry("subspace", meta, arrays)
+
+
+def _pack_mask(mask: torch.Tensor, size: int) -> np.ndarray:
+    m = torch.as_tensor(mask).detach().cpu().reshape(-1).numpy()
+    if m.size != size or not np.isin(m, (0, 1)).all():
+        raise ValueError(f"mask must hold {size} values in {{0, 1}}")
+    return np.packbits(m.astype(bool))
 
 
 def network_entry(
@@ -249,10 +265,13 @@ def network_entry(
     points: Mapping[str, Any],
     delta: float,
     pool: int = 1,
+    certify: Mapping[str, Any] | None = None,
 ) -> CodeEntry:
     """A network as float32 ``[W | b]`` per layer: a classifier fixed before the
     certification points were seen, certified at 0 bits (the exact binomial tail at
-    ``delta``).
+    ``delta``), or, with ``certify`` = ``{"grid": ..., "setting": ..., "config": ...}``, as
+    one configuration of that grid at its choice bits
+    (:meth:`~.certificate.SearchGrid.prior_bits`).
 
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
     >>> e = network_entry(net, row=["rows", 0], points={}, delta=0.025)
@@ -268,6 +287,11 @@ def network_entry(
                                                                1)).numpy()  # fmt: skip
         has_bias.append(b is not None)
     meta = _common(row, points, pool, has_bias=has_bias, delta=float(delta))
+    if certify is not None:  # only then: the codes stored without a grid keep their SHA-256
+        missing = {"grid", "setting", "config"} - set(certify)
+        if missing:
+            raise ValueError(f"certify lacks {', '.join(sorted(missing))}")
+        meta["certify"] = dict(certify)
     return CodeEntry("network", meta, arrays)
 
 
@@ -373,9 +397,16 @@ def decode(entry: CodeEntry) -> nn.Sequential:
     if entry.kind == "subspace":
         z = a["codebook"].astype(np.float64)[a["symbols"].astype(np.int64)]
         origin = torch.from_numpy(a["origin"]) if "origin" in a else None
-        return subspace_model(_spec(entry), z, origin)
+        return subspace_model(_spec(entry), z, origin, _unpack_mask(entry))
     return _split([a[f"layer{i}"] for i in range(len(entry.meta["has_bias"]))],
                   entry.meta["has_bias"])  # fmt: skip
+
+
+def _unpack_mask(entry: CodeEntry) -> torch.Tensor | None:
+    if "mask" not in entry.arrays:
+        return None
+    size = _spec(entry).num_params
+    return torch.from_numpy(np.unpackbits(entry.arrays["mask"], count=size).astype(np.float32))
 
 
 def save_code(path: str | Path, entries: Sequence[CodeEntry]) -> Path:
@@ -443,6 +474,11 @@ def _check_entry(path: Path, e: CodeEntry) -> None:
         if book is None or sym is None or sym.shape != (int(m["dim"]),) or (
                 sym.size and int(sym.max()) >= book.size):  # fmt: skip
             raise _damaged(path, "the subspace symbols do not fit the dimension or codebook")
+        mask = a.get("mask")
+        if bool(m.get("has_mask")) != (mask is not None) or (mask is not None and (
+                mask.dtype != np.uint8 or mask.shape != (math.ceil(
+                    _spec(e).num_params / 8),))):  # fmt: skip
+            raise _damaged(path, "the subspace mask is missing, unexpected or of the wrong size")
     elif any(a.get(f"layer{i}") is None for i in range(len(m["has_bias"]))):
         raise _damaged(path, "a layer of the network is missing")
 
@@ -600,9 +636,10 @@ def _recompute(entry: CodeEntry, x: torch.Tensor, y: torch.Tensor) -> dict[str, 
     if entry.kind == "network":
         with torch.no_grad():  # one pass over all points, as the certificate counted them
             k, n = int((decode(entry)(xin).argmax(1) != y).sum()), int(x.shape[0])
-        b = occam_bound(k, n, 0.0, float(m["delta"]), form="binomial")
-        return {"errors": k, "n": n, "bits": 0.0, "bound": b.bound,
-                "bound_kl": occam_bound(k, n, 0.0, float(m["delta"]), form="kl").bound}  # fmt: skip
+        bits, d = (_choice_bits(c) if c else 0.0), float(m["delta"])
+        return {"errors": k, "n": n, "bits": bits,
+                "bound": occam_bound(k, n, bits, d, form="binomial").bound,
+                "bound_kl": occam_bound(k, n, bits, d, form="kl").bound}  # fmt: skip
     config = {k: v for k, v in c["config"].items() if k not in (*CODE_DIMENSIONS, "levels_used")}
     if entry.kind == "quantization":
         grid = _grid(c["grid"])
@@ -622,6 +659,16 @@ def _recompute(entry: CodeEntry, x: torch.Tensor, y: torch.Tensor) -> dict[str, 
                                 delta=float(c["delta"]))  # fmt: skip
     return {"errors": cert.train_errors, "n": cert.n, "bits": cert.description_bits,
             "bound": cert.bound, "bound_kl": cert.bound_kl}  # fmt: skip
+
+
+def _choice_bits(c: Mapping[str, Any]) -> float:
+    """The grid's choice bits of a network entry's configuration (checked to lie in it)."""
+    grid = _grid(c["grid"])
+    try:
+        grid.check(c["setting"], c["config"])
+    except ValueError as exc:
+        raise CodeError(f"the network's configuration is not in its grid: {exc}") from None
+    return grid.prior_bits(c["setting"])
 
 
 def _reported(row: Mapping[str, Any]) -> dict[str, Any]:
