@@ -20,10 +20,13 @@ from netcoreset.verification.experiments.registration import (
     Registration,
     RegistrationError,
     RegistrationLog,
+    certification_place,
     check_registration,
+    check_reproduction,
     indices_sha256,
     make_registration,
     registration_bits,
+    reproduction_record,
     split_indices,
 )
 
@@ -109,6 +112,91 @@ def test_log_positions_and_the_cost_of_trying_again(tmp_path):
     log.path.write_text(json.dumps({**bad, "data_fingerprint": "11" * 32}))
     with pytest.raises(ValueError, match="not the registration log of this"):
         RegistrationLog.open(tmp_path, FP, "ef" * 32, "digits")
+
+
+# --- reproducing a certified result on a changed source ------------------------------------------
+
+
+def _certify_once(tmp_path, reg, source, net, out):
+    """What a pre-registered script does: its place in the log (or the result to reproduce),
+    the certified network's code and row, the reproduction check, the JSON written."""
+    from netcoreset.verification.experiments.certificate_codes import network_entry
+
+    log = RegistrationLog.of(tmp_path, reg)
+    index, committed = certification_place(log, reg, source, out)
+    x = torch.rand(50, 4, generator=torch.Generator().manual_seed(0))
+    k = int((net(x).argmax(1) != (x[:, 0] > x[:, 1]).long()).sum())
+    entry = network_entry(net, row=["rows", 0], points={}, delta=reg.delta)
+    rows = [{"bound": occam_bound(k, 50, 0.0, reg.delta, "binomial").bound, "n": 50,
+             "code_sha256": entry.sha256}]  # fmt: skip
+    result = {"registration": {"sha256": reg.sha256, "index_on_sample": index}, "rows": rows}
+    if committed is not None:
+        result.update(reproduction_record(reg, source, committed,
+                                          check_reproduction(reg, committed, rows)))  # fmt: skip
+    out.write_text(json.dumps(result))
+    return result
+
+
+def _net(seed):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+
+
+def test_the_same_code_on_a_changed_source_is_reproduced_at_no_cost(tmp_path):
+    reg, out = _reg(), tmp_path / "result.json"
+    first = _certify_once(tmp_path, reg, SRC, _net(0), out)
+    log_before = RegistrationLog.of(tmp_path, reg).path.read_bytes()
+    check_registration(reg, dataset="digits", data_fingerprint=FP, code=reg.code,
+                       source_sha256="ee" * 32, reproduce=True)  # fmt: skip
+    again = _certify_once(tmp_path, reg, "ee" * 32, _net(0), out)
+    assert again["reproduced"] is True and again["registered_source_sha256"] == SRC
+    assert again["source_sha256"] == "ee" * 32 and "code_sha256" in again["compared"]
+    assert again["registration"] == first["registration"] and again["rows"] == first["rows"]
+    assert RegistrationLog.of(tmp_path, reg).path.read_bytes() == log_before  # nothing logged
+
+
+def test_a_different_code_on_a_changed_source_is_refused(tmp_path):
+    reg, out = _reg(), tmp_path / "result.json"
+    _certify_once(tmp_path, reg, SRC, _net(0), out)
+    committed = out.read_bytes()
+    with pytest.raises(RegistrationError, match=r"row 0 \(code_sha256.*register again"):
+        _certify_once(tmp_path, reg, "ee" * 32, _net(1), out)
+    assert out.read_bytes() == committed  # nothing written
+    assert len(RegistrationLog.of(tmp_path, reg).entries) == 1
+
+
+def test_reproducing_refuses_what_was_never_certified_or_registered(tmp_path):
+    reg, out = _reg(), tmp_path / "result.json"
+    with pytest.raises(RegistrationError, match="never certified.*register again"):
+        _certify_once(tmp_path, reg, "ee" * 32, _net(0), out)  # no log entry, no result
+    _certify_once(tmp_path, reg, SRC, _net(0), out)
+    with pytest.raises(RegistrationError, match="no result at"):
+        _certify_once(tmp_path, reg, "ee" * 32, _net(0), tmp_path / "other.json")
+    # another delta is another registration: the committed result is not its own
+    other = _reg(delta=0.01)
+    RegistrationLog.of(tmp_path, other).index_of(other.sha256)
+    with pytest.raises(RegistrationError, match="not certified under this registration"):
+        _certify_once(tmp_path, other, "ee" * 32, _net(0), out)
+    # a changed data set, code or split is refused in reproduce mode as before
+    for change, message in [({"data_fingerprint": "00" * 32}, "differ from the registered"),
+                            ({"code": {"grid": {"keep": [0.2]}}}, "code differs")]:  # fmt: skip
+        given = {"dataset": "digits", "data_fingerprint": FP, "code": reg.code, **change}
+        with pytest.raises(RegistrationError, match=message):
+            check_registration(reg, source_sha256="ee" * 32, reproduce=True, **given)
+    data = {**reg.to_dict(), "certification_sha256": indices_sha256(np.arange(600))}
+    with pytest.raises(RegistrationError, match="split recomputed"):
+        check_registration(Registration.from_dict(data), dataset="digits", data_fingerprint=FP,
+                           code=reg.code, source_sha256="ee" * 32, reproduce=True)  # fmt: skip
+
+
+def test_reproducing_compares_the_stochastic_rows_numbers(tmp_path):
+    reg = _reg()
+    row = {"kind": "stochastic", "bound": 0.3, "kl_nats": 4.25, "mc_error": 0.1, "mc_draws": 500}
+    committed = {"registration": {"sha256": reg.sha256}, "rows": [row]}
+    assert check_reproduction(reg, committed, [dict(row)]) == ["bound", "kl_nats", "mc_draws",
+                                                               "mc_error"]  # fmt: skip
+    with pytest.raises(RegistrationError, match=r"row 0 \(kl_nats\)"):
+        check_reproduction(reg, committed, [{**row, "kl_nats": 4.250000001}])
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -39,6 +39,21 @@ registration was fixed from the design part or other data; one designed after re
 earlier certificate's number on the same certification sample depends on that sample, which
 no count of registrations pays for: the honest response to a disappointing certificate is a
 new certification sample.
+
+**Reproducing on a later source costs nothing.** What an Occam or PAC-Bayes bound needs is
+that the *certified hypothesis* (the coded network, or the posterior) and its code were fixed
+by a registered recipe before the certification part was seen; the source hash pins that
+recipe. A rerun on a changed source (a docstring, a faster routine with the same outputs)
+that produces bit-identically the same coded network as the result certified under the
+registered source states exactly the same certificate, so it needs no new registration and
+pays nothing more. In *reproduce* mode (``check_registration(..., reproduce=True)``) a
+changed source is accepted provisionally; the certificate is only issued when every row's
+newly computed code SHA-256 (``code_sha256``) and numbers equal those of the committed result
+(:func:`check_reproduction`); a PAC-Bayes row, whose posterior is not stored, is reproduced
+only when its deterministic training gives the same KL and Monte Carlo numbers exactly. A
+rerun that differs anywhere certifies a new hypothesis chosen after the certification part was
+seen: it is refused, and must be registered again (and paid for through the log). A
+reproduction adds nothing to the log (:meth:`RegistrationLog.position`).
 """
 
 from __future__ import annotations
@@ -71,6 +86,10 @@ __all__ = [
     "sample_sha256",
     "make_registration",
     "check_registration",
+    "check_reproduction",
+    "certification_place",
+    "reproduction_record",
+    "REPRODUCED_FIELDS",
 ]
 
 SCHEMA = "netcoreset.registration/1"
@@ -275,9 +294,12 @@ def check_registration(
     data_fingerprint: str,
     code: Mapping[str, Any],
     source_sha256: str | None = None,
+    reproduce: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check everything certifying depends on against ``reg``; return the (design,
     certification) indices. Raises :class:`RegistrationError` naming the first difference.
+    With ``reproduce=True`` a source other than the registered one is accepted: the caller
+    must then issue the certificate only if :func:`check_reproduction` passes.
 
     >>> r = make_registration("digits", "ab" * 32, 100, 40, 0, {"keep": [0.1]}, 0.05,
     ...                       source_sha256="cd" * 32)
@@ -322,12 +344,110 @@ def check_registration(
         from .provenance import source_digest, source_files
 
         source_sha256 = source_digest(source_files())
-    if source_sha256 != reg.source_sha256:
+    if source_sha256 != reg.source_sha256 and not reproduce:
         raise RegistrationError(
             "the package source differs from the registered source (SHA-256 "
-            f"{source_sha256[:16]}... vs {reg.source_sha256[:16]}...): register again"
+            f"{source_sha256[:16]}... vs {reg.source_sha256[:16]}...): register again, or "
+            "rerun in reproduce mode against the result certified under the registered source"
         )
     return design, cert
+
+
+#: The numbers of a row compared in reproduce mode (those present in the committed row).
+REPRODUCED_FIELDS = ("code_sha256", "train_errors", "train_error", "certification_error",
+                     "design_error", "test_error", "stochastic_test_error",
+                     "mean_network_test_error", "empirical_error_bound", "n",
+                     "description_bits", "bits", "bound",
+                     "bound_kl", "delta", "kl_nats", "mc_error", "mc_errors", "mc_draws",
+                     "symbols", "codebook")  # fmt: skip
+
+
+def check_reproduction(
+    reg: Registration, committed: Mapping[str, Any], rows: list[Mapping[str, Any]]
+) -> list[str]:
+    """Refuse (:class:`RegistrationError`, naming the rows, "register again") unless the
+    committed result is ``reg``'s and each of ``rows`` equals its committed row exactly in
+    every field of :data:`REPRODUCED_FIELDS` the committed row holds (its ``code_sha256``
+    above all); return the fields compared.
+
+    >>> r = make_registration("digits", "ab" * 32, 100, 40, 0, {}, 0.05, source_sha256="0")
+    >>> old = {"registration": {"sha256": r.sha256}, "rows": [{"code_sha256": "e1", "bound": 0.2}]}
+    >>> check_reproduction(r, old, [{"code_sha256": "e1", "bound": 0.2}])
+    ['bound', 'code_sha256']
+    >>> try:
+    ...     check_reproduction(r, old, [{"code_sha256": "f7", "bound": 0.2}])
+    ... except RegistrationError as exc:
+    ...     print(str(exc)[:43])
+    not reproduced: row 0 (code_sha256) differs
+    """
+    if (committed.get("registration") or {}).get("sha256") != reg.sha256:
+        raise RegistrationError("the committed result was not certified under this registration: "
+                                "nothing to reproduce; register again")  # fmt: skip
+    old = committed.get("rows", [])
+    if len(old) != len(rows):
+        raise RegistrationError(f"not reproduced: {len(rows)} rows against {len(old)} "
+                                "committed; register again")  # fmt: skip
+    compared, bad = set(), []
+    for i, (a, b) in enumerate(zip(old, rows, strict=True)):
+        keys = [k for k in REPRODUCED_FIELDS if k in a]
+        compared.update(keys)
+        diff = [k for k in keys if b.get(k) != a[k]]
+        if diff:
+            bad.append(f"row {i} ({', '.join(diff)})")
+    if bad:
+        raise RegistrationError(
+            f"not reproduced: {'; '.join(bad)} differs from the result certified under the "
+            "registered source: a different hypothesis; register again"
+        )
+    return sorted(compared)
+
+
+def certification_place(
+    log: RegistrationLog, reg: Registration, source_sha256: str, committed: str | Path
+) -> tuple[int, dict[str, Any] | None]:
+    """The registration's place in its log, and the result to reproduce. On the registered
+    source: the place (the registration appended if new) and ``None``. On another source:
+    reproduce mode, nothing logged: the place the registration already holds and the result
+    at ``committed`` (certified under the registered source), or :class:`RegistrationError`
+    when either is missing ("register again").
+
+    >>> import tempfile
+    >>> r = make_registration("digits", "ab" * 32, 100, 40, 0, {}, 0.05, source_sha256="0")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     log = RegistrationLog.of(d, r)
+    ...     place = certification_place(log, r, "0", f"{d}/result.json")
+    ...     try:
+    ...         certification_place(log, r, "1", f"{d}/result.json")
+    ...     except RegistrationError as exc:
+    ...         print(place, "no result at" in str(exc))
+    (1, None) True
+    """
+    if source_sha256 == reg.source_sha256:
+        return log.index_of(reg.sha256), None
+    path = Path(committed)
+    index = log.position(reg.sha256)
+    if index is None or not path.is_file():
+        raise RegistrationError(
+            "the package source differs from the registered one and "
+            + ("the registration was never certified" if index is None else f"no result at {path}")
+            + ": nothing to reproduce; register again"
+        )
+    return index, _read_json(path, "result")
+
+
+def reproduction_record(
+    reg: Registration, source_sha256: str, committed: Mapping[str, Any], compared: list[str]
+) -> dict[str, Any]:
+    """What a reproduced result records: ``reproduced``, the registered and the current
+    source hashes, the fields compared and the commit of the result reproduced.
+
+    >>> r = make_registration("digits", "ab" * 32, 100, 40, 0, {}, 0.05, source_sha256="0")
+    >>> reproduction_record(r, "1", {}, ["bound"])["registered_source_sha256"]
+    '0'
+    """
+    return {"reproduced": True, "registered_source_sha256": reg.source_sha256,
+            "source_sha256": source_sha256, "compared": list(compared),
+            "reproduced_commit": (committed.get("provenance") or {}).get("commit")}  # fmt: skip
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
@@ -392,6 +512,14 @@ class RegistrationLog:
     def of(cls, folder: str | Path, reg: Registration) -> RegistrationLog:
         """The log of ``reg``'s certification sample."""
         return cls.open(folder, reg.data_fingerprint, reg.certification_sha256, reg.dataset)
+
+    def position(self, registration_sha256: str) -> int | None:
+        """The 1-based position of a registration in the log, ``None`` when it is not logged
+        (nothing is appended: a reproduction)."""
+        for i, entry in enumerate(self.entries, start=1):
+            if entry.get("sha256") == registration_sha256:
+                return i
+        return None
 
     def index_of(self, registration_sha256: str) -> int:
         """The 1-based position of a registration in the log, appending (and saving) it when
