@@ -21,6 +21,14 @@ time, so that the claims page cannot drift from the numbers it reports.
     Delta-hat products, the chosen margin and its loss, the size bound against the
     weight count, the description length, the union bound over the margins, the bound);
     the file's provenance below the table.
+``.. generalization-curve:: FILE``
+    The best certificate per setting and keep ratio (subspace: dimension) of a
+    ``generalization_*.json``: kept fraction, bound, training and test error, bits,
+    architecture, method and levels.
+``.. generalization-encoding:: FILE``
+    What each encoding idea saves (``generalization_encoding_*.json``): the retrained network
+    of the ``:method:`` option (default ``corenet+``) under each code, one idea added per row,
+    then the shared codebook of the paper's setting.
 ``.. result-provenance:: FILE [FILE ...]``
     Whether a committed result (any JSON file with a ``"provenance"`` object, see
     :mod:`netcoreset.verification.experiments.provenance`) was produced by the source being
@@ -397,6 +405,100 @@ class GeneralizationBest(_ResultsDirective):
         return self.render([*_list_table(header, rows, [14, 10, 12, 12, 28, 24]), *notes])
 
 
+def _curve_row(c: dict[str, Any]) -> list[str]:
+    cfg = c["configuration"]
+    return [c["setting"], f"{c['budget']:g}", f"{100 * c['kept_fraction']:.2f}%",
+            f"{c['bound']:.3f}", f"{c['train_error']:.3f}", f"{c['test_error']:.3f}",
+            f"{c['description_bits']:,.0f}",
+            f"{cfg['architecture']}, {cfg.get('method', '–')}, {cfg['levels']}"]  # fmt: skip
+
+
+class GeneralizationCurve(_ResultsDirective):
+    """``.. generalization-curve:: FILE``: the best certificate per setting and keep ratio
+    (subspace: dimension) of a search result's ``curve``."""
+
+    def run(self) -> list[nodes.Node]:
+        header = ["setting", "budget", "kept", "bound", "train", "test", "bits",
+                  "architecture, method, levels"]  # fmt: skip
+        return self.render(_list_table(header, [_curve_row(c) for c in self.load()[0]["curve"]],
+                                       None))  # fmt: skip
+
+
+def _ablation_row(rows: list[dict[str, Any]], setting: str, method: str, dtype: str,
+                  shared: bool = False) -> dict[str, Any]:  # fmt: skip
+    for r in rows:
+        cfg = r["configuration"]
+        if (r["setting"], cfg["method"], cfg["codebook_dtype"], cfg["shared"]) == (
+                setting, method, dtype, shared):  # fmt: skip
+            return r
+    raise KeyError(f"no {setting} {method} {dtype} row (shared={shared})")
+
+
+def _bits(r: dict[str, Any], code: str, bound: bool = True) -> str:
+    return f"{r['bits'][code]:,.0f}" + (f" ({r['bound'][code]:.3f})" if bound else "")
+
+
+def _saved(before: float, after: float, pct: bool = False) -> str:
+    d = before - after
+    text = f"{d:,.0f} bits" if d >= 0 else f"**−{-d:,.0f}** bits (costs more than it saves)"
+    return text + (f" ({100 * d / before:.1f}%)" if pct and d >= 0 else "")
+
+
+def encoding_lines(res: dict[str, Any], method: str) -> list[str]:
+    """The reStructuredText of ``.. generalization-encoding::``: the retrained network of
+    ``method`` under each code, one idea added per row, then the shared codebook."""
+    f32 = _ablation_row(res["rows"], "retrained", method, "float32")
+    f16 = _ablation_row(res["rows"], "retrained", method, "float16")
+    b32, b16 = f32["bits"], f16["bits"]
+    shape = min(("shrunk", "inputs"), key=lambda s: b32[f"fixed/{s}"])
+    arith = f"arithmetic/{shape}"
+    arch = "-".join(map(str, res["architecture"]))
+    head = (
+        f"A {arch} network compressed by ``{method}`` to {100 * res['keep']:g}% "
+        f"({f32['nnz']:,} non-zeros after removing dead units, "
+        f"{f32['hidden_width_after_shrinking']} hidden units and {f32['live_inputs']} input "
+        f"pixels left), retrained, {f32['configuration']['levels']} levels "
+        f"(training error {f32['train_error']:.3f}):"
+    )
+    cb32, cb16 = f32["terms_bits_best"]["codebooks"], f16["terms_bits_best"]["codebooks"]
+    rows = [
+        ["baseline: declared slots, fixed-width values, float32 codebooks",
+         _bits(f32, "fixed/declared"), ""],
+        ["neuron pruning and dead-unit removal, hidden width coded (``shrunk``)",
+         _bits(f32, "fixed/shrunk"), _saved(b32["fixed/declared"], b32["fixed/shrunk"], True)],
+        ["\\+ subset of input pixels coded first (``inputs``)", _bits(f32, "fixed/inputs"),
+         _saved(b32["fixed/shrunk"], b32["fixed/inputs"])],
+        [f"\\+ two-part arithmetic coding of the values (on ``{shape}``)", _bits(f32, arith),
+         _saved(b32[f"fixed/{shape}"], b32[arith])],
+        ["\\+ float16 codebooks (quantisation-aware training redone with them)",
+         _bits(f16, arith), _saved(b32[arith], b16[arith]) + f" (codebooks {cb32:,.0f} → "
+         f"{cb16:,.0f})"],
+        ["positions in the shortest code of the float16 network",
+         f"{f16['terms_bits_best']['positions']:,.0f} of {min(b16.values()):,.0f}",
+         f"{100 * f16['terms_bits_best']['positions'] / min(b16.values()):.0f}% of the bits "
+         "say which weights survive"],
+    ]  # fmt: skip
+    per, sh = (_ablation_row(res["rows"], "paper", method, "float32", s) for s in (False, True))
+    tail = (
+        f"A codebook shared by the layers instead of one per layer (the paper's setting, the "
+        f"same mask, float32): codebooks {per['terms_bits_best']['codebooks']:,.0f} → "
+        f"{sh['terms_bits_best']['codebooks']:,.0f} bits, shortest code "
+        f"{min(per['bits'].values()):,.0f} → {min(sh['bits'].values()):,.0f} bits, training "
+        f"error {per['train_error']:.3f} → {sh['train_error']:.3f}."
+    )
+    return [head, "", *_list_table(["idea", "bits (bound)", "saved"], rows, None), tail, ""]
+
+
+class GeneralizationEncoding(_ResultsDirective):
+    """``.. generalization-encoding:: FILE``, option ``:method:`` (default ``corenet+``)."""
+
+    option_spec = {"method": str}
+
+    def run(self) -> list[nodes.Node]:
+        method = self.options.get("method", "corenet+")
+        return self.render(encoding_lines(self.load()[0], method))
+
+
 def _prereg_rows(r: dict[str, Any], kind: str) -> list[list[str]]:
     reg = r["registration"]
     rows = []
@@ -595,4 +697,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("generalization-best", GeneralizationBest)
     app.add_directive("generalization-preregistered", GeneralizationPreregistered)
     app.add_directive("generalization-corollary", GeneralizationCorollary)
+    app.add_directive("generalization-curve", GeneralizationCurve)
+    app.add_directive("generalization-encoding", GeneralizationEncoding)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
