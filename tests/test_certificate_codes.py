@@ -233,7 +233,7 @@ def test_missing_or_damaged_code_is_named(tmp_path: Path) -> None:
     off = info.header_offset
     start = off + 30 + int.from_bytes(raw[off + 26 : off + 28], "little") + int.from_bytes(
         raw[off + 28 : off + 30], "little")  # fmt: skip
-    raw[start + info.file_size - 1] ^= 0x01  # one bit of the mask's payload
+    raw[start + info.compress_size // 2] ^= 0x01  # one bit of the mask's (packed) payload
     code_path(path).write_bytes(bytes(raw))
     with pytest.raises(CodeError, match="not a valid certificate code"):
         recheck(path, points=_points)
@@ -311,7 +311,7 @@ def _corenet_published(tmp_path: Path) -> Path:
     entries = [
         network_entry(org.model, row=["rows", 0], points={}, delta=0.01,
                       certify={"grid": grid.to_dict(), "setting": "subspace",
-                               "config": {**cfg, "value_coding": "fixed"}}),
+                               "config": {**cfg, "value_coding": "fixed"}}, flat=True),
         subspace_entry(org.spec, rows[1]["codebook"], rows[1]["symbols"], 4, "float16",
                        row=["rows", 1], points={}, origin=org.origin, mask=org.mask,
                        certify={"grid": grid.to_dict(), "config": cfg, "delta": 0.01}),

@@ -36,11 +36,11 @@ besides the network (the declared grid, the configuration, delta). The JSON row 
 entry's SHA-256 (``code_sha256``, :meth:`CodeEntry.sha256`), so a code that was changed in
 any bit no longer matches its row.
 
-The file is a NumPy ``.npz`` archive read with ``allow_pickle=False`` (no code ever runs on
-load): a UTF-8 JSON header (``header``, at most :data:`MAX_HEADER_BYTES`) and plain arrays,
-the whole file at most :data:`MAX_CODE_BYTES`, every member's CRC-32 verified. Every array's
-dtype and shape are checked against the header before use. Files are written whole or not at all
-(:func:`~.files.atomic_write`).
+The file is a compressed NumPy ``.npz`` archive read with ``allow_pickle=False`` (no code
+ever runs on load): a UTF-8 JSON header (``header``, at most :data:`MAX_HEADER_BYTES`) and
+plain arrays, the whole file (packed and unpacked) at most :data:`MAX_CODE_BYTES`, every
+member's CRC-32 verified. Every array's dtype and shape are checked against the header before
+use. Files are written whole or not at all (:func:`~.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ import json
 import math
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,12 +267,15 @@ def network_entry(
     delta: float,
     pool: int = 1,
     certify: Mapping[str, Any] | None = None,
+    flat: bool = False,
 ) -> CodeEntry:
     """A network as float32 ``[W | b]`` per layer: a classifier fixed before the
     certification points were seen, certified at 0 bits (the exact binomial tail at
     ``delta``), or, with ``certify`` = ``{"grid": ..., "setting": ..., "config": ...}``, as
     one configuration of that grid at its choice bits
-    (:meth:`~.certificate.SearchGrid.prior_bits`).
+    (:meth:`~.certificate.SearchGrid.prior_bits`). With ``flat=True`` the layers are stored
+    as one vector (each layer's ``[W | b]`` row by row, :func:`~.subspace.prior_origin`'s
+    layout), so that a subspace entry with this network as its origin shares the array.
 
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
     >>> e = network_entry(net, row=["rows", 0], points={}, delta=0.025)
@@ -287,6 +291,10 @@ def network_entry(
                                                                1)).numpy()  # fmt: skip
         has_bias.append(b is not None)
     meta = _common(row, points, pool, has_bias=has_bias, delta=float(delta))
+    if flat:  # only then: the codes stored layer by layer keep their SHA-256
+        meta["shapes"] = [list(arrays[f"layer{i}"].shape) for i in range(len(has_bias))]
+        arrays = {"params": np.concatenate([arrays.pop(f"layer{i}").ravel()
+                                            for i in range(len(has_bias))])}  # fmt: skip
     if certify is not None:  # only then: the codes stored without a grid keep their SHA-256
         missing = {"grid", "setting", "config"} - set(certify)
         if missing:
@@ -398,8 +406,19 @@ def decode(entry: CodeEntry) -> nn.Sequential:
         z = a["codebook"].astype(np.float64)[a["symbols"].astype(np.int64)]
         origin = torch.from_numpy(a["origin"]) if "origin" in a else None
         return subspace_model(_spec(entry), z, origin, _unpack_mask(entry))
-    return _split([a[f"layer{i}"] for i in range(len(entry.meta["has_bias"]))],
-                  entry.meta["has_bias"])  # fmt: skip
+    return _split(_network_layers(entry), entry.meta["has_bias"])
+
+
+def _network_layers(entry: CodeEntry) -> list[np.ndarray]:
+    """A network entry's ``[W | b]`` per layer (stored one by one, or as one flat vector)."""
+    a, m = entry.arrays, entry.meta
+    if "shapes" not in m:
+        return [a[f"layer{i}"] for i in range(len(m["has_bias"]))]
+    out, offset = [], 0
+    for rows, cols in m["shapes"]:
+        out.append(a["params"][offset : offset + rows * cols].reshape(rows, cols))
+        offset += rows * cols
+    return out
 
 
 def _unpack_mask(entry: CodeEntry) -> torch.Tensor | None:
@@ -437,7 +456,7 @@ def save_code(path: str | Path, entries: Sequence[CodeEntry]) -> Path:
         raise ValueError(f"the header holds {len(blob)} bytes (limit {MAX_HEADER_BYTES})")
     arrays = {"header": np.frombuffer(blob, dtype=np.uint8), **stored}
     buf = io.BytesIO()
-    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     if buf.tell() > MAX_CODE_BYTES:
         raise ValueError(f"the code holds {buf.tell()} bytes (limit {MAX_CODE_BYTES})")
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
@@ -479,6 +498,11 @@ def _check_entry(path: Path, e: CodeEntry) -> None:
                 mask.dtype != np.uint8 or mask.shape != (math.ceil(
                     _spec(e).num_params / 8),))):  # fmt: skip
             raise _damaged(path, "the subspace mask is missing, unexpected or of the wrong size")
+    elif "shapes" in m:
+        p = a.get("params")
+        if p is None or p.dtype != np.float32 or len(m["shapes"]) != len(m["has_bias"]) or (
+                p.shape != (sum(int(r) * int(c) for r, c in m["shapes"]),)):  # fmt: skip
+            raise _damaged(path, "the network's parameters are missing or of the wrong size")
     elif any(a.get(f"layer{i}") is None for i in range(len(m["has_bias"]))):
         raise _damaged(path, "a layer of the network is missing")
 
@@ -526,7 +550,8 @@ def _entries(p: Path, z: Any) -> list[CodeEntry]:
     return entries
 
 
-_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile)
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile,
+                zlib.error)  # fmt: skip
 
 
 def load_code(path: str | Path) -> list[CodeEntry]:
