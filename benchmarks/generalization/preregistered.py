@@ -14,7 +14,12 @@ Order of events (the point of the protocol):
 2. The registration (``docs/results/registrations/<dataset>-pac-bayes.json``) names the data
    set's fingerprint, the split (seed 0, 30,000 design points; SHA-256 of both parts' sorted
    indices), ``CODE``, delta and the package source hash. An existing registration file is
-   reused (and must still match: same data, split, code and source), never overwritten.
+   reused (and must still match: same data, split and code), never overwritten. On a
+   package source other than the registered one the run reproduces the result at ``--out``:
+   it is written (``"reproduced": true``, nothing logged) only if the prior network's code
+   SHA-256 and every row's numbers (the posteriors' KL and Monte Carlo counts: their training
+   and draws are seeded and deterministic on one thread) equal the committed ones; otherwise
+   it is refused (exit status 2) and must be registered again.
 3. The registration is appended to the log of its certification sample (same folder) before
    any certificate is computed; the i-th registration on a sample runs at delta / (i (i + 1)).
 4. The prior network is trained on the design part only. Two certificates, each at half of
@@ -59,9 +64,12 @@ from netcoreset.verification.experiments.registration import (
     Registration,
     RegistrationError,
     RegistrationLog,
+    certification_place,
     check_registration,
+    check_reproduction,
     make_registration,
     registration_bits,
+    reproduction_record,
 )
 
 REGISTRY = Path("docs/results/registrations")
@@ -109,7 +117,7 @@ def _registration(name: str, x: torch.Tensor, y: torch.Tensor, files: dict) -> R
         reg.save(path)
     reg = Registration.load(path)
     check_registration(reg, dataset=name, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files))  # fmt: skip
+                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
     return reg
 
 
@@ -125,8 +133,12 @@ def main() -> int:
     from netcoreset.verification.experiments.registration import split_indices
 
     design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE, SPLIT_SEED))
-    log = RegistrationLog.of(REGISTRY, reg)
-    index = log.index_of(reg.sha256)  # logged before any certificate is computed
+    from netcoreset.verification.experiments.provenance import source_digest
+
+    # logged before any certificate; on a changed source, the committed result to reproduce
+    source = source_digest(files)
+    index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
+                                           args.out)  # fmt: skip
     delta_reg = DELTA * 2.0 ** -registration_bits(index)
     pt = CODE["prior_training"]
     t1 = time.time()
@@ -190,8 +202,12 @@ def main() -> int:
     # the certified network, stored next to the JSON (a recheck recounts its errors)
     points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
               "sha256": points_sha256(xc, yc)}  # fmt: skip
-    record_codes(result, [network_entry(prior, row=["rows", 0], points=points, delta=det.delta)],
-                 args.out)  # fmt: skip
+    entry = network_entry(prior, row=["rows", 0], points=points, delta=det.delta)
+    rows[0]["code_sha256"] = entry.sha256  # compared before anything is written
+    if committed is not None:  # the same network and the same posteriors' numbers, or refused
+        result.update(reproduction_record(reg, source, committed,
+                                          check_reproduction(reg, committed, rows)))  # fmt: skip
+    record_codes(result, [entry], args.out)
     write_json(args.out, result)
     print(f"{args.dataset}: deterministic {result['best_deterministic']:.4f}, stochastic "
           f"{result['best_stochastic']:.4f}, registration {reg.sha256[:16]}..., n = {n}, "

@@ -31,7 +31,12 @@ What is fixed before the certification part is seen (``CODE``, registered in
 The registration's i-th place on its certification sample costs log2(i (i + 1)) bits of
 delta. Rerunning with the registration file present (same data, split, code and package
 source) reuses it: same place in the log, nothing charged again, the same numbers (seeded,
-one thread). With a changed package source the registration is refused (exit status 2).
+one thread). With a changed package source the run is a *reproduction* of the result at
+``--out`` (certified under the registered source): it is written, with ``"reproduced":
+true``, only if every row's code (``code_sha256``) and numbers equal the committed ones;
+otherwise it is refused (exit status 2, nothing written) and must be registered again. Each
+row's coded network is stored next to the JSON (``.code.npz``) and rechecked by
+``python -m netcoreset.verification.experiments.certificate_codes``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,13 @@ from preregistered import CODE as PRIOR_CODE  # noqa: E402
 from preregistered import DELTA, DESIGN_SIZE, REGISTRY, SPLIT_SEED, _data  # noqa: E402
 
 from netcoreset.verification.experiments import train_mlp  # noqa: E402
+from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
+    CodeEntry,
+    network_entry,
+    points_sha256,
+    record_codes,
+    subspace_entry,
+)
 from netcoreset.verification.experiments.corenet_code import (  # noqa: E402
     UNPRUNED,
     certify_corenet_code,
@@ -67,9 +79,12 @@ from netcoreset.verification.experiments.registration import (  # noqa: E402
     Registration,
     RegistrationError,
     RegistrationLog,
+    certification_place,
     check_registration,
+    check_reproduction,
     make_registration,
     registration_bits,
+    reproduction_record,
     split_indices,
 )
 
@@ -109,8 +124,24 @@ def _registration(name: str, x: torch.Tensor, y: torch.Tensor, files: dict) -> R
                           source_sha256=source_digest(files)).save(path)  # fmt: skip
     reg = Registration.load(path)
     check_registration(reg, dataset=name, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files))  # fmt: skip
+                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
     return reg
+
+
+def _entry(org, row: dict, i: int, grid, points: dict) -> CodeEntry:  # noqa: ANN001
+    """The coded network of row ``i``: the origin network at the grid's choice bits, or its
+    quantised subspace offsets on the kept weights (the mask of the compressed prior)."""
+    cfg = row["configuration"]
+    if cfg["offsets"] == "none":
+        return network_entry(org.model, row=["rows", i], points=points, delta=row["delta"],
+                             certify={"grid": grid.to_dict(), "setting": "subspace",
+                                      "config": {**cfg, "value_coding": "fixed"}},
+                             flat=True)  # fmt: skip
+    base = {k: v for k, v in cfg.items() if k != "value_coding"}
+    return subspace_entry(org.spec, row["codebook"], row["symbols"], GRID["levels"],
+                          GRID["codebook_dtype"], row=["rows", i], points=points,
+                          certify={"grid": grid.to_dict(), "config": base, "delta": row["delta"]},
+                          origin=org.origin, mask=org.mask)  # fmt: skip
 
 
 def _parts(x: torch.Tensor, develop: bool) -> tuple[torch.Tensor, ...]:
@@ -122,14 +153,16 @@ def _parts(x: torch.Tensor, develop: bool) -> tuple[torch.Tensor, ...]:
     return design, cert, torch.arange(x.shape[0])
 
 
-def certify_all(prior, x, y, parts, test, delta) -> list[dict]:  # noqa: ANN001
-    """Every code of the grid (compressed on the first design points), certified."""
+def certify_all(prior, x, y, parts, test, delta, named=None) -> tuple[list, list]:  # noqa: ANN001
+    """Every code of the grid (compressed on the first design points), certified; with the
+    certification points ``named`` (:func:`~.certificate_codes.load_points`), each row's
+    code entry too."""
     prior_idx, cert_idx, train_idx = parts
     grid = code_grid(GRID["methods"], GRID["keeps"], GRID["dim"], GRID["levels"],
                      GRID["codebook_dtype"])  # fmt: skip
     points = x[prior_idx[: CODE["compression"]["size"]]]
     total = sum(p.numel() for p in prior.parameters())
-    rows = []
+    rows, entries = [], []
     for code in grid.options("subspace", "code"):
         org = corenet_origin(prior, points, code, dim=GRID["dim"], basis_seed=CODE["basis_seed"],
                              seed=CODE["compression"]["seed"])  # fmt: skip
@@ -143,10 +176,12 @@ def certify_all(prior, x, y, parts, test, delta) -> list[dict]:  # noqa: ANN001
                         "kept_fraction": org.nnz / total, "widths": list(org.spec.widths),
                         "mask_bits_if_paid": mask_bits_if_paid(org),
                         "wall_seconds": time.time() - t1})  # fmt: skip
+            if named is not None:
+                entries.append(_entry(org, row, len(rows), grid, named))
             rows.append(row)
             print(f"{code} offsets {offsets}: bound {row['bound']:.4f} "
                   f"({row['description_bits']:.0f} bits)", file=sys.stderr)  # fmt: skip
-    return rows
+    return rows, entries
 
 
 def verdict(rows: list[dict]) -> dict:
@@ -172,16 +207,28 @@ def main() -> int:
     torch.set_num_threads(1)
     x, y, xt, yt = _data(args.dataset)
     parts = _parts(x, args.develop)
-    reg, index, delta = None, 0, DELTA
+    reg, index, delta, points, committed = None, 0, DELTA, None, None
+    source = source_digest(files)
     if not args.develop:
         reg = _registration(args.dataset, x, y, files)
-        index = RegistrationLog.of(REGISTRY, reg).index_of(reg.sha256)  # before any certificate
+        # logged before any certificate; on a changed source, the committed result to reproduce
+        index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
+                                               args.out)  # fmt: skip
         delta = DELTA * 2.0 ** -registration_bits(index)
+        cert = parts[1]
+        points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
+                  "sha256": points_sha256(x[cert], y[cert])}  # fmt: skip
     pt = CODE["prior_training"]
     prior = train_mlp(x[parts[0]], y[parts[0]], tuple(CODE["architecture"][1:-1]),
                       epochs=pt["epochs"], batch_size=pt["batch_size"], lr=pt["lr"],
                       seed=pt["seed"], progress=False)  # fmt: skip
-    rows = certify_all(prior, x, y, parts, (xt, yt), delta)
+    rows, entries = certify_all(prior, x, y, parts, (xt, yt), delta, points)
+    for e in entries:  # the codes' identities, compared before anything is written
+        rows[e.meta["row"][1]]["code_sha256"] = e.sha256
+    reproduction = {}
+    if committed is not None:
+        compared = check_reproduction(reg, committed, rows)
+        reproduction = reproduction_record(reg, source, committed, compared)
     wall = time.time() - t0
     flag = " --develop" if args.develop else ""
     result = {
@@ -197,11 +244,14 @@ def main() -> int:
         "code": CODE,
         "rows": rows,
         **verdict(rows),
+        **reproduction,
         "provenance": provenance(
             f"OMP_NUM_THREADS=1 python benchmarks/generalization/preregistered_corenet.py "
             f"--dataset {args.dataset} --out {args.out}{flag}", files=files, wall_seconds=wall,
             data_arrays={args.dataset: array_fingerprint(x, y)}),
     }  # fmt: skip
+    if entries:
+        record_codes(result, entries, args.out)
     write_json(args.out, result)
     v = verdict(rows)
     print(f"{args.dataset}: best CoreNet code {v['best_corenet']['bound']:.4f}, best unpruned "

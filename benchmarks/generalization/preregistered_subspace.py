@@ -15,6 +15,9 @@ seed, and :math:`z` trained on all 60,000 training images, quantised and coded
 (:func:`~netcoreset.verification.experiments.certificate.certify_subspace`: the grid of
 dimensions, levels and value codings paid for). The bound is the exact binomial tail on the
 certification part (:math:`n = 30{,}000`) at this registration's share of :math:`\\delta`.
+On a package source other than the registered one the run reproduces the result at ``--out``
+(nothing logged): it is written, with ``"reproduced": true``, only if every row's code SHA-256
+and numbers equal the committed ones, and refused otherwise (exit status 2: register again).
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ from netcoreset.verification.experiments.registration import (  # noqa: E402
     Registration,
     RegistrationError,
     RegistrationLog,
+    certification_place,
     check_registration,
+    check_reproduction,
     make_registration,
     registration_bits,
+    reproduction_record,
     split_indices,
 )
 from netcoreset.verification.experiments.subspace import (  # noqa: E402
@@ -91,10 +97,12 @@ def main() -> int:
                           DELTA, source_sha256=source_digest(files)).save(path)  # fmt: skip
     reg = Registration.load(path)
     check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files))  # fmt: skip
+                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
     design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE, SPLIT_SEED))
-    log = RegistrationLog.of(REGISTRY, reg)
-    index = log.index_of(reg.sha256)  # logged before any certificate is computed
+    # logged before any certificate; on a changed source, the committed result to reproduce
+    source = source_digest(files)
+    index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
+                                           args.out)  # fmt: skip
     delta_reg = DELTA * 2.0 ** -registration_bits(index)
     pt = CODE["prior_training"]
     prior = train_mlp(x[design], y[design], tuple(CODE["architecture"][1:-1]), epochs=pt["epochs"],
@@ -156,6 +164,11 @@ def main() -> int:
             command, files=files, wall_seconds=wall, data_arrays={args.dataset: fingerprint}
         ),  # fmt: skip
     }
+    for e in entries:  # compared before anything is written
+        rows[e.meta["row"][1]]["code_sha256"] = e.sha256
+    if committed is not None:  # the same coded networks, or refused
+        result.update(reproduction_record(reg, source, committed,
+                                          check_reproduction(reg, committed, rows)))  # fmt: skip
     record_codes(result, entries, args.out)  # the coded networks, stored next to the JSON
     write_json(args.out, result)
     print(f"{args.dataset}: best {result['best_deterministic']:.4f}, registration "
