@@ -347,8 +347,7 @@ def check_registration(
     if source_sha256 != reg.source_sha256 and not reproduce:
         raise RegistrationError(
             "the package source differs from the registered source (SHA-256 "
-            f"{source_sha256[:16]}... vs {reg.source_sha256[:16]}...): register again, or "
-            "rerun in reproduce mode against the result certified under the registered source"
+            f"{source_sha256[:16]}... vs {reg.source_sha256[:16]}...): register again"
         )
     return design, cert
 
