@@ -284,7 +284,8 @@ $(BENCH_RESULTS)/startup.json: FORCE | results-setup
 # ones, refused otherwise (exit status 2: "register again", a new registration at a smaller share
 # of delta). Wall time from their records: Fashion-MNIST 8.6 + 9.6 min (subspace) + 2.4 min
 # (CoreNet codes), MNIST 4.6 + 5.3 + 2.7 min. One at a time (one thread each).
-REGISTERED_DATA = $(if $(filter fashion-mnist,$*),$(FASHION_DATA))
+MNIST_IDX = $(sort $(wildcard $(MNIST_DIR)/*-ubyte*))
+REGISTERED_DATA = $(if $(filter fashion-mnist,$*),$(FASHION_DATA),$(if $(MNIST_IDX),--data $(MNIST_IDX)))
 results-registered: results-setup
 	$(MAKE) --no-print-directory -j1 $(REGISTERED_FILES)
 
