@@ -673,10 +673,11 @@ def _recompute(entry: CodeEntry, x: torch.Tensor, y: torch.Tensor) -> dict[str, 
                                     declared_widths=c["declared_widths"],
                                     delta=float(c["delta"]))  # fmt: skip
         if c.get("variants"):  # every code variant's bits and bound (the encoding ablation)
-            bits = code_variants(cert, grid)
+            variant_bits = code_variants(cert, grid)
             bounds = {k: occam_bound(cert.train_errors, cert.n, b, cert.delta, "binomial").bound
-                      for k, b in bits.items()}  # fmt: skip
-            return {"errors": cert.train_errors, "n": cert.n, "bits": bits, "bound": bounds}
+                      for k, b in variant_bits.items()}  # fmt: skip
+            return {"errors": cert.train_errors, "n": cert.n, "bits": variant_bits,
+                    "bound": bounds}  # fmt: skip
     else:
         cert = certify_subspace(entry.arrays["symbols"].astype(np.int64), int(m["levels"]),
                                 m["codebook_dtype"], decode(entry), xin, y,
