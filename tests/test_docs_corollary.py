@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("sphinx")
+from _loaders import claims_extension  # noqa: E402
 from docutils.core import publish_doctree  # noqa: E402
 
 from netcoreset.bounds import corenet_generalization_bound  # noqa: E402
@@ -19,13 +19,7 @@ RESULT = DOCS / "results" / "corollary.json"
 
 
 def _extension():
-    spec = importlib.util.spec_from_file_location(
-        "netcoreset_claims", DOCS / "_ext" / "netcoreset_claims.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return claims_extension()
 
 
 def _synthetic() -> dict:

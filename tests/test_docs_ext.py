@@ -8,25 +8,19 @@ dataclass signatures are shown as Python that Sphinx can parse.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sphinx")
+from _loaders import load_project_module  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def _extension():
-    spec = importlib.util.spec_from_file_location(
-        "netcoreset_docs", DOCS / "_ext" / "netcoreset_docs.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_project_module("docs/_ext/netcoreset_docs.py", "netcoreset_docs")
 
 
 def test_api_page_lists_exactly_the_api_modules():

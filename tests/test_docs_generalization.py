@@ -3,13 +3,13 @@ exploratory search and the encoding ablation from their committed JSON."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sphinx")
+from _loaders import claims_extension  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ENCODING = DOCS / "results" / "generalization_encoding_fashion.json"
@@ -17,13 +17,7 @@ SEARCH = DOCS / "results" / "generalization_fashion.json"
 
 
 def _extension():
-    spec = importlib.util.spec_from_file_location(
-        "netcoreset_claims", DOCS / "_ext" / "netcoreset_claims.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return claims_extension()
 
 
 def test_curve_rows_are_the_committed_curve():

@@ -57,15 +57,9 @@ def test_record_is_strict_json_with_data_hashes(tmp_path):
 
 
 def _with_provenance():
-    import importlib.util
-    from pathlib import Path
+    from _loaders import load_project_module
 
-    path = Path(__file__).resolve().parents[1] / "tools" / "with_provenance.py"
-    spec = importlib.util.spec_from_file_location("with_provenance", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_project_module("tools/with_provenance.py", "with_provenance")
 
 
 def test_wrapper_stamps_a_result_and_leaves_a_failed_one_alone(tmp_path):

@@ -4,24 +4,16 @@ from docs/results/ changes nothing, and a changed result would change the block.
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from _loaders import load_project_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _renderer():
-    spec = importlib.util.spec_from_file_location(
-        "render_readme", ROOT / "tools" / "render_readme.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("render_readme", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_project_module("tools/render_readme.py", "render_readme", register=True)
 
 
 def test_readme_blocks_match_the_committed_results():

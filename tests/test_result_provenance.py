@@ -84,14 +84,9 @@ def test_make_results_writes_every_result_that_is_not_historical():
 
 def test_the_result_role_prints_a_value_of_the_file_or_fails(tmp_path):
     pytest.importorskip("sphinx")
-    import importlib.util
+    from _loaders import claims_extension
 
-    spec = importlib.util.spec_from_file_location(
-        "netcoreset_claims", ROOT / "docs" / "_ext" / "netcoreset_claims.py"
-    )
-    assert spec is not None and spec.loader is not None
-    ext = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ext)
+    ext = claims_extension()
     (tmp_path / "r.json").write_text('{"a": {"b": [0.12345, null]}, "n": 60000}')
     assert ext.result_value(tmp_path, "r.json#a.b.0|.1%")[1] == "12.3%"
     assert ext.result_value(tmp_path, "r.json#a.b.1")[1] == "none"
@@ -109,14 +104,9 @@ def test_backfill_takes_the_commit_the_file_names_then_its_environment():
                           text=True)  # fmt: skip
     if head.returncode:
         pytest.skip("not a git checkout of the project")
-    import importlib.util
+    from _loaders import load_project_module
 
-    spec = importlib.util.spec_from_file_location(
-        "backfill_provenance", ROOT / "tools" / "backfill_provenance.py"
-    )
-    assert spec is not None and spec.loader is not None
-    bf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bf)
+    bf = load_project_module("tools/backfill_provenance.py", "backfill_provenance")
     commit = head.stdout.strip()
     path = Path("benchmarks/results/before-x.json")
     named = bf.record({"label": f"before (main {commit[:7]})", "full": False, "layer": {}}, path)
@@ -136,15 +126,11 @@ def test_backfill_takes_the_commit_the_file_names_then_its_environment():
 
 def test_every_result_role_of_the_docs_names_a_value_of_a_committed_file():
     pytest.importorskip("sphinx")
-    import importlib.util
     import re
 
-    spec = importlib.util.spec_from_file_location(
-        "netcoreset_claims", ROOT / "docs" / "_ext" / "netcoreset_claims.py"
-    )
-    assert spec is not None and spec.loader is not None
-    ext = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ext)
+    from _loaders import claims_extension
+
+    ext = claims_extension()
     token = re.compile(r"^\.\. result-file:: (\S+)|:result:`([^`]+)`", re.M)
     seen, bad = 0, []
     for page in sorted((ROOT / "docs").rglob("*.rst")):
