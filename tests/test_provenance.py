@@ -1,5 +1,6 @@
-"""Provenance records: the source hash covers exactly the packages' *.py files, a change to one
-module makes a result stale naming that module, and data files are hashed."""
+"""Provenance records: the source hash covers exactly the packages' *.py files and the native
+kernels' C source, a change to one module makes a result stale naming that module, and data
+files are hashed."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from netcoreset.verification.experiments import provenance as pv
 from netcoreset.verification.experiments.files import write_json
 
 
-def test_source_files_are_the_three_packages_python_files():
+def test_source_files_are_the_three_packages_python_and_c_files():
     files = pv.source_files()
     assert {k.split("/")[0] for k in files} == set(pv.PACKAGES)
-    assert all(k.endswith(".py") for k in files)
+    assert all(k.endswith((".py", ".c")) for k in files)
     assert "verification/cli/reproduce.py" in files and "bounds/__init__.py" in files
+    # the native kernels compute sensitivities and sampling counts: an edit must show
+    assert "sampler/_kernels.c" in files
+    edited = {**files, "sampler/_kernels.c": "0" * 64}
+    assert pv.source_digest(edited) != pv.source_digest(files)
+    assert pv.compare({"source_files": files}, edited)["changed"] == ["netcoreset.sampler._kernels"]
     assert list(files) == sorted(files)
     assert pv.source_digest(files) == pv.source_digest(dict(reversed(files.items())))
 

@@ -7,11 +7,12 @@ Every result file the project publishes (``docs/results/``, ``benchmarks/results
   checkout of the project) and ``dirty``: whether the hashed source (below) differs from that
   commit's files, compared hash by hash, so that an installed copy is judged by its content;
 * ``source_sha256``: one SHA-256 over the package source the run used, and ``source_files``:
-  the SHA-256 of each file it covers. The source is every ``*.py`` file below the three
-  packages ``netcoreset.bounds``, ``netcoreset.sampler`` and ``netcoreset.verification``
-  (``bounds/``, ``sampler/``, ``verification/`` in the repository; the C kernel's source is
-  a string in ``sampler/``), keyed by its path relative to the packages' parent, e.g.
-  ``sampler/methods.py``. The overall hash is
+  the SHA-256 of each file it covers. The source is every ``*.py`` and ``*.c`` file below
+  the three packages ``netcoreset.bounds``, ``netcoreset.sampler`` and
+  ``netcoreset.verification`` (``bounds/``, ``sampler/``, ``verification/`` in the
+  repository; the C source of the native kernels, ``sampler/_kernels.c``, computes
+  sensitivities and sampling counts, so it is code the result depends on), keyed by its path
+  relative to the packages' parent, e.g. ``sampler/methods.py``. The overall hash is
 
   .. math::
 
@@ -43,6 +44,7 @@ from typing import Any
 __all__ = [
     "PACKAGES",
     "SCHEMA",
+    "SOURCE_SUFFIXES",
     "backfilled",
     "commit_source_files",
     "compare",
@@ -54,8 +56,10 @@ __all__ = [
 ]
 
 SCHEMA = "netcoreset.provenance/1"
-#: The packages whose ``*.py`` files make up the hashed source.
+#: The packages whose source files (:data:`SOURCE_SUFFIXES`) make up the hashed source.
 PACKAGES = ("bounds", "sampler", "verification")
+#: The suffixes of the hashed source files: Python modules and the native kernels' C source.
+SOURCE_SUFFIXES = (".py", ".c")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -82,8 +86,8 @@ def _package_dir(name: str) -> Path:
 
 
 def source_files() -> dict[str, str]:
-    """SHA-256 of every ``*.py`` file of the three packages, keyed ``package/relative/path``
-    and sorted by key.
+    """SHA-256 of every source file (``*.py``, ``*.c``) of the three packages, keyed
+    ``package/relative/path`` and sorted by key.
 
     >>> files = source_files()
     >>> "verification/experiments/provenance.py" in files, len(next(iter(files.values())))
@@ -92,8 +96,8 @@ def source_files() -> dict[str, str]:
     out: dict[str, str] = {}
     for name in PACKAGES:
         root = _package_dir(name)
-        for path in root.rglob("*.py"):
-            if "__pycache__" not in path.parts:
+        for path in root.rglob("*"):
+            if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
                 out[f"{name}/{path.relative_to(root).as_posix()}"] = file_sha256(path)
     return dict(sorted(out.items()))
 
@@ -123,7 +127,7 @@ def _git(*args: str, data: bytes | None = None) -> bytes | None:
 
 
 def _committed_files(head: str) -> dict[str, str] | None:
-    """SHA-256 of the packages' ``*.py`` files in commit ``head`` of the git checkout the
+    """SHA-256 of the packages' source files in commit ``head`` of the git checkout the
     packages sit in, keyed like :func:`source_files`; ``None`` when that tree has no such
     packages at its top (an installed copy inside some other repository, say)."""
     listing = _git("ls-tree", "-r", "--full-tree", head, "--", *PACKAGES)
@@ -132,7 +136,7 @@ def _committed_files(head: str) -> dict[str, str] | None:
     blobs = {}
     for line in listing.decode().splitlines():
         meta, path = line.split("\t", 1)
-        if path.endswith(".py") and path.split("/")[0] in PACKAGES:
+        if path.endswith(SOURCE_SUFFIXES) and path.split("/")[0] in PACKAGES:
             blobs[path] = meta.split()[2]
     batch = _git("cat-file", "--batch", data="".join(f"{b}\n" for b in blobs.values()).encode())
     if not blobs or batch is None:
@@ -147,7 +151,7 @@ def _committed_files(head: str) -> dict[str, str] | None:
 
 
 def commit_source_files(commit: str) -> dict[str, str]:
-    """SHA-256 of the packages' ``*.py`` files as they were in an earlier ``commit`` of the
+    """SHA-256 of the packages' source files as they were in an earlier ``commit`` of the
     git checkout the packages sit in, keyed like :func:`source_files` (read with
     ``git cat-file``; nothing is checked out), so :func:`source_digest` of it is the source hash
     a run on that commit's clean tree would have recorded.
@@ -313,7 +317,8 @@ def data_sources(splits: Any) -> dict[str, Any]:
 
 
 def _module(key: str) -> str:
-    return "netcoreset." + key.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    stem = key.removesuffix(".py").removesuffix(".c").removesuffix("/__init__")
+    return "netcoreset." + stem.replace("/", ".")
 
 
 def compare(recorded: Mapping[str, Any] | None, current: Mapping[str, str] | None = None) -> dict:
