@@ -1,0 +1,21 @@
+"""tools/diff_results.py reports every changed result leaf and keeps timings apart."""
+
+from __future__ import annotations
+
+from _loaders import load_project_module
+
+diff = load_project_module("tools/diff_results.py", "diff_results")
+
+
+def test_changed_results_and_timings_are_told_apart():
+    old = {"rows": [{"bound": 0.1, "wall_seconds": 3.0}], "n": 5, "provenance": {"commit": "a"}}
+    new = {"rows": [{"bound": 0.2, "wall_seconds": 4.0}], "n": 5, "provenance": {"commit": "b"},
+           "extra": True}  # fmt: skip
+    results, timings = diff.compare(old, new)
+    assert results == [("extra", "<absent>", True), ("rows.0.bound", 0.1, 0.2)]
+    assert {p for p, _, _ in timings} == {"rows.0.wall_seconds", "provenance.commit"}
+
+
+def test_equal_files_and_nan_leaves_report_nothing():
+    value = {"a": [1, 2.5, float("nan"), None], "b": {"c": "x"}}
+    assert diff.compare(value, {"a": [1, 2.5, float("nan"), None], "b": {"c": "x"}}) == ([], [])
