@@ -46,36 +46,19 @@ from pathlib import Path
 
 import torch
 
-from netcoreset.bounds import occam_bound
-from netcoreset.verification.experiments import load_fashion_mnist, mnist_dir, train_mlp
-from netcoreset.verification.experiments.certificate_codes import (
-    network_entry,
-    points_sha256,
-    record_codes,
-)
-from netcoreset.verification.experiments.datasets import FASHION_MNIST_DIR, array_fingerprint
-from netcoreset.verification.experiments.files import write_json
-from netcoreset.verification.experiments.pac_bayes_training import (
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from protocol import DESIGN_SIZE, finish, load_dataset, place, run, split  # noqa: E402
+
+from netcoreset.bounds import occam_bound  # noqa: E402
+from netcoreset.verification.experiments import train_mlp  # noqa: E402
+from netcoreset.verification.experiments.certificate_codes import network_entry  # noqa: E402
+from netcoreset.verification.experiments.datasets import array_fingerprint  # noqa: E402
+from netcoreset.verification.experiments.pac_bayes_training import (  # noqa: E402
     certify_posterior,
     train_posterior,
 )
-from netcoreset.verification.experiments.provenance import provenance, source_files
-from netcoreset.verification.experiments.registration import (
-    Registration,
-    RegistrationError,
-    RegistrationLog,
-    certification_place,
-    check_registration,
-    check_reproduction,
-    make_registration,
-    registration_bits,
-    reproduction_record,
-)
+from netcoreset.verification.experiments.provenance import provenance, source_files  # noqa: E402
 
-REGISTRY = Path("docs/results/registrations")
-DESIGN_SIZE = 30_000
-SPLIT_SEED = 0
-DELTA = 0.05
 CODE = {
     "protocol": "prior on the design part; deterministic prior network (0 bits) and a "
     "Gaussian PAC-Bayes posterior around it, each at delta / 2",
@@ -100,27 +83,6 @@ CODE = {
 }
 
 
-def _data(name: str) -> tuple[torch.Tensor, ...]:
-    folder = FASHION_MNIST_DIR if name == "fashion-mnist" else mnist_dir()
-    x, y, xt, yt = load_fashion_mnist(folder)  # the generic IDX reader of the 60k/10k files
-    return x, y, xt, yt
-
-
-def _registration(name: str, x: torch.Tensor, y: torch.Tensor, files: dict) -> Registration:
-    from netcoreset.verification.experiments.provenance import source_digest
-
-    path = REGISTRY / f"{name}-pac-bayes.json"
-    fingerprint = array_fingerprint(x, y)
-    if not path.exists():
-        reg = make_registration(name, fingerprint, x.shape[0], DESIGN_SIZE, SPLIT_SEED, CODE,
-                                DELTA, source_sha256=source_digest(files))  # fmt: skip
-        reg.save(path)
-    reg = Registration.load(path)
-    check_registration(reg, dataset=name, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
-    return reg
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, choices=["mnist", "fashion-mnist"])
@@ -128,18 +90,11 @@ def main() -> int:
     args = parser.parse_args()
     t0 = time.time()
     files = source_files()
-    x, y, xt, yt = _data(args.dataset)
-    reg = _registration(args.dataset, x, y, files)
-    from netcoreset.verification.experiments.registration import split_indices
-
-    design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE, SPLIT_SEED))
-    from netcoreset.verification.experiments.provenance import source_digest
-
+    x, y, xt, yt = load_dataset(args.dataset)
+    design, cert = split(x.shape[0])
     # logged before any certificate; on a changed source, the committed result to reproduce
-    source = source_digest(files)
-    index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
-                                           args.out)  # fmt: skip
-    delta_reg = DELTA * 2.0 ** -registration_bits(index)
+    placement = place(args.dataset, "pac-bayes", x, y, files, CODE, args.out)
+    delta_reg = placement.delta
     pt = CODE["prior_training"]
     t1 = time.time()
     prior = train_mlp(x[design], y[design], tuple(CODE["architecture"][1:-1]), epochs=pt["epochs"],
@@ -178,17 +133,7 @@ def main() -> int:
     command = f"OMP_NUM_THREADS=1 python benchmarks/generalization/preregistered.py --dataset {args.dataset} --out {args.out}"  # noqa: E501
     result = {
         "dataset": args.dataset,
-        "registration": {
-            "sha256": reg.sha256,
-            "file": str(REGISTRY / f"{args.dataset}-pac-bayes.json"),
-            "index_on_sample": index,
-            "bits": registration_bits(index),
-            "delta": DELTA,
-            "delta_this_registration": delta_reg,
-            "design_size": reg.design_size,
-            "certification_size": n,
-            "certification_sha256": reg.certification_sha256,
-        },  # fmt: skip
+        "registration": placement.record(),
         "rows": rows,
         "best_deterministic": min(r["bound"] for r in rows if r["kind"] == "deterministic"),
         "best_stochastic": min(r["bound"] for r in rows if r["kind"] == "stochastic"),
@@ -200,24 +145,13 @@ def main() -> int:
         ),  # fmt: skip
     }
     # the certified network, stored next to the JSON (a recheck recounts its errors)
-    points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
-              "sha256": points_sha256(xc, yc)}  # fmt: skip
-    entry = network_entry(prior, row=["rows", 0], points=points, delta=det.delta)
-    rows[0]["code_sha256"] = entry.sha256  # compared before anything is written
-    if committed is not None:  # the same network and the same posteriors' numbers, or refused
-        result.update(reproduction_record(reg, source, committed,
-                                          check_reproduction(reg, committed, rows)))  # fmt: skip
-    record_codes(result, [entry], args.out)
-    write_json(args.out, result)
+    entry = network_entry(prior, row=["rows", 0], points=placement.points(xc, yc), delta=det.delta)
+    finish(result, placement, [entry], args.out)
     print(f"{args.dataset}: deterministic {result['best_deterministic']:.4f}, stochastic "
-          f"{result['best_stochastic']:.4f}, registration {reg.sha256[:16]}..., n = {n}, "
+          f"{result['best_stochastic']:.4f}, registration {placement.reg.sha256[:16]}..., n = {n}, "
           f"wall {wall:.0f} s")  # fmt: skip
     return 0 if math.isfinite(wall) else 1
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except RegistrationError as exc:  # data, split, code or source not the registered ones
-        print(f"{Path(__file__).name}: refused: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run(main, __file__)

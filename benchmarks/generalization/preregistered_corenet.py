@@ -51,14 +51,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from preregistered import CODE as PRIOR_CODE  # noqa: E402
-from preregistered import DELTA, DESIGN_SIZE, REGISTRY, SPLIT_SEED, _data  # noqa: E402
+from protocol import DELTA, Placement, finish, load_dataset, place, run  # noqa: E402
+from protocol import split as registered_split  # noqa: E402
 
 from netcoreset.verification.experiments import train_mlp  # noqa: E402
 from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
     CodeEntry,
     network_entry,
-    points_sha256,
-    record_codes,
     subspace_entry,
 )
 from netcoreset.verification.experiments.corenet_code import (  # noqa: E402
@@ -69,24 +68,7 @@ from netcoreset.verification.experiments.corenet_code import (  # noqa: E402
     mask_bits_if_paid,
 )
 from netcoreset.verification.experiments.datasets import array_fingerprint  # noqa: E402
-from netcoreset.verification.experiments.files import write_json  # noqa: E402
-from netcoreset.verification.experiments.provenance import (  # noqa: E402
-    provenance,
-    source_digest,
-    source_files,
-)
-from netcoreset.verification.experiments.registration import (  # noqa: E402
-    Registration,
-    RegistrationError,
-    RegistrationLog,
-    certification_place,
-    check_registration,
-    check_reproduction,
-    make_registration,
-    registration_bits,
-    reproduction_record,
-    split_indices,
-)
+from netcoreset.verification.experiments.provenance import provenance, source_files  # noqa: E402
 
 GRID = {"methods": ["corenet", "corenet+", "corenet++"], "keeps": [0.3, 0.5, 0.7], "dim": 50,
         "levels": 4, "codebook_dtype": "float16"}  # fmt: skip
@@ -116,18 +98,6 @@ CODE = {
 }
 
 
-def _registration(name: str, x: torch.Tensor, y: torch.Tensor, files: dict) -> Registration:
-    path = REGISTRY / f"{name}-corenet-codes.json"
-    fingerprint = array_fingerprint(x, y)
-    if not path.exists():
-        make_registration(name, fingerprint, x.shape[0], DESIGN_SIZE, SPLIT_SEED, CODE, DELTA,
-                          source_sha256=source_digest(files)).save(path)  # fmt: skip
-    reg = Registration.load(path)
-    check_registration(reg, dataset=name, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
-    return reg
-
-
 def _entry(org, row: dict, i: int, grid, points: dict) -> CodeEntry:  # noqa: ANN001
     """The coded network of row ``i``: the origin network at the grid's choice bits, or its
     quantised subspace offsets on the kept weights (the mask of the compressed prior)."""
@@ -146,8 +116,7 @@ def _entry(org, row: dict, i: int, grid, points: dict) -> CodeEntry:  # noqa: AN
 
 def _parts(x: torch.Tensor, develop: bool) -> tuple[torch.Tensor, ...]:
     """(prior-training, certification, offset-training) indices."""
-    design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE,
-                                                                 SPLIT_SEED))  # fmt: skip
+    design, cert = registered_split(x.shape[0])
     if develop:  # the design part alone: no certification point is touched
         return design[:20_000], design[20_000:], design
     return design, cert, torch.arange(x.shape[0])
@@ -205,54 +174,35 @@ def main() -> int:
     t0 = time.time()
     files = source_files()
     torch.set_num_threads(1)
-    x, y, xt, yt = _data(args.dataset)
+    x, y, xt, yt = load_dataset(args.dataset)
     parts = _parts(x, args.develop)
-    reg, index, delta, points, committed = None, 0, DELTA, None, None
-    source = source_digest(files)
+    placement: Placement | None = None
+    delta, points = DELTA, None
     if not args.develop:
-        reg = _registration(args.dataset, x, y, files)
         # logged before any certificate; on a changed source, the committed result to reproduce
-        index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
-                                               args.out)  # fmt: skip
-        delta = DELTA * 2.0 ** -registration_bits(index)
-        cert = parts[1]
-        points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
-                  "sha256": points_sha256(x[cert], y[cert])}  # fmt: skip
+        placement = place(args.dataset, "corenet-codes", x, y, files, CODE, args.out)
+        delta, points = placement.delta, placement.points(x[parts[1]], y[parts[1]])
     pt = CODE["prior_training"]
     prior = train_mlp(x[parts[0]], y[parts[0]], tuple(CODE["architecture"][1:-1]),
                       epochs=pt["epochs"], batch_size=pt["batch_size"], lr=pt["lr"],
                       seed=pt["seed"], progress=False)  # fmt: skip
     rows, entries = certify_all(prior, x, y, parts, (xt, yt), delta, points)
-    for e in entries:  # the codes' identities, compared before anything is written
-        rows[e.meta["row"][1]]["code_sha256"] = e.sha256
-    reproduction = {}
-    if committed is not None:
-        compared = check_reproduction(reg, committed, rows)
-        reproduction = reproduction_record(reg, source, committed, compared)
     wall = time.time() - t0
     flag = " --develop" if args.develop else ""
     result = {
         "dataset": args.dataset,
         "kind": "development (design part only; not a certificate)" if args.develop
         else "deterministic",
-        "registration": None if reg is None else {
-            "sha256": reg.sha256, "file": str(REGISTRY / f"{args.dataset}-corenet-codes.json"),
-            "index_on_sample": index, "bits": registration_bits(index), "delta": DELTA,
-            "delta_this_registration": delta, "design_size": reg.design_size,
-            "certification_size": reg.certification_size,
-            "certification_sha256": reg.certification_sha256},
+        "registration": None if placement is None else placement.record(),
         "code": CODE,
         "rows": rows,
         **verdict(rows),
-        **reproduction,
         "provenance": provenance(
             f"OMP_NUM_THREADS=1 python benchmarks/generalization/preregistered_corenet.py "
             f"--dataset {args.dataset} --out {args.out}{flag}", files=files, wall_seconds=wall,
             data_arrays={args.dataset: array_fingerprint(x, y)}),
     }  # fmt: skip
-    if entries:
-        record_codes(result, entries, args.out)
-    write_json(args.out, result)
+    finish(result, placement, entries, args.out)
     v = verdict(rows)
     print(f"{args.dataset}: best CoreNet code {v['best_corenet']['bound']:.4f}, best unpruned "
           f"{v['best_unpruned']['bound']:.4f}: CoreNet beats unpruned: "
@@ -261,8 +211,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except RegistrationError as exc:  # data, split, code or source not the registered ones
-        print(f"{Path(__file__).name}: refused: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run(main, __file__)

@@ -27,39 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from preregistered import CODE as PRIOR_CODE  # noqa: E402
-from preregistered import DELTA, DESIGN_SIZE, REGISTRY, SPLIT_SEED, _data  # noqa: E402
+from protocol import finish, load_dataset, place, run, split  # noqa: E402
 
 from netcoreset.verification.experiments import train_mlp  # noqa: E402
 from netcoreset.verification.experiments.certificate import SearchGrid, certify_subspace  # noqa: E402
-from netcoreset.verification.experiments.certificate_codes import (  # noqa: E402
-    points_sha256,
-    record_codes,
-    subspace_entry,
-)
+from netcoreset.verification.experiments.certificate_codes import subspace_entry  # noqa: E402
 from netcoreset.verification.experiments.datasets import array_fingerprint  # noqa: E402
-from netcoreset.verification.experiments.files import write_json  # noqa: E402
-from netcoreset.verification.experiments.provenance import (  # noqa: E402
-    provenance,
-    source_digest,
-    source_files,
-)
-from netcoreset.verification.experiments.registration import (  # noqa: E402
-    Registration,
-    RegistrationError,
-    RegistrationLog,
-    certification_place,
-    check_registration,
-    check_reproduction,
-    make_registration,
-    registration_bits,
-    reproduction_record,
-    split_indices,
-)
+from netcoreset.verification.experiments.provenance import provenance, source_files  # noqa: E402
 from netcoreset.verification.experiments.subspace import (  # noqa: E402
     SubspaceSpec,
     prior_origin,
@@ -89,21 +66,11 @@ def main() -> int:
     args = parser.parse_args()
     t0 = time.time()
     files = source_files()
-    x, y, xt, yt = _data(args.dataset)
-    path = REGISTRY / f"{args.dataset}-subspace-prior.json"
-    fingerprint = array_fingerprint(x, y)
-    if not path.exists():
-        make_registration(args.dataset, fingerprint, x.shape[0], DESIGN_SIZE, SPLIT_SEED, CODE,
-                          DELTA, source_sha256=source_digest(files)).save(path)  # fmt: skip
-    reg = Registration.load(path)
-    check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint, code=CODE,
-                       source_sha256=source_digest(files), reproduce=True)  # fmt: skip
-    design, cert = (torch.from_numpy(a) for a in split_indices(x.shape[0], DESIGN_SIZE, SPLIT_SEED))
+    x, y, xt, yt = load_dataset(args.dataset)
+    design, cert = split(x.shape[0])
     # logged before any certificate; on a changed source, the committed result to reproduce
-    source = source_digest(files)
-    index, committed = certification_place(RegistrationLog.of(REGISTRY, reg), reg, source,
-                                           args.out)  # fmt: skip
-    delta_reg = DELTA * 2.0 ** -registration_bits(index)
+    placement = place(args.dataset, "subspace-prior", x, y, files, CODE, args.out)
+    delta_reg = placement.delta
     pt = CODE["prior_training"]
     prior = train_mlp(x[design], y[design], tuple(CODE["architecture"][1:-1]), epochs=pt["epochs"],
                       batch_size=pt["batch_size"], lr=pt["lr"], seed=pt["seed"])  # fmt: skip
@@ -111,8 +78,7 @@ def main() -> int:
     st = CODE["subspace_training"]
     xc, yc = x[cert], y[cert]
     rows, entries = [], []
-    points = {"dataset": args.dataset, "split": [DESIGN_SIZE, SPLIT_SEED],
-              "sha256": points_sha256(xc, yc)}  # fmt: skip
+    points = placement.points(xc, yc)
     g = GRID["subspace"]
     for dim in g["dim"]:
         t1 = time.time()
@@ -147,38 +113,22 @@ def main() -> int:
                f"--dataset {args.dataset} --out {args.out}")  # fmt: skip
     result = {
         "dataset": args.dataset,
-        "registration": {
-            "sha256": reg.sha256,
-            "file": str(path),
-            "index_on_sample": index,
-            "bits": registration_bits(index),
-            "delta": DELTA,
-            "delta_this_registration": delta_reg,
-            "design_size": reg.design_size,
-            "certification_size": int(xc.shape[0]),
-            "certification_sha256": reg.certification_sha256,
-        },  # fmt: skip
+        "registration": placement.record(),
         "rows": rows,
         "best_deterministic": min(r["bound"] for r in rows),
         "provenance": provenance(
-            command, files=files, wall_seconds=wall, data_arrays={args.dataset: fingerprint}
+            command,
+            files=files,
+            wall_seconds=wall,
+            data_arrays={args.dataset: array_fingerprint(x, y)},
         ),  # fmt: skip
     }
-    for e in entries:  # compared before anything is written
-        rows[e.meta["row"][1]]["code_sha256"] = e.sha256
-    if committed is not None:  # the same coded networks, or refused
-        result.update(reproduction_record(reg, source, committed,
-                                          check_reproduction(reg, committed, rows)))  # fmt: skip
-    record_codes(result, entries, args.out)  # the coded networks, stored next to the JSON
-    write_json(args.out, result)
+    finish(result, placement, entries, args.out)  # the coded networks stored next to it
     print(f"{args.dataset}: best {result['best_deterministic']:.4f}, registration "
-          f"{reg.sha256[:16]}... ({index} on its sample), wall {wall:.0f} s")  # fmt: skip
+          f"{placement.reg.sha256[:16]}... ({placement.index} on its sample), "
+          f"wall {wall:.0f} s")  # fmt: skip
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except RegistrationError as exc:  # data, split, code or source not the registered ones
-        print(f"{Path(__file__).name}: refused: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run(main, __file__)
