@@ -19,3 +19,11 @@ def test_changed_results_and_timings_are_told_apart():
 def test_equal_files_and_nan_leaves_report_nothing():
     value = {"a": [1, 2.5, float("nan"), None], "b": {"c": "x"}}
     assert diff.compare(value, {"a": [1, 2.5, float("nan"), None], "b": {"c": "x"}}) == ([], [])
+
+
+def test_the_source_a_reproduction_ran_on_is_provenance_but_a_code_hash_is_a_result():
+    old = {"source_sha256": "a", "reproduced_commit": "c1", "rows": [{"code_sha256": "x"}]}
+    new = {"source_sha256": "b", "reproduced_commit": "c2", "rows": [{"code_sha256": "y"}]}
+    results, timings = diff.compare(old, new)
+    assert results == [("rows.0.code_sha256", "x", "y")]
+    assert {p for p, _, _ in timings} == {"source_sha256", "reproduced_commit"}
