@@ -166,20 +166,21 @@ claims: install
 # Every result file is its own target (RESULT_FILES; `make results-list` prints them), rebuilt
 # on every run, one thread and `nice -n 10` each, written atomically (temp file + rename). The
 # timing benchmarks (TIMED_FILES) run last, one after the other, once everything else is done,
-# so that no other job shares the machine while they measure. Wall time of each part, one
-# thread on the two-core development machine, from the committed files' own records
-# (provenance wall_seconds, else wall_s, total_s, total_seconds, seconds, elapsed_s; longer when
-# the machine is shared):
-#   claims (netcoreset reproduce): mnist 65 min (wall, shared machine at load 4-18; 14 min of
-#     CPU), fashion-mnist 9.5 min, mnist5k 2.5 min, digits 1 min
-#   certificates: search Fashion-MNIST 35 min, MNIST 5k 5 min, digits 1 min; encoding ablation
-#     1.6 min; the paper's corollary 0.1 min from cached models
-#   certificate benchmarks: slack_modes (digits, writes the .inc the docs include) 28 min,
-#     fashion_criteria 18 min, holdout_check fashion 3.9 min and digits 0.9 min, the budget
-#     split's accuracy on digits (allocation_digits) 0.3 min
-#   timed last, in turn: certify_cost 1.2 min (9 rounds), benchmarks/run.py 1.1 min and 0.5 min (--full
-#     --only memory) to current*.json, the prune_linear walkthrough 0.2 min, startup 0.1 min
-# In all about 175 minutes of one core; `make -j2 results` about 90 minutes. The before/after
+# so that no other job shares the machine while they measure. Wall time of each part in the
+# last full run (`make -j2 results` on the two-core development machine, 2026-12-07, trained
+# models from the model cache; the first 18 minutes shared with `make results-registered`):
+#   claims (netcoreset reproduce): mnist 14.5 min, fashion-mnist 8.8 min, mnist5k 3 min,
+#     digits 1 min; on an empty cache their models' training adds about 10 min (the records'
+#     train_seconds: 5.8, 3.5, 0.7 and 0.2 min)
+#   certificates: search Fashion-MNIST 20 min, MNIST 5k 3.4 min, digits 1.1 min; encoding
+#     ablation 1.2 min; the paper's corollary 0.1 min from cached models
+#   certificate benchmarks: slack_modes (digits, writes the .inc the docs include) 7.1 min,
+#     fashion_criteria 1.2 min, holdout_check fashion 3.8 min and digits 0.6 min, the budget
+#     split's accuracy on digits (allocation_digits) 0.1 min
+#   timed last, in turn: certify_cost 0.7 min (9 rounds), benchmarks/run.py 1.2 min and 0.5 min
+#     (--full --only memory) to current*.json, the prune_linear walkthrough 0.2 min, startup
+#     0.1 min
+# In all about 69 minutes of one core; `make -j2 results` took 37 minutes. The before/after
 # files of benchmarks/results record earlier code on purpose (provenance "historical") and are
 # kept. The pre-registered certificates are not part of `make results`: see results-registered.
 # `make results-quick` runs every part at its quick level into results-quick/ (nothing
@@ -282,8 +283,9 @@ $(BENCH_RESULTS)/startup.json: FORCE | results-setup
 # source it *reproduces* the committed result: written (atomically, "reproduced": true, nothing
 # logged, no bits paid) only if every row's stored code SHA-256 and numbers equal the committed
 # ones, refused otherwise (exit status 2: "register again", a new registration at a smaller share
-# of delta). Wall time from their records: Fashion-MNIST 8.6 + 9.6 min (subspace) + 2.4 min
-# (CoreNet codes), MNIST 4.6 + 5.3 + 2.7 min. One at a time (one thread each).
+# of delta). Wall time of the last run (reproducing, 2026-12-07, sharing the machine with
+# `make -j2 results`): Fashion-MNIST 1.6 + 3.2 min (subspace) + 3.4 min (CoreNet codes), MNIST
+# 1.5 + 3.0 + 3.5 min; 18 min in all. One at a time (one thread each).
 MNIST_IDX = $(sort $(wildcard $(MNIST_DIR)/*-ubyte*))
 REGISTERED_DATA = $(if $(filter fashion-mnist,$*),$(FASHION_DATA),$(if $(MNIST_IDX),--data $(MNIST_IDX)))
 results-registered: results-setup
