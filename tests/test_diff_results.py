@@ -27,3 +27,14 @@ def test_the_source_a_reproduction_ran_on_is_provenance_but_a_code_hash_is_a_res
     results, timings = diff.compare(old, new)
     assert results == [("rows.0.code_sha256", "x", "y")]
     assert {p for p, _, _ in timings} == {"source_sha256", "reproduced_commit"}
+
+
+def test_seconds_load_environment_and_cache_hits_are_not_results():
+    old = {"cases": [{"s": 0.1, "n": 3}], "load_before": [0.3], "environment": {"date": "a"},
+           "from_cache": False}  # fmt: skip
+    new = {"cases": [{"s": 0.2, "n": 4}], "load_before": [1.0], "environment": {"date": "b"},
+           "from_cache": True}  # fmt: skip
+    results, timings = diff.compare(old, new)
+    assert results == [("cases.0.n", 3, 4)]
+    assert {p for p, _, _ in timings} == {"cases.0.s", "load_before.0", "environment.date",
+                                          "from_cache"}  # fmt: skip

@@ -4,8 +4,9 @@
 default every tracked ``*.json`` under ``docs/results`` and ``benchmarks/results``) in the
 working tree with the same file at git revision ``REV`` (default ``HEAD``) and prints, per
 file, each leaf that changed: ``path: old -> new``. Timings are not results: the provenance
-block, wall times, the keys named like a duration (``wall_*``, ``*_seconds``, ``*_s``,
-``elapsed*``, ``time*``) and the record of which source a run was on (``source_sha256``,
+block, wall times, the keys named like a duration (``wall_*``, ``*_seconds``, ``*_s``, ``s``,
+``elapsed*``, ``time*``), the machine's load and environment at the time, whether a model came
+from the cache (``from_cache``) and the record of which source a run was on (``source_sha256``,
 ``*commit``: a reproduction on a later source restates them) are compared apart and only
 counted. ``--timings`` lists them too.
 Exit status 0 (a report, not a check).
@@ -25,7 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("docs/results", "benchmarks/results")
 TIMING = re.compile(
-    r"^(provenance|wall.*|.*_seconds|.*_s|elapsed.*|time.*|seconds|.*_ms|source_sha256|.*commit)$"
+    r"^(provenance|environment|date|load(_.*)?|wall.*|.*_seconds|s|.*_s|elapsed.*|time.*|seconds|.*_ms"
+    r"|from_cache|source_sha256|.*commit)$"
 )
 
 
