@@ -176,8 +176,8 @@ claims: install
 #     ablation 1.2 min; the paper's corollary 0.1 min from cached models
 #   certificate benchmarks: slack_modes (digits, writes the .inc the docs include) 7.1 min,
 #     fashion_criteria 1.2 min, holdout_check fashion 4.7 min (rerun alone with its cap of
-#     800 trials, stopped at 360) and digits 0.6 min, the budget
-#     split's accuracy on digits (allocation_digits) 0.1 min
+#     800 trials, stopped at 360) and digits 0.6 min, the budget split's accuracy on digits
+#     (allocation_digits) 0.1 min
 #   timed last, in turn: certify_cost 0.7 min (9 rounds), benchmarks/run.py 1.2 min and 0.5 min
 #     (--full --only memory) to current*.json, the prune_linear walkthrough 0.2 min, startup
 #     0.1 min
