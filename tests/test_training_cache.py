@@ -79,6 +79,22 @@ def test_changed_data_or_versions_change_the_key(data, monkeypatch):
     assert cache_key(x, y, BASE) != key
 
 
+def test_changed_training_code_changes_the_key(tmp_path, data, monkeypatch):
+    # a model trained by other code (same configuration, same version string) is never
+    # taken from the cache
+    x, y, _ = data
+    base = train_cached(x, y, BASE, cache_dir=tmp_path)
+    original = tr._train
+
+    def _train(x, y, cfg, progress):  # noqa: ANN001, ANN202 - other source, same result
+        return original(x, y, cfg, progress)
+
+    monkeypatch.setattr(tr, "_train", _train)
+    assert cache_key(x, y, BASE) != base.key
+    again = train_cached(x, y, BASE, cache_dir=tmp_path)
+    assert not again.from_cache and again.path != base.path
+
+
 def test_tampered_entry_is_refused(tmp_path, data):
     x, y, _ = data
     entry = train_cached(x, y, BASE, cache_dir=tmp_path).path

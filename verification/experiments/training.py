@@ -8,8 +8,9 @@ the same weights bit for bit on CPU.
 
 :func:`train_cached` stores each trained model under the SHA-256 of its *whole* configuration
 (the content hash of the training data, the architecture, optimiser and hyper-parameters,
-epochs, batch size, seed, device type and the versions of Python, torch, NumPy and
-netcoreset), as ``model.safetensors`` and ``config.json`` (never a pickle). ``config.json``
+epochs, batch size, seed, device type, the versions of Python, torch, NumPy and
+netcoreset, and the SHA-256 of the training code's source), as ``model.safetensors`` and
+``config.json`` (never a pickle). ``config.json``
 also holds the SHA-256 of ``model.safetensors``, checked on every reload: an entry whose
 weights do not match it (or cannot be read) is trained again and replaced, with a warning.
 An entry is written to a temporary folder and renamed into place, so it is complete or
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
+import marshal
 import os
 import platform
 import shutil
@@ -300,6 +303,25 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _training_code_sha256() -> str:
+    """SHA-256 of the source of the code that initialises and trains a model
+    (:func:`build_mlp` and the training loop): part of the cache key, so that a model
+    trained by other code is never taken from the cache, whatever the version string says.
+    (Where the source is not readable, the functions' compiled code stands in.)
+
+    >>> len(_training_code_sha256())
+    64
+    """
+    digest = hashlib.sha256()
+    for fn in (build_mlp, _train):
+        try:
+            text = inspect.getsource(fn).encode()
+        except (OSError, TypeError):  # pragma: no cover - no source shipped
+            text = marshal.dumps(fn.__code__)
+        digest.update(len(text).to_bytes(8, "little") + text)
+    return digest.hexdigest()
+
+
 def _identity(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, Any]:
     return {
         "data": array_fingerprint(x, y),
@@ -308,12 +330,14 @@ def _identity(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, A
         "device": x.device.type,
         "dtype": str(x.dtype),
         "versions": _versions(),
+        "training_code": _training_code_sha256(),
     }
 
 
 def cache_key(x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> str:
     """SHA-256 of the whole configuration: data content, architecture, optimiser and its
-    hyper-parameters, epochs, batch size, seed, device type, dtype and library versions.
+    hyper-parameters, epochs, batch size, seed, device type, dtype, library versions and the
+    training code's source (that of :func:`build_mlp` and of the training loop).
 
     >>> x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
     >>> cache_key(x, y, TrainConfig(hidden=(5,))) == cache_key(x, y, TrainConfig(hidden=(6,)))
