@@ -287,3 +287,39 @@ def test_register_refuses_to_overwrite_and_bad_architectures(digits_model, capsy
     assert "dash-joined widths" in capsys.readouterr().err
     assert main([*base, "--design-size", "100"]) == 2
     assert "apply to --register only" in capsys.readouterr().err
+
+
+def test_a_changed_source_reproduces_a_cli_certificate_or_refuses(
+    digits_model, capsys, tmp_path, monkeypatch
+):
+    from netcoreset.verification.experiments import provenance
+
+    base = ["bound", "generalization", digits_model, "--dataset", "digits", *QUICK]
+    reg_path, committed = tmp_path / "r.json", tmp_path / "result.json"
+    assert main([*base, "--register", str(reg_path), "--design-size", "458"]) == 0
+    capsys.readouterr()
+    out = _json(capsys, [*base, "--registration", str(reg_path), "--json"])
+    committed.write_text(json.dumps(out))
+    certify = [*base, "--registration", str(reg_path)]
+    # on the registered source there is nothing to reproduce
+    assert main([*certify, "--reproduce", str(committed)]) == 2
+    assert "source is the registered one" in capsys.readouterr().err
+    assert main([*base, "--reproduce", str(committed)]) == 2
+    assert "applies to --registration only" in capsys.readouterr().err
+    monkeypatch.setattr(provenance, "source_digest", lambda files: "ee" * 32)
+    assert main(certify) == 2  # a changed source: register again, or reproduce
+    assert "--reproduce RESULT" in capsys.readouterr().err
+    again = _json(capsys, [*certify, "--reproduce", str(committed), "--json"])
+    assert again["reproduction"]["reproduced"] and again["registration"] == out["registration"]
+    assert {"bound", "train_error", "description_bits"} <= set(again["reproduction"]["compared"])
+    assert {k: v for k, v in again.items() if k != "reproduction"} == out
+    assert main([*certify, "--reproduce", str(committed)]) == 0
+    assert "reproduced: every number" in capsys.readouterr().out
+    # one number differs: refused, and nothing logged
+    changed = json.loads(committed.read_text())
+    changed["curve"][0]["bound"] += 1e-12
+    committed.write_text(json.dumps(changed))
+    assert main([*certify, "--reproduce", str(committed)]) == 2
+    assert "not reproduced: row 1 (bound)" in capsys.readouterr().err
+    (log,) = tmp_path.glob("log-*.json")
+    assert len(json.loads(log.read_text())["registrations"]) == 1

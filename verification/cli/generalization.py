@@ -23,7 +23,11 @@ options, the declared architectures (``--architectures``), delta and the package
 checking that the data, the split, the options, the model's architecture and the source are
 exactly the registered ones; the registration's SHA-256 is printed with the certificate, and
 the :math:`i`-th registration certified on a sample pays :math:`\log_2(i(i+1))` bits (the log
-sits next to the registration file). Without a registration the number is printed labelled
+sits next to the registration file). After the package source has changed, ``--registration
+FILE --reproduce RESULT`` (``RESULT``: the ``--json`` output certified under the registered
+source) issues the certificate again at the same place in the log, paying nothing more, only
+if its best row and curve equal the committed ones number for number; anything else is
+refused (register again). Without a registration the number is printed labelled
 *exploratory: not a certificate*.
 """
 
@@ -87,6 +91,14 @@ def _add_registration_args(p: argparse.ArgumentParser) -> None:
         help="with --register: training points in the design part (default: half)",
     )
     p.add_argument("--split-seed", type=integer, default=0, help="with --register: split seed (0)")
+    p.add_argument(
+        "--reproduce",
+        metavar="RESULT",
+        default=None,
+        help="with --registration after the package source has changed: the JSON result "
+        "(--json) certified under the registered source; the certificate is issued again, "
+        "at no cost, only if every number of its best row and curve is reproduced exactly",
+    )
     p.add_argument(
         "--registration-log",
         metavar="DIR",
@@ -312,6 +324,8 @@ def run_generalization(args: argparse.Namespace) -> int:
     plot_path = check_output_file(args.plot, "--plot", (".png", ".pdf", ".svg"))
     if not args.register and (args.design_size is not None or args.split_seed != 0):
         raise ValueError("--design-size and --split-seed apply to --register only")
+    if args.reproduce is not None and not args.registration:
+        raise ValueError("--reproduce applies to --registration only")
     if args.register:
         check_output_file(args.register, "--register", (".json",))
         if Path(args.register).exists():
@@ -351,9 +365,9 @@ def run_generalization(args: argparse.Namespace) -> int:
     code = {"grid": {"settings": declared["settings"], "weights": declared["weights"]}}
     if args.register:
         return _register(args, fingerprint, int(x.shape[0]), code)
-    delta, registration = args.delta, None
+    delta, registration, reproduce = args.delta, None, None
     if args.registration:
-        registration, cert, delta = _registered(args, fingerprint, code)
+        registration, cert, delta, reproduce = _registered(args, fingerprint, code)
         x, y = x[cert], y[cert]
     arch = {model_arch: Architecture(model_arch, tuple(lay.out_features for lay in lays[:-1]))}
     models = {model_arch: model}
@@ -368,6 +382,8 @@ def run_generalization(args: argparse.Namespace) -> int:
     result["status"] = "certificate" if registration else EXPLORATORY
     if registration:
         result["registration"] = registration
+        if reproduce is not None:
+            result["reproduction"] = reproduce(result)
     else:
         result["why_not_a_certificate"] = EXPLORATORY_WHY
     if args.gammas:
@@ -413,15 +429,21 @@ def _register(args: argparse.Namespace, fingerprint: str, n_total: int, code: An
     return 0
 
 
-def _registered(args: argparse.Namespace, fingerprint: str, code: Any) -> tuple[Any, Any, float]:
+def _registered(
+    args: argparse.Namespace, fingerprint: str, code: Any
+) -> tuple[Any, Any, float, Any]:
     """``--registration``: check, log, and return (the registration's record, the
-    certification indices, the level of this registration)."""
+    certification indices, the level of this registration, and ``None`` or, with
+    ``--reproduce`` on a changed source, the check of the result against the committed one:
+    a function of the result that returns its reproduction record or refuses)."""
     import torch
 
+    from netcoreset.verification.experiments.provenance import source_digest, source_files
     from netcoreset.verification.experiments.registration import (
         Registration,
         RegistrationError,
         RegistrationLog,
+        certification_place,
         check_registration,
         registration_bits,
     )
@@ -429,10 +451,24 @@ def _registered(args: argparse.Namespace, fingerprint: str, code: Any) -> tuple[
     reg = Registration.load(args.registration)
     if args.delta != reg.delta:
         raise RegistrationError(f"--delta {args.delta} differs from the registered {reg.delta}")
-    _, cert = check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint, code=code)
+    source = source_digest(source_files())
+    changed = source != reg.source_sha256
+    if not changed and args.reproduce is not None:
+        raise ValueError(
+            "--reproduce: the package source is the registered one; certify without it"
+        )
+    if changed and args.reproduce is None:
+        raise RegistrationError(
+            f"the package source differs from the registered source (SHA-256 {source[:16]}... "
+            f"vs {reg.source_sha256[:16]}...): register again, or reproduce the result "
+            "certified under it with --reproduce RESULT"
+        )
+    _, cert = check_registration(reg, dataset=args.dataset, data_fingerprint=fingerprint,
+                                 code=code, source_sha256=source, reproduce=changed)  # fmt: skip
     folder = args.registration_log or Path(args.registration).resolve().parent
     log = RegistrationLog.of(folder, reg)
-    index = log.index_of(reg.sha256)  # logged before any certificate is computed
+    # logged before any certificate is computed; on a changed source nothing is logged
+    index, committed = certification_place(log, reg, source, args.reproduce or "")
     bits = registration_bits(index)
     record = {
         "sha256": reg.sha256,
@@ -446,7 +482,31 @@ def _registered(args: argparse.Namespace, fingerprint: str, code: Any) -> tuple[
         "certification_sha256": reg.certification_sha256,
         "log": str(log.path),
     }
-    return record, torch.from_numpy(cert), record["delta_this_registration"]
+    check = None if committed is None else _reproduction_check(reg, source, committed)
+    return record, torch.from_numpy(cert), record["delta_this_registration"], check
+
+
+def _reproduction_check(reg: Any, source: str, committed: dict[str, Any]) -> Any:
+    """The check of ``--reproduce``: the result's best row and curve against the committed
+    ones (:func:`~netcoreset.verification.experiments.registration.check_reproduction`)."""
+    import json
+
+    from netcoreset.bounds.serialization import to_json
+    from netcoreset.verification.experiments.registration import (
+        check_reproduction,
+        reproduction_record,
+    )
+
+    def rows(result: dict[str, Any]) -> list[Any]:
+        return [result.get("best"), *result.get("curve", [])]
+
+    def check(result: dict[str, Any]) -> dict[str, Any]:
+        mine = json.loads(to_json(rows(result)))  # the numbers as the JSON output holds them
+        old = {"registration": committed.get("registration"), "rows": rows(committed)}
+        compared = check_reproduction(reg, old, mine)
+        return reproduction_record(reg, source, committed, compared)
+
+    return check
 
 
 def _json_result(result: dict[str, Any]) -> dict[str, Any]:
@@ -489,6 +549,13 @@ def _print(result: dict[str, Any], plot: str | None) -> None:
             f"best certificate ({best['setting']} setting), n = {best['n']} (the "
             f"certification part), delta = {reg['delta']}:"
         )
+        rep = result.get("reproduction")
+        if rep is not None:
+            print(
+                f"  reproduced: every number of the result certified under the registered "
+                f"source ({rep['registered_source_sha256'][:16]}...) on this source "
+                f"({rep['source_sha256'][:16]}...); nothing paid again"
+            )
     label = "" if reg else f"   [{EXPLORATORY}]"
     print(
         f"  true error <= {best['bound']:.4f} (exact binomial tail; kl form "
