@@ -309,6 +309,10 @@ def test_a_changed_source_reproduces_a_cli_certificate_or_refuses(
     monkeypatch.setattr(provenance, "source_digest", lambda files: "ee" * 32)
     assert main(certify) == 2  # a changed source: register again, or reproduce
     assert "--reproduce RESULT" in capsys.readouterr().err
+    for bad in ("[1, 2]", '{"best": 1}', '{"best": {}, "curve": "x"}'):
+        (tmp_path / "bad.json").write_text(bad)
+        assert main([*certify, "--reproduce", str(tmp_path / "bad.json")]) == 2
+        assert "the JSON object that --json prints" in capsys.readouterr().err
     again = _json(capsys, [*certify, "--reproduce", str(committed), "--json"])
     assert again["reproduction"]["reproduced"] and again["registration"] == out["registration"]
     assert {"bound", "train_error", "description_bits"} <= set(again["reproduction"]["compared"])

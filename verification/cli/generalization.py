@@ -500,6 +500,13 @@ def _reproduction_check(reg: Any, source: str, committed: dict[str, Any]) -> Any
     def rows(result: dict[str, Any]) -> list[Any]:
         return [result.get("best"), *result.get("curve", [])]
 
+    shaped = isinstance(committed, dict) and isinstance(committed.get("curve", []), list)
+    if not shaped or not all(isinstance(r, dict) for r in rows(committed)):
+        raise ValueError(
+            "--reproduce: the result must be the JSON object that --json prints (with its "
+            "best certificate and its curve)"
+        )
+
     def check(result: dict[str, Any]) -> dict[str, Any]:
         mine = json.loads(to_json(rows(result)))  # the numbers as the JSON output holds them
         old = {"registration": committed.get("registration"), "rows": rows(committed)}
