@@ -23,6 +23,7 @@ from .claims import CLAIMS, evaluate_claims
 from .compare import BudgetRow, compare_methods, format_table, plot_rows, relative_l2_error
 from .datasets import (
     DATASETS,
+    DataNotInstalled,
     DataSplits,
     load_array,
     load_dataset,
@@ -42,6 +43,7 @@ __all__ = [
     "CLAIMS",
     "compare_methods",
     "DATASETS",
+    "DataNotInstalled",
     "DataSplits",
     "evaluate_claims",
     "format_table",

