@@ -6,7 +6,9 @@ default), with ``certificate="paper"`` (the held-out checks on |V| = 800), with
 ``certificate="holdout"``, ``certify(result, ...)`` on the 800 other points, and the
 arithmetic floor of the held-out checks (bench_floor.py; its part over S alone, less the
 cancellation's GEMMs, is the floor of a compression without them, which computes no
-Delta-hat in budget mode). Every time is the process's CPU
+Delta-hat in budget mode). Then where the time of the first two goes (``stages_over_forward``:
+each stage of the pipeline, clocked where it is called, median over 15 compressions, in
+forward passes of S: the round's median). Every time is the process's CPU
 time (one torch thread), not the wall clock, and each figure is the median over the rounds of
 its ratio within the round: on a machine shared with other jobs (its load is recorded) the
 wall clock counts the time spent waiting for a core. Then the peak extra memory of the
@@ -19,10 +21,13 @@ process each (bench_memory.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +83,76 @@ def _round(net: torch.nn.Module, data: torch.Tensor, repeat: int) -> dict[str, f
     return row
 
 
+#: The stages of a compression, timed where the pipeline calls them: (name, the stage it is
+#: part of or None, module or class, attribute).
+STAGES = (
+    ("layer_statistics", None, "netcoreset.sampler.pipeline", "layer_statistics"),
+    ("sensitivities", "layer_statistics", "netcoreset.sampler.pipeline", "empirical_sensitivity"),
+    ("part_tables", "layer_statistics", "netcoreset.sampler.allocation.PartTable",
+     "from_sensitivity"),
+    ("held_out_checks", None, "netcoreset.sampler.pipeline", "held_out_checks"),
+    ("budget_allocation", None, "netcoreset.sampler.holdout", "allocate_draws"),
+    ("budget_solve", "budget_allocation", "netcoreset.sampler.pipeline", "solve_budget"),
+    ("sampling", None, "netcoreset.sampler.holdout", "sample_layers"),
+)  # fmt: skip
+
+
+def _owner(path: str) -> Any:
+    """The module (or a class in it) named by a dotted path."""
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+
+@contextlib.contextmanager
+def _stage_clock(spent: dict[str, float]) -> Iterator[None]:
+    """Add the CPU time of every call of each of :data:`STAGES` to ``spent`` while open."""
+    saved = []
+    for name, _, path, attr in STAGES:
+        owner = _owner(path)
+        original = owner.__dict__[attr]
+        fn = original.__func__ if isinstance(original, classmethod) else original
+
+        def clocked(*args: Any, _fn: Any = fn, _name: str = name, **kwargs: Any) -> Any:
+            t = time.process_time()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                spent[_name] += time.process_time() - t
+
+        setattr(owner, attr, classmethod(clocked) if isinstance(original, classmethod) else clocked)
+        saved.append((owner, attr, original))
+    try:
+        yield
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+def stage_times(
+    net: torch.nn.Module, data: torch.Tensor, extra: dict[str, Any], repeat: int
+) -> dict[str, float]:
+    """Median CPU seconds of each of :data:`STAGES` over ``repeat`` compressions (after a
+    warm-up), the whole compression (``total``) and the rest (``other``: validation, point
+    selection, certificate, report and model building), each over the same calls."""
+    kwargs = {"keep": 0.1, "sensitivity_set_size": HEADLINE["sensitivity_set_size"], "seed": 0}
+    kwargs.update(extra)
+    compress(net, data, **kwargs)
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(max(1, repeat)):
+        spent: dict[str, float] = defaultdict(float)
+        with _stage_clock(spent):
+            t = time.process_time()
+            compress(net, data, **kwargs)
+            spent["total"] = time.process_time() - t
+        spent["other"] = spent["total"] - sum(spent[n] for n, part, _, _ in STAGES if not part)
+        for name in ["total", *(n for n, _, _, _ in STAGES), "other"]:
+            samples[name].append(spent.get(name, 0.0))
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
 def _on_v(operation: str) -> bool:
     """Whether one of the floor's operations is a held-out check's (on V)."""
     return "coverage" in operation or operation.startswith("forward V")
@@ -118,6 +193,14 @@ def main() -> None:
         "paper_over_floor": median("paper", "floor"),
         "none_over_paper": median("none", "paper"),
     }
+    forward = statistics.median(r["forward_s"] for r in rounds)
+    stages = {
+        case: {k: v / forward for k, v in stage_times(net, data, extra, 15).items()}
+        for case, extra in (("none", {}), ("paper", {"certificate": "paper"}))
+    }
+    for case, row in stages.items():
+        print(f"stages ({case}, forward passes of S): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in row.items()))  # fmt: skip
     memory = []
     for cert in ("none", "paper"):
         case = {"widths": [2048, 2048, 2048, 10], "points": 500, "keep": 0.1}
@@ -131,6 +214,7 @@ def main() -> None:
         "clock": "process CPU time (time.process_time), one torch thread",
         "environment": environment("cpu"),
         "summary": summary,
+        "stages_over_forward": stages,
         "rounds": rounds,
         "memory": memory,
         "wall_s": time.perf_counter() - t0,
