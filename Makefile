@@ -168,20 +168,19 @@ claims: install
 # timing benchmarks (TIMED_FILES) run last, one after the other, once everything else is done,
 # so that no other job shares the machine while they measure. Wall time of each part in the
 # last full run (`make -j2 results` on the two-core development machine, 2026-12-07, trained
-# models from the model cache; the first 18 minutes shared with `make results-registered`):
-#   claims (netcoreset reproduce): mnist 14.5 min, fashion-mnist 8.8 min, mnist5k 3 min,
-#     digits 1 min; on an empty cache their models' training adds about 10 min (the records'
-#     train_seconds: 5.8, 3.5, 0.7 and 0.2 min)
-#   certificates: search Fashion-MNIST 20 min, MNIST 5k 3.4 min, digits 1.1 min; encoding
-#     ablation 1.2 min; the paper's corollary 0.1 min from cached models
-#   certificate benchmarks: slack_modes (digits, writes the .inc the docs include) 7.1 min,
-#     fashion_criteria 1.2 min, holdout_check fashion 4.7 min (rerun alone with its cap of
-#     800 trials, stopped at 360) and digits 0.6 min, the budget split's accuracy on digits
-#     (allocation_digits) 0.1 min
-#   timed last, in turn: certify_cost 0.7 min (9 rounds), benchmarks/run.py 1.2 min and 0.5 min
-#     (--full --only memory) to current*.json, the prune_linear walkthrough 0.2 min, startup
-#     0.1 min
-# In all about 69 minutes of one core; `make -j2 results` took 37 minutes. The before/after
+# models from the model cache; the first 17 minutes shared with `make results-registered`):
+#   claims (netcoreset reproduce): mnist 13.9 min, fashion-mnist 8.2 min, mnist5k 2.3 min,
+#     digits 0.9 min; on an empty cache their models' training adds about 8 min (the records'
+#     train_seconds: 4.7, 2.5, 0.5 and 0.1 min)
+#   certificates: search Fashion-MNIST 19.2 min, MNIST 5k 3.2 min, digits 1.1 min; encoding
+#     ablation 1.1 min; the paper's corollary 0.1 min from cached models
+#   certificate benchmarks: slack_modes (digits, writes the .inc the docs include) 6.8 min,
+#     fashion_criteria 1.2 min, holdout_check fashion 4.4 min (cap of 800 trials, stops at
+#     360) and digits 0.7 min, the budget split's accuracy on digits (allocation_digits) 0.1 min
+#   timed last, in turn: certify_cost 0.7 min (9 rounds and the stage breakdown),
+#     benchmarks/run.py 1.0 min and 0.6 min (--full --only memory) to current*.json, the
+#     prune_linear walkthrough 0.1 min, startup 0.1 min
+# In all about 66 minutes of one core; `make -j2 results` took 36 minutes. The before/after
 # files of benchmarks/results record earlier code on purpose (provenance "historical") and are
 # kept. The pre-registered certificates are not part of `make results`: see results-registered.
 # `make results-quick` runs every part at its quick level into results-quick/ (nothing
@@ -287,8 +286,8 @@ $(BENCH_RESULTS)/startup.json: FORCE | results-setup
 # logged, no bits paid) only if every row's stored code SHA-256 and numbers equal the committed
 # ones, refused otherwise (exit status 2: "register again", a new registration at a smaller share
 # of delta). Wall time of the last run (reproducing, 2026-12-07, sharing the machine with
-# `make -j2 results`): Fashion-MNIST 1.6 + 3.2 min (subspace) + 3.4 min (CoreNet codes), MNIST
-# 1.5 + 3.0 + 3.5 min; 18 min in all. One at a time (one thread each).
+# `make -j2 results`): Fashion-MNIST 1.4 + 2.9 min (subspace) + 3.1 min (CoreNet codes), MNIST
+# 1.3 + 3.0 + 3.5 min; 17 min in all. One at a time (one thread each).
 MNIST_IDX = $(sort $(wildcard $(MNIST_DIR)/*-ubyte*))
 REGISTERED_DATA = $(if $(filter fashion-mnist,$*),$(FASHION_DATA),$(if $(MNIST_IDX),--data $(MNIST_IDX)))
 results-registered: results-setup
