@@ -121,3 +121,169 @@ long netcoreset_binomial_round(const double *uv, long count, const long *pending
   }
   return r;
 }
+
+/* The held-out coverage check's elementwise passes (netcoreset/sampler/certificate.py), each
+   the same IEEE operations as its torch path, so the results are the same bits.
+
+   coverage_prepare: w (the part's weights w_j >= 0) and s (its sensitivities s_j >= 0),
+   R x C, in place: w becomes the ratio w_j / s_j (0 where s_j <= 0) and s the weight of the
+   edges never sampled (w_j where s_j <= 0 < w_j, else 0); lost[j] = 1 for the columns with
+   such an edge. Returns the number of these edges. */
+long netcoreset_coverage_prepare(double *w, double *s, unsigned char *lost, long R, long C) {
+  long count = 0;
+  for (long j = 0; j < C; ++j) lost[j] = 0;
+  for (long i = 0; i < R; ++i) {
+    double *wr = w + i * C, *sr = s + i * C;
+    long row = 0;
+    for (long j = 0; j < C; ++j) { /* branch-free, so that it vectorises */
+      const double sv = sr[j], wv = wr[j], q = wv / sv;
+      const int covered = sv > 0, gone = !covered & (wv > 0);
+      wr[j] = covered ? q : 0.0;
+      sr[j] = gone ? wv : 0.0;
+      lost[j] |= (unsigned char)gone;
+      row += gone;
+    }
+    count += row;
+  }
+  return count;
+}
+
+/* coverage_finish: per column j of the R x P products, the largest over the rows of
+   lambda = top / z where z > 0 (inf where the never-sampled edges carry mass, lost > 0;
+   lost may be NULL), else 0, into out[j]; NaN wins, and a zero is +0. */
+void netcoreset_coverage_finish(const double *top, const double *z, const double *lost,
+                                double *out, long R, long P) {
+  for (long j = 0; j < P; ++j) out[j] = 0.0;
+  for (long i = 0; i < R; ++i) {
+    const double *t = top + i * P, *zr = z + i * P, *l = lost ? lost + i * P : 0;
+    for (long j = 0; j < P; ++j) {
+      const double zv = zr[j];
+      double v = 0.0;
+      if (zv > 0) v = (l && l[j] > 0) ? INFINITY : t[j] / zv;
+      const double m = out[j];
+      if (i == 0 || (m == m && !(v <= m))) out[j] = v;
+    }
+  }
+  for (long j = 0; j < P; ++j) out[j] += 0.0;
+}
+
+/* cancellation_exceeds: per point j, whether Delta_i(x) = (z+ + z-) / |z+ - z-| exceeds
+   delta_hat for some row i (z = 0 with mass: infinite), from the R x P parts' sums; with
+   split, points j and j + n (P = 2n) are the x+ and x- pieces of one input (out has n). */
+void netcoreset_cancellation_exceeds(const double *zp, const double *zn, long R, long P,
+                                     int split, double delta_hat, unsigned char *out) {
+  const long n = split ? P / 2 : P;
+  for (long j = 0; j < n; ++j) out[j] = 0;
+  for (long i = 0; i < R; ++i) {
+    const double *p = zp + i * P, *q = zn + i * P;
+    for (long j = 0; j < n; ++j) {
+      double z = p[j] - q[j], mass = p[j] + q[j];
+      if (split) {
+        z = z - (p[j + n] - q[j + n]);
+        mass = mass + (p[j + n] + q[j + n]);
+      }
+      double ratio = 0.0;
+      if (z != 0) ratio = mass / fabs(z);
+      else if (mass > 0) ratio = INFINITY;
+      out[j] |= (unsigned char)(ratio > delta_hat);
+    }
+  }
+}
+
+/* coverage_part: one part of a block of rows for the coverage check, in float64: wout =
+   max(+-[W, b], 0) (R x width, width = C + 1 with a bias, else C) and sout = max(+-s, 0)
+   from the signed sensitivities (R x width), negated when negative; the torch path's exact
+   casts, negations and clamps (a negative value becomes +0, -0 and NaN stay). */
+#define COVERAGE_PART(NAME, W, S)                                                          \
+void NAME(const W *w, const W *b, const S *sg, long R, long C, int negative, double *wout, \
+          double *sout) {                                                                 \
+  const long width = C + (b ? 1 : 0);                                                     \
+  for (long i = 0; i < R; ++i) {                                                          \
+    const W *wr = w + i * C;                                                              \
+    const S *sr = sg + i * width;                                                         \
+    double *wo = wout + i * width, *so = sout + i * width;                                \
+    for (long j = 0; j < C; ++j) {                                                        \
+      const double v = negative ? -(double)wr[j] : (double)wr[j];                         \
+      wo[j] = v < 0 ? 0.0 : v;                                                            \
+    }                                                                                     \
+    if (b) {                                                                              \
+      const double v = negative ? -(double)b[i] : (double)b[i];                           \
+      wo[C] = v < 0 ? 0.0 : v;                                                            \
+    }                                                                                     \
+    for (long j = 0; j < width; ++j) {                                                    \
+      const double v = negative ? -(double)sr[j] : (double)sr[j];                         \
+      so[j] = v < 0 ? 0.0 : v;                                                            \
+    }                                                                                     \
+  }                                                                                       \
+}
+COVERAGE_PART(netcoreset_coverage_part_f32_f32, float, float)
+COVERAGE_PART(netcoreset_coverage_part_f32_f64, float, double)
+COVERAGE_PART(netcoreset_coverage_part_f64_f32, double, float)
+COVERAGE_PART(netcoreset_coverage_part_f64_f64, double, double)
+
+/* transpose: out (C x n, row-major) = the float64 cast of a (n x C), eight points at a time
+   (their rows of a stay in cache while every column is written); returns whether some
+   entry is negative (the caller then splits the inputs itself, and out is not used). */
+#define TRANSPOSE(NAME, T)                                                                 \
+int NAME(const T *a, long n, long C, double *out) {                                       \
+  int negative = 0;                                                                       \
+  for (long x0 = 0; x0 < n; x0 += 8) {                                                    \
+    const long x1 = n - x0 < 8 ? n : x0 + 8;                                              \
+    for (long j = 0; j < C; ++j) {                                                        \
+      double *o = out + j * n;                                                            \
+      for (long x = x0; x < x1; ++x) {                                                    \
+        const double v = (double)a[x * C + j];                                            \
+        negative |= v < 0;                                                                \
+        o[x] = v;                                                                         \
+      }                                                                                   \
+    }                                                                                     \
+  }                                                                                       \
+  return negative;                                                                        \
+}
+TRANSPOSE(netcoreset_transpose_f32, float)
+TRANSPOSE(netcoreset_transpose_f64, double)
+
+/* nonzero_extremes: the smallest non-zero and the largest |t| (lo = inf, hi = 0 when all are
+   zero); returns 1 (and nothing is meant) when an entry is not finite. */
+#define EXTREMES(NAME, T)                                                                  \
+int NAME(const T *t, long count, double *lo, double *hi) {                                \
+  T l = (T)INFINITY, h = 0;                                                               \
+  int bad = 0;                                                                            \
+  for (long i = 0; i < count; ++i) {                                                      \
+    const T v = t[i] < 0 ? -t[i] : t[i];                                                  \
+    bad |= !(v <= (T)HUGE_VAL) | (v == (T)INFINITY);                                      \
+    h = v > h ? v : h;                                                                    \
+    l = (v > 0 && v < l) ? v : l;                                                         \
+  }                                                                                       \
+  *lo = (double)l;                                                                        \
+  *hi = (double)h;                                                                        \
+  return bad;                                                                             \
+}
+EXTREMES(netcoreset_nonzero_extremes_f32, float)
+EXTREMES(netcoreset_nonzero_extremes_f64, double)
+
+/* part_probabilities: the probabilities of the rows `order` of one part, q = max(+-s, 0) /
+   scale[row] in float64 (R x n), from the signed sensitivities (rows x n): the torch path's
+   exact cast, negation and clamp (a negative value becomes +0; -0 stays) and one division. */
+#define PART_Q(NAME, S)                                                                    \
+void NAME(const S *signed_, const long *order, long R, long n, int negative,              \
+          const double *scale, double *q) {                                               \
+  for (long r = 0; r < R; ++r) {                                                          \
+    const long row = order[r];                                                            \
+    const S *sr = signed_ + row * n;                                                      \
+    const double sc = scale[row];                                                         \
+    double *qr = q + r * n;                                                               \
+    for (long j = 0; j < n; ++j) {                                                        \
+      const double v = negative ? -(double)sr[j] : (double)sr[j];                         \
+      qr[j] = (v < 0 ? 0.0 : v) / sc;                                                     \
+    }                                                                                     \
+  }                                                                                       \
+}
+PART_Q(netcoreset_part_probabilities_f32, float)
+PART_Q(netcoreset_part_probabilities_f64, double)
+
+/* draws_times_log: x[e] = m[part[e]] * log1mq[e] in float32 (the budget solve's exponents). */
+void netcoreset_draws_times_log(const float *m, const int *part, const float *log1mq, long E,
+                                float *x) {
+  for (long e = 0; e < E; ++e) x[e] = m[part[e]] * log1mq[e];
+}

@@ -31,6 +31,7 @@ from netcoreset.bounds import expected_distinct_edges, layer_eps, network_eps
 # that the public functions require.
 from netcoreset.bounds.sample_size import _certified_eps, _draws_for_eps
 
+from .native import draws_times_log_native
 from .sensitivity import LayerSensitivity, sampling_blocks
 
 __all__ = [
@@ -158,8 +159,11 @@ class PartTable:
             if fast:
                 if self._log32 is None:
                     self._log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
-                x = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32).index_select(0, self._part)
-                e = torch.exp(x.mul_(self._log32))
+                m32 = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32)
+                x = draws_times_log_native(m32, self._part, self._log32)  # same bits, one pass
+                if x is None:
+                    x = m32.index_select(0, self._part).mul_(self._log32)
+                e = torch.exp(x)
                 return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
             if not bool((mt[self.lengths > 0] > 0).all()):  # (a layer drawn 0 times)
                 return _term_sums(self.values, mt.index_select(0, self._part), fast=False)

@@ -45,6 +45,13 @@ from netcoreset.bounds.certificate import (
     quantile_exceedance,
 )
 
+from .native import (
+    cancellation_exceeds_native,
+    coverage_finish_native,
+    coverage_part_native,
+    coverage_prepare_native,
+    transposed_points_native,
+)
 from .sensitivity import (
     FLOAT64_STORAGE_LIMIT,
     ROW_BLOCK_ELEMENTS,
@@ -92,29 +99,46 @@ def layer_inputs(
 def _part_ratio(
     points_t: torch.Tensor, w_part: torch.Tensor, s: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""max_j g_j(x) / s_j per point and row, from the points as columns (``points_t`` is
-    inputs x points); inf where an edge with s_j = 0 carries mass. The (max, x) product runs
-    rows x points, the orientation the kernel vectorises. ``w_part`` is overwritten (it
-    becomes w_j / s_j): the caller's buffer, so a block's float64 work is two block-sized
-    buffers and row x point outputs. Returns ``(ratios, z)``, both ``(rows, points)``, with
-    the part's sums :math:`z^\pm_i(x)` (the cancellation check reuses them)."""
+    r"""max_j g_j(x) / s_j per point, the largest over the rows (CPU, float64; a zero is
+    +0), from the points as columns (``points_t`` is inputs x points); inf where an edge
+    with s_j = 0 carries mass. The (max, x) product runs rows x points, the orientation the
+    kernel vectorises. ``w_part`` and ``s`` are overwritten (the caller's buffers, so a
+    block's float64 work is two block-sized buffers and row x point outputs): ``w_part``
+    becomes w_j / s_j. Returns ``(ratios, z)``: the ratios per point and the part's sums
+    :math:`z^\pm_i(x)`, ``(rows, points)`` (the cancellation check reuses them).
+
+    The elementwise passes run in the compiled kernels where they apply
+    (:func:`~netcoreset.sampler.native.coverage_prepare_native`,
+    :func:`~netcoreset.sampler.native.coverage_finish_native`), else in torch: the same
+    operations, the same bits."""
     z = w_part @ points_t  # (rows, points): the orientation BLAS runs fastest here
-    uncovered = s <= 0
     lost = None
-    lost_edges = uncovered & (w_part > 0)  # edges never sampled (s_j = 0) that have weight
-    if bool(lost_edges.any()):  # else no input can use such an edge
+    lost_cols = coverage_prepare_native(w_part, s)  # w_part: w_j / s_j; s: never-sampled w_j
+    if lost_cols is None:
+        lost_cols = _prepare_torch(w_part, s)
+    if bool(lost_cols.any()):  # else no input can use such an edge
         # > 0 iff one term is (non-negative terms): only the inputs with such an edge count
-        cols = lost_edges.any(dim=0).nonzero().squeeze(1)
-        lost = torch.where(lost_edges[:, cols], w_part[:, cols], 0.0) @ points_t[cols]
-    del lost_edges
-    ratio = torch.div(w_part, s, out=w_part).masked_fill_(uncovered, 0.0)  # w_j / s_j
-    del uncovered
-    top = max_times_product(ratio, points_t)  # (rows, points): max_j w_j a_j(x) / s_j
-    live = z > 0
-    lam = torch.where(live, top.div_(z), 0.0)  # (the quotients where z = 0 are not used)
-    if lost is not None:
-        lam = torch.where(live & (lost > 0), math.inf, lam)
-    return lam, z
+        cols = lost_cols.nonzero().squeeze(1)
+        lost = s[:, cols] @ points_t[cols]
+    top = max_times_product(w_part, points_t)  # (rows, points): max_j w_j a_j(x) / s_j
+    ratios = coverage_finish_native(top, z, lost)
+    if ratios is None:
+        live = z > 0
+        lam = torch.where(live, top.div_(z), 0.0)  # (the quotients where z = 0 are not used)
+        if lost is not None:
+            lam = torch.where(live & (lost > 0), math.inf, lam)
+        ratios = lam.amax(dim=0).cpu().add_(0.0)  # -0 + 0 = +0: one zero, whatever the order
+    return ratios, z
+
+
+def _prepare_torch(w_part: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """:func:`~netcoreset.sampler.native.coverage_prepare_native` in torch (any device)."""
+    uncovered = s <= 0
+    lost_edges = uncovered & (w_part > 0)  # edges never sampled (s_j = 0) that have weight
+    never = torch.where(lost_edges, w_part, 0.0)
+    torch.div(w_part, s, out=w_part).masked_fill_(uncovered, 0.0)  # w_j / s_j
+    s.copy_(never)
+    return lost_edges.any(dim=0)
 
 
 def _exceeds(
@@ -124,7 +148,12 @@ def _exceeds(
     sums :math:`z^\pm_i` of the coverage check (``(rows, points)``, the points' pieces side
     by side when ``split``): :math:`z = z^+ - z^-` and :math:`\sum_k |w_k a_k| = z^+ + z^-`
     (inputs :math:`a \ge 0`; for a split input, :math:`x^+`'s piece minus :math:`x^-`'s in
-    :math:`z`, both added in the magnitude). ``z_pos`` is overwritten."""
+    :math:`z`, both added in the magnitude). In the compiled kernel where it applies
+    (:func:`~netcoreset.sampler.native.cancellation_exceeds_native`), else in torch, which
+    overwrites ``z_pos``."""
+    native = cancellation_exceeds_native(z_pos, z_neg, split, delta_hat)
+    if native is not None:
+        return native
     z = z_pos - z_neg
     mass = z_pos.add_(z_neg)
     if split:
@@ -326,7 +355,9 @@ def _chunk_ratio(
     GEMMs: :func:`_exceeds`)."""
     n = a.shape[0]
     # inputs x points (the GEMMs and the kernel), written once in that layout
-    points_t, split = augment_inputs(a, b is not None, torch.float64, transposed=True)
+    points_t, split = transposed_points_native(a, b is not None), False
+    if points_t is None:  # no kernel, or signed inputs (split)
+        points_t, split = augment_inputs(a, b is not None, torch.float64, transposed=True)
     out = torch.zeros(n, dtype=torch.float64)
     exceeded = None if delta_hat is None else torch.zeros(n, dtype=torch.bool)
     blocks = _blocks(w.shape[0], *points_t.shape)
@@ -337,17 +368,20 @@ def _chunk_ratio(
         w_part, s = w_buf[: r1 - r0], s_buf[: r1 - r0]
         sums: list[torch.Tensor] = []
         for sign in (1.0, -1.0):  # one part at a time (exact casts, negations and clamps)
-            w_part[:, :cols].copy_(w[r0:r1])
-            if b is not None:
-                w_part[:, cols].copy_(b[r0:r1])
-            s.copy_(sens.signed[r0:r1])
-            if sign < 0:
-                w_part.neg_()
-                s.neg_()
-            lam, z = _part_ratio(points_t, w_part.clamp_(min=0), s.clamp_(min=0))
+            bias = None if b is None else b[r0:r1]
+            if not coverage_part_native(w[r0:r1], bias, sens.signed[r0:r1], sign < 0, w_part, s):
+                w_part[:, :cols].copy_(w[r0:r1])
+                if bias is not None:
+                    w_part[:, cols].copy_(bias)
+                s.copy_(sens.signed[r0:r1])
+                if sign < 0:
+                    w_part.neg_()
+                    s.neg_()
+                w_part.clamp_(min=0)
+                s.clamp_(min=0)
+            lam, z = _part_ratio(points_t, w_part, s)
             if exceeded is not None:
                 sums.append(z)
-            lam = lam.amax(dim=0).cpu()
             if split:  # the x+ and x- pieces of the same input
                 lam = torch.maximum(lam[:n], lam[n:])
             out = torch.maximum(out, lam)

@@ -21,6 +21,18 @@ order, on the same uniforms (about 10 times faster). The two agree bit for bit e
 where a logarithm's last bit (glibc against torch's vectorised one) decides a rejection test,
 an event of probability about 1e-15 per draw.
 
+The library also holds the element-wise passes that the pipeline would otherwise make as
+chains of torch operations, each fused into one pass of the same IEEE operations in the same
+order (casts, negations, clamps, one division or product per value, exact maxima and
+comparisons), so that the results are torch's bit for bit:
+:func:`coverage_part_native`, :func:`coverage_prepare_native`,
+:func:`coverage_finish_native`, :func:`cancellation_exceeds_native` and
+:func:`transposed_points_native` (the held-out checks),
+:func:`nonzero_extremes_native` (the float32-safety check of the sensitivities),
+:func:`part_probabilities_native` (sampling) and :func:`draws_times_log_native` (the budget
+solve). Each returns None (or False) where it does not apply, and its caller then runs the
+torch path.
+
 Where the library comes from: the package's build (``setup.py``, an optional extension)
 compiles ``_kernels.c`` with the machine's C compiler when the package is installed, and
 puts ``_kernels`` plus the interpreter's extension suffix (e.g.
@@ -47,10 +59,18 @@ import torch
 
 __all__ = [
     "binomial_round_native",
+    "cancellation_exceeds_native",
+    "coverage_finish_native",
+    "coverage_part_native",
+    "coverage_prepare_native",
+    "draws_times_log_native",
     "kernel_path",
     "max_times_native",
     "native_available",
     "native_status",
+    "nonzero_extremes_native",
+    "part_probabilities_native",
+    "transposed_points_native",
 ]
 
 _status = "not loaded yet"
@@ -116,6 +136,38 @@ def _bind(lib: ctypes.CDLL) -> None:
         getattr(lib, name).argtypes = [ptr, ptr, ptr, size, size, size]
     lib.netcoreset_binomial_round.restype = size
     lib.netcoreset_binomial_round.argtypes = [ptr, size, ptr, ptr, ptr, ptr, ptr, ptr, ptr]
+    lib.netcoreset_coverage_prepare.restype = size
+    lib.netcoreset_coverage_prepare.argtypes = [ptr, ptr, ptr, size, size]
+    lib.netcoreset_coverage_finish.restype = None
+    lib.netcoreset_coverage_finish.argtypes = [ptr, ptr, ptr, ptr, size, size]
+    for w in ("f32", "f64"):
+        for sg in ("f32", "f64"):
+            fn = getattr(lib, f"netcoreset_coverage_part_{w}_{sg}")
+            fn.restype = None
+            fn.argtypes = [ptr, ptr, ptr, size, size, ctypes.c_int, ptr, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_transpose_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ptr, size, size, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_nonzero_extremes_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ptr, size, ptr, ptr]
+        fn = getattr(lib, f"netcoreset_part_probabilities_{suffix}")
+        fn.restype = None
+        fn.argtypes = [ptr, ptr, size, size, ctypes.c_int, ptr, ptr]
+    lib.netcoreset_draws_times_log.restype = None
+    lib.netcoreset_draws_times_log.argtypes = [ptr, ptr, ptr, size, ptr]
+    lib.netcoreset_cancellation_exceeds.restype = None
+    lib.netcoreset_cancellation_exceeds.argtypes = [
+        ptr,
+        ptr,
+        size,
+        size,
+        ctypes.c_int,
+        ctypes.c_double,
+        ptr,
+    ]
 
 
 @functools.lru_cache(maxsize=1)
@@ -224,3 +276,238 @@ def binomial_round_native(
         rest.data_ptr(),
     )
     return rest[:left]
+
+
+def _float64_cpu(*tensors: torch.Tensor) -> bool:
+    """Whether every tensor is a contiguous float64 CPU tensor."""
+    return all(
+        t.device.type == "cpu" and t.dtype == torch.float64 and t.is_contiguous() for t in tensors
+    )
+
+
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+
+
+def coverage_part_native(
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    signed: torch.Tensor,
+    negative: bool,
+    w_out: torch.Tensor,
+    s_out: torch.Tensor,
+) -> bool:
+    r"""One part of a block of rows for the coverage check, in float64, in one pass:
+    ``w_out`` :math:`= \max(\pm[W, b], 0)` and ``s_out`` :math:`= \max(\pm s, 0)` from the
+    signed sensitivities (``-`` when ``negative``): exact casts, negations and clamps, as
+    the torch path (a negative value becomes +0; -0 stays). Returns False (nothing written)
+    when the kernel does not apply (float32/float64 CPU tensors, contiguous).
+
+    >>> w = torch.tensor([[1.0, -2.0]])
+    >>> w_out, s_out = (torch.empty(1, 3, dtype=torch.float64) for _ in range(2))
+    >>> used = coverage_part_native(w, torch.tensor([-1.0]), torch.tensor([[0.5, -0.25, -1.0]],
+    ...                             dtype=torch.float64), True, w_out, s_out)
+    >>> not used or (w_out.tolist(), s_out.tolist()) == ([[0.0, 2.0, 1.0]], [[0.0, 0.25, 1.0]])
+    True
+    """
+    lib = _library()
+    tensors = (w, signed) if b is None else (w, b, signed)
+    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return False
+    if w.dtype not in _SUFFIX or signed.dtype not in _SUFFIX:
+        return False
+    if b is not None and b.dtype != w.dtype:
+        return False
+    rows, cols = w.shape
+    width = cols + (b is not None)
+    shape = (rows, width)
+    if signed.shape != shape or w_out.shape != shape or s_out.shape != shape:
+        return False
+    if not _float64_cpu(w_out, s_out) or (b is not None and b.shape != (rows,)):
+        return False
+    fn = getattr(lib, f"netcoreset_coverage_part_{_SUFFIX[w.dtype]}_{_SUFFIX[signed.dtype]}")
+    fn(
+        w.data_ptr(), None if b is None else b.data_ptr(), signed.data_ptr(), rows, cols,
+        int(negative), w_out.data_ptr(), s_out.data_ptr(),
+    )  # fmt: skip
+    return True
+
+
+def coverage_prepare_native(w: torch.Tensor, s: torch.Tensor) -> torch.Tensor | None:
+    r"""The coverage check's ratios and never-sampled weights in one pass, in place.
+
+    For a part's weights :math:`w_j \ge 0` and sensitivities :math:`s_j \ge 0` (float64,
+    ``rows x cols``): ``w`` becomes :math:`w_j/s_j` (0 where :math:`s_j \le 0`) and ``s``
+    the weights of the edges never sampled (:math:`w_j` where :math:`s_j \le 0 < w_j`,
+    else 0), the values of :func:`~netcoreset.sampler.certificate.coverage_ratios`' torch
+    path. Returns the columns holding such an edge (bool), or None when the kernel does not
+    apply (then nothing is written).
+
+    >>> w, s = torch.tensor([[2.0, 3.0]], dtype=torch.float64), torch.tensor([[4.0, 0.0]],
+    ...                                                                     dtype=torch.float64)
+    >>> lost = coverage_prepare_native(w, s)
+    >>> lost is None or (w.tolist(), s.tolist(), lost.tolist()) == ([[0.5, 0.0]], [[0.0, 3.0]],
+    ...                                                             [False, True])
+    True
+    """
+    lib = _library()
+    if lib is None or not _float64_cpu(w, s) or w.shape != s.shape or w.ndim != 2:
+        return None
+    lost = torch.empty(w.shape[1], dtype=torch.uint8)
+    lib.netcoreset_coverage_prepare(w.data_ptr(), s.data_ptr(), lost.data_ptr(), *w.shape)
+    return lost.bool()
+
+
+def coverage_finish_native(
+    top: torch.Tensor, z: torch.Tensor, lost: torch.Tensor | None
+) -> torch.Tensor | None:
+    r"""Per column, :math:`\max_i \lambda_i` with :math:`\lambda_i = t_i/z_i` where
+    :math:`z_i > 0` (:math:`\infty` where ``lost`` is positive there), else 0; NaN
+    propagates and a zero maximum is +0. ``top``, ``z`` and ``lost`` are float64
+    ``rows x points`` (``lost`` may be None). Returns None when the kernel does not apply.
+
+    >>> top = torch.tensor([[1.0, 5.0], [3.0, 1.0]], dtype=torch.float64)
+    >>> out = coverage_finish_native(top, torch.tensor([[2.0, 0.0], [2.0, 1.0]],
+    ...                                                dtype=torch.float64), None)
+    >>> out is None or out.tolist() == [1.5, 1.0]
+    True
+    """
+    lib = _library()
+    tensors = (top, z) if lost is None else (top, z, lost)
+    if lib is None or not _float64_cpu(*tensors) or any(t.shape != top.shape for t in tensors):
+        return None
+    if top.ndim != 2 or top.shape[0] == 0:
+        return None
+    out = torch.empty(top.shape[1], dtype=torch.float64)
+    lib.netcoreset_coverage_finish(
+        top.data_ptr(), z.data_ptr(), None if lost is None else lost.data_ptr(),
+        out.data_ptr(), *top.shape,
+    )  # fmt: skip
+    return out
+
+
+def cancellation_exceeds_native(
+    z_pos: torch.Tensor, z_neg: torch.Tensor, split: bool, delta_hat: float
+) -> torch.Tensor | None:
+    r"""Per point, whether :math:`\Delta_i(x) = (z^+_i + z^-_i)/|z^+_i - z^-_i| > \hat\Delta`
+    for some row :math:`i` (:math:`z = 0` with mass: infinite), from the parts' float64
+    sums (``rows x points``; with ``split`` the points' :math:`x^+` and :math:`x^-` pieces
+    side by side). Returns None when the kernel does not apply.
+
+    >>> zp = torch.tensor([[3.0, 1.0]], dtype=torch.float64)
+    >>> out = cancellation_exceeds_native(zp, torch.tensor([[1.0, 1.0]], dtype=torch.float64),
+    ...                                   False, 1.5)
+    >>> out is None or out.tolist() == [True, True]
+    True
+    """
+    lib = _library()
+    if lib is None or not _float64_cpu(z_pos, z_neg) or z_pos.shape != z_neg.shape:
+        return None
+    if z_pos.ndim != 2 or (split and z_pos.shape[1] % 2):
+        return None
+    rows, points = z_pos.shape
+    out = torch.empty(points // 2 if split else points, dtype=torch.uint8)
+    lib.netcoreset_cancellation_exceeds(
+        z_pos.data_ptr(), z_neg.data_ptr(), rows, points, int(split), float(delta_hat),
+        out.data_ptr(),
+    )  # fmt: skip
+    return out.bool()
+
+
+def transposed_points_native(activations: torch.Tensor, bias: bool) -> torch.Tensor | None:
+    r"""The points as float64 columns, ``(inputs [+ 1], points)``, contiguous, with a row of
+    ones for the bias: :func:`~netcoreset.sampler.sensitivity.augment_inputs` with
+    ``transposed=True`` in one cache-blocked pass (exact casts). Returns None when the
+    kernel does not apply (a float32/float64 contiguous CPU tensor) or when some entry is
+    negative (the inputs are then split, by the torch path).
+
+    >>> out = transposed_points_native(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), True)
+    >>> out is None or out.tolist() == [[1.0, 3.0], [2.0, 4.0], [1.0, 1.0]]
+    True
+    """
+    lib = _library()
+    a = activations
+    if lib is None or a.ndim != 2 or a.device.type != "cpu" or a.dtype not in _SUFFIX:
+        return None
+    a = a.contiguous()
+    n, cols = a.shape
+    out = torch.empty((cols + (1 if bias else 0), n), dtype=torch.float64)
+    fn = getattr(lib, f"netcoreset_transpose_{_SUFFIX[a.dtype]}")
+    if fn(a.data_ptr(), n, cols, out.data_ptr()):
+        return None
+    if bias:
+        out[cols] = 1.0
+    return out
+
+
+def nonzero_extremes_native(t: torch.Tensor) -> tuple[float, float] | None:
+    """The smallest non-zero and the largest ``|t|`` as float64 numbers (``(inf, 0)`` when
+    every entry is zero), in one pass; None when the kernel does not apply (a float32/float64
+    contiguous CPU tensor) or an entry is not finite.
+
+    >>> nonzero_extremes_native(torch.tensor([0.0, -3.0, 0.5])) in (None, (0.5, 3.0))
+    True
+    """
+    lib = _library()
+    if lib is None or t.device.type != "cpu" or t.dtype not in _SUFFIX or not t.is_contiguous():
+        return None
+    lo, hi = ctypes.c_double(), ctypes.c_double()
+    fn = getattr(lib, f"netcoreset_nonzero_extremes_{_SUFFIX[t.dtype]}")
+    if fn(t.data_ptr(), t.numel(), ctypes.byref(lo), ctypes.byref(hi)):
+        return None
+    return lo.value, hi.value
+
+
+def part_probabilities_native(
+    signed: torch.Tensor, order: torch.Tensor, negative: bool, scale: torch.Tensor
+) -> torch.Tensor | None:
+    r"""The probabilities of the rows ``order`` of one part,
+    :math:`q = \max(\pm s, 0)/\text{scale}`, float64 ``(len(order), n)``, from the signed
+    sensitivities ``(rows, n)`` and the float64 per-row ``scale``, in one pass (the exact
+    cast, negation and clamp of the torch path, then one division). None when the kernel
+    does not apply (CPU, contiguous, float32/float64 ``signed``, int64 ``order``).
+
+    >>> q = part_probabilities_native(torch.tensor([[1.0, -3.0]]), torch.tensor([0]), True,
+    ...                               torch.tensor([2.0], dtype=torch.float64))
+    >>> q is None or q.tolist() == [[0.0, 1.5]]
+    True
+    """
+    lib = _library()
+    tensors = (signed, order, scale)
+    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return None
+    if signed.dtype not in _SUFFIX or order.dtype != torch.int64 or scale.dtype != torch.float64:
+        return None
+    if signed.ndim != 2 or scale.shape != (signed.shape[0],) or order.ndim != 1:
+        return None
+    rows, n = order.numel(), signed.shape[1]
+    q = torch.empty((rows, n), dtype=torch.float64)
+    fn = getattr(lib, f"netcoreset_part_probabilities_{_SUFFIX[signed.dtype]}")
+    fn(signed.data_ptr(), order.data_ptr(), rows, n, int(negative), scale.data_ptr(), q.data_ptr())
+    return q
+
+
+def draws_times_log_native(
+    m: torch.Tensor, part: torch.Tensor, log1mq: torch.Tensor
+) -> torch.Tensor | None:
+    r""":math:`x_e = m_{p(e)}\log(1 - q_e)` in float32 for every edge :math:`e` of part
+    :math:`p(e)` (the budget solve's exponents; ``m`` float32 per part, ``part`` int32 and
+    ``log1mq`` float32 per edge), in one pass. None when the kernel does not apply.
+
+    >>> x = draws_times_log_native(torch.tensor([2.0, 3.0]), torch.tensor([0, 1, 1],
+    ...                            dtype=torch.int32), torch.tensor([-0.5, -1.0, -0.25]))
+    >>> x is None or x.tolist() == [-1.0, -3.0, -0.75]
+    True
+    """
+    lib = _library()
+    tensors = (m, part, log1mq)
+    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return None
+    if m.dtype != torch.float32 or log1mq.dtype != torch.float32 or part.dtype != torch.int32:
+        return None
+    if part.shape != log1mq.shape or part.ndim != 1:
+        return None
+    x = torch.empty_like(log1mq)
+    lib.netcoreset_draws_times_log(
+        m.data_ptr(), part.data_ptr(), log1mq.data_ptr(), part.numel(), x.data_ptr()
+    )
+    return x

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .native import max_times_native, native_status
+from .native import max_times_native, native_status, nonzero_extremes_native
 
 __all__ = [
     "KERNELS",
@@ -419,6 +419,10 @@ def _nonzero_extremes(t: torch.Tensor, extra: torch.Tensor | None) -> tuple[floa
     lo, hi = math.inf, 0.0
     for v in (t, extra):
         if v is None or not v.numel():
+            continue
+        native = nonzero_extremes_native(v.detach())  # one pass, where the kernel applies
+        if native is not None:
+            lo, hi = min(lo, native[0]), max(hi, native[1])
             continue
         flat = v.detach().reshape(v.shape[0], -1) if v.ndim else v.detach().reshape(1, 1)
         # by blocks of rows: the temporaries stay a block's size, not the layer's

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from .native import binomial_round_native
+from .native import binomial_round_native, part_probabilities_native
 
 __all__ = [
     "INTEGER_COUNT_LIMIT",
@@ -363,8 +363,11 @@ def signed_part_draws(
     if drawing.numel() == md.numel():
         drawing = torch.arange(md.numel(), device=md.device)
     order = drawing.index_select(0, torch.argsort(md.index_select(0, drawing), stable=True))
-    q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
-    q = (q if sign > 0 else q.neg_()).clamp_(min=0.0).div_(scale.index_select(0, order)[:, None])
+    q = part_probabilities_native(signed, order, sign < 0, scale)  # one pass, same bits
+    if q is None:
+        q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
+        q = (q if sign > 0 else q.neg_()).clamp_(min=0.0)
+        q = q.div_(scale.index_select(0, order)[:, None])
     local = torch.arange(order.numel(), device=md.device)
     flat = [
         draws.add_(order.index_select(0, idx)[:, None] * n).view(-1)[used.view(-1)]
