@@ -38,6 +38,21 @@ void NAME(const T *U, const T *A, T *out, long R, long P, long C) {             
           o0[j] = c0[j]; o1[j] = c1[j]; o2[j] = c2[j]; o3[j] = c3[j];                     \
         }                                                                                 \
       }                                                                                   \
+      for (; i0 < R; ++i0) { /* the last R % 4 rows: one at a time, still in registers */ \
+        T c0[JW];                                                                         \
+        T *o0 = out + i0 * C + j0;                                                        \
+        const T *u0 = U + i0 * P;                                                         \
+        for (int j = 0; j < JW; ++j) c0[j] = o0[j];                                       \
+        for (long x = x0; x < x1; ++x) {                                                  \
+          const T *a = A + x * C + j0;                                                    \
+          const T v0 = u0[x];                                                             \
+          for (int j = 0; j < JW; ++j) {                                                  \
+            const T p0 = v0 * a[j];                                                       \
+            c0[j] = c0[j] > p0 ? c0[j] : p0;                                              \
+          }                                                                               \
+        }                                                                                 \
+        for (int j = 0; j < JW; ++j) o0[j] = c0[j];                                       \
+      }                                                                                   \
     }                                                                                     \
     for (long i = i0; i < R; ++i) {                                                       \
       T *o = out + i * C + j0;                                                            \
@@ -244,19 +259,34 @@ TRANSPOSE(netcoreset_transpose_f32, float)
 TRANSPOSE(netcoreset_transpose_f64, double)
 
 /* nonzero_extremes: the smallest non-zero and the largest |t| (lo = inf, hi = 0 when all are
-   zero); returns 1 (and nothing is meant) when an entry is not finite. */
+   zero); returns 1 (and nothing is meant) when an entry is not finite. Sixteen running
+   extremes side by side, so that the loop vectorises (the extremes are exact in any order). */
 #define EXTREMES(NAME, T)                                                                  \
 int NAME(const T *t, long count, double *lo, double *hi) {                                \
-  T l = (T)INFINITY, h = 0;                                                               \
+  T l[16], h[16];                                                                         \
   int bad = 0;                                                                            \
-  for (long i = 0; i < count; ++i) {                                                      \
-    const T v = t[i] < 0 ? -t[i] : t[i];                                                  \
-    bad |= !(v <= (T)HUGE_VAL) | (v == (T)INFINITY);                                      \
-    h = v > h ? v : h;                                                                    \
-    l = (v > 0 && v < l) ? v : l;                                                         \
+  for (int k = 0; k < 16; ++k) { l[k] = (T)INFINITY; h[k] = 0; }                          \
+  long i = 0;                                                                             \
+  for (; i + 16 <= count; i += 16) {                                                      \
+    for (int k = 0; k < 16; ++k) {                                                        \
+      const T v = t[i + k] < 0 ? -t[i + k] : t[i + k];                                    \
+      bad |= !(v < (T)INFINITY);                                                          \
+      h[k] = v > h[k] ? v : h[k];                                                         \
+      l[k] = (v > 0 && v < l[k]) ? v : l[k];                                              \
+    }                                                                                     \
   }                                                                                       \
-  *lo = (double)l;                                                                        \
-  *hi = (double)h;                                                                        \
+  for (; i < count; ++i) {                                                                \
+    const T v = t[i] < 0 ? -t[i] : t[i];                                                  \
+    bad |= !(v < (T)INFINITY);                                                            \
+    h[0] = v > h[0] ? v : h[0];                                                           \
+    l[0] = (v > 0 && v < l[0]) ? v : l[0];                                                \
+  }                                                                                       \
+  for (int k = 1; k < 16; ++k) {                                                          \
+    h[0] = h[k] > h[0] ? h[k] : h[0];                                                     \
+    l[0] = l[k] < l[0] ? l[k] : l[0];                                                     \
+  }                                                                                       \
+  *lo = (double)l[0];                                                                     \
+  *hi = (double)h[0];                                                                     \
   return bad;                                                                             \
 }
 EXTREMES(netcoreset_nonzero_extremes_f32, float)
@@ -282,8 +312,82 @@ void NAME(const S *signed_, const long *order, long R, long n, int negative,    
 PART_Q(netcoreset_part_probabilities_f32, float)
 PART_Q(netcoreset_part_probabilities_f64, double)
 
-/* draws_times_log: x[e] = m[part[e]] * log1mq[e] in float32 (the budget solve's exponents). */
-void netcoreset_draws_times_log(const float *m, const int *part, const float *log1mq, long E,
-                                float *x) {
-  for (long e = 0; e < E; ++e) x[e] = m[part[e]] * log1mq[e];
+/* draws_times_log: x[e] = log1mq[e] * m[p] for the edges e of every part p, the parts' edges
+   consecutive, counts[p] of them (the budget solve's exponents: float32, and float64 for
+   its exact value). */
+#define DRAWS_TIMES_LOG(NAME, T)                                                           \
+int NAME(const T *m, const long *counts, long parts, const T *log1mq, long E, T *x) {     \
+  long e = 0;                                                                             \
+  for (long p = 0; p < parts; ++p) { /* counts that do not add up to E: nothing written */\
+    if (counts[p] < 0 || counts[p] > E - e) return 1;                                     \
+    e += counts[p];                                                                       \
+  }                                                                                       \
+  if (e != E) return 1;                                                                   \
+  e = 0;                                                                                  \
+  for (long p = 0; p < parts; ++p) {                                                      \
+    const T mp = m[p];                                                                    \
+    const long stop = e + counts[p];                                                      \
+    for (long k = e; k < stop; ++k) x[k] = log1mq[k] * mp;                                \
+    e = stop;                                                                             \
+  }                                                                                       \
+  return 0;                                                                               \
 }
+DRAWS_TIMES_LOG(netcoreset_draws_times_log_f32, float)
+DRAWS_TIMES_LOG(netcoreset_draws_times_log_f64, double)
+
+/* compact_parts: the compact part table of a layer from its signed sensitivities (R x n):
+   the positive values s / max(S+, tiny) of every row in column order, the rows one after
+   the other, then the same for -s and S-: values (float64) and their parts (int32: row, or
+   R + row); lengths gets the 2R counts. With values NULL it only counts (the caller then
+   allocates one slot more than the count). The exact cast and negation and one division, as numpy's path. Returns the
+   number of values. */
+#define COMPACT(NAME, S)                                                                   \
+long NAME(const S *sg, long R, long n, const double *total_pos, const double *total_neg,   \
+          double tiny, double *values, int *parts, long *lengths) {                       \
+  long k = 0;                                                                             \
+  for (int negative = 0; negative < 2; ++negative) {                                      \
+    const double *total = negative ? total_neg : total_pos;                               \
+    for (long i = 0; i < R; ++i) {                                                        \
+      const S *row = sg + i * n;                                                          \
+      const double t = total[i], d = t > tiny ? t : (t == t ? tiny : t);                  \
+      const long part = i + (negative ? R : 0), start = k;                                \
+      if (!values) {                                                                      \
+        long c = 0;                                                                       \
+        for (long j = 0; j < n; ++j) c += negative ? row[j] < 0 : row[j] > 0;             \
+        k += c;                                                                           \
+      } else { /* branch-free: every value is written, the next one overwrites it unless \
+                  it is kept (values and parts hold one more slot than the count) */      \
+        double q[256]; /* the quotients of 256 columns at a time (a vectorised pass) */   \
+        for (long j0 = 0; j0 < n; j0 += 256) {                                            \
+          const long j1 = n - j0 < 256 ? n : j0 + 256;                                    \
+          for (long j = j0; j < j1; ++j)                                                  \
+            q[j - j0] = (negative ? -(double)row[j] : (double)row[j]) / d;                \
+          for (long j = j0; j < j1; ++j) {                                                \
+            values[k] = q[j - j0];                                                        \
+            parts[k] = (int)part;                                                         \
+            k += negative ? row[j] < 0 : row[j] > 0;                                      \
+          }                                                                               \
+        }                                                                                 \
+      }                                                                                   \
+      lengths[part] = k - start;                                                          \
+    }                                                                                     \
+  }                                                                                       \
+  return k;                                                                               \
+}
+COMPACT(netcoreset_compact_parts_f32, float)
+COMPACT(netcoreset_compact_parts_f64, double)
+
+/* inflate_products: out = min(max((double)(m * w) * factor, 0), 1) elementwise: the
+   sensitivities' product with the weights in the compute dtype, the exact cast, the rounding
+   inflation and the clamp of the torch path (-0 and NaN stay), in one pass; out may be m
+   (float64). */
+#define INFLATE(NAME, T)                                                                   \
+void NAME(const T *m, const T *w, long count, double factor, double *out) {               \
+  for (long i = 0; i < count; ++i) {                                                      \
+    const T p = m[i] * w[i];                                                              \
+    const double v = (double)p * factor;                                                  \
+    out[i] = v < 0 ? 0.0 : (v > 1 ? 1.0 : v);                                             \
+  }                                                                                       \
+}
+INFLATE(netcoreset_inflate_products_f32, float)
+INFLATE(netcoreset_inflate_products_f64, double)

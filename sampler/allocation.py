@@ -31,7 +31,7 @@ from netcoreset.bounds import expected_distinct_edges, layer_eps, network_eps
 # that the public functions require.
 from netcoreset.bounds.sample_size import _certified_eps, _draws_for_eps
 
-from .native import draws_times_log_native
+from .native import compact_parts_native, draws_times_log_native
 from .sensitivity import LayerSensitivity, sampling_blocks
 
 __all__ = [
@@ -131,6 +131,10 @@ class PartTable:
         rows, width = signed.shape
         sums = (sens.total_positive, sens.total_negative)
         if signed.device.type == "cpu":
+            native = compact_parts_native(signed, *sums)  # two passes, the same bits
+            if native is not None:
+                table.values, table._part, table.lengths = native
+                return table
             values, parts, lengths = _compact_numpy(signed.numpy(), [s.numpy() for s in sums])
             table.values, table._part, table.lengths = values, parts, lengths
             return table
@@ -160,7 +164,7 @@ class PartTable:
                 if self._log32 is None:
                     self._log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
                 m32 = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32)
-                x = draws_times_log_native(m32, self._part, self._log32)  # same bits, one pass
+                x = draws_times_log_native(m32, self.lengths, self._log32)  # one pass, same bits
                 if x is None:
                     x = m32.index_select(0, self._part).mul_(self._log32)
                 e = torch.exp(x)
@@ -168,7 +172,10 @@ class PartTable:
             if not bool((mt[self.lengths > 0] > 0).all()):  # (a layer drawn 0 times)
                 return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
             # _term_sums' operations (m log(1 - q), expm1, sum) in place: the same bits
-            x = torch.neg(self.values).log1p_().mul_(mt.index_select(0, self._part))
+            log1mq = torch.neg(self.values).log1p_()
+            x = draws_times_log_native(mt, self.lengths, log1mq)  # one pass, same bits
+            if x is None:
+                x = log1mq.mul_(mt.index_select(0, self._part))
             return -float(x.expm1_().sum()), 0.0
         rows = sens.signed.shape[0]
         value = slope = 0.0

@@ -28,10 +28,10 @@ comparisons), so that the results are torch's bit for bit:
 :func:`coverage_part_native`, :func:`coverage_prepare_native`,
 :func:`coverage_finish_native`, :func:`cancellation_exceeds_native` and
 :func:`transposed_points_native` (the held-out checks),
-:func:`nonzero_extremes_native` (the float32-safety check of the sensitivities),
-:func:`part_probabilities_native` (sampling) and :func:`draws_times_log_native` (the budget
-solve). Each returns None (or False) where it does not apply, and its caller then runs the
-torch path.
+:func:`nonzero_extremes_native` and :func:`inflate_products_native` (the sensitivities),
+:func:`compact_parts_native` (the part tables), :func:`part_probabilities_native` (sampling)
+and :func:`draws_times_log_native` (the budget solve). Each returns None (or False) where it
+does not apply, and its caller then runs the torch path.
 
 Where the library comes from: the package's build (``setup.py``, an optional extension)
 compiles ``_kernels.c`` with the machine's C compiler when the package is installed, and
@@ -60,10 +60,12 @@ import torch
 __all__ = [
     "binomial_round_native",
     "cancellation_exceeds_native",
+    "compact_parts_native",
     "coverage_finish_native",
     "coverage_part_native",
     "coverage_prepare_native",
     "draws_times_log_native",
+    "inflate_products_native",
     "kernel_path",
     "max_times_native",
     "native_available",
@@ -156,8 +158,18 @@ def _bind(lib: ctypes.CDLL) -> None:
         fn = getattr(lib, f"netcoreset_part_probabilities_{suffix}")
         fn.restype = None
         fn.argtypes = [ptr, ptr, size, size, ctypes.c_int, ptr, ptr]
-    lib.netcoreset_draws_times_log.restype = None
-    lib.netcoreset_draws_times_log.argtypes = [ptr, ptr, ptr, size, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_draws_times_log_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ptr, ptr, size, ptr, size, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_compact_parts_{suffix}")
+        fn.restype = size
+        fn.argtypes = [ptr, size, size, ptr, ptr, ctypes.c_double, ptr, ptr, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_inflate_products_{suffix}")
+        fn.restype = None
+        fn.argtypes = [ptr, ptr, size, ctypes.c_double, ptr]
     lib.netcoreset_cancellation_exceeds.restype = None
     lib.netcoreset_cancellation_exceeds.argtypes = [
         ptr,
@@ -487,27 +499,100 @@ def part_probabilities_native(
 
 
 def draws_times_log_native(
-    m: torch.Tensor, part: torch.Tensor, log1mq: torch.Tensor
+    m: torch.Tensor, counts: torch.Tensor, log1mq: torch.Tensor
 ) -> torch.Tensor | None:
-    r""":math:`x_e = m_{p(e)}\log(1 - q_e)` in float32 for every edge :math:`e` of part
-    :math:`p(e)` (the budget solve's exponents; ``m`` float32 per part, ``part`` int32 and
-    ``log1mq`` float32 per edge), in one pass. None when the kernel does not apply.
+    r""":math:`x_e = \log(1 - q_e)\,m_p` for every edge :math:`e` of every part :math:`p`
+    (the budget solve's exponents), in one pass: ``m`` per part, ``log1mq`` per edge, one
+    dtype (float32 or float64), the edges of part :math:`p` consecutive, ``counts[p]`` (int64)
+    of them. The products of the torch path (``log1mq * m[part]``), so the same bits. None
+    when the kernel does not apply.
 
-    >>> x = draws_times_log_native(torch.tensor([2.0, 3.0]), torch.tensor([0, 1, 1],
-    ...                            dtype=torch.int32), torch.tensor([-0.5, -1.0, -0.25]))
+    >>> x = draws_times_log_native(torch.tensor([2.0, 3.0]), torch.tensor([1, 2]),
+    ...                            torch.tensor([-0.5, -1.0, -0.25]))
     >>> x is None or x.tolist() == [-1.0, -3.0, -0.75]
     True
     """
     lib = _library()
-    tensors = (m, part, log1mq)
+    tensors = (m, counts, log1mq)
     if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
         return None
-    if m.dtype != torch.float32 or log1mq.dtype != torch.float32 or part.dtype != torch.int32:
+    if m.dtype not in _SUFFIX or log1mq.dtype != m.dtype or counts.dtype != torch.int64:
         return None
-    if part.shape != log1mq.shape or part.ndim != 1:
+    if m.ndim != 1 or counts.shape != m.shape or log1mq.ndim != 1:
         return None
     x = torch.empty_like(log1mq)
-    lib.netcoreset_draws_times_log(
-        m.data_ptr(), part.data_ptr(), log1mq.data_ptr(), part.numel(), x.data_ptr()
-    )
+    fn = getattr(lib, f"netcoreset_draws_times_log_{_SUFFIX[m.dtype]}")
+    edges = log1mq.numel()
+    if fn(m.data_ptr(), counts.data_ptr(), m.numel(), log1mq.data_ptr(), edges, x.data_ptr()):
+        return None  # the counts do not add up to the edges
     return x
+
+
+def compact_parts_native(
+    signed: torch.Tensor, total_positive: torch.Tensor, total_negative: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    r"""A layer's compact part table from its signed sensitivities ``(rows, n)``: the values
+    :math:`|s_j|/\max(\mathcal{S}, \text{tiny})` of the edges of every part (the positive
+    parts row by row, then the negative ones; columns in order), float64, their parts
+    (int32) and the ``2 * rows`` lengths (int64), in two passes (a count, then the values):
+    numpy's exact casts and negations and one division each, so the same bits. None when
+    the kernel does not apply (CPU, contiguous, float32/float64 ``signed``, float64 totals).
+
+    >>> out = compact_parts_native(torch.tensor([[1.0, -3.0]]), torch.tensor([2.0],
+    ...                            dtype=torch.float64), torch.tensor([4.0], dtype=torch.float64))
+    >>> out is None or [t.tolist() for t in out] == [[0.5, 0.75], [0, 1], [1, 1]]
+    True
+    """
+    lib = _library()
+    tensors = (signed, total_positive, total_negative)
+    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return None
+    if signed.dtype not in _SUFFIX or signed.ndim != 2:
+        return None
+    rows, n = signed.shape
+    if any(t.dtype != torch.float64 or t.shape != (rows,) for t in tensors[1:]):
+        return None
+    fn = getattr(lib, f"netcoreset_compact_parts_{_SUFFIX[signed.dtype]}")
+    tiny = torch.finfo(torch.float64).tiny
+    lengths = torch.empty(2 * rows, dtype=torch.int64)
+    args = (signed.data_ptr(), rows, n, total_positive.data_ptr(), total_negative.data_ptr(), tiny)
+    count = fn(*args, None, None, lengths.data_ptr())
+    values = torch.empty(count + 1, dtype=torch.float64)  # (one slot of slack for the kernel)
+    parts = torch.empty(count + 1, dtype=torch.int32)
+    fn(*args, values.data_ptr(), parts.data_ptr(), lengths.data_ptr())
+    return values[:count], parts[:count], lengths
+
+
+def inflate_products_native(
+    m: torch.Tensor, w: torch.Tensor, factor: float, out: torch.Tensor | None
+) -> torch.Tensor | None:
+    r""":math:`\min(\max(\mathrm{fl}(m w)\,F, 0), 1)` elementwise in float64, in one pass: the
+    sensitivities' products with the weights in ``m``'s dtype (float32 or float64, ``w`` the
+    same), the exact cast, the rounding inflation :math:`F` and the clamp of the torch path
+    (``-0`` and NaN stay). Written into the leading rows of the float64 buffer ``out``, or
+    into ``m`` itself when ``out`` is None (``m`` float64 and :math:`F = 1`). None when the
+    kernel does not apply.
+
+    >>> m = torch.tensor([[0.5, 2.0]], dtype=torch.float64)
+    >>> s = inflate_products_native(m, torch.tensor([[0.5, 1.0]], dtype=torch.float64), 1.0, None)
+    >>> s is None or s.tolist() == [[0.25, 1.0]]
+    True
+    """
+    lib = _library()
+    if lib is None or m.dtype not in _SUFFIX or w.dtype != m.dtype or m.shape != w.shape:
+        return None
+    if any(t.device.type != "cpu" or not t.is_contiguous() for t in (m, w)):
+        return None
+    if out is None:
+        if m.dtype != torch.float64 or factor != 1.0:
+            return None
+        target = m
+    else:
+        if not _float64_cpu(out) or out.ndim != m.ndim or out.shape[0] < m.shape[0]:
+            return None
+        target = out[: m.shape[0]]
+        if target.shape != m.shape:
+            return None
+    fn = getattr(lib, f"netcoreset_inflate_products_{_SUFFIX[m.dtype]}")
+    fn(m.data_ptr(), w.data_ptr(), m.numel(), float(factor), target.data_ptr())
+    return target

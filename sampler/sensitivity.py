@@ -22,7 +22,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .native import max_times_native, native_status, nonzero_extremes_native
+from .native import (
+    inflate_products_native,
+    max_times_native,
+    native_status,
+    nonzero_extremes_native,
+)
 
 __all__ = [
     "KERNELS",
@@ -616,7 +621,10 @@ def empirical_sensitivity(
                 m = max_times_product(inv, points, chunk_size, kernel)
             else:
                 m = max_times_upper_bound(inv, points, upper_bound_power)
-            s = round_up(_inflate(m.mul_(w_part), inflation, wide), signed.dtype)
+            s = inflate_products_native(m, w_part, inflation, wide)  # one pass, same bits
+            if s is None:
+                s = _inflate(m.mul_(w_part), inflation, wide)
+            s = round_up(s, signed.dtype)
             total[r0:r1] = s.sum(dim=1, dtype=torch.float64)  # S of the stored values
             if sign > 0:
                 signed[r0:r1] = s

@@ -21,10 +21,12 @@ from netcoreset.sampler import allocation, certificate, compress, sensitivity, s
 from netcoreset.sampler.certificate import held_out_statistics, layer_inputs
 from netcoreset.sampler.native import (
     cancellation_exceeds_native,
+    compact_parts_native,
     coverage_finish_native,
     coverage_part_native,
     coverage_prepare_native,
     draws_times_log_native,
+    inflate_products_native,
     native_available,
     nonzero_extremes_native,
     part_probabilities_native,
@@ -45,8 +47,10 @@ _KERNELS = (
     (certificate, "cancellation_exceeds_native", None),
     (certificate, "transposed_points_native", None),
     (sensitivity, "nonzero_extremes_native", None),
+    (sensitivity, "inflate_products_native", None),
     (sparsify, "part_probabilities_native", None),
     (allocation, "draws_times_log_native", None),
+    (allocation, "compact_parts_native", None),
 )
 
 
@@ -208,14 +212,62 @@ def test_part_probabilities_match_torch(rows, n, seed, dtype, negative):
     assert _same(native, q)
 
 
-@given(parts=st.integers(1, 20), edges=st.integers(0, 300), seed=st.integers(0, 2**31))
-def test_draws_times_log_matches_torch(parts, edges, seed):
+@given(
+    lengths=st.lists(st.integers(0, 40), min_size=1, max_size=20),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_draws_times_log_matches_torch(lengths, seed, dtype):
     g = torch.Generator().manual_seed(seed)
-    m = (torch.rand(parts, generator=g) * 1e6).round().float()
-    part = torch.randint(0, parts, (edges,), generator=g, dtype=torch.int32)
-    log1mq = torch.log1p(-torch.rand(edges, generator=g)).clamp_(min=-100.0)
-    native = draws_times_log_native(m, part, log1mq)
+    counts = torch.tensor(lengths, dtype=torch.int64)
+    m = (torch.rand(len(lengths), generator=g, dtype=torch.float64) * 1e6).round().to(dtype)
+    part = torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.int32), counts)
+    log1mq = torch.log1p(-torch.rand(part.numel(), generator=g, dtype=dtype)).clamp_(min=-100.0)
+    native = draws_times_log_native(m, counts, log1mq)
     assert _same(native, m.index_select(0, part).mul_(log1mq))
+    assert _same(native, log1mq.clone().mul_(m.index_select(0, part)))
+    assert draws_times_log_native(m, counts + 1, log1mq) is None  # counts that do not add up
+
+
+@given(
+    rows=st.integers(1, 9),
+    n=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    zeros=st.floats(0, 1),
+)
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_compact_parts_match_numpy(rows, n, seed, dtype, zeros):
+    signed = _values((rows, n), seed, zeros, 0.2, dtype, signed=True)
+    totals = [
+        _values((rows,), seed + k, 0.3, 0.0) * (1e-310 if k == 2 else 1.0) for k in (1, 2)
+    ]  # totals of zero and below the smallest normal number: the divisor is tiny
+    native = compact_parts_native(signed, *totals)
+    expected = allocation._compact_numpy(signed.numpy(), [t.numpy() for t in totals])
+    assert all(_same(a, b) for a, b in zip(native, expected, strict=True))
+
+
+@given(
+    shape=_shapes,
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    nan=st.booleans(),
+)
+def test_inflate_products_match_torch(shape, seed, dtype, nan):
+    m = _values(shape, seed, 0.3, 0.2, dtype) * 4  # products above 1 are clamped
+    w = _values(shape, seed + 1, 0.3, 0.2, dtype)
+    if nan:
+        m[0, 0] = math.nan
+    if dtype == torch.float32:
+        factor = sensitivity.rounding_inflation(785, dtype)
+        out = torch.empty((shape[0] + 2, shape[1]), dtype=torch.float64)
+        native = inflate_products_native(m, w, factor, out)
+        assert native.data_ptr() == out.data_ptr()
+        expected = sensitivity._inflate(m.clone().mul_(w), factor, None)
+    else:
+        native = inflate_products_native(m.clone(), w, 1.0, None)
+        expected = sensitivity._inflate(m.clone().mul_(w), 1.0, None)
+    assert _same(native, expected)
 
 
 def _compressions():
