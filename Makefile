@@ -16,6 +16,19 @@ export MKL_NUM_THREADS ?= 1
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
+# Numeric code paths. torch, MKL, OpenBLAS and NumPy choose AVX-512 kernels where the CPU has
+# them, and these round differently from their AVX2 kernels: on an AVX-512 machine a model
+# trains to other weights (the MNIST reference net reaches another test accuracy) and a bound
+# moves in its last bits. On such a machine every target here runs the AVX2
+# kernels, so that the published results, computed on AVX2 machines, reproduce bit for bit
+# (docs/guide/experiments.rst, "Numeric code paths"; each result records them).
+ifneq ($(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes),)
+export ATEN_CPU_CAPABILITY ?= avx2
+export MKL_CBWR ?= AVX2
+export OPENBLAS_CORETYPE ?= Haswell
+export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
+endif
+
 .PHONY: venv deps install data demo test lint pytest docs docs-test docs-check bench bench-full \
 	bench-gpu claims reproduce-full results results-quick clean
 

@@ -49,6 +49,7 @@ from netcoreset.verification.experiments.certificate_codes import (
 from netcoreset.verification.experiments.certificate_codes import (
     certificate_entry as cert_entry,
 )
+from netcoreset.verification.experiments.provenance import numeric_paths
 from netcoreset.verification.experiments.subspace import SubspaceSpec, subspace_model
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
@@ -81,7 +82,10 @@ def test_published_certificate_rechecks(path: Path) -> None:
     except DataUnavailable as exc:
         pytest.skip(f"certification points absent: {exc}")
     bad = [(c.row, c.differences, c.reported, c.recomputed) for c in checks if not c.ok]
-    assert checks and not bad, bad
+    paths = numeric_paths()
+    unpinned = paths["avx512f"] and not paths["pins"]["NPY_DISABLE_CPU_FEATURES"]
+    hint = " (AVX-512 CPU without the AVX2 pins: see 'Numeric code paths')" if unpinned else ""
+    assert checks and not bad, f"{bad}{hint}"
 
 
 @pytest.mark.parametrize("dataset", ["mnist5k", "fashion-mnist", "mnist"])

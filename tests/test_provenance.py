@@ -118,3 +118,22 @@ def test_backfilled_provenance_hashes_the_commits_own_files():
     assert pv.compare(record)["status"] in {"current", "stale"}
     with pytest.raises(ValueError, match="no commit"):
         pv.commit_source_files("f" * 40)
+
+
+def test_provenance_records_the_numeric_paths(monkeypatch):
+    # the kernels a result ran on are part of what reproduces it: the AVX2 pins in effect
+    # and whether the CPU has AVX-512
+    from netcoreset.verification.experiments.provenance import (
+        NUMERIC_PATH_VARIABLES,
+        numeric_paths,
+        provenance,
+    )
+
+    for name in NUMERIC_PATH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    record = provenance("netcoreset demo")["numeric_paths"]
+    assert record == numeric_paths()
+    assert record["pins"] == {name: ("avx2" if name == "ATEN_CPU_CAPABILITY" else None)
+                              for name in NUMERIC_PATH_VARIABLES}  # fmt: skip
+    assert record["avx512f"] in (True, False, None)

@@ -168,3 +168,31 @@ def test_damaged_weights_are_retrained_and_the_entry_replaced(tmp_path, data, da
     third = train_cached(x, y, BASE, cache_dir=tmp_path)  # the rewritten entry reloads
     assert third.from_cache and torch.equal(third.model(x_test), first.model(x_test))
     assert [p.name for p in tmp_path.iterdir()] == [first.key]  # nothing left aside
+
+
+def test_cache_key_separates_avx512_kernels(monkeypatch):
+    # a model trained on AVX-512 kernels has other weights than one trained on AVX2 kernels
+    # (the published ones): it never takes their key, and the AVX2 key is what it was
+    from netcoreset.verification.experiments import training
+
+    x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    cfg = training.TrainConfig(hidden=(5,))
+    monkeypatch.setattr(training, "avx512_kernels", lambda: False)
+    avx2 = training.cache_key(x, y, cfg)
+    assert "cpu_kernels" not in training._identity(x, y, cfg)
+    monkeypatch.setattr(training, "avx512_kernels", lambda: True)
+    assert training.cache_key(x, y, cfg) != avx2
+    assert training._identity(x, y, cfg)["cpu_kernels"] == "avx512"
+
+
+def test_avx512_kernels_follow_the_pins(monkeypatch):
+    from netcoreset.verification.experiments import provenance
+
+    monkeypatch.setattr(provenance, "numeric_paths", lambda: {"avx512f": True, "pins": {}})
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.setenv("MKL_CBWR", "AVX2")
+    assert not provenance.avx512_kernels()
+    monkeypatch.delenv("MKL_CBWR")
+    assert provenance.avx512_kernels()
+    monkeypatch.setattr(provenance, "numeric_paths", lambda: {"avx512f": False, "pins": {}})
+    assert not provenance.avx512_kernels()

@@ -24,7 +24,10 @@ Every result file the project publishes (``docs/results/``, ``benchmarks/results
 * ``data_files``: the SHA-256 and size of each data file read (or, for data bundled with a
   library, the fingerprint of the arrays);
 * ``command``, ``wall_seconds``, ``started`` (UTC, the wall time before the record was made)
-  and the library ``versions``.
+  and the library ``versions``;
+* ``numeric_paths``: whether the CPU has AVX-512 and the variables that pin torch, MKL,
+  OpenBLAS and NumPy to their AVX2 kernels (:func:`numeric_paths`): the same source, data and
+  versions give the same bits on the same kernels, and the AVX-512 kernels round differently.
 
 :func:`compare` tells whether a result was produced by the source now installed and, when not,
 which modules changed; the documentation prints that next to each table.
@@ -33,6 +36,7 @@ which modules changed; the documentation prints that next to each table.
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import subprocess
 import time
@@ -42,7 +46,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "NUMERIC_PATH_VARIABLES",
     "PACKAGES",
+    "avx512_kernels",
     "SCHEMA",
     "SOURCE_SUFFIXES",
     "backfilled",
@@ -50,6 +56,7 @@ __all__ = [
     "compare",
     "data_sources",
     "file_sha256",
+    "numeric_paths",
     "provenance",
     "source_digest",
     "source_files",
@@ -241,6 +248,46 @@ def _versions() -> dict[str, str]:
     return out
 
 
+#: The environment variables that choose the numeric kernels of torch, MKL, OpenBLAS and
+#: NumPy (the Makefile sets them to the AVX2 kernels on an AVX-512 machine).
+NUMERIC_PATH_VARIABLES = (
+    "ATEN_CPU_CAPABILITY",
+    "MKL_CBWR",
+    "OPENBLAS_CORETYPE",
+    "NPY_DISABLE_CPU_FEATURES",
+)
+
+
+def numeric_paths() -> dict[str, Any]:
+    """The numeric code paths a result ran on: whether the CPU has AVX-512 (``avx512f``)
+    and the AVX2 pins in effect (:data:`NUMERIC_PATH_VARIABLES`, None where unset). Results
+    computed on the same paths agree bit for bit; a model trained on AVX-512 kernels differs
+    from one trained on AVX2 kernels.
+
+    >>> sorted(numeric_paths())
+    ['avx512f', 'pins']
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+        avx512: bool | None = "avx512f" in flags
+    except OSError:
+        avx512 = None  # not Linux: unknown
+    return {"avx512f": avx512, "pins": {v: os.environ.get(v) for v in NUMERIC_PATH_VARIABLES}}
+
+
+def avx512_kernels() -> bool:
+    """Whether torch and MKL may run AVX-512 kernels here: the CPU has AVX-512 and they are
+    not pinned to AVX2 (``ATEN_CPU_CAPABILITY=avx2`` and ``MKL_CBWR=AVX2``).
+
+    >>> isinstance(avx512_kernels(), bool)
+    True
+    """
+    pinned = (
+        os.environ.get("ATEN_CPU_CAPABILITY") == "avx2" and os.environ.get("MKL_CBWR") == "AVX2"
+    )
+    return bool(numeric_paths()["avx512f"]) and not pinned
+
+
 def provenance(
     command: str,
     *,
@@ -293,6 +340,7 @@ def provenance(
         "wall_seconds": wall_seconds,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - started_ago)),
         "versions": _versions(),
+        "numeric_paths": numeric_paths(),
     }
 
 

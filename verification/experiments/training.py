@@ -45,7 +45,7 @@ from torch import nn
 from netcoreset.bounds.validation import check_int, check_seed
 
 from .datasets import array_fingerprint
-from .provenance import file_sha256
+from .provenance import avx512_kernels, file_sha256
 
 __all__ = [
     "TrainConfig",
@@ -323,7 +323,7 @@ def _training_code_sha256() -> str:
 
 
 def _identity(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, Any]:
-    return {
+    out = {
         "data": array_fingerprint(x, y),
         "architecture": [int(x.shape[1]), *cfg.hidden, int(y.max()) + 1],
         "config": cfg.to_dict(),
@@ -332,12 +332,18 @@ def _identity(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, A
         "versions": _versions(),
         "training_code": _training_code_sha256(),
     }
+    if x.device.type == "cpu" and avx512_kernels():
+        out["cpu_kernels"] = "avx512"  # other bits than the AVX2 kernels: never shared
+    return out
 
 
 def cache_key(x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> str:
     """SHA-256 of the whole configuration: data content, architecture, optimiser and its
-    hyper-parameters, epochs, batch size, seed, device type, dtype, library versions and the
-    training code's source (that of :func:`build_mlp` and of the training loop).
+    hyper-parameters, epochs, batch size, seed, device type, dtype, library versions, the
+    training code's source (that of :func:`build_mlp` and of the training loop) and, on a CPU
+    whose AVX-512 kernels are in use
+    (:func:`~netcoreset.verification.experiments.provenance.avx512_kernels`), that fact:
+    those kernels train to other weights than the AVX2 ones.
 
     >>> x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
     >>> cache_key(x, y, TrainConfig(hidden=(5,))) == cache_key(x, y, TrainConfig(hidden=(6,)))
