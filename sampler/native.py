@@ -267,14 +267,11 @@ def binomial_round_native(
     inversion's running sums to the other two. Returns the indices still pending, or None
     when the kernel is unavailable (then nothing is written).
     """
-    tensors = (uv, pending, count, prob, *state)
-    if any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
-        return None
     if any(t.dtype != torch.float64 for t in (uv, count, prob, *state)):
         return None
     if pending.dtype != torch.int64:
         return None
-    lib = _library()
+    lib = _cpu_library(uv, pending, count, prob, *state)
     if lib is None:
         return None
     rest = torch.empty_like(pending)
@@ -288,6 +285,14 @@ def binomial_round_native(
         rest.data_ptr(),
     )
     return rest[:left]
+
+
+def _cpu_library(*tensors: torch.Tensor) -> ctypes.CDLL | None:
+    """The library, when it is loaded and every tensor is a contiguous CPU tensor (the
+    kernels' common condition), else None."""
+    if any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+        return None
+    return _library()
 
 
 def _float64_cpu(*tensors: torch.Tensor) -> bool:
@@ -321,9 +326,8 @@ def coverage_part_native(
     >>> not used or (w_out.tolist(), s_out.tolist()) == ([[0.0, 2.0, 1.0]], [[0.0, 0.25, 1.0]])
     True
     """
-    lib = _library()
-    tensors = (w, signed) if b is None else (w, b, signed)
-    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+    lib = _cpu_library(*((w, signed) if b is None else (w, b, signed)))
+    if lib is None:
         return False
     if w.dtype not in _SUFFIX or signed.dtype not in _SUFFIX:
         return False
@@ -459,8 +463,8 @@ def nonzero_extremes_native(t: torch.Tensor) -> tuple[float, float] | None:
     >>> nonzero_extremes_native(torch.tensor([0.0, -3.0, 0.5])) in (None, (0.5, 3.0))
     True
     """
-    lib = _library()
-    if lib is None or t.device.type != "cpu" or t.dtype not in _SUFFIX or not t.is_contiguous():
+    lib = _cpu_library(t)
+    if lib is None or t.dtype not in _SUFFIX:
         return None
     lo, hi = ctypes.c_double(), ctypes.c_double()
     fn = getattr(lib, f"netcoreset_nonzero_extremes_{_SUFFIX[t.dtype]}")
@@ -483,9 +487,8 @@ def part_probabilities_native(
     >>> q is None or q.tolist() == [[0.0, 1.5]]
     True
     """
-    lib = _library()
-    tensors = (signed, order, scale)
-    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+    lib = _cpu_library(signed, order, scale)
+    if lib is None:
         return None
     if signed.dtype not in _SUFFIX or order.dtype != torch.int64 or scale.dtype != torch.float64:
         return None
@@ -512,9 +515,8 @@ def draws_times_log_native(
     >>> x is None or x.tolist() == [-1.0, -3.0, -0.75]
     True
     """
-    lib = _library()
-    tensors = (m, counts, log1mq)
-    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+    lib = _cpu_library(m, counts, log1mq)
+    if lib is None:
         return None
     if m.dtype not in _SUFFIX or log1mq.dtype != m.dtype or counts.dtype != torch.int64:
         return None
@@ -543,9 +545,9 @@ def compact_parts_native(
     >>> out is None or [t.tolist() for t in out] == [[0.5, 0.75], [0, 1], [1, 1]]
     True
     """
-    lib = _library()
     tensors = (signed, total_positive, total_negative)
-    if lib is None or any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
+    lib = _cpu_library(*tensors)
+    if lib is None:
         return None
     if signed.dtype not in _SUFFIX or signed.ndim != 2:
         return None
@@ -578,10 +580,8 @@ def inflate_products_native(
     >>> s is None or s.tolist() == [[0.25, 1.0]]
     True
     """
-    lib = _library()
+    lib = _cpu_library(m, w)
     if lib is None or m.dtype not in _SUFFIX or w.dtype != m.dtype or m.shape != w.shape:
-        return None
-    if any(t.device.type != "cpu" or not t.is_contiguous() for t in (m, w)):
         return None
     if out is None:
         if m.dtype != torch.float64 or factor != 1.0:

@@ -35,6 +35,7 @@ which modules changed; the documentation prints that next to each table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -267,12 +268,21 @@ def numeric_paths() -> dict[str, Any]:
     >>> sorted(numeric_paths())
     ['avx512f', 'pins']
     """
+    return {
+        "avx512f": _has_avx512f(),
+        "pins": {v: os.environ.get(v) for v in NUMERIC_PATH_VARIABLES},
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _has_avx512f() -> bool | None:
+    """Whether the CPU has AVX-512 (None where ``/proc/cpuinfo`` is absent: not Linux),
+    read once."""
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
-        avx512: bool | None = "avx512f" in flags
     except OSError:
-        avx512 = None  # not Linux: unknown
-    return {"avx512f": avx512, "pins": {v: os.environ.get(v) for v in NUMERIC_PATH_VARIABLES}}
+        return None
+    return "avx512f" in flags
 
 
 def avx512_kernels() -> bool:
