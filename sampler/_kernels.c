@@ -8,62 +8,91 @@
    U is R x P, A is P x C, out is R x C, row-major, contiguous, finite. The points x go by
    chunks of XB, so that a chunk of A's rows (XB x JW) stays in cache for every row block
    when P is large (the held-out checks: P is a layer's width); the maximum is exact and
-   order-free, so the chunks do not change a bit. */
+   order-free, so the chunks do not change a bit. The columns go by groups of JW, a block of
+   four rows of out staying in registers while the points pass; the last C % JW columns are
+   copied, zero-padded, to a buffer of JW columns, so that they take the same path (the padded
+   columns are computed and dropped). */
+#include <stdlib.h>
 #define KERNEL(NAME, T, JW, XB)                                                             \
-void NAME(const T *U, const T *A, T *out, long R, long P, long C) {                      \
- for (long x0 = 0; x0 < P; x0 += XB) {                                                    \
-  const long x1 = P - x0 < XB ? P : x0 + XB;                                              \
-  for (long j0 = 0; j0 < C; j0 += JW) {                                                   \
-    long nj = C - j0 < JW ? C - j0 : JW, i0 = 0;                                          \
-    if (nj == JW) {                                                                       \
-      for (; i0 + 4 <= R; i0 += 4) {                                                      \
-        T c0[JW], c1[JW], c2[JW], c3[JW];                                                 \
-        T *o0 = out + i0 * C + j0, *o1 = o0 + C, *o2 = o1 + C, *o3 = o2 + C;              \
-        const T *u0 = U + i0 * P, *u1 = u0 + P, *u2 = u1 + P, *u3 = u2 + P;               \
-        for (int j = 0; j < JW; ++j) {                                                    \
-          c0[j] = o0[j]; c1[j] = o1[j]; c2[j] = o2[j]; c3[j] = o3[j];                     \
-        }                                                                                 \
-        for (long x = x0; x < x1; ++x) {                                                  \
-          const T *a = A + x * C + j0;                                                    \
-          const T v0 = u0[x], v1 = u1[x], v2 = u2[x], v3 = u3[x];                         \
-          for (int j = 0; j < JW; ++j) {                                                  \
-            const T aj = a[j], p0 = v0 * aj, p1 = v1 * aj, p2 = v2 * aj, p3 = v3 * aj;    \
-            c0[j] = c0[j] > p0 ? c0[j] : p0;                                              \
-            c1[j] = c1[j] > p1 ? c1[j] : p1;                                              \
-            c2[j] = c2[j] > p2 ? c2[j] : p2;                                              \
-            c3[j] = c3[j] > p3 ? c3[j] : p3;                                              \
-          }                                                                               \
-        }                                                                                 \
-        for (int j = 0; j < JW; ++j) {                                                    \
-          o0[j] = c0[j]; o1[j] = c1[j]; o2[j] = c2[j]; o3[j] = c3[j];                     \
-        }                                                                                 \
-      }                                                                                   \
-      for (; i0 < R; ++i0) { /* the last R % 4 rows: one at a time, still in registers */ \
-        T c0[JW];                                                                         \
-        T *o0 = out + i0 * C + j0;                                                        \
-        const T *u0 = U + i0 * P;                                                         \
-        for (int j = 0; j < JW; ++j) c0[j] = o0[j];                                       \
-        for (long x = x0; x < x1; ++x) {                                                  \
-          const T *a = A + x * C + j0;                                                    \
-          const T v0 = u0[x];                                                             \
-          for (int j = 0; j < JW; ++j) {                                                  \
-            const T p0 = v0 * a[j];                                                       \
-            c0[j] = c0[j] > p0 ? c0[j] : p0;                                              \
-          }                                                                               \
-        }                                                                                 \
-        for (int j = 0; j < JW; ++j) o0[j] = c0[j];                                       \
+static void NAME##_rows(const T *U, const T *a, long as, T *out, long oc, long R, long P,  \
+                        long x0, long x1) {                                               \
+  /* JW columns of R rows of out (row stride oc); point x's columns at a + (x - x0) * as */ \
+  long i0 = 0;                                                                            \
+  for (; i0 + 4 <= R; i0 += 4) {                                                          \
+    T c0[JW], c1[JW], c2[JW], c3[JW];                                                     \
+    T *o0 = out + i0 * oc, *o1 = o0 + oc, *o2 = o1 + oc, *o3 = o2 + oc;                   \
+    const T *u0 = U + i0 * P, *u1 = u0 + P, *u2 = u1 + P, *u3 = u2 + P;                   \
+    for (int j = 0; j < JW; ++j) {                                                        \
+      c0[j] = o0[j]; c1[j] = o1[j]; c2[j] = o2[j]; c3[j] = o3[j];                         \
+    }                                                                                     \
+    for (long x = x0; x < x1; ++x) {                                                      \
+      const T *ax = a + (x - x0) * as;                                                    \
+      const T v0 = u0[x], v1 = u1[x], v2 = u2[x], v3 = u3[x];                             \
+      for (int j = 0; j < JW; ++j) {                                                      \
+        const T aj = ax[j], p0 = v0 * aj, p1 = v1 * aj, p2 = v2 * aj, p3 = v3 * aj;       \
+        c0[j] = c0[j] > p0 ? c0[j] : p0;                                                  \
+        c1[j] = c1[j] > p1 ? c1[j] : p1;                                                  \
+        c2[j] = c2[j] > p2 ? c2[j] : p2;                                                  \
+        c3[j] = c3[j] > p3 ? c3[j] : p3;                                                  \
       }                                                                                   \
     }                                                                                     \
-    for (long i = i0; i < R; ++i) {                                                       \
-      T *o = out + i * C + j0;                                                            \
-      const T *u = U + i * P;                                                             \
-      for (long x = x0; x < x1; ++x) {                                                    \
-        const T v = u[x], *a = A + x * C + j0;                                            \
-        for (long j = 0; j < nj; ++j) { const T p = v * a[j]; o[j] = o[j] > p ? o[j] : p; } \
-      }                                                                                   \
+    for (int j = 0; j < JW; ++j) {                                                        \
+      o0[j] = c0[j]; o1[j] = c1[j]; o2[j] = c2[j]; o3[j] = c3[j];                         \
     }                                                                                     \
   }                                                                                       \
- }                                                                                        \
+  for (; i0 < R; ++i0) { /* the last R % 4 rows: one at a time, still in registers */     \
+    T c0[JW];                                                                             \
+    T *o0 = out + i0 * oc;                                                                \
+    const T *u0 = U + i0 * P;                                                             \
+    for (int j = 0; j < JW; ++j) c0[j] = o0[j];                                           \
+    for (long x = x0; x < x1; ++x) {                                                      \
+      const T *ax = a + (x - x0) * as;                                                    \
+      const T v0 = u0[x];                                                                 \
+      for (int j = 0; j < JW; ++j) {                                                      \
+        const T p0 = v0 * ax[j];                                                          \
+        c0[j] = c0[j] > p0 ? c0[j] : p0;                                                  \
+      }                                                                                   \
+    }                                                                                     \
+    for (int j = 0; j < JW; ++j) o0[j] = c0[j];                                           \
+  }                                                                                       \
+}                                                                                         \
+void NAME(const T *U, const T *A, T *out, long R, long P, long C) {                      \
+  const long tail = C % JW, full = C - tail;                                              \
+  /* each chunk of A's rows and group of columns is copied to an aligned buffer of JW   */ \
+  /* columns (a row of A is rarely aligned to a cache line: the loads would straddle    */ \
+  /* two); the last C % JW columns of A and out are zero-padded to JW (padding dropped) */ \
+  char *block = (char *)malloc((size_t)XB * JW * sizeof(T) + 64);                         \
+  T *pa = block ? (T *)(block + (64 - (size_t)block % 64) % 64) : NULL;                   \
+  T *po = tail ? (T *)calloc((size_t)(R > 0 ? R : 1) * JW, sizeof(T)) : NULL;             \
+  if (pa == NULL || (tail && po == NULL)) { /* no memory: straight from A, out in memory */ \
+    free(block); free(po);                                                                \
+    for (long i = 0; i < R; ++i)                                                          \
+      for (long x = 0; x < P; ++x) {                                                      \
+        const T v = U[i * P + x], *ax = A + x * C;                                        \
+        T *o = out + i * C;                                                               \
+        for (long j = 0; j < C; ++j) { const T p = v * ax[j]; o[j] = o[j] > p ? o[j] : p; } \
+      }                                                                                   \
+    return;                                                                               \
+  }                                                                                       \
+  for (long i = 0; i < R; ++i)                                                            \
+    for (long j = 0; j < tail; ++j) po[i * JW + j] = out[i * C + full + j];               \
+  for (long x0 = 0; x0 < P; x0 += XB) {                                                   \
+    const long x1 = P - x0 < XB ? P : x0 + XB;                                            \
+    for (long j0 = 0; j0 < C; j0 += JW) {                                                 \
+      const long nj = C - j0 < JW ? C - j0 : JW;                                          \
+      for (long x = x0; x < x1; ++x) {                                                    \
+        T *row = pa + (x - x0) * JW;                                                      \
+        for (long j = 0; j < nj; ++j) row[j] = A[x * C + j0 + j];                         \
+        for (long j = nj; j < JW; ++j) row[j] = 0;                                        \
+      }                                                                                   \
+      if (nj == JW) NAME##_rows(U, pa, JW, out + j0, C, R, P, x0, x1);                    \
+      else NAME##_rows(U, pa, JW, po, JW, R, P, x0, x1);                                  \
+    }                                                                                     \
+  }                                                                                       \
+  for (long i = 0; i < R; ++i)                                                            \
+    for (long j = 0; j < tail; ++j) out[i * C + full + j] = po[i * JW + j];               \
+  free(block);                                                                            \
+  free(po);                                                                               \
 }
 KERNEL(netcoreset_max_times_f32, float, 64, 256)
 KERNEL(netcoreset_max_times_f64, double, 32, 256)
@@ -391,3 +420,90 @@ void NAME(const T *m, const T *w, long count, double factor, double *out) {     
 }
 INFLATE(netcoreset_inflate_products_f32, float)
 INFLATE(netcoreset_inflate_products_f64, double)
+
+/* categorical_block: one block of a part's categorical draws, straight from the signed
+   sensitivities (rows x n): block row r is part row rows[r], whose probabilities are
+   q = max(+-s, 0) / scale[rows[r]] (part_probabilities' operations, the same bits); the
+   draws are those of torch.multinomial(q, k, replacement=True) for k >= 2, from the uniforms
+   u (R x k, row-major: the generator's stream as torch.multinomial consumes it), of which
+   row r uses the first m[r] (m[r] <= k): torch's operations (the row's sequential sum, each
+   cumulative value divided by it, the last one set to 1, a binary search for the first
+   cumulative value >= u), counted. Row r writes its distinct columns in ascending order and
+   their counts at cols + start[r] and counts + start[r] (room for m[r]), and their number at
+   len[r]. tally: n zeroed longs (left zeroed), cum: n doubles of scratch. Returns 0, or 1
+   when a row is not a distribution (a negative or non-finite value, or a sum <= 0):
+   torch.multinomial's errors, nothing written for that row and the later ones. */
+#define CATEGORICAL(NAME, S)                                                               \
+int NAME(const S *signed_, const long *rows, long R, long n, int negative,                \
+         const double *scale, long k, const double *u, const long *m, const long *start,  \
+         long *cols, double *counts, long *len, long *tally, double *cum) {               \
+  for (long r = 0; r < R; ++r) {                                                          \
+    const S *sr = signed_ + rows[r] * n;                                                  \
+    const double sc = scale[rows[r]];                                                     \
+    if (negative) /* q first (vectorised divisions), then the sequential sum */           \
+      for (long j = 0; j < n; ++j) {                                                      \
+        const double v = -(double)sr[j];                                                  \
+        cum[j] = (v < 0 ? 0.0 : v) / sc;                                                  \
+      }                                                                                   \
+    else                                                                                  \
+      for (long j = 0; j < n; ++j) {                                                      \
+        const double v = (double)sr[j];                                                   \
+        cum[j] = (v < 0 ? 0.0 : v) / sc;                                                  \
+      }                                                                                   \
+    double sum = 0.0;                                                                     \
+    int bad = 0;                                                                          \
+    for (long j = 0; j < n; ++j) {                                                        \
+      bad |= !(cum[j] >= 0) | !isfinite(cum[j]);                                          \
+      sum += cum[j];                                                                      \
+      cum[j] = sum;                                                                       \
+    }                                                                                     \
+    if (bad || !(sum > 0)) return 1;                                                      \
+    for (long j = 0; j < n; ++j) cum[j] /= sum;                                           \
+    cum[n - 1] = 1.0;                                                                     \
+    const double *ur = u + r * k;                                                         \
+    long *cr = cols + start[r];                                                           \
+    double *kr = counts + start[r];                                                       \
+    long found = 0; /* the distinct columns, as they come */                              \
+    for (long d = 0; d < m[r]; ++d) { /* the first cum >= x: cum is non-decreasing, so */ \
+      const double x = ur[d];         /* any exact search finds torch's index */          \
+      long lo = 0, len = n;                                                               \
+      while (len > 1) {                                                                   \
+        const long half = len / 2;                                                        \
+        lo = cum[lo + half - 1] < x ? lo + half : lo;                                     \
+        len -= half;                                                                      \
+      }                                                                                   \
+      if (tally[lo]++ == 0) cr[found++] = lo;                                             \
+    }                                                                                     \
+    long f = 0; /* the columns in order: a branch-free pass (room: found <= m[r]) */      \
+    for (long j = 0; j < n && f < found; ++j) {                                           \
+      cr[f] = j;                                                                          \
+      f += tally[j] != 0;                                                                 \
+    }                                                                                     \
+    for (long i = 0; i < found; ++i) {                                                    \
+      kr[i] = (double)tally[cr[i]];                                                       \
+      tally[cr[i]] = 0;                                                                   \
+    }                                                                                     \
+    len[r] = found;                                                                       \
+  }                                                                                       \
+  return 0;                                                                               \
+}
+CATEGORICAL(netcoreset_categorical_block_f32, float)
+CATEGORICAL(netcoreset_categorical_block_f64, double)
+
+/* gather_segments: the rows' segments written by categorical_block, rows in ascending order
+   (row p at start[p], len[p] values; len[p] = 0 for a row without draws), as flat positions
+   p * n + column and counts; returns their number. */
+long netcoreset_gather_segments(long rows, long n, const long *start, const long *len,
+                                const long *cols, const double *counts, long *flat,
+                                double *out) {
+  long k = 0;
+  for (long p = 0; p < rows; ++p) {
+    const long s = start[p];
+    for (long i = 0; i < len[p]; ++i) {
+      flat[k] = p * n + cols[s + i];
+      out[k] = counts[s + i];
+      k += 1;
+    }
+  }
+  return k;
+}

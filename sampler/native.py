@@ -7,8 +7,9 @@ when the library is there; otherwise it uses its torch path. The kernel computes
 
     M_{ij} = \max\Bigl(M_{ij},\ \max_{x} U_{ix} A_{xj}\Bigr)
 
-with the rows blocked by four and the columns by one cache line group, so that a block of
-:math:`M` stays in registers while the points :math:`x` pass, 256 at a time so that their
+with the rows blocked by four and the columns by groups of 64 (float32; 32 in float64), each
+group of :math:`A` copied to a buffer aligned to the cache line (the last one zero-padded),
+so that a block of :math:`M` stays in registers while the points :math:`x` pass, 256 at a time so that their
 rows of :math:`A` stay in cache when there are thousands, as in the held-out checks (about
 two times a GEMM of the same shape, against 20-100 times for elementwise torch operations).
 Every product is the same IEEE multiplication as torch's and the maximum is exact, so the
@@ -29,8 +30,9 @@ comparisons), so that the results are torch's bit for bit:
 :func:`coverage_finish_native`, :func:`cancellation_exceeds_native` and
 :func:`transposed_points_native` (the held-out checks),
 :func:`nonzero_extremes_native` and :func:`inflate_products_native` (the sensitivities),
-:func:`compact_parts_native` (the part tables), :func:`part_probabilities_native` (sampling)
-and :func:`draws_times_log_native` (the budget solve). Each returns None (or False) where it
+:func:`compact_parts_native` (the part tables), :func:`part_probabilities_native` and
+:func:`categorical_draws_native` (sampling) and :func:`draws_times_log_native` (the budget
+solve). Each returns None (or False) where it
 does not apply, and its caller then runs the torch path.
 
 Where the library comes from: the package's build (``setup.py``, an optional extension)
@@ -60,6 +62,7 @@ import torch
 __all__ = [
     "binomial_round_native",
     "cancellation_exceeds_native",
+    "categorical_draws_native",
     "compact_parts_native",
     "coverage_finish_native",
     "coverage_part_native",
@@ -170,6 +173,12 @@ def _bind(lib: ctypes.CDLL) -> None:
         fn = getattr(lib, f"netcoreset_inflate_products_{suffix}")
         fn.restype = None
         fn.argtypes = [ptr, ptr, size, ctypes.c_double, ptr]
+    for suffix in ("f32", "f64"):
+        fn = getattr(lib, f"netcoreset_categorical_block_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ptr, ptr, size, size, ctypes.c_int, ptr, size, *[ptr] * 8]
+    lib.netcoreset_gather_segments.restype = size
+    lib.netcoreset_gather_segments.argtypes = [size, size, *[ptr] * 6]
     lib.netcoreset_cancellation_exceeds.restype = None
     lib.netcoreset_cancellation_exceeds.argtypes = [
         ptr,
@@ -596,3 +605,81 @@ def inflate_products_native(
     fn = getattr(lib, f"netcoreset_inflate_products_{_SUFFIX[m.dtype]}")
     fn(m.data_ptr(), w.data_ptr(), m.numel(), float(factor), target.data_ptr())
     return target
+
+
+def categorical_draws_native(
+    signed: torch.Tensor,
+    order: torch.Tensor,
+    negative: bool,
+    scale: torch.Tensor,
+    m: torch.Tensor,
+    blocks: list[tuple[int, int, int]],
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    r"""One part's categorical draws, counted, straight from the signed sensitivities
+    ``(rows, n)``: part row ``order[i]``, with probabilities
+    :math:`q = \max(\pm s, 0)/\text{scale}` (:func:`part_probabilities_native`'s, the same
+    bits), draws ``m[i]`` times; ``blocks`` are ``(start, stop, k)``: the rows
+    ``order[start:stop]`` draw as :func:`torch.multinomial` with ``k`` samples per row and
+    replacement would, of which row ``i`` keeps the first ``m[i]``. Returns the distinct
+    drawn flat positions ``row * n + column`` in ascending order (int64) and their counts
+    (float64); None when the kernel does not apply (as :func:`part_probabilities_native`).
+
+    The same draws as :func:`torch.multinomial` on the probabilities, bit for bit and with
+    the same random stream: the uniforms come from ``torch.rand`` in float64 (the 53-bit
+    uniforms that :func:`torch.multinomial` takes from the generator, ``k`` per row, in the
+    same order), and each row repeats torch's operations (its sequential cumulative sum,
+    each value divided by the total, the last set to 1, the first cumulative value at or
+    above the uniform); only the ``m[i]`` draws kept are searched and counted, and no dense
+    probabilities are stored. A block of one draw per row calls :func:`torch.multinomial`
+    itself (its one-sample path).
+
+    >>> out = categorical_draws_native(
+    ...     torch.tensor([[1.0, -1.0], [1.0, 1.0]]), torch.tensor([1, 0]), False,
+    ...     torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([3.0, 2.0]),
+    ...     [(0, 2, 3)], torch.Generator().manual_seed(0))
+    >>> out is None or (out[0].tolist()[0], out[1].tolist()[0]) == (0, 2.0)
+    True
+    """
+    lib = _cpu_library(signed, order, scale)
+    if lib is None or signed.dtype not in _SUFFIX or order.dtype != torch.int64:
+        return None
+    if signed.ndim != 2 or scale.dtype != torch.float64 or scale.shape != (signed.shape[0],):
+        return None
+    rows, n = signed.shape
+    count = order.numel()
+    if order.ndim != 1 or m.shape != (count,) or (count and n == 0):
+        return None
+    draws = m.to(device="cpu", dtype=torch.int64).contiguous()
+    per_row = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, draws)
+    start = torch.cumsum(per_row, 0).sub_(per_row)  # row p's room: per_row[p] slots
+    total = int(per_row.sum())
+    cols = torch.empty(total, dtype=torch.int64)
+    counts = torch.empty(total, dtype=torch.float64)
+    start_q = start.index_select(0, order)
+    lens_q = torch.zeros(count, dtype=torch.int64)
+    tally = torch.zeros(n, dtype=torch.int64)
+    cum = torch.empty(n, dtype=torch.float64)
+    block_fn = getattr(lib, f"netcoreset_categorical_block_{_SUFFIX[signed.dtype]}")
+    for a, b, k in blocks:
+        if k == 1:  # torch's one-sample path (another use of the stream)
+            q = part_probabilities_native(signed, order[a:b], negative, scale)
+            if q is None:  # (it applies under this kernel's conditions, checked above)
+                raise RuntimeError("the part's probabilities could not be computed")
+            d = torch.multinomial(q, 1, replacement=True, generator=generator)
+            cols.index_copy_(0, start_q[a:b], d.view(-1))
+            counts.index_fill_(0, start_q[a:b], 1.0)
+            lens_q[a:b] = 1
+            continue
+        u = torch.rand((b - a) * k, dtype=torch.float64, generator=generator)
+        pointers = (u, draws[a:], start_q[a:], cols, counts, lens_q[a:], tally, cum)
+        head = (signed.data_ptr(), order[a:].data_ptr(), b - a, n, int(negative))
+        if block_fn(*head, scale.data_ptr(), k, *(t.data_ptr() for t in pointers)):
+            raise RuntimeError("invalid multinomial distribution (a row is not a distribution)")
+    lens = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, lens_q)
+    flat = torch.empty(total, dtype=torch.int64)
+    out = torch.empty(total, dtype=torch.float64)
+    kept = lib.netcoreset_gather_segments(
+        rows, n, *(t.data_ptr() for t in (start, lens, cols, counts, flat, out))
+    )
+    return flat[:kept], out[:kept]

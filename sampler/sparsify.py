@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from .native import binomial_round_native, part_probabilities_native
+from .native import binomial_round_native, categorical_draws_native, part_probabilities_native
 
 __all__ = [
     "INTEGER_COUNT_LIMIT",
@@ -315,20 +315,26 @@ def _sorted_blocks(
     """:func:`_categorical_draws`' blocks: rows taken in ``order`` (``m``'s stable argsort),
     ``rows_of(start, stop)`` the probabilities of ``order[start:stop]``; yields the rows'
     indices, the draws ``(rows, k_max)`` and which of them are used (the first ``m[i]``)."""
-    rows = order.shape[0]
-    m_sorted = [int(v) for v in m[order].tolist()]
-    start = 0
-    while start < rows:
-        stop = start + 1
-        while stop < rows and (stop - start + 1) * m_sorted[stop] <= _BLOCK_ELEMENTS:
-            stop += 1
-        k_max = m_sorted[stop - 1]
+    for start, stop, k_max in _block_bounds([int(v) for v in m[order].tolist()]):
         idx = order[start:stop]
         draws = torch.multinomial(
             rows_of(start, stop), k_max, replacement=True, generator=generator
         )
         yield idx, draws, torch.arange(k_max, device=m.device)[None, :] < m[idx][:, None]
+
+
+def _block_bounds(m_sorted: list[int]) -> list[tuple[int, int, int]]:
+    """The blocks of :func:`_sorted_blocks` for the ascending draw counts ``m_sorted``:
+    ``(start, stop, k_max)``, each block as many rows as keep ``rows * k_max`` within
+    ``_BLOCK_ELEMENTS`` (at least one)."""
+    rows, bounds, start = len(m_sorted), [], 0
+    while start < rows:
+        stop = start + 1
+        while stop < rows and (stop - start + 1) * m_sorted[stop] <= _BLOCK_ELEMENTS:
+            stop += 1
+        bounds.append((start, stop, m_sorted[stop - 1]))
         start = stop
+    return bounds
 
 
 def categorical_only(m: torch.Tensor, columns: int) -> bool:
@@ -363,6 +369,12 @@ def signed_part_draws(
     if drawing.numel() == md.numel():
         drawing = torch.arange(md.numel(), device=md.device)
     order = drawing.index_select(0, torch.argsort(md.index_select(0, drawing), stable=True))
+    m_order = md.index_select(0, order)
+    blocks = _block_bounds([int(v) for v in m_order.tolist()])
+    native = categorical_draws_native(signed, order, sign < 0, scale, m_order, blocks, generator)
+    if native is not None:  # the same draws and counts, without the dense probabilities
+        drawn, counts = native
+        return drawn, counts, _drawn_probabilities(signed, drawn, sign, scale)
     q = part_probabilities_native(signed, order, sign < 0, scale)  # one pass, same bits
     if q is None:
         q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
@@ -377,10 +389,17 @@ def signed_part_draws(
     ]
     empty = torch.zeros(0, dtype=torch.long, device=md.device)
     drawn, counts = torch.unique(torch.cat(flat) if flat else empty, return_counts=True)
-    row = torch.div(drawn, n, rounding_mode="floor")
+    return drawn, counts.to(torch.float64), _drawn_probabilities(signed, drawn, sign, scale)
+
+
+def _drawn_probabilities(
+    signed: torch.Tensor, drawn: torch.Tensor, sign: float, scale: torch.Tensor
+) -> torch.Tensor:
+    """:math:`q` (float64) at the flat positions ``drawn`` of one part (``sign``), with the
+    operations of :func:`signed_part_draws`' probabilities (the same bits)."""
+    row = torch.div(drawn, signed.shape[1], rounding_mode="floor")
     at = signed.reshape(-1).index_select(0, drawn).to(torch.float64)
-    q_at = (at if sign > 0 else at.neg_()).clamp_(min=0.0).div_(scale.index_select(0, row))
-    return drawn, counts.to(torch.float64), q_at
+    return (at if sign > 0 else at.neg_()).clamp_(min=0.0).div_(scale.index_select(0, row))
 
 
 def _split_counts(

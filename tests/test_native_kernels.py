@@ -2,7 +2,8 @@
 
 Each kernel of ``netcoreset.sampler.native`` that replaces a chain of torch operations (the
 coverage check's preparation and maxima, the cancellation check, the transposed points, the
-non-zero extremes, a part's probabilities, the budget solve's exponents) is run against the
+non-zero extremes, a part's probabilities and its categorical draws, the budget solve's
+exponents) is run against the
 torch path it replaces, on inputs with exact zeros of both signs, wide exponents and, where
 the torch path defines one, NaN; then whole compressions with every kernel switched off are
 compared with the default ones. Deterministic: no statistical assertion.
@@ -49,6 +50,7 @@ _KERNELS = (
     (sensitivity, "nonzero_extremes_native", None),
     (sensitivity, "inflate_products_native", None),
     (sparsify, "part_probabilities_native", None),
+    (sparsify, "categorical_draws_native", None),
     (allocation, "draws_times_log_native", None),
     (allocation, "compact_parts_native", None),
 )
@@ -210,6 +212,52 @@ def test_part_probabilities_match_torch(rows, n, seed, dtype, negative):
     q = signed.index_select(0, order).to(torch.float64)
     q = (q.neg_() if negative else q).clamp_(min=0.0).div_(scale.index_select(0, order)[:, None])
     assert _same(native, q)
+
+
+def _part_draws(signed, sign, m, seed, monkeypatch, native):
+    """:func:`sparsify.signed_part_draws` with or without the categorical kernel: its
+    outputs and the generator's state afterwards."""
+    with monkeypatch.context() as patch:
+        if not native:
+            patch.setattr(sparsify, "categorical_draws_native", lambda *a, **k: None)
+        total = (signed.double() * sign).clamp(min=0).sum(dim=1)
+        g = torch.Generator().manual_seed(seed)
+        out = sparsify.signed_part_draws(signed, total, sign, m, g)
+    return (*out, g.get_state())
+
+
+@given(
+    rows=st.integers(1, 12),
+    n=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    sign=st.sampled_from([1.0, -1.0]),
+    draws=st.lists(st.sampled_from([1, 1, 2, 3, 7, 40, 400]), min_size=12, max_size=12),
+)
+def test_categorical_draws_match_torch_multinomial(rows, n, seed, dtype, sign, draws):
+    # The kernel's draws, counts and probabilities equal torch.multinomial's path bit for
+    # bit, and it leaves the generator where torch does: rows of one draw (torch's
+    # one-sample path), rows whose probabilities have zeros of both signs, draw counts up to
+    # the categorical limit of 8 n, and rows without probability mass (no draws).
+    signed = _values((rows, n), seed, 0.3, 0.2, dtype, signed=True)
+    total = (signed.double() * sign).clamp(min=0).sum(dim=1)
+    m = torch.tensor([min(d, 8 * n) for d in draws[:rows]], dtype=torch.float64)
+    m = torch.where(total > 0, m, 0.0)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        ours = _part_draws(signed, sign, m, seed, monkeypatch, native=True)
+        theirs = _part_draws(signed, sign, m, seed, monkeypatch, native=False)
+    assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_categorical_draws_match_over_several_blocks(monkeypatch):
+    # 700 rows of up to 480 draws: more than one block of 2^18 draws for torch.multinomial.
+    g = torch.Generator().manual_seed(3)
+    signed = torch.randn(700, 60, generator=g)
+    m = torch.randint(1, 481, (700,), generator=g).double()
+    ours = _part_draws(signed, 1.0, m, 9, monkeypatch, native=True)
+    theirs = _part_draws(signed, 1.0, m, 9, monkeypatch, native=False)
+    assert len(sparsify._block_bounds(sorted(int(v) for v in m.tolist()))) > 1
+    assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True))
 
 
 @given(
