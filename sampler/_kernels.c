@@ -507,3 +507,27 @@ long netcoreset_gather_segments(long rows, long n, const long *start, const long
   }
   return k;
 }
+
+/* reweight_drawn: one part's sampled weights at its drawn flat positions (row = flat / n):
+   c w / (m q) by the operations of the torch path, in its order: q = max(+-s, 0) / scale[row]
+   (float64), q m[row], the weight's magnitude max(+-w, 0) in the weights' dtype, c / (q m)
+   times it in float64, rounded once to the weights' dtype, and for the negative part
+   0 - value. */
+#define REWEIGHT(NAME, S, W)                                                               \
+void NAME(const S *signed_, const W *w, long n, const long *flat, const double *counts,    \
+          long count, const double *scale, const double *m, int negative, W *out) {       \
+  for (long i = 0; i < count; ++i) {                                                      \
+    const long p = flat[i], row = p / n;                                                  \
+    const double s = negative ? -(double)signed_[p] : (double)signed_[p];                 \
+    const double q = (s < 0 ? 0.0 : s) / scale[row];                                      \
+    const double qm = q * m[row];                                                         \
+    const W wv = negative ? -w[p] : w[p];                                                 \
+    const W magnitude = wv < 0 ? (W)0 : wv;                                               \
+    const W value = (W)((counts[i] / qm) * (double)magnitude);                            \
+    out[i] = negative ? (W)0 - value : value;                                             \
+  }                                                                                       \
+}
+REWEIGHT(netcoreset_reweight_drawn_f32_f32, float, float)
+REWEIGHT(netcoreset_reweight_drawn_f32_f64, float, double)
+REWEIGHT(netcoreset_reweight_drawn_f64_f32, double, float)
+REWEIGHT(netcoreset_reweight_drawn_f64_f64, double, double)

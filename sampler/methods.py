@@ -35,7 +35,7 @@ import torch
 from .amplify import best_of_candidates
 from .baselines import magnitude_layer, sample_layer, svd_layer
 from .sensitivity import LayerSensitivity, sampling_blocks
-from .sparsify import categorical_only, signed_part_draws, sparsify_part
+from .sparsify import categorical_only, signed_part_weights, sparsify_part
 
 __all__ = ["LayerTask", "LayerOutcome", "Method", "METHODS", "get_method"]
 
@@ -156,9 +156,9 @@ def _corenet_block(
     block: tuple[int, int],
 ) -> bool:
     """One block of rows of :func:`_corenet` from the drawn positions only
-    (:func:`~netcoreset.sampler.sparsify.signed_part_draws`): :math:`c w/(m q)` at them, by
-    the operations of ``sparsify_part`` in its order, then ``pos - neg`` (disjoint supports:
-    :math:`x - 0` and :math:`0 - y`), so the same bits. False (nothing drawn, nothing
+    (:func:`~netcoreset.sampler.sparsify.signed_part_weights`): :math:`c w/(m q)` at them,
+    by the operations of ``sparsify_part`` in its order, then ``pos - neg`` (disjoint
+    supports: :math:`x - 0` and :math:`0 - y`), so the same bits. False (nothing drawn, nothing
     written) where a part needs ``sparsify_part``'s binomial splitting."""
     sens, (r0, r1) = task.sensitivity, block
     n = w_full.shape[1]
@@ -167,19 +167,11 @@ def _corenet_block(
     signed = sens.signed[r0:r1]
     totals = (sens.total_positive[r0:r1], sens.total_negative[r0:r1])
     parts = [
-        signed_part_draws(signed, total, sign, m, task.generator)
+        signed_part_weights(signed, total, sign, m, w_full, task.generator)
         for sign, total, m in zip((1.0, -1.0), totals, draws, strict=True)
     ]
-    values = []
-    for sign, (drawn, counts, q_at), m in zip((1.0, -1.0), parts, draws, strict=True):
-        row = torch.div(drawn, n, rounding_mode="floor")
-        scale = q_at * m.to(torch.float64).index_select(0, row)
-        w_at = w_full.reshape(-1).index_select(0, drawn)
-        magnitude = (w_at if sign > 0 else torch.neg(w_at)).clamp_(min=0)
-        value = torch.div(counts, scale).mul_(magnitude).to(w_full.dtype)
-        values.append(value if sign > 0 else torch.rsub(value, 0.0))
     target = out[r0:r1].zero_().view(-1)  # (after every read: out may be the sensitivities)
-    for (drawn, _, _), value in zip(parts, values, strict=True):
+    for drawn, value in parts:
         target[drawn] = value
     return True
 

@@ -9,9 +9,10 @@ when the library is there; otherwise it uses its torch path. The kernel computes
 
 with the rows blocked by four and the columns by groups of 64 (float32; 32 in float64), each
 group of :math:`A` copied to a buffer aligned to the cache line (the last one zero-padded),
-so that a block of :math:`M` stays in registers while the points :math:`x` pass, 256 at a time so that their
-rows of :math:`A` stay in cache when there are thousands, as in the held-out checks (about
-two times a GEMM of the same shape, against 20-100 times for elementwise torch operations).
+so that a block of :math:`M` stays in registers while the points :math:`x` pass, 256 at a
+time so that their rows of :math:`A` stay in cache when there are thousands, as in the
+held-out checks (about one to two times a GEMM of the same shape, against 20-100 times for
+elementwise torch operations).
 Every product is the same IEEE multiplication as torch's and the maximum is exact, so the
 result is bit-identical to the torch path and to
 :func:`~netcoreset.sampler.max_times_product_reference`.
@@ -30,9 +31,9 @@ comparisons), so that the results are torch's bit for bit:
 :func:`coverage_finish_native`, :func:`cancellation_exceeds_native` and
 :func:`transposed_points_native` (the held-out checks),
 :func:`nonzero_extremes_native` and :func:`inflate_products_native` (the sensitivities),
-:func:`compact_parts_native` (the part tables), :func:`part_probabilities_native` and
-:func:`categorical_draws_native` (sampling) and :func:`draws_times_log_native` (the budget
-solve). Each returns None (or False) where it
+:func:`compact_parts_native` (the part tables), :func:`part_probabilities_native`,
+:func:`categorical_draws_native` and :func:`reweight_drawn_native` (sampling) and
+:func:`draws_times_log_native` (the budget solve). Each returns None (or False) where it
 does not apply, and its caller then runs the torch path.
 
 Where the library comes from: the package's build (``setup.py``, an optional extension)
@@ -75,6 +76,7 @@ __all__ = [
     "native_status",
     "nonzero_extremes_native",
     "part_probabilities_native",
+    "reweight_drawn_native",
     "transposed_points_native",
 ]
 
@@ -177,6 +179,11 @@ def _bind(lib: ctypes.CDLL) -> None:
         fn = getattr(lib, f"netcoreset_categorical_block_{suffix}")
         fn.restype = ctypes.c_int
         fn.argtypes = [ptr, ptr, size, size, ctypes.c_int, ptr, size, *[ptr] * 8]
+    for sg in ("f32", "f64"):
+        for w in ("f32", "f64"):
+            fn = getattr(lib, f"netcoreset_reweight_drawn_{sg}_{w}")
+            fn.restype = None
+            fn.argtypes = [ptr, ptr, size, ptr, ptr, size, ptr, ptr, ctypes.c_int, ptr]
     lib.netcoreset_gather_segments.restype = size
     lib.netcoreset_gather_segments.argtypes = [size, size, *[ptr] * 6]
     lib.netcoreset_cancellation_exceeds.restype = None
@@ -683,3 +690,56 @@ def categorical_draws_native(
         rows, n, *(t.data_ptr() for t in (start, lens, cols, counts, flat, out))
     )
     return flat[:kept], out[:kept]
+
+
+def reweight_drawn_native(
+    signed: torch.Tensor,
+    weight: torch.Tensor,
+    drawn: torch.Tensor,
+    counts: torch.Tensor,
+    scale: torch.Tensor,
+    m: torch.Tensor,
+    negative: bool,
+) -> torch.Tensor | None:
+    r"""One part's sampled weights at its drawn flat positions ``drawn`` (``row * n +
+    column`` of the ``(rows, n)`` ``signed`` sensitivities and ``weight``), with ``counts``
+    (float64) draws each: :math:`c\,|w|/(m q)` in ``weight``'s dtype, negated (as
+    :math:`0 - {}` the value) for the negative part, where
+    :math:`q = \max(\pm s, 0)/\text{scale}` and ``scale``, ``m`` are float64 per row. The
+    operations of :func:`~netcoreset.sampler.sparsify.signed_part_weights`' torch path in its
+    order (the probability, its product with :math:`m`, the weight's clamped magnitude in its
+    dtype, the float64 quotient and product, one rounding), in one pass. None when the kernel
+    does not apply.
+
+    >>> v = reweight_drawn_native(torch.tensor([[0.5, -1.0]]), torch.tensor([[2.0, -4.0]]),
+    ...                           torch.tensor([1]), torch.tensor([2.0], dtype=torch.float64),
+    ...                           torch.tensor([1.0], dtype=torch.float64),
+    ...                           torch.tensor([4.0], dtype=torch.float64), True)
+    >>> v is None or v.tolist() == [-2.0]
+    True
+    """
+    lib = _cpu_library(signed, weight, drawn, counts, scale, m)
+    if lib is None or signed.dtype not in _SUFFIX or weight.dtype not in _SUFFIX:
+        return None
+    if signed.ndim != 2 or weight.shape != signed.shape or drawn.dtype != torch.int64:
+        return None
+    if counts.dtype != torch.float64 or counts.shape != drawn.shape or drawn.ndim != 1:
+        return None
+    rows = signed.shape[0]
+    if not all(t.dtype == torch.float64 and t.shape == (rows,) for t in (scale, m)):
+        return None
+    out = torch.empty(drawn.numel(), dtype=weight.dtype)
+    fn = getattr(lib, f"netcoreset_reweight_drawn_{_SUFFIX[signed.dtype]}_{_SUFFIX[weight.dtype]}")
+    pointers = (drawn, counts)
+    fn(
+        signed.data_ptr(),
+        weight.data_ptr(),
+        signed.shape[1],
+        *(t.data_ptr() for t in pointers),
+        drawn.numel(),
+        scale.data_ptr(),
+        m.data_ptr(),
+        int(negative),
+        out.data_ptr(),
+    )
+    return out

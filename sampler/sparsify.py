@@ -23,7 +23,12 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from .native import binomial_round_native, categorical_draws_native, part_probabilities_native
+from .native import (
+    binomial_round_native,
+    categorical_draws_native,
+    part_probabilities_native,
+    reweight_drawn_native,
+)
 
 __all__ = [
     "INTEGER_COUNT_LIMIT",
@@ -361,6 +366,48 @@ def signed_part_draws(
     the order of the draws (no dense copy of both parts, no dense counts); the caller checked
     ``m`` (whole numbers, :math:`m > 0` exactly where :math:`\mathcal{S} > 0`).
     """
+    drawn, counts, scale = _part_draws(signed, total, sign, m, generator)
+    return drawn, counts, _drawn_probabilities(signed, drawn, sign, scale)
+
+
+def signed_part_weights(
+    signed: torch.Tensor,
+    total: torch.Tensor,
+    sign: float,
+    m: torch.Tensor,
+    weight: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One part sampled and reweighted: :func:`signed_part_draws`' drawn flat positions and
+    the sampled weights there, :math:`\pm c\,|w|/(m q)` in ``weight``'s dtype (``weight``:
+    the block's ``(rows, n)`` weights, bias column included; the sign of the part), by the
+    operations of :func:`sparsify_part` in its order: :math:`c/(q m)` in float64 times the
+    magnitude :math:`\max(\pm w, 0)`, rounded once to the weights' dtype, and
+    :math:`0 - {}` that value for the negative part. Needs :func:`categorical_only`.
+    """
+    drawn, counts, scale = _part_draws(signed, total, sign, m, generator)
+    md = m.to(device=signed.device, dtype=torch.float64)
+    native = reweight_drawn_native(signed, weight, drawn, counts, scale, md, sign < 0)
+    if native is not None:  # one pass, the same bits
+        return drawn, native
+    q_at = _drawn_probabilities(signed, drawn, sign, scale)
+    row = torch.div(drawn, signed.shape[1], rounding_mode="floor")
+    qm = q_at * md.index_select(0, row)
+    w_at = weight.reshape(-1).index_select(0, drawn)
+    magnitude = (w_at if sign > 0 else torch.neg(w_at)).clamp_(min=0)
+    value = torch.div(counts, qm).mul_(magnitude).to(weight.dtype)
+    return drawn, value if sign > 0 else torch.rsub(value, 0.0)
+
+
+def _part_draws(
+    signed: torch.Tensor,
+    total: torch.Tensor,
+    sign: float,
+    m: torch.Tensor,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r""":func:`signed_part_draws`' positions and counts, and the rows' divisors
+    :math:`\max(\mathcal{S}, \text{tiny})` (float64)."""
     n = signed.shape[1]
     md = m.to(device=signed.device, dtype=torch.float64)
     tiny = torch.finfo(torch.float64).tiny
@@ -373,8 +420,7 @@ def signed_part_draws(
     blocks = _block_bounds([int(v) for v in m_order.tolist()])
     native = categorical_draws_native(signed, order, sign < 0, scale, m_order, blocks, generator)
     if native is not None:  # the same draws and counts, without the dense probabilities
-        drawn, counts = native
-        return drawn, counts, _drawn_probabilities(signed, drawn, sign, scale)
+        return *native, scale
     q = part_probabilities_native(signed, order, sign < 0, scale)  # one pass, same bits
     if q is None:
         q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
@@ -383,13 +429,11 @@ def signed_part_draws(
     local = torch.arange(order.numel(), device=md.device)
     flat = [
         draws.add_(order.index_select(0, idx)[:, None] * n).view(-1)[used.view(-1)]
-        for idx, draws, used in _sorted_blocks(
-            lambda a, b: q[a:b], local, md.index_select(0, order), generator
-        )
+        for idx, draws, used in _sorted_blocks(lambda a, b: q[a:b], local, m_order, generator)
     ]
     empty = torch.zeros(0, dtype=torch.long, device=md.device)
     drawn, counts = torch.unique(torch.cat(flat) if flat else empty, return_counts=True)
-    return drawn, counts.to(torch.float64), _drawn_probabilities(signed, drawn, sign, scale)
+    return drawn, counts.to(torch.float64), scale
 
 
 def _drawn_probabilities(

@@ -2,8 +2,8 @@
 
 Each kernel of ``netcoreset.sampler.native`` that replaces a chain of torch operations (the
 coverage check's preparation and maxima, the cancellation check, the transposed points, the
-non-zero extremes, a part's probabilities and its categorical draws, the budget solve's
-exponents) is run against the
+non-zero extremes, a part's probabilities, its categorical draws and its reweighted
+weights, the budget solve's exponents) is run against the
 torch path it replaces, on inputs with exact zeros of both signs, wide exponents and, where
 the torch path defines one, NaN; then whole compressions with every kernel switched off are
 compared with the default ones. Deterministic: no statistical assertion.
@@ -51,6 +51,7 @@ _KERNELS = (
     (sensitivity, "inflate_products_native", None),
     (sparsify, "part_probabilities_native", None),
     (sparsify, "categorical_draws_native", None),
+    (sparsify, "reweight_drawn_native", None),
     (allocation, "draws_times_log_native", None),
     (allocation, "compact_parts_native", None),
 )
@@ -247,6 +248,34 @@ def test_categorical_draws_match_torch_multinomial(rows, n, seed, dtype, sign, d
         ours = _part_draws(signed, sign, m, seed, monkeypatch, native=True)
         theirs = _part_draws(signed, sign, m, seed, monkeypatch, native=False)
     assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+@given(
+    rows=st.integers(1, 9),
+    n=st.integers(1, 50),
+    seed=st.integers(0, 2**31),
+    s_dtype=st.sampled_from([torch.float32, torch.float64]),
+    w_dtype=st.sampled_from([torch.float32, torch.float64]),
+    sign=st.sampled_from([1.0, -1.0]),
+)
+def test_reweighted_draws_match_torch(rows, n, seed, s_dtype, w_dtype, sign):
+    # c |w| / (m q) at the drawn positions, negated for the negative part: the kernel's
+    # values equal the torch path's bit for bit, with weights of both signs and signed zeros
+    # (a weight's sign need not match its sensitivity's: the magnitude is clamped).
+    signed = _values((rows, n), seed, 0.3, 0.2, s_dtype, signed=True)
+    weight = _values((rows, n), seed + 1, 0.2, 0.2, w_dtype, signed=True)
+    total = (signed.double() * sign).clamp(min=0).sum(dim=1)
+    draws = torch.randint(1, 4 * n + 1, (rows,), generator=torch.Generator().manual_seed(seed))
+    m = torch.where(total > 0, draws.double(), 0.0)
+    runs = []
+    for off in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            if off:
+                patch.setattr(sparsify, "reweight_drawn_native", lambda *a, **k: None)
+            g = torch.Generator().manual_seed(seed)
+            runs.append(sparsify.signed_part_weights(signed, total, sign, m, weight, g))
+    assert all(_same(a, b) for a, b in zip(*runs, strict=True))
+    assert runs[0][1].dtype == w_dtype
 
 
 def test_categorical_draws_match_over_several_blocks(monkeypatch):
