@@ -105,6 +105,7 @@ class PartTable:
         parts = torch.arange(qt.shape[0], dtype=torch.int32, device=qt.device)
         self._part = torch.repeat_interleave(parts, self.lengths)
         self._log32: torch.Tensor | None = None
+        self._work32: tuple[torch.Tensor, torch.Tensor] | None = None
         self._exact: tuple[bytes, float] | None = None
         self._extremes: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -161,22 +162,26 @@ class PartTable:
         mt = torch.as_tensor(np.asarray(m, dtype=np.float64), device=device)
         if sens is None:
             if fast:
-                if self._log32 is None:
-                    self._log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
+                if self._log32 is None or self._work32 is None:
+                    log32 = torch.log1p(-self.values.to(torch.float32)).clamp_(min=-100.0)
+                    # x and e of every evaluation: two buffers, not two new tensors each time
+                    self._log32 = log32
+                    self._work32 = (torch.empty_like(log32), torch.empty_like(log32))
                 m32 = mt.clamp(max=_F32_MAX_DRAWS).to(torch.float32)
-                x = draws_times_log_native(m32, self.lengths, self._log32)  # one pass, same bits
-                if x is None:
-                    x = m32.index_select(0, self._part).mul_(self._log32)
-                e = torch.exp(x)
+                x, e = self._work32
+                # one pass, same bits
+                if draws_times_log_native(m32, self.lengths, self._log32, out=x) is None:
+                    torch.mul(m32.index_select(0, self._part), self._log32, out=x)
+                torch.exp(x, out=e)
                 return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
             if not bool((mt[self.lengths > 0] > 0).all()):  # (a layer drawn 0 times)
                 return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
             # _term_sums' operations (m log(1 - q), expm1, sum) in place: the same bits
             log1mq = torch.neg(self.values).log1p_()
-            x = draws_times_log_native(mt, self.lengths, log1mq)  # one pass, same bits
-            if x is None:
-                x = log1mq.mul_(mt.index_select(0, self._part))
-            return -float(x.expm1_().sum()), 0.0
+            # one pass, same bits, in place
+            if draws_times_log_native(mt, self.lengths, log1mq, out=log1mq) is None:
+                log1mq.mul_(mt.index_select(0, self._part))
+            return -float(log1mq.expm1_().sum()), 0.0
         rows = sens.signed.shape[0]
         value = slope = 0.0
         for r0, r1 in sampling_blocks(*sens.signed.shape):  # the sampling's blocks
@@ -238,8 +243,9 @@ class PartTable:
         return counts, np.where(counts > 0, smallest / totals, math.inf)
 
     def release(self) -> None:
-        """Free the float32 logarithms kept by :meth:`expected_kept_fast`."""
+        """Free the float32 logarithms and work buffers kept by :meth:`expected_kept_fast`."""
         self._log32 = None
+        self._work32 = None
 
     def expected_kept_reference(self, m: np.ndarray) -> float:
         """Same as :meth:`expected_kept` through the bounds module (for tests)."""

@@ -518,13 +518,18 @@ def part_probabilities_native(
 
 
 def draws_times_log_native(
-    m: torch.Tensor, counts: torch.Tensor, log1mq: torch.Tensor
+    m: torch.Tensor,
+    counts: torch.Tensor,
+    log1mq: torch.Tensor,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
     r""":math:`x_e = \log(1 - q_e)\,m_p` for every edge :math:`e` of every part :math:`p`
     (the budget solve's exponents), in one pass: ``m`` per part, ``log1mq`` per edge, one
     dtype (float32 or float64), the edges of part :math:`p` consecutive, ``counts[p]`` (int64)
-    of them. The products of the torch path (``log1mq * m[part]``), so the same bits. None
-    when the kernel does not apply.
+    of them. The products of the torch path (``log1mq * m[part]``), so the same bits. Written
+    to ``out`` when given (a contiguous tensor like ``log1mq``; ``log1mq`` itself works: each
+    value is read before its product is written), else to a new tensor. None when the kernel
+    does not apply.
 
     >>> x = draws_times_log_native(torch.tensor([2.0, 3.0]), torch.tensor([1, 2]),
     ...                            torch.tensor([-0.5, -1.0, -0.25]))
@@ -538,7 +543,11 @@ def draws_times_log_native(
         return None
     if m.ndim != 1 or counts.shape != m.shape or log1mq.ndim != 1:
         return None
-    x = torch.empty_like(log1mq)
+    if out is not None and not (
+        out.dtype == log1mq.dtype and out.shape == log1mq.shape and _cpu_library(out)
+    ):
+        return None
+    x = torch.empty_like(log1mq) if out is None else out
     fn = getattr(lib, f"netcoreset_draws_times_log_{_SUFFIX[m.dtype]}")
     edges = log1mq.numel()
     if fn(m.data_ptr(), counts.data_ptr(), m.numel(), log1mq.data_ptr(), edges, x.data_ptr()):

@@ -116,8 +116,9 @@ def max_times_product(
 
     - ``"native"``: a compiled C kernel (``netcoreset.sampler.native``, compiled with the
       machine's C compiler when the package is installed) that keeps a 4 × 64 block of
-      :math:`M` in registers while every point passes: about 2× a float32 GEMM of the same
-      shape on one CPU thread. CPU, float32/float64, finite inputs.
+      :math:`M` in registers while every point passes, reading :math:`A` from cache-aligned
+      copies of its column groups: one to two times a float32 GEMM of the same shape on one
+      CPU thread. CPU, float32/float64, finite inputs.
     - ``"torch"``: elementwise torch operations. With ``chunk_size=1``, one point at a time
       over blocks of rows sized to the L2 cache (``TORCH_BLOCK_ELEMENTS``; the whole
       output on a GPU); with ``chunk_size > 1``, 3-d slabs of that many points, memory

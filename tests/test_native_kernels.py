@@ -304,6 +304,9 @@ def test_draws_times_log_matches_torch(lengths, seed, dtype):
     assert _same(native, m.index_select(0, part).mul_(log1mq))
     assert _same(native, log1mq.clone().mul_(m.index_select(0, part)))
     assert draws_times_log_native(m, counts + 1, log1mq) is None  # counts that do not add up
+    inplace = log1mq.clone()  # the budget solve's float64 pass writes over the logarithms
+    assert _same(draws_times_log_native(m, counts, inplace, out=inplace), native)
+    assert _same(inplace, native)
 
 
 @given(
