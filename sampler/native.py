@@ -32,7 +32,8 @@ comparisons), so that the results are torch's bit for bit:
 :func:`transposed_points_native` (the held-out checks),
 :func:`nonzero_extremes_native` and :func:`inflate_products_native` (the sensitivities),
 :func:`compact_parts_native` (the part tables), :func:`part_probabilities_native`,
-:func:`categorical_draws_native` and :func:`reweight_drawn_native` (sampling) and
+:func:`categorical_block_native` with :func:`gather_segments_native` and
+:func:`reweight_drawn_native` (sampling) and
 :func:`draws_times_log_native` (the budget solve). Each returns None (or False) where it
 does not apply, and its caller then runs the torch path.
 
@@ -63,12 +64,14 @@ import torch
 __all__ = [
     "binomial_round_native",
     "cancellation_exceeds_native",
-    "categorical_draws_native",
+    "categorical_applies",
+    "categorical_block_native",
     "compact_parts_native",
     "coverage_finish_native",
     "coverage_part_native",
     "coverage_prepare_native",
     "draws_times_log_native",
+    "gather_segments_native",
     "inflate_products_native",
     "kernel_path",
     "max_times_native",
@@ -623,82 +626,85 @@ def inflate_products_native(
     return target
 
 
-def categorical_draws_native(
+def categorical_applies(signed: torch.Tensor, order: torch.Tensor, scale: torch.Tensor) -> bool:
+    """Whether :func:`categorical_block_native` applies to a part of the signed sensitivities
+    ``(rows, n)`` (float32/float64), its drawing rows ``order`` (int64) and per-row
+    ``scale`` (float64): contiguous CPU tensors and the library loaded."""
+    if _cpu_library(signed, order, scale) is None or signed.dtype not in _SUFFIX:
+        return False
+    if signed.ndim != 2 or order.dtype != torch.int64 or order.ndim != 1:
+        return False
+    return scale.dtype == torch.float64 and scale.shape == (signed.shape[0],)
+
+
+def categorical_block_native(
     signed: torch.Tensor,
-    order: torch.Tensor,
+    rows: torch.Tensor,
     negative: bool,
     scale: torch.Tensor,
+    uniforms: torch.Tensor,
     m: torch.Tensor,
-    blocks: list[tuple[int, int, int]],
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    r"""One part's categorical draws, counted, straight from the signed sensitivities
-    ``(rows, n)``: part row ``order[i]``, with probabilities
-    :math:`q = \max(\pm s, 0)/\text{scale}` (:func:`part_probabilities_native`'s, the same
-    bits), draws ``m[i]`` times; ``blocks`` are ``(start, stop, k)``: the rows
-    ``order[start:stop]`` draw as :func:`torch.multinomial` with ``k`` samples per row and
-    replacement would, of which row ``i`` keeps the first ``m[i]``. Returns the distinct
-    drawn flat positions ``row * n + column`` in ascending order (int64) and their counts
-    (float64); None when the kernel does not apply (as :func:`part_probabilities_native`).
+    start: torch.Tensor,
+    out: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    work: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    r"""One block of a part's categorical draws, counted: part row ``rows[i]`` (int64),
+    with probabilities :math:`q = \max(\pm s, 0)/\text{scale}` computed in the pass
+    (:func:`part_probabilities_native`'s operations, the same bits), takes the first ``m[i]``
+    (int64) of its ``k`` float64 ``uniforms`` (``(len(rows), k)``, row-major: the stream as
+    :func:`torch.multinomial` with ``k >= 2`` samples and replacement consumes it) and finds
+    each as torch does: the row's sequential cumulative sum, each value divided by the total,
+    the last set to 1, the first cumulative value at or above the uniform. Row ``i`` writes
+    its distinct columns in ascending order, their counts and their number into ``out =
+    (cols, counts, lens)`` at ``cols[start[i]:]``, ``counts[start[i]:]`` (float64) and
+    ``lens[i]``; ``work = (tally, cum)`` is ``n`` zeroed int64 and ``n`` float64 of scratch.
+    Needs :func:`categorical_applies` and contiguous int64/float64 arguments. Raises
+    ValueError where a row is not a distribution (a negative or non-finite probability, or
+    a zero sum), :func:`torch.multinomial`'s errors.
 
-    The same draws as :func:`torch.multinomial` on the probabilities, bit for bit and with
-    the same random stream: the uniforms come from ``torch.rand`` in float64 (the 53-bit
-    uniforms that :func:`torch.multinomial` takes from the generator, ``k`` per row, in the
-    same order), and each row repeats torch's operations (its sequential cumulative sum,
-    each value divided by the total, the last set to 1, the first cumulative value at or
-    above the uniform); only the ``m[i]`` draws kept are searched and counted, and no dense
-    probabilities are stored. A block of one draw per row calls :func:`torch.multinomial`
-    itself (its one-sample path).
-
-    >>> out = categorical_draws_native(
-    ...     torch.tensor([[1.0, -1.0], [1.0, 1.0]]), torch.tensor([1, 0]), False,
-    ...     torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([3.0, 2.0]),
-    ...     [(0, 2, 3)], torch.Generator().manual_seed(0))
-    >>> out is None or (out[0].tolist()[0], out[1].tolist()[0]) == (0, 2.0)
-    True
+    >>> out = (torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.float64),
+    ...        torch.zeros(1, dtype=torch.long))
+    >>> work = (torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.float64))
+    >>> signed, scale = torch.tensor([[-1.0, 2.0]]), torch.tensor([2.0], dtype=torch.float64)
+    >>> u = torch.rand(3, dtype=torch.float64)
+    >>> if native_available():  # q = (0, 1): all three draws are column 1
+    ...     categorical_block_native(signed, torch.tensor([0]), False, scale, u,
+    ...                              torch.tensor([3]), torch.tensor([0]), out, work)
+    ...     assert (out[0][0], out[1][0], out[2][0]) == (1, 3.0, 1)
     """
-    lib = _cpu_library(signed, order, scale)
-    if lib is None or signed.dtype not in _SUFFIX or order.dtype != torch.int64:
-        return None
-    if signed.ndim != 2 or scale.dtype != torch.float64 or scale.shape != (signed.shape[0],):
-        return None
-    rows, n = signed.shape
-    count = order.numel()
-    if order.ndim != 1 or m.shape != (count,) or (count and n == 0):
-        return None
-    draws = m.to(device="cpu", dtype=torch.int64).contiguous()
-    per_row = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, draws)
-    start = torch.cumsum(per_row, 0).sub_(per_row)  # row p's room: per_row[p] slots
-    total = int(per_row.sum())
-    cols = torch.empty(total, dtype=torch.int64)
-    counts = torch.empty(total, dtype=torch.float64)
-    start_q = start.index_select(0, order)
-    lens_q = torch.zeros(count, dtype=torch.int64)
-    tally = torch.zeros(n, dtype=torch.int64)
-    cum = torch.empty(n, dtype=torch.float64)
-    block_fn = getattr(lib, f"netcoreset_categorical_block_{_SUFFIX[signed.dtype]}")
-    for a, b, k in blocks:
-        if k == 1:  # torch's one-sample path (another use of the stream)
-            q = part_probabilities_native(signed, order[a:b], negative, scale)
-            if q is None:  # (it applies under this kernel's conditions, checked above)
-                raise RuntimeError("the part's probabilities could not be computed")
-            d = torch.multinomial(q, 1, replacement=True, generator=generator)
-            cols.index_copy_(0, start_q[a:b], d.view(-1))
-            counts.index_fill_(0, start_q[a:b], 1.0)
-            lens_q[a:b] = 1
-            continue
-        u = torch.rand((b - a) * k, dtype=torch.float64, generator=generator)
-        pointers = (u, draws[a:], start_q[a:], cols, counts, lens_q[a:], tally, cum)
-        head = (signed.data_ptr(), order[a:].data_ptr(), b - a, n, int(negative))
-        if block_fn(*head, scale.data_ptr(), k, *(t.data_ptr() for t in pointers)):
-            raise RuntimeError("invalid multinomial distribution (a row is not a distribution)")
-    lens = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, lens_q)
-    flat = torch.empty(total, dtype=torch.int64)
-    out = torch.empty(total, dtype=torch.float64)
-    kept = lib.netcoreset_gather_segments(
-        rows, n, *(t.data_ptr() for t in (start, lens, cols, counts, flat, out))
-    )
-    return flat[:kept], out[:kept]
+    lib = _cpu_library(signed, rows, scale, uniforms, m, start, *out, *work)
+    if lib is None:
+        raise ValueError("categorical_block_native needs contiguous CPU tensors and the library")
+    k = uniforms.numel() // max(rows.numel(), 1)
+    fn = getattr(lib, f"netcoreset_categorical_block_{_SUFFIX[signed.dtype]}")
+    head = (signed.data_ptr(), rows.data_ptr(), rows.numel(), signed.shape[1], int(negative))
+    tail = (uniforms, m, start, *out, *work)
+    if fn(*head, scale.data_ptr(), k, *(t.data_ptr() for t in tail)):
+        raise ValueError("invalid multinomial distribution (a row is not a distribution)")
+
+
+def gather_segments_native(
+    n: int, start: torch.Tensor, lens: torch.Tensor, cols: torch.Tensor, counts: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows' segments written by :func:`categorical_block_native`, in ascending row order
+    (row ``p`` at ``start[p]``, ``lens[p]`` values, 0 for a row without draws): the flat
+    positions ``p * n + column`` (int64) and their counts (float64). Needs the library and
+    contiguous CPU int64 (``counts``: float64) tensors.
+
+    >>> start, lens = torch.tensor([0, 1]), torch.tensor([1, 1])
+    >>> cols, counts = torch.tensor([2, 0]), torch.tensor([3.0, 1.0], dtype=torch.float64)
+    >>> if native_available():
+    ...     flat, values = gather_segments_native(5, start, lens, cols, counts)
+    ...     assert flat.tolist() == [2, 5] and values.tolist() == [3.0, 1.0]
+    """
+    lib = _cpu_library(start, lens, cols, counts)
+    if lib is None:
+        raise ValueError("gather_segments_native needs contiguous CPU tensors and the library")
+    flat = torch.empty(cols.numel(), dtype=torch.int64)
+    values = torch.empty(cols.numel(), dtype=torch.float64)
+    tensors = (start, lens, cols, counts, flat, values)
+    kept = lib.netcoreset_gather_segments(lens.numel(), n, *(t.data_ptr() for t in tensors))
+    return flat[:kept], values[:kept]
 
 
 def reweight_drawn_native(

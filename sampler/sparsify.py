@@ -25,7 +25,9 @@ import torch
 
 from .native import (
     binomial_round_native,
-    categorical_draws_native,
+    categorical_applies,
+    categorical_block_native,
+    gather_segments_native,
     part_probabilities_native,
     reweight_drawn_native,
 )
@@ -366,7 +368,7 @@ def signed_part_draws(
     the order of the draws (no dense copy of both parts, no dense counts); the caller checked
     ``m`` (whole numbers, :math:`m > 0` exactly where :math:`\mathcal{S} > 0`).
     """
-    drawn, counts, scale = _part_draws(signed, total, sign, m, generator)
+    drawn, counts, scale, _ = _part_draws(signed, total, sign, m, generator)
     return drawn, counts, _drawn_probabilities(signed, drawn, sign, scale)
 
 
@@ -385,8 +387,7 @@ def signed_part_weights(
     magnitude :math:`\max(\pm w, 0)`, rounded once to the weights' dtype, and
     :math:`0 - {}` that value for the negative part. Needs :func:`categorical_only`.
     """
-    drawn, counts, scale = _part_draws(signed, total, sign, m, generator)
-    md = m.to(device=signed.device, dtype=torch.float64)
+    drawn, counts, scale, md = _part_draws(signed, total, sign, m, generator)
     native = reweight_drawn_native(signed, weight, drawn, counts, scale, md, sign < 0)
     if native is not None:  # one pass, the same bits
         return drawn, native
@@ -405,9 +406,9 @@ def _part_draws(
     sign: float,
     m: torch.Tensor,
     generator: torch.Generator | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    r""":func:`signed_part_draws`' positions and counts, and the rows' divisors
-    :math:`\max(\mathcal{S}, \text{tiny})` (float64)."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    r""":func:`signed_part_draws`' positions and counts, the rows' divisors
+    :math:`\max(\mathcal{S}, \text{tiny})` and their draws :math:`m` (float64)."""
     n = signed.shape[1]
     md = m.to(device=signed.device, dtype=torch.float64)
     tiny = torch.finfo(torch.float64).tiny
@@ -417,10 +418,9 @@ def _part_draws(
         drawing = torch.arange(md.numel(), device=md.device)
     order = drawing.index_select(0, torch.argsort(md.index_select(0, drawing), stable=True))
     m_order = md.index_select(0, order)
-    blocks = _block_bounds([int(v) for v in m_order.tolist()])
-    native = categorical_draws_native(signed, order, sign < 0, scale, m_order, blocks, generator)
-    if native is not None:  # the same draws and counts, without the dense probabilities
-        return *native, scale
+    if categorical_applies(signed, order, scale):  # the same draws, no dense probabilities
+        drawn, counts = _compiled_part_draws(signed, order, sign < 0, scale, m_order, generator)
+        return drawn, counts, scale, md
     q = part_probabilities_native(signed, order, sign < 0, scale)  # one pass, same bits
     if q is None:
         q = signed.index_select(0, order).to(torch.float64)  # (a copy: index_select)
@@ -433,7 +433,50 @@ def _part_draws(
     ]
     empty = torch.zeros(0, dtype=torch.long, device=md.device)
     drawn, counts = torch.unique(torch.cat(flat) if flat else empty, return_counts=True)
-    return drawn, counts.to(torch.float64), scale
+    return drawn, counts.to(torch.float64), scale, md
+
+
+def _compiled_part_draws(
+    signed: torch.Tensor,
+    order: torch.Tensor,
+    negative: bool,
+    scale: torch.Tensor,
+    m_order: torch.Tensor,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_part_draws`' draws with the compiled kernel: the blocks of
+    :func:`_sorted_blocks` and the same use of the random stream (a block of ``k >= 2``
+    samples per row takes ``rows * k`` float64 uniforms, which :func:`torch.rand` draws as
+    :func:`torch.multinomial` does; a block of one sample per row calls
+    :func:`torch.multinomial`, whose one-sample path uses the stream otherwise), the draws
+    of each row found and counted by :func:`~netcoreset.sampler.native.categorical_block_native`
+    and gathered in ascending row order."""
+    rows, n = signed.shape
+    draws = m_order.to(torch.int64)
+    per_row = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, draws)
+    start = torch.cumsum(per_row, 0).sub_(per_row)  # part row p's room: per_row[p] slots
+    total = int(per_row.sum())
+    cols = torch.empty(total, dtype=torch.int64)
+    counts = torch.empty(total, dtype=torch.float64)
+    start_q, lens_q = start.index_select(0, order), torch.zeros_like(order)
+    work = (torch.zeros(n, dtype=torch.int64), torch.empty(n, dtype=torch.float64))
+    for a, b, k in _block_bounds([int(v) for v in draws.tolist()]):
+        if k == 1:
+            q = part_probabilities_native(signed, order[a:b], negative, scale)
+            if q is None:  # (it applies where categorical_applies does)
+                raise RuntimeError("the part's probabilities could not be computed")
+            d = torch.multinomial(q, 1, replacement=True, generator=generator)
+            cols.index_copy_(0, start_q[a:b], d.view(-1))
+            counts.index_fill_(0, start_q[a:b], 1.0)
+            lens_q[a:b] = 1
+            continue
+        u = torch.rand((b - a) * k, dtype=torch.float64, generator=generator)
+        out = (cols, counts, lens_q[a:])
+        categorical_block_native(
+            signed, order[a:b], negative, scale, u, draws[a:b], start_q[a:b], out, work
+        )
+    lens = torch.zeros(rows, dtype=torch.int64).index_copy_(0, order, lens_q)
+    return gather_segments_native(n, start, lens, cols, counts)
 
 
 def _drawn_probabilities(

@@ -50,7 +50,7 @@ _KERNELS = (
     (sensitivity, "nonzero_extremes_native", None),
     (sensitivity, "inflate_products_native", None),
     (sparsify, "part_probabilities_native", None),
-    (sparsify, "categorical_draws_native", None),
+    (sparsify, "categorical_applies", False),
     (sparsify, "reweight_drawn_native", None),
     (allocation, "draws_times_log_native", None),
     (allocation, "compact_parts_native", None),
@@ -220,7 +220,7 @@ def _part_draws(signed, sign, m, seed, monkeypatch, native):
     outputs and the generator's state afterwards."""
     with monkeypatch.context() as patch:
         if not native:
-            patch.setattr(sparsify, "categorical_draws_native", lambda *a, **k: None)
+            patch.setattr(sparsify, "categorical_applies", lambda *a, **k: False)
         total = (signed.double() * sign).clamp(min=0).sum(dim=1)
         g = torch.Generator().manual_seed(seed)
         out = sparsify.signed_part_draws(signed, total, sign, m, g)
