@@ -243,6 +243,11 @@ def layer_eps(eps: float, delta_hat_products: ArrayLike, *, allocation: bool = F
     if products.ndim != 1 or products.size == 0 or np.any(products <= 0):
         raise ValueError("delta_hat_products must be a non-empty 1-d sequence of values > 0")
     eps = check_positive("eps", eps) if allocation else check_open_unit("eps", eps)
+    return _layer_eps(eps, products)
+
+
+def _layer_eps(eps: float, products: np.ndarray) -> np.ndarray:
+    """:func:`layer_eps` of checked arguments (a float64 array of ``products``)."""
     return eps / (2.0 * products.size * products)  # = eps_prime(eps, L - 1) / products
 
 

@@ -15,6 +15,7 @@ are exported by :mod:`netcoreset.bounds.symbolic`; each function's See Also name
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -135,18 +136,37 @@ def _draws_for_eps(
     """:func:`draws_for_eps` at any constant ``K > 0``, for the package's own use only: the
     sampler's coverage constant measured on held-out points (which may be 1) or with Lemma 1's
     factor folded in (``C/3``), and the symbolic agreement check over a range of ``K``."""
+    at = _draw_count_at(sensitivity_sum, delta, eta, K, tight, lemma_factor=lemma_factor)
+    return at(check_real_array("eps", eps))
+
+
+def _draw_count_at(
+    sensitivity_sum: ArrayLike,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool = False,
+    *,
+    lemma_factor: float = 3.0,
+) -> Callable[[Any], np.ndarray]:
+    """:func:`_draws_for_eps` as a function of ``eps`` alone, its other arguments checked
+    once (the budget solve asks for many values of ``eps``): the same values, bit for bit."""
     delta = check_open_unit("delta", delta)
     eta = check_positive_int("eta", eta)
     K = check_positive("K", K)
     tight = check_bool("tight", tight)
     s = check_real_array("sensitivity_sum", sensitivity_sum)
-    e = check_real_array("eps", eps)
     lemma_factor = check_positive("lemma_factor", lemma_factor)
-    c = ((6.0 + 2.0 * e) if tight else 8.0) * (lemma_factor / 3.0)
     log_term = math.log(8.0 * eta / delta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        val = c * s * K * log_term / (e * e)
-    return np.where(s > 0, val, 0.0)
+    active = s > 0
+
+    def at(e: Any) -> np.ndarray:
+        c = ((6.0 + 2.0 * e) if tight else 8.0) * (lemma_factor / 3.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = c * s * K * log_term / (e * e)
+        return np.where(active, val, 0.0)
+
+    return at
 
 
 def sample_size(

@@ -25,11 +25,12 @@ import numpy as np
 import torch
 
 from netcoreset.bounds import expected_distinct_edges, layer_eps, network_eps
+from netcoreset.bounds.error_budget import _layer_eps
 
 # The sample size at the sampler's own constant: Lemma 1's coverage constant measured on
 # held-out points (which may be 1) or folded with its factor (C/3), not Assumption 1's K > 1
 # that the public functions require.
-from netcoreset.bounds.sample_size import _certified_eps, _draws_for_eps
+from netcoreset.bounds.sample_size import _certified_eps, _draw_count_at, _draws_for_eps
 
 from .native import compact_parts_native, draws_times_log_native
 from .sensitivity import LayerSensitivity, sampling_blocks
@@ -53,20 +54,29 @@ _F32_MAX_DRAWS = 1e38  # draws beyond this act like infinity in float32 (every q
 COMPACT_LIMIT = 1 << 22
 
 
-def _term_sums(q: torch.Tensor, draws: torch.Tensor, fast: bool) -> tuple[float, float]:
+def _term_sums(
+    q: torch.Tensor, draws: torch.Tensor, fast: bool, slope: bool = True
+) -> tuple[float, float]:
     r""":math:`\sum (1 - (1-q)^m)` and :math:`\sum x e^x`, :math:`x = m\log(1-q)`, over
     ``q`` (any shape) with ``draws`` broadcast against it; float32 if ``fast``, else float64
     (torch's float64 ``log1p`` and ``expm1``: 4.1 ms against numpy's 9.2 for 265,000 edges
-    on one CPU thread)."""
+    on one CPU thread). The second sum (float32 only) is NaN unless ``slope``."""
     if fast:
         # q = 1 gives log 0 = -inf; -100 keeps x finite (e^-100 is 0 in float32).
         log = torch.log1p(-q.to(torch.float32)).clamp_(min=-100.0)
         x = (log * draws.clamp(max=_F32_MAX_DRAWS).to(torch.float32)).reshape(-1)
-        e = torch.exp(x)
-        return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
+        return _exp_sums(x, torch.exp(x), slope)
     mt = draws.to(torch.float64)
     xt = torch.where(mt > 0, mt * torch.log1p(-q.double()), 0.0)  # (q = 1, m = 0: not used)
     return -float(torch.expm1(xt).sum()), 0.0
+
+
+def _exp_sums(x: torch.Tensor, e: torch.Tensor, slope: bool) -> tuple[float, float]:
+    r""":math:`\sum (1 - e_j)` and, if ``slope``, :math:`\sum x_j e_j` (else NaN) from
+    :math:`e = \exp(x)`, overwriting ``e`` (the slope's sum is taken of
+    :math:`(e_j - 1) + 1`, as float32 rounds it)."""
+    value = -float(e.sub_(1.0).sum())
+    return value, float(torch.dot(x, e.add_(1.0))) if slope else math.nan
 
 
 class PartTable:
@@ -108,6 +118,7 @@ class PartTable:
         self._work32: tuple[torch.Tensor, torch.Tensor] | None = None
         self._exact: tuple[bytes, float] | None = None
         self._extremes: tuple[np.ndarray, np.ndarray] | None = None
+        self._floor: tuple[np.ndarray, float] | None = None
 
     @classmethod
     def from_sensitivity(cls, sens: LayerSensitivity) -> PartTable:
@@ -156,7 +167,7 @@ class PartTable:
         out[mask] = self.values.double().cpu()
         return out.numpy()
 
-    def _sums(self, m: np.ndarray, fast: bool) -> tuple[float, float]:
+    def _sums(self, m: np.ndarray, fast: bool, slope: bool = True) -> tuple[float, float]:
         sens = self.sensitivity
         device = self.values.device if sens is None else sens.signed.device
         mt = torch.as_tensor(np.asarray(m, dtype=np.float64), device=device)
@@ -172,8 +183,7 @@ class PartTable:
                 # one pass, same bits
                 if draws_times_log_native(m32, self.lengths, self._log32, out=x) is None:
                     torch.mul(m32.index_select(0, self._part), self._log32, out=x)
-                torch.exp(x, out=e)
-                return -float(e.sub_(1.0).sum()), float(torch.dot(x, e.add_(1.0)))
+                return _exp_sums(x, torch.exp(x, out=e), slope)
             if not bool((mt[self.lengths > 0] > 0).all()):  # (a layer drawn 0 times)
                 return _term_sums(self.values, mt.index_select(0, self._part), fast=False)
             # _term_sums' operations (m log(1 - q), expm1, sum) in place: the same bits
@@ -183,12 +193,12 @@ class PartTable:
                 log1mq.mul_(mt.index_select(0, self._part))
             return -float(log1mq.expm1_().sum()), 0.0
         rows = sens.signed.shape[0]
-        value = slope = 0.0
+        value = derivative = 0.0
         for r0, r1 in sampling_blocks(*sens.signed.shape):  # the sampling's blocks
             for q, part in zip(sens.probabilities(slice(r0, r1)), (0, rows), strict=True):
-                v, d = _term_sums(q, mt[part + r0 : part + r1, None], fast)
-                value, slope = value + v, slope + d
-        return value, slope
+                v, d = _term_sums(q, mt[part + r0 : part + r1, None], fast, slope)
+                value, derivative = value + v, derivative + d
+        return value, derivative
 
     def expected_kept(self, m: np.ndarray) -> float:
         r""":math:`\sum_{\text{parts}}\sum_j (1 - (1-q_j)^m)` in float64 (see
@@ -200,15 +210,16 @@ class PartTable:
             self._exact = (key, self._sums(m, fast=False)[0])
         return self._exact[1]
 
-    def expected_kept_fast(self, m: np.ndarray) -> tuple[float, float]:
+    def expected_kept_fast(self, m: np.ndarray, slope: bool = True) -> tuple[float, float]:
         r""":meth:`expected_kept` in float32 and :math:`\sum_j x_j e^{x_j}`,
-        :math:`x_j = m\log(1-q_j)`, its derivative with respect to :math:`\log m`.
+        :math:`x_j = m\log(1-q_j)`, its derivative with respect to :math:`\log m` (NaN
+        unless ``slope``: one pass less over the edges, the same count).
 
         Terms are :math:`1 - e^{x_j}` with float32 :math:`\log(1-q_j)`, product and
         exponential: each within about 3e-7 of its value relative, or 6e-8 absolute (the
         spacing of float32 below 1), so the sum is within about 3e-7 relative plus
         :math:`6\cdot10^{-8}` per edge of the float64 one (the float32 sum adds about 1e-7)."""
-        return self._sums(m, fast=True)
+        return self._sums(m, fast=True, slope=slope)
 
     def extremes(self) -> tuple[np.ndarray, np.ndarray]:
         """Per part (positive parts first): the number of edges with :math:`q_j > 0` and the
@@ -241,6 +252,15 @@ class PartTable:
         # q = s / S rounded, and division is monotone: the smallest q is fl(min s / S)
         totals = np.maximum(self.totals, torch.finfo(torch.float64).tiny)
         return counts, np.where(counts > 0, smallest / totals, math.inf)
+
+    def active_and_smallest(self) -> tuple[np.ndarray, float]:
+        """Of a compact table: which parts have an edge with :math:`q_j > 0`, and the smallest
+        such :math:`q_j` of the layer (remembered: the bracket of the budget solve asks at
+        every step)."""
+        if self._floor is None:
+            smallest = float(self.values.min()) if self.values.numel() else math.inf
+            self._floor = (self.lengths.cpu().numpy() > 0, smallest)
+        return self._floor
 
     def release(self) -> None:
         """Free the float32 logarithms and work buffers kept by :meth:`expected_kept_fast`."""
@@ -312,18 +332,45 @@ def draws_for_network_eps(
     ``factors`` multiplies each layer's real-valued draw count before the ceiling
     (``draw_scale`` and the CoreNet++ log-term ratio).
     """
-    eps_layers = layer_eps(eps, delta_hat_products, allocation=True)
-    return [
-        layer_draws(table, float(e), delta, eta, K, tight, factor)
-        for table, e, factor in zip(tables, eps_layers, factors, strict=True)
-    ]
+    layer_eps(eps, delta_hat_products, allocation=True)  # (the checks)
+    at = _network_draws_at(tables, delta_hat_products, delta, eta, K, tight, factors)
+    return at(eps)
+
+
+def _network_draws_at(
+    tables: Sequence[PartTable],
+    delta_hat_products: np.ndarray,
+    delta: float,
+    eta: int,
+    K: float,
+    tight: bool,
+    factors: Sequence[float],
+) -> Callable[[float], list[np.ndarray]]:
+    """:func:`draws_for_network_eps` as a function of ``eps`` (> 0) alone, its other
+    arguments checked once: what the budget solve evaluates at every step."""
+    products = np.asarray(delta_hat_products, dtype=np.float64)
+    layer_eps(1.0, products, allocation=True)  # (the checks)
+    counts = [_draw_count_at(table.totals, delta, eta, K, tight) for table in tables]
+
+    def at(eps: float) -> list[np.ndarray]:
+        eps_layers = _layer_eps(eps, products)
+        return [
+            _whole_draws(count(float(e)) * factor)
+            for count, e, factor in zip(counts, eps_layers, factors, strict=True)
+        ]
+
+    return at
 
 
 def layer_draws(
     table: PartTable, eps_layer: float, delta: float, eta: int, K: float, tight: bool, factor: float
 ) -> np.ndarray:
     r"""Draws per part of one layer: :math:`\lceil c\, m(\mathcal{S}, \varepsilon_\ell)\rceil`."""
-    real = _draws_for_eps(table.totals, eps_layer, delta, eta, K, tight) * factor
+    return _whole_draws(_draws_for_eps(table.totals, eps_layer, delta, eta, K, tight) * factor)
+
+
+def _whole_draws(real: np.ndarray) -> np.ndarray:
+    """The ceiling of real-valued draw counts (at most 1e300)."""
     return np.ceil(np.minimum(real, 1e300))
 
 
@@ -384,8 +431,8 @@ def _saturated(tables: Sequence[PartTable], draws: Sequence[np.ndarray]) -> floa
             continue
         if tb.values.numel() == 0:
             continue
-        active = np.asarray(m)[tb.lengths.cpu().numpy() > 0]
-        if float(active.min()) * float(tb.values.min()) < 40.0:
+        parts, lowest = tb.active_and_smallest()
+        if float(np.asarray(m)[parts].min()) * lowest < 40.0:
             return None
         total += tb.values.numel()
     return total
@@ -410,8 +457,8 @@ def solve_budget(
     :math:`t`. A safeguarded Newton iteration on
     :math:`\log E(t) - \log\text{budget}` inside a bracket found around
     :math:`\tfrac12\log(K\max c)` (``_bracket``; a step outside it is replaced by
-    bisection) evaluates :math:`E` and :math:`E'` in one
-    float32 pass over the edges (:meth:`PartTable.expected_kept_fast`), with
+    bisection) evaluates :math:`E` in float32 (:meth:`PartTable.expected_kept_fast`), and
+    with it, where a Newton step needs it (the first step; the later ones are secant steps),
 
     .. math::
 
@@ -431,18 +478,21 @@ def solve_budget(
     the minimum (one draw per active part); a budget at or above the number of sampleable edges
     gets the largest allocation and ``capped=True``.
     """
-    evals: dict[float, tuple[float, float]] = {}
+    evals: dict[float, tuple[float, float]] = {}  # t: (E, E'), E' NaN where not asked for
+
+    network_draws = _network_draws_at(tables, delta_hat_products, delta, eta, K, tight, factors)
 
     @functools.cache
     def draws_at(t: float) -> list[np.ndarray]:
-        return draws_for_network_eps(
-            tables, math.exp(t), delta_hat_products, delta, eta, K, tight, factors
-        )
+        return network_draws(math.exp(t))
 
-    def evaluate(t: float) -> tuple[float, float]:
-        if t not in evals:
+    def evaluate(t: float, need_slope: bool = False) -> tuple[float, float]:
+        if t not in evals or (need_slope and math.isnan(evals[t][1])):  # (E: the same bits)
             draws = draws_at(t)
-            pairs = [tb.expected_kept_fast(m) for tb, m in zip(tables, draws, strict=True)]
+            pairs = [
+                tb.expected_kept_fast(m, slope=need_slope)
+                for tb, m in zip(tables, draws, strict=True)
+            ]
             value = sum(v for v, _ in pairs)
             slope = -_log_draw_slope(math.exp(t), tight) * sum(d for _, d in pairs)
             evals[t] = (value, slope)
@@ -478,7 +528,7 @@ def solve_budget(
     t = float(np.clip(mid + 0.5 * math.log(max(total_draws, 1e-300) / budget), lo, hi))
     prev: tuple[float, float] | None = None  # the last (t, log E - log budget)
     for _ in range(max_iter):
-        value, slope = evaluate(t)
+        value = evaluate(t, need_slope=prev is None)[0]  # E' only for a Newton step
         if abs(value - budget) <= rtol * budget or hi - lo < 1e-7:
             break  # (within 1e-7 in log eps, E moves only by jumps of the rounding of m)
         if value > budget:
@@ -489,6 +539,7 @@ def solve_budget(
         if prev is not None and prev[1] != f:  # secant: the rounding of m spoils E'
             nxt = t - f * (t - prev[0]) / (f - prev[1])
         else:  # Newton
+            slope = evaluate(t, need_slope=True)[1]
             nxt = t - f * value / slope if slope < 0 else math.nan
         prev = (t, f)
         if not lo < nxt < hi:

@@ -17,8 +17,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from netcoreset.bounds import layer_eps
+from netcoreset.bounds.sample_size import _draws_for_eps
 from netcoreset.sampler import empirical_sensitivity, max_times_product_reference
-from netcoreset.sampler.allocation import PartTable, draws_for_network_eps, solve_budget
+from netcoreset.sampler.allocation import (
+    PartTable,
+    _network_draws_at,
+    draws_for_network_eps,
+    solve_budget,
+)
 from netcoreset.sampler.native import native_available
 from netcoreset.sampler.sensitivity import max_times_product, max_times_upper_bound
 from netcoreset.sampler.sparsify import (
@@ -211,6 +218,59 @@ def test_fast_expected_count_is_within_its_error_bound():
             exact = tb.expected_kept(m)
             n_edges = tb.values.numel()
             assert abs(fast - exact) <= 5e-7 * exact + 1e-7 * n_edges
+
+
+def test_expected_count_without_the_slope_is_the_same_count(monkeypatch):
+    # the count of a pass that skips the derivative has the bits of the full pass, on compact
+    # tables and on tables evaluated from the sensitivities
+    for limit in (1 << 22, 0):
+        monkeypatch.setattr("netcoreset.sampler.allocation.COMPACT_LIMIT", limit)
+        tables, _, _ = _tables((100, 80, 60, 10), seed=6)
+        for tb in tables:
+            m = np.ceil(30.0 * tb.totals)
+            value, slope = tb.expected_kept_fast(m)
+            alone, missing = tb.expected_kept_fast(m, slope=False)
+            assert alone == value and math.isnan(missing) and slope < 0
+
+
+def test_budget_solve_asks_for_the_slope_only_for_newton_steps(monkeypatch):
+    # the first step is Newton's (it needs E'), the later ones are secant steps (they do not):
+    # a solve of several steps asks for E' once per layer
+    tables, eta, n = _tables((100, 80, 60, 10), seed=4)
+    args = (np.ones(len(tables)), 0.1, eta, 1.0, False, [1.0] * len(tables))
+    asked: list[bool] = []
+    original = PartTable.expected_kept_fast
+
+    def counting(self, m, slope=True):
+        asked.append(slope)
+        return original(self, m, slope=slope)
+
+    monkeypatch.setattr(PartTable, "expected_kept_fast", counting)
+    solve_budget(tables, 0.1 * n, *args)
+    assert len(asked) >= 3 * len(tables)  # several steps
+    assert sum(asked) == len(tables)
+
+
+@given(
+    totals=st.lists(st.floats(0.0, 1e6), min_size=1, max_size=8),
+    eps=st.floats(1e-6, 1e6),
+    delta=st.floats(1e-9, 0.99),
+    eta=st.integers(1, 10**6),
+    K=st.floats(0.5, 1e4),
+    tight=st.booleans(),
+    factor=st.floats(0.1, 10.0),
+)
+def test_draws_at_eps_are_the_checked_draws_bit_for_bit(totals, eps, delta, eta, K, tight, factor):
+    # the budget solve's draws (arguments checked once) are draws_for_network_eps's
+    table = PartTable(totals=np.array(totals), q=np.zeros((len(totals), 0)))
+    products = np.array([2.5])
+    args = (products, delta, eta, K, tight, [factor])
+    at = _network_draws_at([table], *args)
+    np.testing.assert_array_equal(at(eps)[0], draws_for_network_eps([table], eps, *args)[0])
+    real = _draws_for_eps(
+        np.array(totals), float(layer_eps(eps, products, allocation=True)[0]), delta, eta, K, tight
+    )
+    np.testing.assert_array_equal(at(eps)[0], np.ceil(np.minimum(real * factor, 1e300)))
 
 
 # ---------------------------------------------------------------------------------------------
