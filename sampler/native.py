@@ -309,16 +309,18 @@ def binomial_round_native(
 def _cpu_library(*tensors: torch.Tensor) -> ctypes.CDLL | None:
     """The library, when it is loaded and every tensor is a contiguous CPU tensor (the
     kernels' common condition), else None."""
-    if any(t.device.type != "cpu" or not t.is_contiguous() for t in tensors):
-        return None
+    for t in tensors:  # (a loop: called dozens of times per compression)
+        if t.device.type != "cpu" or not t.is_contiguous():
+            return None
     return _library()
 
 
 def _float64_cpu(*tensors: torch.Tensor) -> bool:
     """Whether every tensor is a contiguous float64 CPU tensor."""
-    return all(
-        t.device.type == "cpu" and t.dtype == torch.float64 and t.is_contiguous() for t in tensors
-    )
+    for t in tensors:
+        if t.device.type != "cpu" or t.dtype != torch.float64 or not t.is_contiguous():
+            return False
+    return True
 
 
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
