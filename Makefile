@@ -21,9 +21,12 @@ export MPLBACKEND ?= Agg
 # trains to other weights (the MNIST reference net reaches another test accuracy) and a bound
 # moves in its last bits. On such a machine every target here asks for the AVX2 kernels: the
 # reference nets then train to the published accuracies and the published certificates recheck
-# (make test passes), but some float32 products still round differently from the AVX2
-# machines the published results came from, so a regeneration there is not bit for bit
-# (docs/guide/experiments.rst, "Numeric code paths"; each result records them).
+# (make test passes), but its GEMMs still round differently from the AVX2 machines the
+# published results came from, so a regeneration there is not bit for bit: any MKL_CBWR puts
+# MKL in its reproducibility mode, which sums in another order than MKL's kernels with it
+# unset, as the published results were computed (on an AVX2 machine, MKL_CBWR=AVX2 gives the
+# AVX-512 machine's bits) (docs/guide/experiments.rst, "Numeric code paths"; each result
+# records them).
 ifneq ($(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes),)
 export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_CBWR ?= AVX2
